@@ -1,0 +1,1 @@
+"""The Discord face: a commands.Bot with one cog per area."""

@@ -1,0 +1,1 @@
+"""Trackly's domain core: every business rule, no framework of any face."""

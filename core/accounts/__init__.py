@@ -1,0 +1,1 @@
+"""Accounts (tenants), users, roles, API keys and Discord links."""

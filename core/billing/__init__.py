@@ -1,0 +1,1 @@
+"""Usage per segment, plans, thresholds and invoices."""

@@ -1,0 +1,1 @@
+"""Schedules (campaigns), their blast variants and runs."""

@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.indexes import Index
+from tortoise.models import Model
+
+
+class SendType(StrEnum):
+    BLAST = "blast"
+    AUTOMATED = "automated"
+
+
+class Recurrence(StrEnum):
+    ONE_TIME = "one_time"
+    RECURRING = "recurring"
+
+
+class ScheduleStatus(StrEnum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    ARCHIVED = "archived"
+
+
+class WinnerMetric(StrEnum):
+    CTR = "ctr"
+    EPC = "epc"
+    REVENUE_PER_SEND = "revenue_per_send"
+    OPT_OUT_RATE = "opt_out_rate"
+
+
+class RunStatus(StrEnum):
+    RESOLVING = "resolving"
+    QUEUED = "queued"
+    TESTING = "testing"  # test share sent, waiting to pick a winner
+    SENDING = "sending"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class Schedule(Model):
+    id = fields.IntField(primary_key=True)
+    account = fields.ForeignKeyField(
+        "models.Account", related_name="schedules", on_delete=fields.CASCADE
+    )
+    name = fields.CharField(max_length=200)
+    sending_list = fields.ForeignKeyField(
+        "models.SendingList", related_name="schedules", on_delete=fields.CASCADE
+    )
+    audiences = fields.ManyToManyField(
+        "models.Audience", related_name="schedules", through="schedule_audience"
+    )
+    send_type = fields.CharEnumField(SendType, max_length=16, default=SendType.BLAST)
+    recurrence = fields.CharEnumField(Recurrence, max_length=16, default=Recurrence.ONE_TIME)
+    send_date = fields.DateField(null=True)
+    send_time = fields.TimeField(null=True)
+    days_of_week = fields.JSONField(default=list)  # [0..6], Monday is 0
+    start_date = fields.DateField(null=True)
+    end_date = fields.DateField(null=True)
+    timezone = fields.CharField(max_length=64, default="America/New_York")
+    use_local_time = fields.BooleanField(default=False)
+    skip_within_hours = fields.IntField(null=True)
+    automated_percent = fields.IntField(default=0)
+    filter_bots = fields.BooleanField(default=True)
+    test_percent = fields.IntField(null=True)
+    test_wait_minutes = fields.IntField(null=True)
+    winner_metric = fields.CharEnumField(WinnerMetric, max_length=24, null=True)
+    status = fields.CharEnumField(ScheduleStatus, max_length=16, default=ScheduleStatus.DRAFT)
+    next_run_at = fields.DatetimeField(null=True)
+    created_by = fields.CharField(max_length=64, default="system")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "schedule"
+        indexes = (Index(fields=("status", "next_run_at")),)
+
+
+class ScheduleBlast(Model):
+    """A message variant of a schedule: a creative, or an inline body with offer links."""
+
+    id = fields.IntField(primary_key=True)
+    schedule = fields.ForeignKeyField(
+        "models.Schedule", related_name="blasts", on_delete=fields.CASCADE
+    )
+    creative = fields.ForeignKeyField(
+        "models.MessageCreative", related_name="blasts", null=True, on_delete=fields.SET_NULL
+    )
+    body = fields.TextField(null=True)
+    link_bindings = fields.JSONField(default=dict)
+    percent_audience = fields.IntField(default=100)
+    position = fields.IntField(default=0)
+    is_winner = fields.BooleanField(default=False)
+
+    class Meta:
+        table = "schedule_blast"
+
+
+class ScheduleRun(Model):
+    """One execution of a schedule: who launched it, how far it got, what it cost."""
+
+    id = fields.IntField(primary_key=True)
+    schedule = fields.ForeignKeyField(
+        "models.Schedule", related_name="runs", on_delete=fields.CASCADE
+    )
+    account = fields.ForeignKeyField(
+        "models.Account", related_name="schedule_runs", on_delete=fields.CASCADE
+    )
+    status = fields.CharEnumField(RunStatus, max_length=16, default=RunStatus.RESOLVING)
+    launched_by = fields.CharField(max_length=64)
+    scheduled_for = fields.DatetimeField(null=True)
+    started_at = fields.DatetimeField()
+    finished_at = fields.DatetimeField(null=True)
+    winner_blast = fields.ForeignKeyField(
+        "models.ScheduleBlast", related_name="won_runs", null=True, on_delete=fields.SET_NULL
+    )
+    winner_decided_at = fields.DatetimeField(null=True)
+    recipients_total = fields.IntField(default=0)
+    skipped_count = fields.IntField(default=0)
+    estimated_segments = fields.BigIntField(default=0)
+    estimated_cost = fields.DecimalField(max_digits=14, decimal_places=4, default=0)
+
+    class Meta:
+        table = "schedule_run"
+        indexes = (Index(fields=("schedule_id", "started_at")),)

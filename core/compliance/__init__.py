@@ -1,0 +1,1 @@
+"""Opt-out and opt-in keywords, inbound messages, quiet hours, suppression."""

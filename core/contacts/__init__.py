@@ -1,0 +1,1 @@
+"""Sending lists, contacts, subscriptions, blocks and CSV imports."""

@@ -1,0 +1,1 @@
+"""Message creatives: templates with placeholders and offer-bound links."""

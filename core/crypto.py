@@ -1,0 +1,46 @@
+"""Secrets at rest: provider credentials and webhook secrets, sealed with a key
+derived from the installation's secret key."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from core.errors import TracklyError
+
+
+class SecretBox:
+    """Encrypts small JSON documents (credentials) with Fernet (AES-128-CBC + HMAC)."""
+
+    def __init__(self, secret_key: str) -> None:
+        derived = HKDF(
+            algorithm=hashes.SHA256(), length=32, salt=b"trackly", info=b"secrets-at-rest/v1"
+        ).derive(secret_key.encode("utf-8"))
+        self._fernet = Fernet(base64.urlsafe_b64encode(derived))
+        self._mac_key = HKDF(
+            algorithm=hashes.SHA256(), length=32, salt=b"trackly", info=b"lookup-hash/v1"
+        ).derive(secret_key.encode("utf-8"))
+
+    def seal(self, document: dict[str, Any]) -> str:
+        raw = json.dumps(document, separators=(",", ":"), sort_keys=True).encode("utf-8")
+        return self._fernet.encrypt(raw).decode("ascii")
+
+    def open(self, token: str) -> dict[str, Any]:
+        try:
+            return json.loads(self._fernet.decrypt(token.encode("ascii")))
+        except (InvalidToken, ValueError) as exc:
+            raise TracklyError(
+                "Stored secret cannot be decrypted; was TRACKLY_SECRET_KEY changed?",
+                code="secret_unreadable",
+            ) from exc
+
+    def lookup_hash(self, value: str) -> str:
+        """Keyed hash for finding a secret without storing it (API keys)."""
+        return hmac.new(self._mac_key, value.encode("utf-8"), hashlib.sha256).hexdigest()

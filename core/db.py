@@ -1,0 +1,122 @@
+"""Database wiring: one tortoise app (``models``), one models module per domain,
+built-in migrations committed under ``core/migrations``."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from tortoise import Tortoise
+from tortoise.connection import get_connection
+from tortoise.context import TortoiseContext
+from tortoise.migrations.autodetector import MigrationAutodetector
+from tortoise.migrations.executor import MigrationExecutor
+
+APP = "models"
+MIGRATIONS_MODULE = "core.migrations"
+MODEL_MODULES = [
+    "core.accounts.models",
+    "core.contacts.models",
+    "core.compliance.models",
+    "core.offers.models",
+    "core.creatives.models",
+    "core.audiences.models",
+    "core.messaging.models",
+    "core.tracking.models",
+    "core.campaigns.models",
+    "core.journeys.models",
+    "core.billing.models",
+    "core.notifications.models",
+    "core.support.models",
+    "core.webhooks.models",
+    "core.system.models",
+]
+
+
+def normalize_url(url: str) -> str:
+    """tortoise speaks ``postgres://`` (asyncpg) and ``sqlite://``."""
+    parts = urlsplit(url)
+    if parts.scheme in ("postgresql", "asyncpg"):
+        return urlunsplit(("postgres", *parts[1:]))
+    return url
+
+
+def tortoise_config(url: str) -> dict[str, Any]:
+    return {
+        "connections": {"default": normalize_url(url)},
+        "apps": {
+            APP: {
+                "models": MODEL_MODULES,
+                "default_connection": "default",
+                "migrations": MIGRATIONS_MODULE,
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+def dialect() -> str:
+    """``postgres`` or ``sqlite``: the few hot paths below the ORM branch on it."""
+    return get_connection("default").capabilities.dialect
+
+
+@contextlib.asynccontextmanager
+async def database(url: str, *, create: bool = False) -> AsyncIterator[TortoiseContext]:
+    """Open the database for this process; every task started inside sees it."""
+    ctx = TortoiseContext()
+    async with ctx:
+        await ctx.init(config=tortoise_config(url), _create_db=create,
+                       _enable_global_fallback=True)
+        await ctx.db("default").execute_query("SELECT 1")  # fail here, not mid-operation
+        yield ctx
+
+
+async def migrate(url: str) -> list[str]:
+    """Apply every committed migration not yet applied; return their names."""
+    applied: list[str] = []
+
+    def progress(event: str, app_label: str, name: str) -> None:
+        if event.endswith("applied") or event == "apply_success":
+            applied.append(name)
+
+    async with database(url) as ctx:
+        executor = MigrationExecutor(ctx.db("default"), tortoise_config(url)["apps"])
+        plan = await executor.plan()
+        await executor.migrate(progress=progress)
+        return [step.migration.name for step in plan if not step.backward]
+
+
+async def pending_migrations(url: str) -> list[str]:
+    async with database(url) as ctx:
+        executor = MigrationExecutor(ctx.db("default"), tortoise_config(url)["apps"])
+        return [step.migration.name for step in await executor.plan() if not step.backward]
+
+
+async def model_changes_without_migration() -> list[str]:
+    """Operations the models imply that no committed migration performs (should be none).
+
+    Needs an initialised context (any backend: it compares model state, not tables)."""
+    apps = Tortoise.apps
+    assert apps is not None
+    detector = MigrationAutodetector(apps, tortoise_config("sqlite://:memory:")["apps"])
+    writers = await detector.changes()
+    return [repr(op) for writer in writers for op in writer.operations]
+
+
+async def write_migrations(name: str | None = None) -> list[str]:
+    """Write migration files for model changes (developer command)."""
+    async with database("sqlite://:memory:"):
+        apps = Tortoise.apps
+        assert apps is not None
+        detector = MigrationAutodetector(apps, tortoise_config("sqlite://:memory:")["apps"])
+        writers = await detector.changes()
+        paths = []
+        for writer in writers:
+            if name:
+                number = writer.name.split("_", 1)[0]
+                writer.name = f"{number}_{name}"
+            paths.append(str(writer.write()))
+        return paths

@@ -1,0 +1,31 @@
+"""Random public identifiers. All from ``secrets``: they are unguessable by design."""
+
+from __future__ import annotations
+
+import secrets
+import string
+
+ALPHANUMERIC = string.ascii_letters + string.digits
+# Short codes avoid look-alikes (0/O, 1/l/I) because people retype them from screens.
+UNAMBIGUOUS = "23456789abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
+
+
+def random_string(length: int, alphabet: str = ALPHANUMERIC) -> str:
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def api_key() -> str:
+    return "trk_" + random_string(32)
+
+
+def message_public_id() -> str:
+    return random_string(8, UNAMBIGUOUS)
+
+
+def short_code() -> str:
+    return random_string(7, UNAMBIGUOUS)
+
+
+def reference_id() -> str:
+    """Shown to users next to a generic error so support can find the log line."""
+    return random_string(10, UNAMBIGUOUS)

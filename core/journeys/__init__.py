@@ -1,0 +1,1 @@
+"""Welcome journeys: steps, enrollments, and their advancement over time."""

@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.indexes import Index
+from tortoise.models import Model
+
+
+class JourneyStatus(StrEnum):
+    DRAFT = "draft"
+    ACTIVE = "active"
+    PAUSED = "paused"
+    ARCHIVED = "archived"
+
+
+class StepType(StrEnum):
+    SEND = "send"
+    WAIT = "wait"
+    WAIT_UNTIL = "wait_until"
+    CONDITION = "condition"
+    SET_FIELD = "set_field"
+    UNSUBSCRIBE = "unsubscribe"
+    EXIT = "exit"
+
+
+class EnrollmentStatus(StrEnum):
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    EXITED = "exited"
+
+
+class WelcomeJourney(Model):
+    id = fields.IntField(primary_key=True)
+    account = fields.ForeignKeyField(
+        "models.Account", related_name="journeys", on_delete=fields.CASCADE
+    )
+    name = fields.CharField(max_length=200)
+    sending_list = fields.ForeignKeyField(
+        "models.SendingList", related_name="journeys", on_delete=fields.CASCADE
+    )
+    trigger = fields.JSONField(default=dict)  # nested AND/OR groups over fields and method
+    status = fields.CharEnumField(JourneyStatus, max_length=16, default=JourneyStatus.DRAFT)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "welcome_journey"
+
+
+class JourneyStep(Model):
+    """A step. ``config`` holds the type's settings (creative, duration, condition, ...).
+
+    Steps run in ``position`` order. A condition jumps to ``yes_position``/``no_position``."""
+
+    id = fields.IntField(primary_key=True)
+    journey = fields.ForeignKeyField(
+        "models.WelcomeJourney", related_name="steps", on_delete=fields.CASCADE
+    )
+    position = fields.IntField()
+    step_type = fields.CharEnumField(StepType, max_length=16)
+    config = fields.JSONField(default=dict)
+    yes_position = fields.IntField(null=True)
+    no_position = fields.IntField(null=True)
+
+    class Meta:
+        table = "journey_step"
+        unique_together = (("journey", "position"),)
+
+
+class JourneyEnrollment(Model):
+    id = fields.BigIntField(primary_key=True)
+    account = fields.ForeignKeyField(
+        "models.Account", related_name="journey_enrollments", on_delete=fields.CASCADE
+    )
+    journey = fields.ForeignKeyField(
+        "models.WelcomeJourney", related_name="enrollments", on_delete=fields.CASCADE
+    )
+    list_contact = fields.ForeignKeyField(
+        "models.ListContact", related_name="enrollments", on_delete=fields.CASCADE
+    )
+    current_position = fields.IntField(default=0)
+    status = fields.CharEnumField(
+        EnrollmentStatus, max_length=16, default=EnrollmentStatus.ACTIVE
+    )
+    next_run_at = fields.DatetimeField(null=True)
+    enrolled_at = fields.DatetimeField()
+    finished_at = fields.DatetimeField(null=True)
+    exit_reason = fields.CharField(max_length=64, null=True)
+    claim_token = fields.CharField(max_length=32, null=True)
+
+    class Meta:
+        table = "journey_enrollment"
+        unique_together = (("journey", "list_contact"),)
+        indexes = (Index(fields=("status", "next_run_at")),)

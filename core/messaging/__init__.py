@@ -1,0 +1,1 @@
+"""The send pipeline: rendering, segments, short links, the outbox and its executor."""

@@ -1,0 +1,1 @@
+"""Affiliate offers: where links lead and what a conversion pays."""

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class PayoutType(StrEnum):
+    CPA = "cpa"
+    CPC = "cpc"
+    REVSHARE = "revshare"
+
+
+class OfferSource(StrEnum):
+    MANUAL = "manual"
+    TUNE = "tune"
+    EVERFLOW = "everflow"
+
+
+class OfferStatus(StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    EXPIRED = "expired"
+    ARCHIVED = "archived"
+
+
+class Offer(Model):
+    id = fields.IntField(primary_key=True)
+    account = fields.ForeignKeyField(
+        "models.Account", related_name="offers", on_delete=fields.CASCADE
+    )
+    name = fields.CharField(max_length=200)
+    tracking_url = fields.CharField(max_length=2048)
+    payout = fields.DecimalField(max_digits=12, decimal_places=4, default=0)
+    payout_type = fields.CharEnumField(PayoutType, max_length=16, default=PayoutType.CPA)
+    advertiser = fields.CharField(max_length=200, default="")
+    source = fields.CharEnumField(OfferSource, max_length=16, default=OfferSource.MANUAL)
+    external_id = fields.CharField(max_length=100, null=True)
+    status = fields.CharEnumField(OfferStatus, max_length=16, default=OfferStatus.ACTIVE)
+    attribution_window_days = fields.IntField(default=7)
+    bot_filter_mode = fields.CharField(max_length=16, null=True)  # overrides the account's
+    postback_secret = fields.CharField(max_length=64, null=True)
+    click_count = fields.IntField(default=0)
+    conversion_count = fields.IntField(default=0)
+    revenue_total = fields.DecimalField(max_digits=14, decimal_places=4, default=0)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "offer"
+        unique_together = (("account", "source", "external_id"),)

@@ -1,0 +1,20 @@
+"""The services every face receives. Built by the composition root (``trackly``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.accounts.service import AccountService
+from core.clock import Clock
+from core.crypto import SecretBox
+from core.settings import Settings
+from core.system.service import SystemService
+
+
+@dataclass
+class Services:
+    settings: Settings
+    clock: Clock
+    box: SecretBox
+    accounts: AccountService
+    system: SystemService

@@ -1,0 +1,217 @@
+"""Settings from the environment and an optional ``.env`` file.
+
+A bad value must stop the program with one line that names the variable, so
+``load_settings`` turns pydantic's report into :class:`SettingsError`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import stat
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ProviderName = Literal["simulator", "twilio", "infobip", "cm"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+DB_SCHEMES = ("sqlite", "postgres", "postgresql", "asyncpg")
+SECRET_FILE = ".trackly-secret"
+
+
+class SettingsError(Exception):
+    """One line naming the variable and what is wrong with it."""
+
+
+def _env(name: str) -> Any:
+    return Field(None, validation_alias=AliasChoices(name))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    database_url: str = Field(
+        "sqlite://trackly.sqlite3", validation_alias=AliasChoices("TRACKLY_DATABASE_URL")
+    )
+    secret_key: SecretStr | None = _env("TRACKLY_SECRET_KEY")
+    public_url: str = Field(
+        "http://127.0.0.1:8080", validation_alias=AliasChoices("TRACKLY_PUBLIC_URL")
+    )
+    host: str = Field("127.0.0.1", validation_alias=AliasChoices("TRACKLY_HOST"))
+    port: Annotated[int, Field(ge=0, le=65535)] = Field(
+        8080, validation_alias=AliasChoices("TRACKLY_PORT")
+    )
+    log_level: LogLevel = Field("INFO", validation_alias=AliasChoices("TRACKLY_LOG_LEVEL"))
+    data_dir: Path = Field(Path("."), validation_alias=AliasChoices("TRACKLY_DATA_DIR"))
+    tracking_domain: str | None = _env("TRACKLY_TRACKING_DOMAIN")
+
+    default_provider: ProviderName = Field(
+        "simulator", validation_alias=AliasChoices("TRACKLY_DEFAULT_PROVIDER")
+    )
+    twilio_base_url: str = Field(
+        "https://api.twilio.com", validation_alias=AliasChoices("TRACKLY_TWILIO_BASE_URL")
+    )
+    infobip_base_url: str = Field(
+        "https://api.infobip.com", validation_alias=AliasChoices("TRACKLY_INFOBIP_BASE_URL")
+    )
+    cm_base_url: str = Field(
+        "https://gw.messaging.cm.com", validation_alias=AliasChoices("TRACKLY_CM_BASE_URL")
+    )
+    simulator_latency_ms: Annotated[int, Field(ge=0, le=60_000)] = Field(
+        20, validation_alias=AliasChoices("TRACKLY_SIMULATOR_LATENCY_MS")
+    )
+    simulator_failure_rate: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.0, validation_alias=AliasChoices("TRACKLY_SIMULATOR_FAILURE_RATE")
+    )
+    simulator_receipt_rate: Annotated[float, Field(ge=0, le=1)] = Field(
+        1.0, validation_alias=AliasChoices("TRACKLY_SIMULATOR_RECEIPT_RATE")
+    )
+
+    discord_token: SecretStr | None = _env("DISCORD_TOKEN")
+    discord_guild_id: int | None = _env("DISCORD_GUILD_ID")
+    discord_support_channel_id: int | None = _env("DISCORD_SUPPORT_CHANNEL_ID")
+    discord_support_role_id: int | None = _env("DISCORD_SUPPORT_ROLE_ID")
+    discord_oncall_role_id: int | None = _env("DISCORD_ONCALL_ROLE_ID")
+    discord_owner_ids: list[int] = Field(
+        default_factory=list, validation_alias=AliasChoices("DISCORD_OWNER_IDS")
+    )
+    support_max_open_tickets: Annotated[int, Field(ge=1, le=100)] = Field(
+        3, validation_alias=AliasChoices("TRACKLY_SUPPORT_MAX_OPEN_TICKETS")
+    )
+    support_cooldown_minutes: Annotated[int, Field(ge=0, le=10_080)] = Field(
+        10, validation_alias=AliasChoices("TRACKLY_SUPPORT_COOLDOWN_MINUTES")
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        scheme = urlsplit(value).scheme
+        if scheme not in DB_SCHEMES:
+            raise ValueError("must start with sqlite:// or postgres://")
+        if scheme != "sqlite" and not urlsplit(value).hostname:
+            raise ValueError("a PostgreSQL URL needs a host, e.g. postgres://user@127.0.0.1/db")
+        return value
+
+    @field_validator("public_url", "twilio_base_url", "infobip_base_url", "cm_base_url")
+    @classmethod
+    def _check_http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL with a host")
+        return value.rstrip("/")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("discord_owner_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part for part in value.replace(",", " ").split() if part]
+        if isinstance(value, int):
+            return [value]
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return urlsplit(self.database_url).scheme == "sqlite"
+
+    @property
+    def tracking_base(self) -> str:
+        """Where short links point when an account has no tracking domain of its own."""
+        if self.tracking_domain:
+            return f"https://{self.tracking_domain}"
+        return self.public_url
+
+    def masked(self) -> dict[str, str]:
+        """Every effective setting, secrets masked, keyed by environment variable."""
+        out: dict[str, str] = {}
+        for name, info in type(self).model_fields.items():
+            alias = info.validation_alias
+            env = alias.choices[0] if isinstance(alias, AliasChoices) else name.upper()
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                secret = value.get_secret_value()
+                shown = "****" + secret[-4:] if len(secret) >= 12 else "********"
+            elif env == "TRACKLY_DATABASE_URL":
+                shown = _mask_url_password(str(value))
+            elif value is None:
+                shown = "(not set)"
+            else:
+                shown = str(value)
+            out[str(env)] = shown
+        return out
+
+
+# DISCORD_OWNER_IDS="1,2" must not be parsed as JSON by pydantic-settings.
+Settings.model_config["enable_decoding"] = False
+
+
+def _mask_url_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":****@", 1)
+    return url
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings; on a bad value raise SettingsError with one readable line."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = err["loc"][0] if err["loc"] else "settings"
+        env = _env_name(str(loc))
+        value = os.environ.get(env)
+        shown = f" (got {value!r})" if value is not None and "SECRET" not in env else ""
+        message = err["msg"].removeprefix("Value error, ")
+        raise SettingsError(f"{env}: {message}{shown}") from None
+
+
+def _env_name(field_or_alias: str) -> str:
+    info = Settings.model_fields.get(field_or_alias)
+    if info is None:
+        return field_or_alias
+    alias = info.validation_alias
+    return str(alias.choices[0]) if isinstance(alias, AliasChoices) else field_or_alias.upper()
+
+
+def resolve_secret_key(settings: Settings) -> str:
+    """The secret key: from the environment, or generated once for embedded (SQLite) use.
+
+    The generated key lives in ``<data_dir>/.trackly-secret``, readable by the owner only.
+    PostgreSQL deployments run many processes, which must share one key, so there it is
+    required.
+    """
+    if settings.secret_key is not None:
+        key = settings.secret_key.get_secret_value()
+        if len(key) < 16:
+            raise SettingsError("TRACKLY_SECRET_KEY: must be at least 16 characters")
+        return key
+    if not settings.is_sqlite:
+        raise SettingsError(
+            "TRACKLY_SECRET_KEY: required with PostgreSQL (every process must share it)"
+        )
+    path = settings.data_dir / SECRET_FILE
+    if path.exists():
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            logging.getLogger(__name__).warning(
+                "%s is readable by others (mode %o); tightening to 600", path, mode
+            )
+            path.chmod(0o600)
+        return path.read_text(encoding="utf-8").strip()
+    key = secrets.token_urlsafe(48)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(key + "\n")
+    return key

@@ -1,0 +1,1 @@
+"""The support desk: numbered tickets, transcripts, response times, support hours."""

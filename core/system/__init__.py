@@ -1,0 +1,1 @@
+"""Platform plumbing shared by every face: heartbeats and idempotent requests."""

@@ -1,0 +1,50 @@
+"""Health and heartbeats: what ``/readyz`` and ``/sms status`` report."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from tortoise.connection import get_connection
+
+from core.clock import Clock
+from core.system.models import Heartbeat
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DatabaseHealth:
+    ok: bool
+    latency_ms: float
+    dialect: str
+    error: str | None = None
+
+
+class SystemService:
+    def __init__(self, *, clock: Clock) -> None:
+        self.clock = clock
+
+    async def database_health(self) -> DatabaseHealth:
+        started = time.perf_counter()
+        try:
+            conn = get_connection("default")
+            await conn.execute_query("SELECT 1")
+        except Exception as exc:  # any driver error means "not ready"
+            log.warning("database health check failed: %s", type(exc).__name__)
+            return DatabaseHealth(False, (time.perf_counter() - started) * 1000, "unknown",
+                                  type(exc).__name__)
+        return DatabaseHealth(True, (time.perf_counter() - started) * 1000,
+                              conn.capabilities.dialect)
+
+    async def beat(self, component: str, **detail: Any) -> None:
+        now = self.clock.now()
+        updated = await Heartbeat.filter(component=component).update(beat_at=now, detail=detail)
+        if not updated:
+            await Heartbeat.get_or_create(component=component,
+                                          defaults={"beat_at": now, "detail": detail})
+
+    async def heartbeats(self) -> dict[str, Heartbeat]:
+        return {hb.component: hb for hb in await Heartbeat.all()}

@@ -1,0 +1,1 @@
+"""Clicks, bot verdicts, conversions and their attribution."""

@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.indexes import Index
+from tortoise.models import Model
+
+
+class ConversionType(StrEnum):
+    LEAD = "lead"
+    SALE = "sale"
+    REBILL = "rebill"
+    SIGNUP = "signup"
+    INSTALL = "install"
+    REFUND = "refund"
+    CHARGEBACK = "chargeback"
+
+
+class MessageShortLinkClick(Model):
+    """Every request to a short link, humans and bots alike."""
+
+    id = fields.BigIntField(primary_key=True)
+    short_link = fields.ForeignKeyField(
+        "models.MessageShortLink", related_name="clicks", on_delete=fields.CASCADE
+    )
+    account = fields.ForeignKeyField(
+        "models.Account", related_name="link_clicks", on_delete=fields.CASCADE
+    )
+    message = fields.ForeignKeyField(
+        "models.MessageSent", related_name="link_clicks", null=True, on_delete=fields.CASCADE
+    )
+    contact = fields.ForeignKeyField(
+        "models.Contact", related_name="link_clicks", null=True, on_delete=fields.CASCADE
+    )
+    offer = fields.ForeignKeyField(
+        "models.Offer", related_name="link_clicks", null=True, on_delete=fields.SET_NULL
+    )
+    clicked_at = fields.DatetimeField()
+    ip_address = fields.CharField(max_length=45, default="")
+    user_agent = fields.CharField(max_length=512, default="")
+    is_bot = fields.BooleanField(default=False)
+    bot_reason = fields.CharField(max_length=64, null=True)
+
+    class Meta:
+        table = "message_short_link_click"
+        indexes = (
+            Index(fields=("account_id", "clicked_at")),
+            Index(fields=("message_id", "contact_id")),
+        )
+
+
+class MessageClick(Model):
+    """The click that counts: the first human click per contact per message.
+
+    Its public ``click_id`` goes to the offer URL and comes back on conversions."""
+
+    id = fields.BigIntField(primary_key=True)
+    click_id = fields.CharField(max_length=24, unique=True)
+    account = fields.ForeignKeyField(
+        "models.Account", related_name="message_clicks", on_delete=fields.CASCADE
+    )
+    message = fields.ForeignKeyField(
+        "models.MessageSent", related_name="counted_clicks", on_delete=fields.CASCADE
+    )
+    contact = fields.ForeignKeyField(
+        "models.Contact", related_name="counted_clicks", on_delete=fields.CASCADE
+    )
+    short_link = fields.ForeignKeyField(
+        "models.MessageShortLink", related_name="counted_clicks", on_delete=fields.CASCADE
+    )
+    raw_click = fields.ForeignKeyField(
+        "models.MessageShortLinkClick", related_name="counted", null=True,
+        on_delete=fields.SET_NULL,
+    )
+    offer = fields.ForeignKeyField(
+        "models.Offer", related_name="counted_clicks", null=True, on_delete=fields.SET_NULL
+    )
+    creative = fields.ForeignKeyField(
+        "models.MessageCreative", related_name="counted_clicks", null=True,
+        on_delete=fields.SET_NULL,
+    )
+    schedule = fields.ForeignKeyField(
+        "models.Schedule", related_name="counted_clicks", null=True, on_delete=fields.SET_NULL
+    )
+    journey = fields.ForeignKeyField(
+        "models.WelcomeJourney", related_name="counted_clicks", null=True,
+        on_delete=fields.SET_NULL,
+    )
+    sending_list = fields.ForeignKeyField(
+        "models.SendingList", related_name="counted_clicks", null=True,
+        on_delete=fields.SET_NULL,
+    )
+    clicked_at = fields.DatetimeField()
+
+    class Meta:
+        table = "message_click"
+        unique_together = (("message", "contact"),)
+        indexes = (Index(fields=("account_id", "clicked_at")),)
+
+
+class Conversion(Model):
+    """A postback or pixel hit, attributed through its click to everything upstream."""
+
+    id = fields.BigIntField(primary_key=True)
+    account = fields.ForeignKeyField(
+        "models.Account", related_name="conversions", on_delete=fields.CASCADE
+    )
+    click = fields.ForeignKeyField(
+        "models.MessageClick", related_name="conversions", null=True, on_delete=fields.SET_NULL
+    )
+    message = fields.ForeignKeyField(
+        "models.MessageSent", related_name="conversions", null=True, on_delete=fields.SET_NULL
+    )
+    contact = fields.ForeignKeyField(
+        "models.Contact", related_name="conversions", null=True, on_delete=fields.SET_NULL
+    )
+    offer = fields.ForeignKeyField(
+        "models.Offer", related_name="conversions", null=True, on_delete=fields.SET_NULL
+    )
+    creative = fields.ForeignKeyField(
+        "models.MessageCreative", related_name="conversions", null=True,
+        on_delete=fields.SET_NULL,
+    )
+    schedule = fields.ForeignKeyField(
+        "models.Schedule", related_name="conversions", null=True, on_delete=fields.SET_NULL
+    )
+    journey = fields.ForeignKeyField(
+        "models.WelcomeJourney", related_name="conversions", null=True,
+        on_delete=fields.SET_NULL,
+    )
+    sending_list = fields.ForeignKeyField(
+        "models.SendingList", related_name="conversions", null=True, on_delete=fields.SET_NULL
+    )
+    event_type = fields.CharEnumField(ConversionType, max_length=16, default=ConversionType.SALE)
+    revenue = fields.DecimalField(max_digits=14, decimal_places=4)
+    txn_id = fields.CharField(max_length=128)
+    source = fields.CharField(max_length=32)  # conv, conv_offer, pixel, tune, everflow, api
+    payload = fields.JSONField(default=dict)  # the postback as received
+    occurred_at = fields.DatetimeField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "conversion"
+        unique_together = (("account", "source", "txn_id", "event_type"),)
+        indexes = (Index(fields=("account_id", "occurred_at")),)

@@ -1,0 +1,30 @@
+"""Small validators shared by every domain's service."""
+
+from __future__ import annotations
+
+import re
+
+from core.errors import ValidationError
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+
+
+def clean_email(value: str, *, field: str = "email") -> str:
+    email = (value or "").strip().lower()
+    if not email:
+        raise ValidationError("An email address is required.", code=f"missing_{field}",
+                              field=field)
+    if len(email) > 254 or not _EMAIL.match(email):
+        raise ValidationError(f"{value!r} is not a valid email address.",
+                              code=f"invalid_{field}", field=field)
+    return email
+
+
+def clean_name(value: str, *, field: str = "name", max_length: int = 200) -> str:
+    name = " ".join((value or "").split())
+    if not name:
+        raise ValidationError(f"A {field} is required.", code=f"missing_{field}", field=field)
+    if len(name) > max_length:
+        raise ValidationError(f"The {field} is longer than {max_length} characters.",
+                              code=f"invalid_{field}", field=field)
+    return name

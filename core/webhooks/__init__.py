@@ -1,0 +1,1 @@
+"""Outbound webhooks: signed JSON events to customer endpoints, retried on a ladder."""

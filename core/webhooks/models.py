@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.indexes import Index
+from tortoise.models import Model
+
+
+class EndpointStatus(StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class WebhookEndpoint(Model):
+    id = fields.IntField(primary_key=True)
+    account = fields.ForeignKeyField(
+        "models.Account", related_name="webhook_endpoints", on_delete=fields.CASCADE
+    )
+    url = fields.CharField(max_length=2048)
+    secret_sealed = fields.TextField()
+    events = fields.JSONField(default=list)  # delivery, unsubscribe, reply, click, conversion
+    status = fields.CharEnumField(EndpointStatus, max_length=8, default=EndpointStatus.ACTIVE)
+    consecutive_failures = fields.IntField(default=0)
+    last_success_at = fields.DatetimeField(null=True)
+    last_failure_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "webhook_endpoint"
+
+
+class WebhookDelivery(Model):
+    id = fields.BigIntField(primary_key=True)
+    endpoint = fields.ForeignKeyField(
+        "models.WebhookEndpoint", related_name="deliveries", on_delete=fields.CASCADE
+    )
+    event_id = fields.CharField(max_length=32, unique=True)
+    event = fields.CharField(max_length=16)
+    payload = fields.JSONField()
+    status = fields.CharEnumField(DeliveryStatus, max_length=16, default=DeliveryStatus.PENDING)
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField(null=True)
+    last_status_code = fields.IntField(null=True)
+    last_error = fields.CharField(max_length=300, null=True)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "webhook_delivery"
+        indexes = (Index(fields=("status", "next_attempt_at")),)

@@ -1,0 +1,1 @@
+"""The time face: APScheduler interval ticks that ask core what is due."""

@@ -1,0 +1,27 @@
+"""Builds the AsyncIOScheduler and its ticks. Jobs hold no business state: each asks
+the database what is due, so a restart loses nothing."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from core.services import Services
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 15
+
+
+def build_scheduler(services: Services) -> AsyncIOScheduler:
+    scheduler = AsyncIOScheduler(timezone="UTC")
+
+    async def heartbeat() -> None:
+        await services.system.beat("scheduler", host=socket.gethostname(), pid=os.getpid())
+
+    scheduler.add_job(heartbeat, "interval", seconds=HEARTBEAT_SECONDS, id="heartbeat",
+                      max_instances=1, coalesce=True, next_run_time=services.clock.now())
+    return scheduler

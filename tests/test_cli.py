@@ -1,0 +1,135 @@
+"""The command line, run as a user runs it."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from tests.cli_helpers import trackly
+
+
+def _db_env(tmp_path) -> dict[str, str]:
+    return {"TRACKLY_DATABASE_URL": f"sqlite://{tmp_path / 'cli.sqlite3'}"}
+
+
+def _count(tmp_path, table: str) -> int:
+    conn = sqlite3.connect(tmp_path / "cli.sqlite3")
+    try:
+        return conn.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_account_user_and_key_lifecycle(tmp_path):
+    env = _db_env(tmp_path)
+    made = trackly("account", "create", "Acme Deals", "--owner-email", "Ops@Acme.test",
+                   cwd=tmp_path, env=env)
+    assert made.returncode == 0, made.stderr
+    account_id = made.stdout.strip()
+    assert account_id == "1"
+
+    added = trackly("user", "add", "ann@acme.test", "--account", account_id, "--role",
+                    "member", cwd=tmp_path, env=env)
+    assert added.returncode == 0 and "as member" in added.stdout
+
+    key = trackly("apikey", "create", "--account", account_id, "--role", "viewer",
+                  "--name", "reporting", cwd=tmp_path, env=env)
+    assert key.returncode == 0, key.stderr
+    raw = key.stdout.strip()
+    assert raw.startswith("trk_") and len(raw) == 36
+    assert "will not be shown again" in key.stderr
+
+    listed = trackly("apikey", "list", "--account", account_id, cwd=tmp_path, env=env)
+    assert raw[:12] in listed.stdout and raw not in listed.stdout
+    assert "active" in listed.stdout
+
+    revoked = trackly("apikey", "revoke", raw[:12], "--account", account_id, cwd=tmp_path,
+                      env=env)
+    assert revoked.returncode == 0, revoked.stderr
+    listed = trackly("apikey", "list", "--account", account_id, cwd=tmp_path, env=env)
+    assert "revoked" in listed.stdout
+
+
+def test_unknown_role_is_refused_and_changes_nothing(tmp_path):
+    env = _db_env(tmp_path)
+    trackly("account", "create", "Acme", "--owner-email", "o@acme.test", cwd=tmp_path, env=env)
+    before = _count(tmp_path, "api_key")
+    bad = trackly("apikey", "create", "--account", "1", "--role", "admin", cwd=tmp_path,
+                  env=env)
+    assert bad.returncode == 2
+    assert "'admin' is not one of 'owner', 'member', 'viewer'" in bad.stderr
+    assert _count(tmp_path, "api_key") == before
+
+
+def test_unknown_account_and_bad_email(tmp_path):
+    env = _db_env(tmp_path)
+    missing = trackly("apikey", "create", "--account", "42", "--role", "owner", cwd=tmp_path,
+                      env=env)
+    assert missing.returncode == 1 and "error: No account 42." in missing.stderr
+    bad = trackly("account", "create", "X", "--owner-email", "not-an-email", cwd=tmp_path,
+                  env=env)
+    assert bad.returncode == 1 and "not a valid email" in bad.stderr
+    assert _count(tmp_path, "account") == 0
+
+
+def test_bad_database_url_is_one_clear_line(tmp_path):
+    for url, expected in [
+        ("mysql://root@localhost/x", "TRACKLY_DATABASE_URL: must start with sqlite:// or "
+                                     "postgres://"),
+        ("postgres://postgres@127.0.0.1:1/nope", "TRACKLY_DATABASE_URL: cannot connect"),
+        ("postgres://postgres@127.0.0.1:5432/no_such_database_here",
+         "TRACKLY_DATABASE_URL: cannot connect"),
+    ]:
+        done = trackly("account", "create", "X", "--owner-email", "o@x.test", cwd=tmp_path,
+                       env={"TRACKLY_DATABASE_URL": url})
+        assert done.returncode == 2, done.stderr
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"error: {expected}"), done.stderr
+        assert "Traceback" not in done.stderr
+
+
+def test_other_bad_settings_name_the_variable(tmp_path):
+    cases = [
+        ({"TRACKLY_PORT": "eighty"}, "TRACKLY_PORT: Input should be a valid integer"),
+        ({"TRACKLY_PORT": "70000"}, "TRACKLY_PORT: Input should be less than or equal"),
+        ({"TRACKLY_PUBLIC_URL": "ftp://x"}, "TRACKLY_PUBLIC_URL: must be an http"),
+        ({"TRACKLY_LOG_LEVEL": "loud"}, "TRACKLY_LOG_LEVEL: Input should be"),
+        ({"TRACKLY_SECRET_KEY": "short"}, "TRACKLY_SECRET_KEY: must be at least 16"),
+        ({"TRACKLY_DATABASE_URL": "postgres://postgres@127.0.0.1/test"},
+         "TRACKLY_SECRET_KEY: required with PostgreSQL"),
+    ]
+    for env, expected in cases:
+        done = trackly("account", "create", "X", "--owner-email", "o@x.test", cwd=tmp_path,
+                       env=env, secret=None)
+        assert done.returncode == 2, (env, done.stderr)
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"error: {expected}"), done.stderr
+    assert not (tmp_path / "trackly.sqlite3").exists()
+
+
+def test_config_masks_secrets(tmp_path):
+    done = trackly("config", cwd=tmp_path, env={
+        "TRACKLY_SECRET_KEY": "a-very-secret-value-1234",
+        "DISCORD_TOKEN": "discord-token-secret-abcd",
+        "TRACKLY_DATABASE_URL": "postgres://app:hunter2@db.internal/trackly",
+    })
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "TRACKLY_SECRET_KEY=****1234" in out
+    assert "DISCORD_TOKEN=****abcd" in out
+    assert "postgres://app:****@db.internal/trackly" in out
+    for secret in ("a-very-secret", "discord-token-secret", "hunter2"):
+        assert secret not in out
+
+
+def test_embedded_secret_key_is_generated_once_owner_only(tmp_path):
+    env = {**_db_env(tmp_path), "TRACKLY_DATA_DIR": str(tmp_path)}
+    first = trackly("account", "create", "A", "--owner-email", "a@a.test", cwd=tmp_path,
+                    env=env, secret=None)
+    assert first.returncode == 0, first.stderr
+    secret_file = tmp_path / ".trackly-secret"
+    assert oct(secret_file.stat().st_mode & 0o777) == "0o600"
+    key = secret_file.read_text()
+    assert len(key.strip()) >= 32
+    trackly("account", "create", "B", "--owner-email", "b@b.test", cwd=tmp_path, env=env,
+            secret=None)
+    assert secret_file.read_text() == key

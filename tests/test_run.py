@@ -1,0 +1,86 @@
+"""``trackly run`` as a new user starts it: on SQLite with nothing configured."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from tests.cli_helpers import trackly
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict]:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def start(tmp_path, port: int) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRACKLY_", "DISCORD_"))}
+    env["TRACKLY_PORT"] = str(port)
+    proc = subprocess.Popen([sys.executable, "-m", "trackly", "run"], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            status, _ = get(f"http://127.0.0.1:{port}/healthz")
+            if status == 200:
+                return proc
+        except OSError:
+            time.sleep(0.2)
+        if proc.poll() is not None:
+            pytest.fail(f"trackly run exited early:\n{proc.communicate()[0]}")
+    proc.kill()
+    pytest.fail(f"trackly run did not answer /healthz within 60s:\n{proc.communicate()[0]}")
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_run_serves_the_api_and_stops_cleanly(tmp_path, stop_signal):
+    port = free_port()
+    proc = start(tmp_path, port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        assert get(f"{base}/healthz") == (200, {"status": "ok"})
+        status, body = get(f"{base}/api/v2/account")
+        assert (status, body["code"]) == (401, "missing_api_key")
+
+        made = trackly("account", "create", "Acme", "--owner-email", "o@acme.test",
+                       cwd=tmp_path, secret=None)
+        assert made.returncode == 0, made.stderr
+        key = trackly("apikey", "create", "--account", made.stdout.strip(), "--role",
+                      "member", cwd=tmp_path, secret=None).stdout.strip()
+        status, body = get(f"{base}/api/v2/account", {"X-Api-Key": key})
+        assert status == 200
+        assert body["account"]["name"] == "Acme" and body["role"] == "member"
+    finally:
+        began = time.monotonic()
+        proc.send_signal(stop_signal)
+        try:
+            output, _ = proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise
+        took = time.monotonic() - began
+    assert proc.returncode == 0, output
+    assert took < 5, f"stopping took {took:.1f}s"
+    assert "Discord bot is off: DISCORD_TOKEN is not set." in output
+    assert "Stopped." in output
+    assert key not in output

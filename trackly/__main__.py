@@ -1,0 +1,3 @@
+from trackly.cli import main
+
+main()

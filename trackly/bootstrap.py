@@ -1,0 +1,37 @@
+"""Composition root: settings, clock, secrets and services, built once and handed to
+the faces. Nothing here opens a connection at import time."""
+
+from __future__ import annotations
+
+import logging
+
+from core.accounts.service import AccountService
+from core.clock import Clock, SystemClock
+from core.crypto import SecretBox
+from core.services import Services
+from core.settings import Settings, resolve_secret_key
+from core.system.service import SystemService
+
+
+def build_services(settings: Settings, *, clock: Clock | None = None,
+                   secret_key: str | None = None) -> Services:
+    clock = clock or SystemClock()
+    box = SecretBox(secret_key or resolve_secret_key(settings))
+    return Services(
+        settings=settings,
+        clock=clock,
+        box=box,
+        accounts=AccountService(clock=clock),
+        system=SystemService(clock=clock),
+    )
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%Y-%m-%dT%H:%M:%S",
+    )
+    # discord.py and aiohttp are chatty at INFO; keep their warnings.
+    for noisy in ("discord.gateway", "discord.http", "aiohttp.access", "apscheduler"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))

@@ -1,0 +1,309 @@
+"""The ``trackly`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+
+from core.accounts.models import AccountStatus
+from core.db import database, migrate, pending_migrations
+from core.errors import TracklyError
+from core.permissions import Actor, Role
+from core.services import Services
+from core.settings import Settings, SettingsError, load_settings
+from trackly.bootstrap import build_services, configure_logging
+
+T = TypeVar("T")
+ROLES = click.Choice([r.value for r in Role], case_sensitive=False)
+
+
+def fail(message: str, code: int = 1) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def announce(line: str) -> None:
+    click.echo(line, err=True)
+
+
+def _connection_error(exc: BaseException) -> str | None:
+    """A one-line reason when the database cannot be reached, else None."""
+    for err in _chain(exc):
+        name = type(err).__name__
+        if name in _CONNECT_ERRORS or isinstance(err, OSError) or (
+            name == "OperationalError" and "unable to open" in str(err)
+        ):
+            return f"TRACKLY_DATABASE_URL: cannot connect to the database ({_last_words(exc)})"
+    return None
+
+
+_CONNECT_ERRORS = {"InvalidCatalogNameError", "InvalidPasswordError", "DBConnectionError",
+                   "InvalidAuthorizationSpecificationError", "CannotConnectNowError"}
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def _last_words(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:160] if text else type(exc).__name__
+
+
+class Context:
+    def __init__(self) -> None:
+        self.verbose = False  # `trackly run` logs at TRACKLY_LOG_LEVEL; one-shot commands quietly
+        self._settings: Settings | None = None
+        self._services: Services | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            try:
+                self._settings = load_settings()
+            except SettingsError as exc:
+                fail(str(exc), 2)
+            assert self._settings is not None
+            configure_logging(self._settings.log_level if self.verbose else "WARNING")
+        return self._settings
+
+    @property
+    def services(self) -> Services:
+        if self._services is None:
+            try:
+                self._services = build_services(self.settings)
+            except SettingsError as exc:
+                fail(str(exc), 2)
+        assert self._services is not None
+        return self._services
+
+    def run(self, work: Callable[[Services], Awaitable[T]]) -> T:
+        """Run one async operation with the database open (migrated first on SQLite)."""
+        services = self.services
+
+        async def main() -> T:
+            url = services.settings.database_url
+            if services.settings.is_sqlite:
+                await migrate(url)
+            elif pending := await pending_migrations(url):
+                raise SettingsError(f"TRACKLY_DATABASE_URL: {len(pending)} migration(s) "
+                                    "pending; run `trackly migrate` first")
+            async with database(url):
+                return await work(services)
+
+        return guarded(lambda: asyncio.run(main()))
+
+
+def guarded(call: Callable[[], T]) -> T:
+    try:
+        return call()
+    except SettingsError as exc:
+        fail(str(exc), 2)
+    except TracklyError as exc:
+        fail(exc.message + (f" ({exc.detail})" if exc.detail else ""))
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+    except Exception as exc:
+        reason = _connection_error(exc)
+        if reason is None:
+            raise
+        fail(reason, 2)
+    raise AssertionError("unreachable")
+
+
+pass_ctx = click.make_pass_decorator(Context, ensure=True)
+
+
+def async_command(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
+    """A click command whose body is ``async def body(services, **options)``."""
+
+    @functools.wraps(fn)
+    def wrapper(ctx: Context, **options: Any) -> Any:
+        return ctx.run(lambda services: fn(services, **options))
+
+    return pass_ctx(wrapper)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Trackly: SMS marketing for affiliate marketers, run from Discord."""
+
+
+@cli.command()
+@click.option("--host", default=None, help="Interface to listen on (TRACKLY_HOST).")
+@click.option("--port", type=int, default=None, help="Port to listen on (TRACKLY_PORT).")
+@click.option("--role", type=click.Choice(["all", "web", "worker", "scheduler", "bot"]),
+              default="all", show_default=True,
+              help="Run one part only (PostgreSQL); 'all' runs everything in one process.")
+@pass_ctx
+def run(ctx: Context, host: str | None, port: int | None, role: str) -> None:
+    """Start the platform: web server, scheduler, send workers and the Discord bot."""
+    from trackly.runner import Role as RunRole
+    from trackly.runner import serve
+
+    ctx.verbose = True
+    settings = ctx.settings
+    if port is not None and not 0 <= port <= 65535:
+        fail("--port: must be between 0 and 65535", 2)
+    services = ctx.services
+    guarded(lambda: asyncio.run(serve(
+        services, role=RunRole(role), host=host or settings.host,
+        port=settings.port if port is None else port, announce=announce)))
+
+
+@cli.command(name="migrate")
+@pass_ctx
+def migrate_cmd(ctx: Context) -> None:
+    """Apply the committed database migrations."""
+    url = ctx.settings.database_url
+    applied = guarded(lambda: asyncio.run(migrate(url)))
+    if applied:
+        for name in applied:
+            click.echo(f"applied {name}")
+    else:
+        click.echo("database is up to date")
+
+
+@cli.command()
+@click.option("--name", default=None, help="Name for the migration file.")
+@pass_ctx
+def makemigrations(ctx: Context, name: str | None) -> None:
+    """(Developers) Write a migration for model changes not yet migrated."""
+    from core.db import write_migrations
+
+    for path in guarded(lambda: asyncio.run(write_migrations(name))):
+        click.echo(f"wrote {path}")
+
+
+@cli.command()
+@pass_ctx
+def config(ctx: Context) -> None:
+    """Print the effective settings, secrets masked."""
+    for key, value in ctx.settings.masked().items():
+        click.echo(f"{key}={value}")
+
+
+# -- accounts ---------------------------------------------------------------------------
+
+
+@cli.group()
+def account() -> None:
+    """Create and manage accounts (workspaces)."""
+
+
+@account.command("create")
+@click.argument("name")
+@click.option("--owner-email", required=True, help="The first owner's email address.")
+@async_command
+async def account_create(services: Services, name: str, owner_email: str) -> None:
+    """Create an account and print its id."""
+    created = await services.accounts.create_account(name, owner_email)
+    click.echo(created.id)
+
+
+@account.command("suspend")
+@click.argument("account_id", type=int)
+@async_command
+async def account_suspend(services: Services, account_id: int) -> None:
+    """Suspend an account: every API call gets 403 and nothing is sent."""
+    await services.accounts.set_status(account_id, AccountStatus.SUSPENDED)
+    click.echo(f"account {account_id} suspended")
+
+
+@account.command("activate")
+@click.argument("account_id", type=int)
+@async_command
+async def account_activate(services: Services, account_id: int) -> None:
+    """Reactivate a suspended account."""
+    await services.accounts.set_status(account_id, AccountStatus.ACTIVE)
+    click.echo(f"account {account_id} active")
+
+
+@cli.group()
+def user() -> None:
+    """Team members."""
+
+
+@user.command("add")
+@click.argument("email")
+@click.option("--account", "account_id", type=int, required=True)
+@click.option("--role", type=ROLES, required=True)
+@async_command
+async def user_add(services: Services, email: str, account_id: int, role: str) -> None:
+    """Add (invite) a user to an account with a role."""
+    await _require_account(services, account_id)
+    access = await services.accounts.add_user(Actor.system(account_id), email, role)
+    click.echo(f"user {access.user_id} added to account {account_id} as {role}")
+
+
+@cli.group()
+def apikey() -> None:
+    """API keys (X-Api-Key)."""
+
+
+@apikey.command("create")
+@click.option("--account", "account_id", type=int, required=True)
+@click.option("--role", type=ROLES, required=True)
+@click.option("--name", default="", help="A label to recognise the key by.")
+@async_command
+async def apikey_create(services: Services, account_id: int, role: str, name: str) -> None:
+    """Create a key and print it (once: it is stored only as a hash)."""
+    await _require_account(services, account_id)
+    key, raw = await services.accounts.create_api_key(Actor.system(account_id), role=role,
+                                                      name=name)
+    announce(f"API key {key.id} ({key.prefix}..., role {key.role}). "
+             "Store it now; it will not be shown again.")
+    click.echo(raw)
+
+
+@apikey.command("list")
+@click.option("--account", "account_id", type=int, required=True)
+@async_command
+async def apikey_list(services: Services, account_id: int) -> None:
+    """List an account's keys (prefixes only)."""
+    await _require_account(services, account_id)
+    for key in await services.accounts.list_api_keys(Actor.system(account_id)):
+        state = "revoked" if key.revoked_at else "active"
+        used = key.last_used_at.isoformat() if key.last_used_at else "never"
+        click.echo(f"{key.id}\t{key.prefix}...\t{key.role}\t{state}\tlast used {used}\t"
+                   f"{key.name}")
+
+
+@apikey.command("revoke")
+@click.argument("key")
+@click.option("--account", "account_id", type=int, required=True)
+@async_command
+async def apikey_revoke(services: Services, key: str, account_id: int) -> None:
+    """Revoke a key, given its id or its visible prefix."""
+    await _require_account(services, account_id)
+    actor = Actor.system(account_id)
+    if key.isdigit():
+        key_id = int(key)
+    else:
+        found = await services.accounts.find_api_key_by_prefix(account_id, key.rstrip("."))
+        if found is None:
+            raise TracklyError(f"No key with prefix {key!r} in account {account_id}.")
+        key_id = found.id
+    revoked = await services.accounts.revoke_api_key(actor, key_id)
+    click.echo(f"revoked {revoked.prefix}...")
+
+
+async def _require_account(services: Services, account_id: int) -> None:
+    if await services.accounts.find_account(account_id) is None:
+        raise TracklyError(f"No account {account_id}.")
+
+
+def main() -> None:
+    logging.captureWarnings(True)
+    cli()

@@ -1,0 +1,154 @@
+"""``trackly run``: every face on one event loop, stopped cleanly by Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from enum import StrEnum
+
+from aiohttp import web
+
+from core.db import database, migrate, pending_migrations
+from core.services import Services
+from core.settings import SettingsError
+from scheduler.jobs import build_scheduler
+from web.app import create_app
+
+log = logging.getLogger("trackly")
+
+STOP_TIMEOUT = 4.0  # leaves headroom inside the promised 5 seconds
+
+
+class Role(StrEnum):
+    ALL = "all"
+    WEB = "web"
+    WORKER = "worker"
+    SCHEDULER = "scheduler"
+    BOT = "bot"
+
+
+Component = Callable[[Services], AbstractAsyncContextManager[None]]
+
+
+def web_component(host: str, port: int, announce: Callable[[str], None]) -> Component:
+    @contextlib.asynccontextmanager
+    async def run(services: Services) -> AsyncIterator[None]:
+        runner = web.AppRunner(create_app(services), handle_signals=False,
+                               shutdown_timeout=1.0, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise SettingsError(f"TRACKLY_PORT: cannot listen on {host}:{port} ({exc.strerror})"
+                                ) from None
+        bound = runner.addresses[0][1] if runner.addresses else port
+        announce(f"Trackly is listening on http://{host}:{bound}")
+        try:
+            yield
+        finally:
+            await runner.cleanup()
+
+    return run
+
+
+@contextlib.asynccontextmanager
+async def scheduler_component(services: Services) -> AsyncIterator[None]:
+    scheduler = build_scheduler(services)
+    scheduler.start()
+    try:
+        yield
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+def bot_component(announce: Callable[[str], None]) -> Component:
+    @contextlib.asynccontextmanager
+    async def run(services: Services) -> AsyncIterator[None]:
+        token = services.settings.discord_token
+        if token is None or not token.get_secret_value():
+            announce("Discord bot is off: DISCORD_TOKEN is not set.")
+            yield
+            return
+        from bot.client import build_bot
+
+        bot = build_bot(services)
+        task = asyncio.create_task(bot.start(token.get_secret_value()), name="discord-bot")
+        task.add_done_callback(_report_bot_exit)
+        announce("Discord bot is starting.")
+        try:
+            yield
+        finally:
+            await bot.close()
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    return run
+
+
+def _report_bot_exit(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("Discord bot stopped: %s", task.exception())
+
+
+def components_for(role: Role, *, host: str, port: int, announce: Callable[[str], None]
+                   ) -> list[Component]:
+    chosen: list[Component] = []
+    if role in (Role.ALL, Role.WEB):
+        chosen.append(web_component(host, port, announce))
+    if role in (Role.ALL, Role.SCHEDULER):
+        chosen.append(scheduler_component)
+    if role in (Role.ALL, Role.BOT):
+        chosen.append(bot_component(announce))
+    return chosen
+
+
+async def prepare_database(services: Services, announce: Callable[[str], None]) -> None:
+    url = services.settings.database_url
+    if services.settings.is_sqlite:
+        applied = await migrate(url)
+        if applied:
+            announce(f"Applied {len(applied)} migration(s) to the SQLite database.")
+        return
+    pending = await pending_migrations(url)
+    if pending:
+        raise SettingsError(
+            f"TRACKLY_DATABASE_URL: {len(pending)} migration(s) pending "
+            f"({pending[0]}...); run `trackly migrate` first"
+        )
+
+
+async def serve(services: Services, *, role: Role, host: str, port: int,
+                announce: Callable[[str], None], stop: asyncio.Event | None = None) -> None:
+    if services.settings.is_sqlite and role != Role.ALL:
+        raise SettingsError(
+            "TRACKLY_DATABASE_URL: SQLite is single-process only; use --role all, "
+            "or PostgreSQL to run roles in separate processes"
+        )
+    await prepare_database(services, announce)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with database(services.settings.database_url), contextlib.AsyncExitStack() as stack:
+            for component in components_for(role, host=host, port=port, announce=announce):
+                await stack.enter_async_context(component(services))
+            announce("Trackly is running. Press Ctrl-C to stop.")
+            await stop.wait()
+            announce("Stopping...")
+            closing = asyncio.ensure_future(stack.aclose())
+            done, _ = await asyncio.wait({closing}, timeout=STOP_TIMEOUT)
+            if not done:
+                log.warning("components did not stop within %.0fs; exiting anyway",
+                            STOP_TIMEOUT)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    announce("Stopped.")

@@ -1,0 +1,1 @@
+"""The HTTP face: the REST API, public tracking endpoints and provider webhooks."""

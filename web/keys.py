@@ -1,0 +1,13 @@
+"""Typed application and request keys, in one leaf module."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from core.accounts.models import ApiKey
+from core.permissions import Actor
+from core.services import Services
+
+SERVICES = web.AppKey("services", Services)
+ACTOR = web.RequestKey("actor", Actor)
+API_KEY = web.RequestKey("api_key", ApiKey)

@@ -1,0 +1,134 @@
+"""The OpenAPI 3.1 document, assembled from the routes themselves.
+
+Each handler carries its description (``@operation(...)``); ``GET /api/v2/openapi.json``
+walks the router, so every endpoint a later change adds shows up without editing here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error", "code"],
+    "properties": {
+        "error": {"type": "string", "description": "A human sentence."},
+        "code": {"type": "string", "description": "Stable snake_case identifier."},
+        "message": {"type": "string", "description": "Optional detail."},
+    },
+}
+_STANDARD_ERRORS = {
+    "400": "Validation error",
+    "401": "Missing (`missing_api_key`) or unknown (`invalid_api_key`) key",
+    "403": "Role too low (`forbidden`) or account suspended (`account_suspended`)",
+    "413": "Body over 5 MB (`payload_too_large`)",
+    "500": "Internal error (`internal_error`), with a reference id",
+}
+
+
+@dataclass
+class Operation:
+    summary: str
+    tag: str
+    request: type[BaseModel] | dict[str, Any] | None = None
+    request_content_type: str = "application/json"
+    response: type[BaseModel] | dict[str, Any] | None = None
+    status: int = 200
+    public: bool = False
+    query: Sequence[tuple[str, str, str]] = ()  # (name, type, description)
+    errors: dict[int, str] = field(default_factory=dict)
+    description: str = ""
+
+
+def operation(summary: str, *, tag: str, **kw: Any) -> Callable[[Any], Any]:
+    def mark(handler: Any) -> Any:
+        handler.__openapi__ = Operation(summary=summary, tag=tag, **kw)
+        return handler
+
+    return mark
+
+
+def _schema(obj: type[BaseModel] | dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(obj, dict):
+        return obj
+    schema = obj.model_json_schema(ref_template="#/components/schemas/{model}")
+    defs.update(schema.pop("$defs", {}))
+    defs[obj.__name__] = schema
+    return {"$ref": f"#/components/schemas/{obj.__name__}"}
+
+
+def build_document(app: web.Application, *, version: str, server_url: str) -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
+    for route in app.router.routes():
+        op: Operation | None = getattr(route.handler, "__openapi__", None)
+        if op is None or route.method == "HEAD":
+            continue
+        path = route.resource.canonical if route.resource else ""
+        item: dict[str, Any] = {"summary": op.summary, "tags": [op.tag],
+                                "operationId": f"{route.method.lower()}_{route.handler.__name__}"}
+        if op.description:
+            item["description"] = op.description
+        params = [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in _path_params(path)
+        ]
+        params += [
+            {"name": name, "in": "query", "required": False, "schema": {"type": typ},
+             "description": text}
+            for name, typ, text in op.query
+        ]
+        if params:
+            item["parameters"] = params
+        if op.request is not None:
+            item["requestBody"] = {
+                "required": True,
+                "content": {op.request_content_type: {"schema": _schema(op.request, schemas)}},
+            }
+        ok: dict[str, Any] = {"description": "Success"}
+        if op.response is not None:
+            ok["content"] = {"application/json": {"schema": _schema(op.response, schemas)}}
+        responses: dict[str, Any] = {str(op.status): ok}
+        error_ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+        for status, text in {**_error_defaults(op), **{str(k): v for k, v in op.errors.items()}
+                             }.items():
+            responses[status] = {"description": text, "content": error_ref}
+        item["responses"] = responses
+        if op.public:
+            item["security"] = []
+        paths.setdefault(path, {})[route.method.lower()] = item
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Trackly REST API",
+            "version": version,
+            "description": "SMS marketing for affiliate marketers. Authenticate with the "
+                           "`X-Api-Key` header. Errors share one shape: "
+                           "`{error, code, message?}`.",
+        },
+        "servers": [{"url": server_url}],
+        "paths": dict(sorted(paths.items())),
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "ApiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"}
+            },
+        },
+        "security": [{"ApiKey": []}],
+    }
+
+
+def _error_defaults(op: Operation) -> dict[str, str]:
+    if op.public:
+        return {k: v for k, v in _STANDARD_ERRORS.items() if k in ("400", "413", "500")}
+    return dict(_STANDARD_ERRORS)
+
+
+def _path_params(path: str) -> list[str]:
+    return [part[1:-1].split(":")[0] for part in path.split("/")
+            if part.startswith("{") and part.endswith("}")]
