@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from core.accounts.service import AccountService
 from core.clock import Clock
 from core.crypto import SecretBox
+from core.notifications.service import NotificationService
 from core.settings import Settings
 from core.system.service import SystemService
 
@@ -17,4 +18,5 @@ class Services:
     clock: Clock
     box: SecretBox
     accounts: AccountService
+    notifications: NotificationService
     system: SystemService

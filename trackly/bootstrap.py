@@ -8,6 +8,7 @@ import logging
 from core.accounts.service import AccountService
 from core.clock import Clock, SystemClock
 from core.crypto import SecretBox
+from core.notifications.service import NotificationService
 from core.services import Services
 from core.settings import Settings, resolve_secret_key
 from core.system.service import SystemService
@@ -22,6 +23,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
         clock=clock,
         box=box,
         accounts=AccountService(clock=clock),
+        notifications=NotificationService(clock=clock),
         system=SystemService(clock=clock),
     )
 

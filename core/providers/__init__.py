@@ -1,0 +1,1 @@
+"""SMS provider adapters behind one protocol. The only network code in core."""

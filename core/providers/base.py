@@ -1,0 +1,96 @@
+"""The port every SMS provider adapter implements, and the events providers send back.
+
+The executor hands an adapter a batch of messages and gets one outcome per message. An
+adapter never retries on its own: the executor decides (backoff, leases, never twice).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundSms:
+    message_id: str  # our public 8-character id; echoed where the provider allows
+    to: str  # E.164
+    from_: str  # E.164 long code / toll-free, or a short code
+    body: str
+    callback_url: str | None = None  # where this provider should post the receipt
+
+
+class Outcome(StrEnum):
+    ACCEPTED = "accepted"  # the provider took it; provider_message_id is set
+    REJECTED = "rejected"  # permanent: never retry (invalid number, blocked, 21610...)
+    RETRY = "retry"  # the provider says it did not take it and it is safe to send again
+    UNKNOWN = "unknown"  # the request may have left: timeout, reset, 5xx after accept
+
+
+@dataclass(frozen=True, slots=True)
+class SendOutcome:
+    message_id: str
+    outcome: Outcome
+    provider_message_id: str | None = None
+    error_code: str | None = None  # the provider's own code, e.g. "21610"
+    error_message: str | None = None
+    retry_after: float | None = None  # seconds, from Retry-After when the provider gives it
+
+
+class SmsProvider(Protocol):
+    """One adapter instance serves one sending list (its credentials)."""
+
+    name: str
+
+    async def send(self, batch: Sequence[OutboundSms]) -> list[SendOutcome]:
+        """Send a batch; one outcome per message, in any order. Never raises for
+        provider or network errors: those become REJECTED, RETRY or UNKNOWN outcomes."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class DeliveryState(StrEnum):
+    SENT = "sent"  # accepted by the carrier / en route
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """A delivery report, normalised."""
+
+    provider: str
+    provider_message_id: str | None
+    state: DeliveryState
+    message_id: str | None = None  # ours, when the provider echoed it
+    error_code: str | None = None
+    error_message: str | None = None
+    occurred_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InboundSms:
+    """A message a recipient sent to one of our numbers, normalised."""
+
+    provider: str
+    provider_message_id: str
+    from_number: str
+    to_number: str
+    body: str
+    received_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRequest:
+    """What a webhook handler received, framework-free, for verification and parsing."""
+
+    url: str  # the full public URL the provider called (scheme, host, path, query)
+    method: str
+    headers: Mapping[str, str]
+    query: Mapping[str, str]
+    form: Mapping[str, str] = field(default_factory=dict)  # form-encoded bodies (Twilio)
+    body: bytes = b""  # raw body (JSON providers)
