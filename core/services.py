@@ -8,6 +8,7 @@ from core.accounts.service import AccountService
 from core.clock import Clock
 from core.crypto import SecretBox
 from core.notifications.service import NotificationService
+from core.offers.service import OfferService
 from core.settings import Settings
 from core.system.service import SystemService
 
@@ -19,4 +20,5 @@ class Services:
     box: SecretBox
     accounts: AccountService
     notifications: NotificationService
+    offers: OfferService
     system: SystemService

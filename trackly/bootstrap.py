@@ -9,6 +9,7 @@ from core.accounts.service import AccountService
 from core.clock import Clock, SystemClock
 from core.crypto import SecretBox
 from core.notifications.service import NotificationService
+from core.offers.service import OfferService
 from core.services import Services
 from core.settings import Settings, resolve_secret_key
 from core.system.service import SystemService
@@ -24,6 +25,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
         box=box,
         accounts=AccountService(clock=clock),
         notifications=NotificationService(clock=clock),
+        offers=OfferService(clock=clock),
         system=SystemService(clock=clock),
     )
 

@@ -1,0 +1,116 @@
+"""Affiliate offers: create, edit, list."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from core.clock import Clock
+from core.errors import NotFound, ValidationError
+from core.offers.macros import validate_tracking_url
+from core.offers.models import Offer, OfferSource, OfferStatus, PayoutType
+from core.pagination import Page
+from core.permissions import Action, Actor
+from core.validation import clean_name
+
+EDITABLE = ("name", "tracking_url", "payout", "payout_type", "advertiser", "status",
+            "attribution_window_days", "bot_filter_mode")
+
+
+def _choice(enum: type, value: Any, field: str) -> Any:
+    try:
+        return enum(str(value).strip().lower())
+    except ValueError:
+        choices = ", ".join(e.value for e in enum)
+        raise ValidationError(f"{field} must be one of: {choices}.", code=f"invalid_{field}",
+                              field=field) from None
+
+
+def _money(value: Any, field: str) -> Decimal:
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise ValidationError(f"{field} must be a decimal amount like \"12.50\".",
+                              code=f"invalid_{field}", field=field) from None
+    if not amount.is_finite() or amount < 0 or amount >= Decimal("100000000"):
+        raise ValidationError(f"{field} must be between 0 and 99,999,999.",
+                              code=f"invalid_{field}", field=field)
+    return amount.quantize(Decimal("0.0001"))
+
+
+def clean_offer_fields(data: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if value is None and key not in ("bot_filter_mode",):
+            continue
+        match key:
+            case "name":
+                out[key] = clean_name(value)
+            case "tracking_url":
+                out[key] = validate_tracking_url(value)
+            case "payout":
+                out[key] = _money(value, "payout")
+            case "payout_type":
+                out[key] = _choice(PayoutType, value, "payout_type")
+            case "status":
+                out[key] = _choice(OfferStatus, value, "status")
+            case "advertiser":
+                out[key] = " ".join(str(value).split())[:200]
+            case "attribution_window_days":
+                if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 365:
+                    raise ValidationError("attribution_window_days must be 1 to 365.",
+                                          code="invalid_attribution_window_days",
+                                          field="attribution_window_days")
+                out[key] = value
+            case "bot_filter_mode":
+                if value not in (None, "record", "preview"):
+                    raise ValidationError("bot_filter_mode must be record, preview or null.",
+                                          code="invalid_bot_filter_mode",
+                                          field="bot_filter_mode")
+                out[key] = value
+            case _:
+                raise ValidationError(f"Unknown field {key}.", code="invalid_field", field=key)
+    return out
+
+
+class OfferService:
+    def __init__(self, *, clock: Clock) -> None:
+        self.clock = clock
+
+    async def create(self, actor: Actor, **data: Any) -> Offer:
+        actor.require(Action.BUILD)
+        fields = clean_offer_fields(data)
+        for required in ("name", "tracking_url"):
+            if required not in fields:
+                raise ValidationError(f"{required} is required.", code=f"missing_{required}",
+                                      field=required)
+        return await Offer.create(account_id=actor.account_id, source=OfferSource.MANUAL,
+                                  **fields)
+
+    async def update(self, actor: Actor, offer_id: int, **data: Any) -> Offer:
+        actor.require(Action.BUILD)
+        offer = await self.get(actor, offer_id)
+        fields = clean_offer_fields(data)
+        if not fields:
+            return offer
+        for key, value in fields.items():
+            setattr(offer, key, value)
+        await offer.save(update_fields=[*fields, "updated_at"])
+        return offer
+
+    async def get(self, actor: Actor, offer_id: int) -> Offer:
+        actor.require(Action.READ)
+        offer = await Offer.get_or_none(id=offer_id, account_id=actor.account_id)
+        if offer is None:
+            raise NotFound(f"No offer {offer_id}.", code="offer_not_found")
+        return offer
+
+    async def list(self, actor: Actor, *, page: int, per_page: int,
+                   status: str | None = None) -> Page[Offer]:
+        actor.require(Action.READ)
+        query = Offer.filter(account_id=actor.account_id)
+        if status:
+            query = query.filter(status=_choice(OfferStatus, status, "status"))
+        total = await query.count()
+        items = await query.order_by("-id").offset((page - 1) * per_page).limit(per_page)
+        return Page(items, total)

@@ -1,0 +1,89 @@
+"""/api/v2/offers"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.offers.models import Offer
+from web.auth import require_actor
+from web.bodies import iso, page_params, paginated, parse_body
+from web.keys import SERVICES
+from web.openapi import operation
+from web.render import respond
+
+routes = web.RouteTableDef()
+
+
+class OfferIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = None
+    tracking_url: str | None = Field(
+        None, description="May contain {click_id} {message_id} {contact_id} {offer_id} "
+                          "{sub1}..{sub5}")
+    payout: Decimal | str | None = Field(None, description='Decimal string, e.g. "12.50"')
+    payout_type: Literal["cpa", "cpc", "revshare"] | None = None
+    advertiser: str | None = None
+    status: Literal["active", "paused", "expired", "archived"] | None = None
+    attribution_window_days: int | None = Field(None, ge=1, le=365)
+    bot_filter_mode: Literal["record", "preview"] | None = None
+
+
+def offer_out(offer: Offer) -> dict[str, Any]:
+    return {
+        "id": offer.id, "name": offer.name, "tracking_url": offer.tracking_url,
+        "payout": offer.payout, "payout_type": offer.payout_type,
+        "advertiser": offer.advertiser, "source": offer.source,
+        "external_id": offer.external_id, "status": offer.status,
+        "attribution_window_days": offer.attribution_window_days,
+        "bot_filter_mode": offer.bot_filter_mode,
+        "performance": {"clicks": offer.click_count, "conversions": offer.conversion_count,
+                        "revenue": offer.revenue_total},
+        "created_at": iso(offer.created_at), "updated_at": iso(offer.updated_at),
+    }
+
+
+@routes.get("/api/v2/offers")
+@operation("List offers", tag="offers",
+           query=[("page", "integer", "Page, from 1"), ("per_page", "integer", "Up to 100"),
+                  ("status", "string", "active, paused, expired or archived")])
+async def list_offers(request: web.Request) -> web.Response:
+    actor = await require_actor(request)
+    page, per_page = page_params(request)
+    found = await request.app[SERVICES].offers.list(actor, page=page, per_page=per_page,
+                                                    status=request.query.get("status"))
+    return respond(paginated([offer_out(o) for o in found.items], page=page,
+                             per_page=per_page, total=found.total))
+
+
+@routes.post("/api/v2/offers")
+@operation("Create an offer", tag="offers", request=OfferIn, status=201,
+           errors={400: "missing_name, missing_tracking_url, invalid_tracking_url, ..."})
+async def create_offer(request: web.Request) -> web.Response:
+    actor = await require_actor(request)
+    body = await parse_body(request, OfferIn)
+    offer = await request.app[SERVICES].offers.create(actor, **body.model_dump(
+        exclude_unset=True))
+    return respond(offer_out(offer), status=201)
+
+
+@routes.get("/api/v2/offers/{offer_id:\\d+}")
+@operation("One offer with its performance", tag="offers",
+           errors={404: "offer_not_found"})
+async def get_offer(request: web.Request) -> web.Response:
+    actor = await require_actor(request)
+    offer = await request.app[SERVICES].offers.get(actor, int(request.match_info["offer_id"]))
+    return respond(offer_out(offer))
+
+
+@routes.patch("/api/v2/offers/{offer_id:\\d+}")
+@operation("Edit an offer", tag="offers", request=OfferIn, errors={404: "offer_not_found"})
+async def update_offer(request: web.Request) -> web.Response:
+    actor = await require_actor(request)
+    body = await parse_body(request, OfferIn)
+    offer = await request.app[SERVICES].offers.update(
+        actor, int(request.match_info["offer_id"]), **body.model_dump(exclude_unset=True))
+    return respond(offer_out(offer))
