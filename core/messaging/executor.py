@@ -1,0 +1,363 @@
+"""The outbox executor: claims queued messages, re-checks them, sends them at each list's
+rate, and records every outcome. A message is never sent twice: once a row is marked
+``sending`` it is never sent again; a row whose outcome is unknown waits for a receipt and
+is otherwise reconciled to ``orphaned`` with a reason."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import random
+import secrets
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from core.accounts.models import Account, AccountStatus
+from core.billing.gate import HOLD_LIMIT
+from core.clock import Clock
+from core.contacts.models import ListStatus, SendingList
+from core.messaging import queries
+from core.messaging.content import blocked_reason
+from core.messaging.ports import BillingGate, ProviderLookup, SendPolicy, VerdictKind
+from core.messaging.queries import ClaimedMessage
+from core.messaging.ratelimit import TokenBucket
+from core.providers.base import Outcome, OutboundSms, SendOutcome
+
+log = logging.getLogger(__name__)
+
+Event = tuple[int, str, str | None, str, dt.datetime]
+SOURCE = "executor"
+
+
+@dataclass
+class ExecutorConfig:
+    batch_size: int = 500
+    lanes: int = 2  # batches processed side by side in one process
+    lease: dt.timedelta = dt.timedelta(seconds=60)
+    unknown_grace: dt.timedelta = dt.timedelta(minutes=10)
+    stale_after: dt.timedelta = dt.timedelta(minutes=30)
+    quiet_hours_limit: dt.timedelta = dt.timedelta(hours=24)
+    billing_retry: dt.timedelta = dt.timedelta(seconds=60)
+    max_attempts: int = 6
+    backoff_base: float = 2.0  # seconds, doubled per attempt
+    backoff_cap: float = 300.0
+    poll_interval: float = 0.25
+    reconcile_every: float = 15.0
+    list_cache_seconds: float = 5.0
+    rate_share: float = 1.0  # this process's share of each list's rate limit
+
+
+@dataclass
+class BatchReport:
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+    retried: int = 0
+    unknown: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
+    deferred: int = 0
+
+
+class Executor:
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        providers: ProviderLookup,
+        policy: SendPolicy,
+        billing: BillingGate,
+        callback_url: Callable[[SendingList, str], str | None],
+        config: ExecutorConfig | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.clock = clock
+        self.providers = providers
+        self.policy = policy
+        self.billing = billing
+        self.callback_url = callback_url
+        self.config = config or ExecutorConfig()
+        self.rng = rng or random.Random()
+        self._buckets: dict[int, tuple[int, TokenBucket]] = {}
+        self._lists: dict[int, tuple[float, SendingList]] = {}
+        self._stopping = False
+
+    # -- running ---------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Drain the outbox until ``stop`` is set; finishes the chunk in flight."""
+        lanes = [asyncio.create_task(self._lane(stop), name=f"executor-lane-{i}")
+                 for i in range(self.config.lanes)]
+        lanes.append(asyncio.create_task(self._reconcile_loop(stop), name="executor-reconcile"))
+        try:
+            await stop.wait()
+        finally:
+            self._stopping = True
+            for task in lanes:
+                if task.get_name() == "executor-reconcile":
+                    task.cancel()
+            results = await asyncio.gather(*lanes, return_exceptions=True)
+            for result in results:
+                if isinstance(result, BaseException) and not isinstance(
+                        result, asyncio.CancelledError):
+                    log.error("executor lane ended with %r", result)
+
+    async def _lane(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                report = await self.drain_once()
+            except Exception:
+                log.exception("executor batch failed; retrying shortly")
+                report = None
+            if report is None or report.claimed == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.config.poll_interval)
+
+    async def _reconcile_loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.reconcile()
+            except Exception:
+                log.exception("reconcile failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.config.reconcile_every)
+
+    async def drain_once(self) -> BatchReport:
+        """Claim one batch and take it to its outcomes."""
+        token = secrets.token_hex(8)
+        now = self.clock.now()
+        claimed = await queries.claim_queued(token=token, now=now,
+                                             lease_until=now + self.config.lease,
+                                             limit=self.config.batch_size)
+        report = BatchReport(claimed=len(claimed))
+        if claimed:
+            await self._process(claimed, token, report)
+        return report
+
+    async def drain(self, *, max_batches: int = 1_000_000) -> BatchReport:
+        """Process batches until nothing is due (tests and benchmarks)."""
+        total = BatchReport()
+        for _ in range(max_batches):
+            report = await self.drain_once()
+            if report.claimed == 0:
+                break
+            total.claimed += report.claimed
+            total.sent += report.sent
+            total.failed += report.failed
+            total.retried += report.retried
+            total.unknown += report.unknown
+            total.deferred += report.deferred
+            for reason, n in report.dropped.items():
+                total.dropped[reason] = total.dropped.get(reason, 0) + n
+        return total
+
+    async def reconcile(self) -> int:
+        """Rows left ``sending`` past their lease end ``orphaned``: never resent."""
+        now = self.clock.now()
+        orphaned = await queries.orphan_expired(now=now)
+        if orphaned:
+            await queries.record_events([(r["id"], "orphaned", "outcome unknown; not resent",
+                                          "reconciler", now) for r in orphaned])
+            log.warning("reconciled %d message(s) with unknown outcome to orphaned",
+                        len(orphaned))
+        return len(orphaned)
+
+    # -- one batch ---------------------------------------------------------------------------
+
+    async def _process(self, claimed: list[ClaimedMessage], token: str,
+                       report: BatchReport) -> None:
+        now = self.clock.now()
+        lists = await self._load_lists({m.sending_list_id for m in claimed})
+        account_ids = {m.account_id for m in claimed}
+        statuses = dict(await Account.filter(id__in=list(account_ids)).values_list(
+            "id", "status"))
+        holds = await self.billing.holds(list(account_ids))
+
+        drops: list[tuple[int, str]] = []
+        defers: list[tuple[int, dt.datetime]] = []
+        events: list[Event] = []
+        candidates: dict[int, list[ClaimedMessage]] = defaultdict(list)
+        for m in claimed:
+            sending_list = lists.get(m.sending_list_id)
+            reason = self._precheck(m, sending_list, statuses.get(m.account_id), now)
+            if reason is None and m.account_id in holds:
+                if now - m.queued_at >= HOLD_LIMIT:
+                    reason = "billing_expired"
+                else:
+                    defers.append((m.id, now + self.config.billing_retry))
+                    events.append((m.id, "queued", "billing hold", SOURCE, now))
+                    continue
+            if reason is not None:
+                drops.append((m.id, reason))
+            else:
+                candidates[m.sending_list_id].append(m)
+
+        sendable: dict[int, list[ClaimedMessage]] = {}
+        for list_id, messages in candidates.items():
+            verdicts = await self.policy.check_batch(
+                sending_list=lists[list_id], contact_ids=[m.contact_id for m in messages],
+                now=now, transactional_ids={m.contact_id for m in messages if m.transactional})
+            keep = []
+            for m in messages:
+                verdict = verdicts.get(m.contact_id)
+                if verdict is None or verdict.kind == VerdictKind.DROP:
+                    drops.append((m.id, verdict.reason if verdict else "not_subscribed"))
+                elif verdict.kind == VerdictKind.DEFER:
+                    assert verdict.until is not None
+                    if verdict.until - m.queued_at > self.config.quiet_hours_limit:
+                        drops.append((m.id, "quiet_hours_expired"))
+                    else:
+                        defers.append((m.id, verdict.until))
+                        events.append((m.id, "queued", f"deferred: {verdict.reason}",
+                                       SOURCE, now))
+                else:
+                    keep.append(m)
+            if keep:
+                sendable[list_id] = keep
+
+        if drops:
+            await queries.drop(drops, token=token, now=now)
+            events += [(mid, "dropped", reason, SOURCE, now) for mid, reason in drops]
+            for _, reason in drops:
+                report.dropped[reason] = report.dropped.get(reason, 0) + 1
+        if defers:
+            await queries.release(defers, token=token)
+            report.deferred += len(defers)
+        if events:
+            await queries.record_events(events)
+
+        if sendable:
+            await asyncio.gather(*(self._send_list(lists[list_id], messages, token, report)
+                                   for list_id, messages in sendable.items()))
+
+    def _precheck(self, m: ClaimedMessage, sending_list: SendingList | None,
+                  account_status: str | None, now: dt.datetime) -> str | None:
+        if account_status != AccountStatus.ACTIVE:
+            return "account_suspended"
+        if sending_list is None or sending_list.status != ListStatus.ACTIVE:
+            return "inactive_list"
+        baseline = max(m.queued_at, m.not_before or m.queued_at)
+        if now - baseline > self.config.stale_after:
+            return "stale"
+        if blocked_reason(m.body) is not None:
+            return "blocked_content"
+        return None
+
+    async def _send_list(self, sending_list: SendingList, messages: list[ClaimedMessage],
+                         token: str, report: BatchReport) -> None:
+        provider = self.providers.for_list(sending_list)
+        bucket = self._bucket(sending_list)
+        pending = messages
+        while pending:
+            if self._stopping:
+                await queries.release([(m.id, m.not_before) for m in pending], token=token)
+                return
+            take = await bucket.take(len(pending))
+            chunk, pending = pending[:take], pending[take:]
+            now = self.clock.now()
+            ours = await queries.mark_sending([m.id for m in chunk], token=token,
+                                              lease_until=now + self.config.lease)
+            chunk = [m for m in chunk if m.id in ours]  # the rest were dropped meanwhile
+            if not chunk:
+                continue
+            outbound = [OutboundSms(m.public_id, m.to_number, m.from_number, m.body,
+                                    self.callback_url(sending_list, m.public_id))
+                        for m in chunk]
+            try:
+                outcomes = await provider.send(outbound)
+            except Exception as exc:  # an adapter bug: the request may have left
+                log.exception("provider %s raised; outcomes unknown", provider.name)
+                outcomes = [SendOutcome(o.message_id, Outcome.UNKNOWN,
+                                        error_message=f"adapter error: {type(exc).__name__}")
+                            for o in outbound]
+            await self._finish(chunk, outcomes, report)
+
+    async def _finish(self, chunk: Sequence[ClaimedMessage], outcomes: Sequence[SendOutcome],
+                      report: BatchReport) -> None:
+        now = self.clock.now()
+        by_id = {o.message_id: o for o in outcomes}
+        sent: list[tuple[int, str | None]] = []
+        failed: list[tuple[int, str | None, str | None, str]] = []
+        retry: list[tuple[int, dt.datetime, str | None]] = []
+        unknown: list[int] = []
+        events: list[Event] = []
+        usage: list[tuple[int, int, int, object]] = []
+        stats: list[int] = []
+        unknown_reason = ""
+        for m in chunk:
+            outcome = by_id.get(m.public_id) or SendOutcome(
+                m.public_id, Outcome.UNKNOWN, error_message="no outcome from adapter")
+            attempt = m.attempts + 1
+            match outcome.outcome:
+                case Outcome.ACCEPTED:
+                    sent.append((m.id, outcome.provider_message_id))
+                    usage.append((m.account_id, m.id, m.segments, m.price))
+                    if m.list_contact_id is not None:
+                        stats.append(m.list_contact_id)
+                    events.append((m.id, "sent", None, SOURCE, now))
+                case Outcome.REJECTED:
+                    failed.append((m.id, outcome.error_code, outcome.error_message,
+                                   "provider_rejected"))
+                    events.append((m.id, "failed", _detail(outcome), SOURCE, now))
+                case Outcome.RETRY if attempt >= self.config.max_attempts:
+                    failed.append((m.id, outcome.error_code, outcome.error_message,
+                                   "retries_exhausted"))
+                    events.append((m.id, "failed", f"retries exhausted: {_detail(outcome)}",
+                                   SOURCE, now))
+                case Outcome.RETRY:
+                    when = now + dt.timedelta(seconds=self._backoff(attempt,
+                                                                    outcome.retry_after))
+                    retry.append((m.id, when, outcome.error_code))
+                    events.append((m.id, "queued", f"retry {attempt}: {_detail(outcome)}",
+                                   SOURCE, now))
+                case _:
+                    unknown.append(m.id)
+                    unknown_reason = _detail(outcome)
+                    events.append((m.id, "sending", f"outcome unknown: {_detail(outcome)}",
+                                   SOURCE, now))
+        await queries.mark_sent(sent, now=now)
+        await queries.mark_failed(failed, now=now)
+        await queries.requeue(retry)
+        await queries.mark_unknown(unknown, until=now + self.config.unknown_grace,
+                                   reason=unknown_reason)
+        await queries.record_usage(usage, now=now)  # type: ignore[arg-type]
+        await queries.bump_send_stats(stats, now=now)
+        await queries.record_events(events)
+        report.sent += len(sent)
+        report.failed += len(failed)
+        report.retried += len(retry)
+        report.unknown += len(unknown)
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return retry_after + self.rng.uniform(0, 1)
+        delay = min(self.config.backoff_cap, self.config.backoff_base * 2 ** (attempt - 1))
+        return delay * (0.5 + self.rng.random() / 2)  # "equal jitter"
+
+    # -- caches --------------------------------------------------------------------------------
+
+    async def _load_lists(self, ids: set[int]) -> dict[int, SendingList]:
+        now = asyncio.get_running_loop().time()
+        fresh = {i: lst for i, (at, lst) in self._lists.items()
+                 if i in ids and now - at < self.config.list_cache_seconds}
+        missing = ids - set(fresh)
+        if missing:
+            for lst in await SendingList.filter(id__in=list(missing)):
+                self._lists[lst.id] = (now, lst)
+                fresh[lst.id] = lst
+        return fresh
+
+    def _bucket(self, sending_list: SendingList) -> TokenBucket:
+        limit = sending_list.rate_limit_per_minute
+        cached = self._buckets.get(sending_list.id)
+        if cached is None or cached[0] != limit:
+            cached = (limit, TokenBucket(limit, share=self.config.rate_share))
+            self._buckets[sending_list.id] = cached
+        return cached[1]
+
+
+def _detail(outcome: SendOutcome) -> str:
+    parts = [p for p in (outcome.error_code, outcome.error_message) if p]
+    return " ".join(parts)[:200] or outcome.outcome.value

@@ -1,0 +1,158 @@
+"""Writing the outbox: queued MessageSent rows and their short links, in bulk, inside
+one transaction and outside any provider call. Public ids and link codes are random;
+the rare collision is caught by the unique constraints and redrawn."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from tortoise.transactions import in_transaction
+
+from core.ids import message_public_id, short_code
+from core.sql import Params, execute, fetch, ts
+
+CHUNK = 500
+MAX_REDRAWS = 5
+
+
+@dataclass
+class NewLink:
+    code: str
+    link_key: str
+    destination_url: str
+    offer_id: int | None = None
+
+
+@dataclass
+class NewMessage:
+    account_id: int
+    sending_list_id: int
+    contact_id: int
+    to_number: str
+    from_number: str
+    body: str
+    segments: int
+    encoding: str
+    price: Decimal
+    provider: str
+    list_contact_id: int | None = None
+    transactional: bool = False
+    idempotency_key: str | None = None
+    creative_id: int | None = None
+    offer_id: int | None = None
+    schedule_id: int | None = None
+    run_id: int | None = None
+    blast_id: int | None = None
+    journey_id: int | None = None
+    enrollment_id: int | None = None
+    not_before: dt.datetime | None = None
+    links: list[NewLink] = field(default_factory=list)
+    public_id: str = field(default_factory=message_public_id)
+
+
+@dataclass(frozen=True)
+class Queued:
+    id: int
+    public_id: str
+    body: str
+
+
+_COLUMNS = ("public_id", "account_id", "sending_list_id", "contact_id", "list_contact_id",
+            "creative_id", "offer_id", "schedule_id", "run_id", "blast_id", "journey_id",
+            "enrollment_id", "to_number", "from_number", "body", "segments", "encoding",
+            "price", "provider", "status", "attempts", "transactional", "idempotency_key",
+            "not_before", "queued_at", "updated_at")
+
+
+async def enqueue(messages: Sequence[NewMessage], *, now: dt.datetime) -> list[Queued]:
+    """Queue messages; returns the rows written. Duplicates by a unique key other than the
+    public id (same run and contact, same idempotency key) are skipped, not raised."""
+    written: list[Queued] = []
+    for start in range(0, len(messages), CHUNK):
+        chunk = messages[start:start + CHUNK]
+        async with in_transaction():
+            written += await _insert_chunk(list(chunk), now)
+    return written
+
+
+async def _insert_chunk(chunk: list[NewMessage], now: dt.datetime) -> list[Queued]:
+    queued: dict[str, tuple[int, NewMessage]] = {}
+    pending = chunk
+    for _ in range(MAX_REDRAWS):
+        if not pending:
+            break
+        by_public_id = {m.public_id: m for m in pending}
+        for row in await _insert_messages(pending, now):
+            queued[row["public_id"]] = (row["id"], by_public_id[row["public_id"]])
+        missing = [m for m in pending if m.public_id not in queued]
+        collided = set(await _existing_public_ids([m.public_id for m in missing]))
+        pending = []
+        for m in missing:
+            if m.public_id in collided:
+                m.public_id = message_public_id()
+                pending.append(m)
+    else:
+        if pending:
+            raise RuntimeError("could not draw unique message ids")
+
+    await _insert_links([(mid, m) for mid, m in queued.values() if m.links], now)
+    return [Queued(mid, pid, m.body) for pid, (mid, m) in queued.items()]
+
+
+async def _insert_messages(batch: list[NewMessage], now: dt.datetime) -> list[dict]:
+    p = Params()
+    rows = []
+    pg = p.pg
+    for m in batch:
+        values = (m.public_id, m.account_id, m.sending_list_id, m.contact_id, m.list_contact_id,
+                  m.creative_id, m.offer_id, m.schedule_id, m.run_id, m.blast_id, m.journey_id,
+                  m.enrollment_id, m.to_number, m.from_number, m.body, m.segments, m.encoding,
+                  m.price if pg else str(m.price), m.provider, "queued", 0, m.transactional,
+                  m.idempotency_key, ts(m.not_before), ts(now), ts(now))
+        rows.append("(" + ", ".join(p(v) for v in values) + ")")
+    sql = (f"INSERT INTO message_sent ({', '.join(_COLUMNS)}) VALUES {', '.join(rows)} "
+           f"ON CONFLICT DO NOTHING RETURNING id, public_id")
+    return await fetch(sql, p)
+
+
+async def _existing_public_ids(public_ids: list[str]) -> list[str]:
+    if not public_ids:
+        return []
+    p = Params()
+    found = await fetch(f"SELECT public_id FROM message_sent WHERE public_id IN "
+                        f"{p.many(public_ids)}", p)
+    return [r["public_id"] for r in found]
+
+
+async def _insert_links(items: list[tuple[int, NewMessage]], now: dt.datetime) -> None:
+    pending = [(mid, m, link) for mid, m in items for link in m.links]
+    for _ in range(MAX_REDRAWS):
+        if not pending:
+            return
+        p = Params()
+        rows = []
+        for mid, m, link in pending:
+            values = (link.code, m.account_id, mid, m.contact_id, link.offer_id, link.link_key,
+                      link.destination_url, ts(now))
+            rows.append("(" + ", ".join(p(v) for v in values) + ")")
+        inserted = await fetch(
+            "INSERT INTO message_short_link (code, account_id, message_id, contact_id, "
+            f"offer_id, link_key, destination_url, created_at) VALUES {', '.join(rows)} "
+            "ON CONFLICT DO NOTHING RETURNING code", p)
+        done = {r["code"] for r in inserted}
+        retry = []
+        for mid, m, link in pending:
+            if link.code in done:
+                continue
+            # The code exists elsewhere: draw a new one and fix the (still queued) body.
+            old = link.code
+            link.code = short_code()
+            m.body = m.body.replace(old, link.code)
+            q = Params()
+            await execute(f"UPDATE message_sent SET body = {q(m.body)} WHERE id = {q(mid)}", q)
+            retry.append((mid, m, link))
+        pending = retry
+    raise RuntimeError("could not draw unique link codes")

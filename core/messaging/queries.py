@@ -1,0 +1,251 @@
+"""Named SQL for the send pipeline's hot paths (claiming, finishing, receipts).
+
+Every state change is a conditional UPDATE (``WHERE status = ...``) so that two actors
+racing (an executor and an opt-out, a receipt and a retry) can never both win."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from core.sql import Params, execute, execute_many, fetch, is_postgres, placeholders, read_ts, ts
+
+CLAIM_COLUMNS = (
+    "id, public_id, account_id, sending_list_id, contact_id, list_contact_id, creative_id, "
+    "to_number, from_number, body, segments, price, attempts, queued_at, not_before, "
+    "transactional"
+)
+
+
+@dataclass(slots=True)
+class ClaimedMessage:
+    id: int
+    public_id: str
+    account_id: int
+    sending_list_id: int
+    contact_id: int
+    list_contact_id: int | None
+    creative_id: int | None
+    to_number: str
+    from_number: str
+    body: str
+    segments: int
+    price: Decimal
+    attempts: int
+    queued_at: dt.datetime
+    not_before: dt.datetime | None
+    transactional: bool
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> ClaimedMessage:
+        return cls(
+            id=row["id"], public_id=row["public_id"], account_id=row["account_id"],
+            sending_list_id=row["sending_list_id"], contact_id=row["contact_id"],
+            list_contact_id=row["list_contact_id"], creative_id=row["creative_id"],
+            to_number=row["to_number"], from_number=row["from_number"], body=row["body"],
+            segments=row["segments"], price=Decimal(str(row["price"])),
+            attempts=row["attempts"], queued_at=read_ts(row["queued_at"]),  # type: ignore[arg-type]
+            not_before=read_ts(row["not_before"]), transactional=bool(row["transactional"]),
+        )
+
+
+async def claim_queued(*, token: str, now: dt.datetime, lease_until: dt.datetime,
+                       limit: int) -> list[ClaimedMessage]:
+    """Take up to ``limit`` due messages for this executor: they stay ``queued`` but carry
+    our claim token and a lease, so nobody else takes them and a crash before sending
+    merely lets the lease run out. PostgreSQL: SKIP LOCKED lets many executors claim
+    side by side. SQLite: one writer at a time, so the UPDATE itself is the lock."""
+    p = Params()
+    lock = " FOR UPDATE SKIP LOCKED" if p.pg else ""
+    sql = (
+        f"UPDATE message_sent SET claim_token = {p(token)}, lease_expires_at = "
+        f"{p(ts(lease_until))} WHERE id IN (SELECT id FROM message_sent "
+        f"WHERE status = 'queued' AND (not_before IS NULL OR not_before <= {p(ts(now))}) "
+        f"AND (lease_expires_at IS NULL OR lease_expires_at < {p(ts(now))}) "
+        f"ORDER BY id LIMIT {p(limit)}{lock}) RETURNING {CLAIM_COLUMNS}"
+    )
+    rows = await fetch(sql, p)
+    rows.sort(key=lambda r: r["id"])
+    return [ClaimedMessage.from_row(r) for r in rows]
+
+
+async def mark_sending(ids: Sequence[int], *, token: str, lease_until: dt.datetime
+                       ) -> set[int]:
+    """The point of no return. Only rows still queued under our claim move to
+    ``sending``; a message an opt-out dropped a moment ago is not among them."""
+    if not ids:
+        return set()
+    p = Params()
+    sql = (
+        f"UPDATE message_sent SET status = 'sending', attempts = attempts + 1, "
+        f"lease_expires_at = {p(ts(lease_until))} WHERE id IN {p.many(ids)} "
+        f"AND claim_token = {p(token)} AND status = 'queued' RETURNING id"
+    )
+    return {r["id"] for r in await fetch(sql, p)}
+
+
+async def release(rows: Sequence[tuple[int, dt.datetime | None]], *, token: str) -> None:
+    """Give claimed-but-unsent messages back to the queue, due at ``not_before``."""
+    ph = placeholders(3)
+    await execute_many(
+        f"UPDATE message_sent SET claim_token = NULL, lease_expires_at = NULL, "
+        f"not_before = {ph[0]} WHERE id = {ph[1]} AND claim_token = {ph[2]} "
+        f"AND status = 'queued'",
+        [(ts(when), mid, token) for mid, when in rows],
+    )
+
+
+async def drop(rows: Sequence[tuple[int, str]], *, token: str, now: dt.datetime) -> None:
+    """Drop claimed queued messages with a reason (stale, contact_blocked, ...)."""
+    ph = placeholders(4)
+    await execute_many(
+        f"UPDATE message_sent SET status = 'dropped', status_detail = {ph[0]}, "
+        f"dropped_at = {ph[1]}, claim_token = NULL, lease_expires_at = NULL "
+        f"WHERE id = {ph[2]} AND claim_token = {ph[3]} AND status = 'queued'",
+        [(reason, ts(now), mid, token) for mid, reason in rows],
+    )
+
+
+async def mark_sent(rows: Sequence[tuple[int, str | None]], *, now: dt.datetime) -> None:
+    """Accepted by the provider: (id, provider message id). A receipt that raced ahead
+    keeps its later status (SET expressions all read the old row)."""
+    ph = placeholders(3)
+    await execute_many(
+        f"UPDATE message_sent SET provider_message_id = COALESCE(provider_message_id, "
+        f"{ph[0]}), sent_at = COALESCE(sent_at, {ph[1]}), "
+        f"status = CASE WHEN status IN ('sending', 'orphaned') THEN 'sent' ELSE status END, "
+        f"status_detail = CASE WHEN status IN ('sending', 'orphaned') THEN NULL "
+        f"ELSE status_detail END, claim_token = NULL, lease_expires_at = NULL "
+        f"WHERE id = {ph[2]}",
+        [(pid, ts(now), mid) for mid, pid in rows],
+    )
+
+
+async def mark_failed(rows: Sequence[tuple[int, str | None, str | None, str]], *,
+                      now: dt.datetime) -> None:
+    """Permanent failures: (id, provider error code, message, status_detail)."""
+    ph = placeholders(5)
+    await execute_many(
+        f"UPDATE message_sent SET status = 'failed', error_code = {ph[0]}, "
+        f"error_message = {ph[1]}, status_detail = {ph[2]}, failed_at = {ph[3]}, "
+        f"claim_token = NULL, lease_expires_at = NULL "
+        f"WHERE id = {ph[4]} AND status = 'sending'",
+        [(code, (msg or "")[:300] or None, detail, ts(now), mid)
+         for mid, code, msg, detail in rows],
+    )
+
+
+async def requeue(rows: Sequence[tuple[int, dt.datetime, str | None]]) -> None:
+    """The provider said it did not take these and sending again is safe."""
+    ph = placeholders(3)
+    await execute_many(
+        f"UPDATE message_sent SET status = 'queued', not_before = {ph[0]}, "
+        f"error_code = {ph[1]}, claim_token = NULL, lease_expires_at = NULL "
+        f"WHERE id = {ph[2]} AND status = 'sending'",
+        [(ts(when), code, mid) for mid, when, code in rows],
+    )
+
+
+async def mark_unknown(ids: Sequence[int], *, until: dt.datetime, reason: str) -> None:
+    """The request may have left. Never re-sent: wait for a receipt until ``until``,
+    then the reconciler decides (orphaned with a reason)."""
+    if not ids:
+        return
+    p = Params()
+    await execute(
+        f"UPDATE message_sent SET status_detail = 'outcome_unknown', "
+        f"error_message = {p(reason[:300])}, lease_expires_at = {p(ts(until))} "
+        f"WHERE id IN {p.many(ids)} AND status = 'sending'", p)
+
+
+async def orphan_expired(*, now: dt.datetime, limit: int = 1000) -> list[dict[str, Any]]:
+    """Messages whose send outcome stayed unknown past their lease become ``orphaned``."""
+    p = Params()
+    sql = (
+        f"UPDATE message_sent SET status = 'orphaned', status_detail = 'orphan', "
+        f"error_message = COALESCE(error_message, 'executor stopped mid-send; "
+        f"outcome unknown, not resent'), claim_token = NULL, lease_expires_at = NULL "
+        f"WHERE id IN (SELECT id FROM message_sent WHERE status = 'sending' "
+        f"AND lease_expires_at < {p(ts(now))} ORDER BY id LIMIT {p(limit)}) "
+        f"RETURNING id, public_id, account_id"
+    )
+    return await fetch(sql, p)
+
+
+async def record_events(rows: Sequence[tuple[int, str, str | None, str, dt.datetime]]) -> None:
+    """Status history: (message id, status, detail, source, when)."""
+    ph = placeholders(5)
+    await execute_many(
+        f"INSERT INTO message_event (message_id, status, detail, source, occurred_at) "
+        f"VALUES ({', '.join(ph)})",
+        [(mid, status, (detail or None) and detail[:200], source, ts(when))
+         for mid, status, detail, source, when in rows],
+    )
+
+
+async def record_usage(rows: Sequence[tuple[int, int, int, Decimal]], *, now: dt.datetime
+                       ) -> None:
+    """One usage record per message that left: (account, message, segments, price)."""
+    ph = placeholders(5)
+    conflict = " ON CONFLICT (message_id) DO NOTHING"
+    await execute_many(
+        f"INSERT INTO usage_record (account_id, message_id, segments, price, occurred_at) "
+        f"VALUES ({', '.join(ph)}){conflict}",
+        [(acc, mid, seg, str(price) if not is_postgres() else price, ts(now))
+         for acc, mid, seg, price in rows],
+    )
+
+
+async def bump_send_stats(list_contact_ids: Sequence[int], *, now: dt.datetime) -> None:
+    ids = [i for i in list_contact_ids if i is not None]
+    if not ids:
+        return
+    p = Params()
+    await execute(
+        f"UPDATE list_contact SET send_count = send_count + 1, last_sent_at = {p(ts(now))} "
+        f"WHERE id IN {p.many(ids)}", p)
+
+
+_RECEIPT_FROM = "('sending', 'sent', 'orphaned')"
+_RECEIPT_SET = {
+    "sent": ("sent", "sent_at", "('sending', 'orphaned')"),
+    "delivered": ("delivered", "delivered_at", _RECEIPT_FROM),
+    "undelivered": ("undelivered", "failed_at", _RECEIPT_FROM),
+    "failed": ("failed", "failed_at", _RECEIPT_FROM),
+}
+
+
+async def apply_receipt(*, account_id: int, provider: str, state: str,
+                        message_id: str | None, provider_message_id: str | None,
+                        error_code: str | None, error_message: str | None,
+                        when: dt.datetime) -> dict[str, Any] | None:
+    """Move one message forward by a delivery report; None when it matched nothing or
+    would have moved backwards (a late ``sent`` after ``delivered``, a duplicate)."""
+    status, stamp, allowed = _RECEIPT_SET[state]
+    p = Params()
+    sets = [f"status = {p(status)}", f"{stamp} = COALESCE({stamp}, {p(ts(when))})",
+            "claim_token = NULL", "lease_expires_at = NULL"]
+    if status in ("undelivered", "failed"):
+        sets += [f"error_code = COALESCE({p(error_code)}, error_code)",
+                 f"error_message = COALESCE({p((error_message or '')[:300] or None)}, "
+                 "error_message)",
+                 f"status_detail = {p('receipt')}"]
+    else:
+        sets.append("status_detail = NULL")
+    if message_id is not None:
+        if provider_message_id is not None:
+            sets.append(f"provider_message_id = COALESCE(provider_message_id, "
+                        f"{p(provider_message_id)})")
+        match = f"public_id = {p(message_id)}"
+    elif provider_message_id is not None:
+        match = f"provider = {p(provider)} AND provider_message_id = {p(provider_message_id)}"
+    else:
+        return None
+    sql = (f"UPDATE message_sent SET {', '.join(sets)} WHERE {match} AND "
+           f"account_id = {p(account_id)} AND status IN {allowed} "
+           f"RETURNING id, public_id, sending_list_id, status")
+    rows = await fetch(sql, p)
+    return rows[0] if rows else None
