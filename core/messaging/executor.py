@@ -24,7 +24,7 @@ from core.messaging.content import blocked_reason
 from core.messaging.ports import BillingGate, ProviderLookup, SendPolicy, VerdictKind
 from core.messaging.queries import ClaimedMessage
 from core.messaging.ratelimit import TokenBucket
-from core.providers.base import Outcome, OutboundSms, SendOutcome
+from core.providers.base import OutboundSms, Outcome, SendOutcome
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 
 from core.messaging.ports import Verdict
-from core.providers.base import Outcome, OutboundSms, SendOutcome
+from core.providers.base import OutboundSms, Outcome, SendOutcome
 
 Script = Callable[[OutboundSms, int], SendOutcome]
 
