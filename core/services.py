@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from core.accounts.service import AccountService
 from core.clock import Clock
+from core.creatives.service import CreativeService
 from core.crypto import SecretBox
 from core.notifications.service import NotificationService
 from core.offers.service import OfferService
@@ -21,4 +22,5 @@ class Services:
     accounts: AccountService
     notifications: NotificationService
     offers: OfferService
+    creatives: CreativeService
     system: SystemService

@@ -7,6 +7,7 @@ import logging
 
 from core.accounts.service import AccountService
 from core.clock import Clock, SystemClock
+from core.creatives.service import CreativeService
 from core.crypto import SecretBox
 from core.notifications.service import NotificationService
 from core.offers.service import OfferService
@@ -26,6 +27,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
         accounts=AccountService(clock=clock),
         notifications=NotificationService(clock=clock),
         offers=OfferService(clock=clock),
+        creatives=CreativeService(clock=clock, settings=settings),
         system=SystemService(clock=clock),
     )
 

@@ -1,0 +1,132 @@
+"""Creatives: reusable templates whose links are bound to offers. Saving rejects unknown
+placeholders, links without an offer and bodies over 1600 characters; every creative
+answers what it costs to send."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from core.accounts.models import Account
+from core.clock import Clock
+from core.creatives.models import CreativeStatus, CreativeType, MessageCreative
+from core.errors import NotFound, ValidationError
+from core.ids import short_code
+from core.messaging.links import clean_bindings, tracking_base
+from core.messaging.render import compliance_text, finish
+from core.messaging.template import RecipientFields, link_keys, validate_body
+from core.offers.models import Offer
+from core.pagination import Page
+from core.permissions import Action, Actor
+from core.settings import Settings
+from core.validation import clean_name
+
+
+@dataclass(frozen=True)
+class Cost:
+    character_count: int
+    segment_count: int
+    encoding: str
+    cost: Decimal
+
+
+@dataclass(frozen=True)
+class CreativeCost:
+    """The cost of one send, as a typical recipient sees it: the account's compliance text,
+    links at their real length, placeholders at their defaults."""
+
+    standard: Cost
+    smart: Cost  # with curly quotes, dashes and the like made GSM
+    smart_encoding_enabled: bool
+    preview: str
+
+
+def _choice(enum: type, value: Any, field: str) -> Any:
+    try:
+        return enum(str(value).strip().lower())
+    except ValueError:
+        raise ValidationError(f"{field} must be one of: {', '.join(e.value for e in enum)}.",
+                              code=f"invalid_{field}", field=field) from None
+
+
+class CreativeService:
+    def __init__(self, *, clock: Clock, settings: Settings) -> None:
+        self.clock = clock
+        self.settings = settings
+
+    async def create(self, actor: Actor, *, name: str, body: str,
+                     link_bindings: Any = None, type: str = "one_time",
+                     status: str = "active") -> MessageCreative:
+        actor.require(Action.BUILD)
+        fields = await self._clean(actor, {"name": name, "body": body,
+                                           "link_bindings": link_bindings, "type": type,
+                                           "status": status})
+        return await MessageCreative.create(account_id=actor.account_id, **fields)
+
+    async def update(self, actor: Actor, creative_id: int, **data: Any) -> MessageCreative:
+        actor.require(Action.BUILD)
+        creative = await self.get(actor, creative_id)
+        merged = {"body": creative.body, "link_bindings": creative.link_bindings, **data}
+        fields = await self._clean(actor, merged)
+        changed = [k for k in fields if k in data or k == "link_bindings"]
+        for key in changed:
+            setattr(creative, key, fields[key])
+        await creative.save(update_fields=[*changed, "updated_at"])
+        return creative
+
+    async def get(self, actor: Actor, creative_id: int) -> MessageCreative:
+        actor.require(Action.READ)
+        creative = await MessageCreative.get_or_none(id=creative_id,
+                                                     account_id=actor.account_id)
+        if creative is None:
+            raise NotFound(f"No creative {creative_id}.", code="creative_not_found")
+        return creative
+
+    async def list(self, actor: Actor, *, page: int, per_page: int,
+                   status: str | None = None) -> Page[MessageCreative]:
+        actor.require(Action.READ)
+        query = MessageCreative.filter(account_id=actor.account_id)
+        if status:
+            query = query.filter(status=_choice(CreativeStatus, status, "status"))
+        total = await query.count()
+        rows = await query.order_by("-id").offset((page - 1) * per_page).limit(per_page)
+        return Page(rows, total)
+
+    async def cost(self, actor: Actor, creative: MessageCreative) -> CreativeCost:
+        account = await Account.get(id=actor.account_id)
+        prepend, append = compliance_text(account, None)
+        base = tracking_base(account.tracking_domain, self.settings.tracking_base)
+        code = short_code()
+        links = {key: f"{base}/{code}" for key in link_keys(creative.body)}
+        recipient = RecipientFields(brand_name=account.brand_name or account.name)
+        plain = finish(creative.body, recipient, links, prepend=prepend, append=append,
+                       smart=False)
+        smart = finish(creative.body, recipient, links, prepend=prepend, append=append,
+                       smart=True)
+        return CreativeCost(
+            standard=Cost(plain.characters, plain.segments, plain.encoding, plain.price),
+            smart=Cost(smart.characters, smart.segments, smart.encoding, smart.price),
+            smart_encoding_enabled=account.smart_encoding, preview=plain.text)
+
+    async def _clean(self, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if "name" in data:
+            out["name"] = clean_name(data["name"])
+        body = validate_body(data["body"])
+        out["body"] = body
+        bindings = clean_bindings(data.get("link_bindings"), link_keys(body))
+        offer_ids = {b["offer_id"] for b in bindings.values()}
+        found = set(await Offer.filter(account_id=actor.account_id, id__in=list(offer_ids))
+                    .values_list("id", flat=True)) if offer_ids else set()
+        for key, binding in bindings.items():
+            if binding["offer_id"] not in found:
+                raise ValidationError(f"{{{{{key}}}}} is bound to offer "
+                                      f"{binding['offer_id']}, which does not exist.",
+                                      code="offer_not_found", field=f"link_bindings.{key}")
+        out["link_bindings"] = bindings
+        if data.get("type") is not None:
+            out["type"] = _choice(CreativeType, data["type"], "type")
+        if data.get("status") is not None:
+            out["status"] = _choice(CreativeStatus, data["status"], "status")
+        return out
