@@ -8,6 +8,7 @@ from core.accounts.service import AccountService
 from core.clock import Clock
 from core.creatives.service import CreativeService
 from core.crypto import SecretBox
+from core.messaging.service import MessageQueries
 from core.notifications.service import NotificationService
 from core.offers.service import OfferService
 from core.settings import Settings
@@ -23,4 +24,5 @@ class Services:
     notifications: NotificationService
     offers: OfferService
     creatives: CreativeService
+    messages: MessageQueries
     system: SystemService

@@ -9,6 +9,7 @@ from core.accounts.service import AccountService
 from core.clock import Clock, SystemClock
 from core.creatives.service import CreativeService
 from core.crypto import SecretBox
+from core.messaging.service import MessageQueries
 from core.notifications.service import NotificationService
 from core.offers.service import OfferService
 from core.services import Services
@@ -28,6 +29,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
         notifications=NotificationService(clock=clock),
         offers=OfferService(clock=clock),
         creatives=CreativeService(clock=clock, settings=settings),
+        messages=MessageQueries(clock=clock),
         system=SystemService(clock=clock),
     )
 

@@ -1,0 +1,107 @@
+"""Messages as the API and the bot see them: status with history, listings, receipts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from core.clock import Clock
+from core.contacts.models import SendingList
+from core.errors import NotFound, ValidationError
+from core.messaging import queries
+from core.messaging.models import MessageEvent, MessageSent, MessageStatus
+from core.pagination import Page
+from core.permissions import Action, Actor
+from core.providers.base import Receipt
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    status: str
+    detail: str | None
+    source: str
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
+class ReceiptSummary:
+    applied: int
+    ignored: int  # duplicates, late receipts that would move backwards, unknown ids
+
+
+class MessageQueries:
+    """Reading messages (any role) and applying delivery receipts (providers)."""
+
+    def __init__(self, *, clock: Clock) -> None:
+        self.clock = clock
+
+    async def get(self, actor: Actor, public_id: str) -> MessageSent:
+        actor.require(Action.READ)
+        message = await MessageSent.get_or_none(public_id=public_id,
+                                                account_id=actor.account_id)
+        if message is None:
+            raise NotFound(f"No message {public_id}.", code="message_not_found")
+        return message
+
+    async def history(self, message: MessageSent) -> list[HistoryEntry]:
+        events = await MessageEvent.filter(message_id=message.id).order_by("occurred_at", "id")
+        return [HistoryEntry("queued", None, "outbox", message.queued_at)] + [
+            HistoryEntry(e.status, e.detail, e.source, e.occurred_at) for e in events]
+
+    async def list(self, actor: Actor, *, page: int, per_page: int, status: str | None = None,
+                   list_number: str | None = None, schedule_id: int | None = None,
+                   since: dt.datetime | None = None, until: dt.datetime | None = None
+                   ) -> Page[MessageSent]:
+        actor.require(Action.READ)
+        query = MessageSent.filter(account_id=actor.account_id)
+        if status:
+            try:
+                query = query.filter(status=MessageStatus(status))
+            except ValueError:
+                raise ValidationError(
+                    f"status must be one of: {', '.join(s.value for s in MessageStatus)}.",
+                    code="invalid_status", field="status") from None
+        if list_number:
+            found = await SendingList.get_or_none(account_id=actor.account_id,
+                                                  phone_number=list_number)
+            if found is None:
+                raise NotFound(f"No sending list {list_number}.", code="list_not_found")
+            query = query.filter(sending_list_id=found.id)
+        if schedule_id is not None:
+            query = query.filter(schedule_id=schedule_id)
+        if since is not None:
+            query = query.filter(queued_at__gte=since)
+        if until is not None:
+            query = query.filter(queued_at__lt=until)
+        total = await query.count()
+        rows = await query.order_by("-id").offset((page - 1) * per_page).limit(per_page)
+        return Page(rows, total)
+
+    async def apply_receipts(self, account_id: int, receipts: Sequence[Receipt], *,
+                             source: str) -> ReceiptSummary:
+        """Move messages forward; duplicates and late receipts change nothing."""
+        applied = ignored = 0
+        events = []
+        for receipt in receipts:
+            when = receipt.occurred_at or self.clock.now()
+            row = await queries.apply_receipt(
+                account_id=account_id, provider=receipt.provider, state=receipt.state.value,
+                message_id=receipt.message_id,
+                provider_message_id=receipt.provider_message_id,
+                error_code=receipt.error_code, error_message=receipt.error_message,
+                when=when)
+            if row is None:
+                ignored += 1
+                continue
+            applied += 1
+            detail = " ".join(p for p in (receipt.error_code, receipt.error_message) if p)
+            events.append((row["id"], row["status"], detail or None, source, when))
+        await queries.record_events(events)
+        if ignored:
+            log.info("%d receipt(s) for account %s changed nothing (duplicate, late or "
+                     "unknown)", ignored, account_id)
+        return ReceiptSummary(applied, ignored)

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from core.messaging.executor import Executor, ExecutorConfig
+from core.messaging.models import MessageSent, MessageStatus
+from core.messaging.service import MessageQueries
+from core.providers.base import DeliveryState, Outcome, Receipt, SendOutcome
+from tests.factories import make_tenant
+from tests.messaging.helpers import make_list, make_subscribers, queue_to
+from tests.messaging.scripted import AllowAll, NoHolds, ScriptedProvider
+
+
+def receipt(state, *, pid=None, mid=None, code=None):
+    return Receipt(provider="simulator", provider_message_id=pid, message_id=mid,
+                   state=DeliveryState(state), error_code=code)
+
+
+async def sent_messages(services, clock, count=2, script=None):
+    tenant = await make_tenant(services)
+    lst = await make_list(tenant.account.id)
+    subs = await make_subscribers(lst, count, when=clock.now())
+    await queue_to(subs, lst, now=clock.now())
+    provider = ScriptedProvider(script) if script else ScriptedProvider()
+    ex = Executor(clock=clock, providers=provider, policy=AllowAll(), billing=NoHolds(),
+                  callback_url=lambda *_: None, config=ExecutorConfig())
+    await ex.drain()
+    return tenant, ex, await MessageSent.all().order_by("id")
+
+
+async def test_status_moves_only_forward_and_duplicates_are_harmless(services, clock):
+    tenant, _, (a, b) = await sent_messages(services, clock)
+    q = MessageQueries(clock=clock)
+    acc = tenant.account.id
+    clock.advance(5)
+    summary = await q.apply_receipts(acc, [receipt("delivered", pid=a.provider_message_id),
+                                           receipt("delivered", pid=a.provider_message_id),
+                                           receipt("sent", pid=a.provider_message_id),
+                                           receipt("undelivered", mid=b.public_id,
+                                                   code="30003"),
+                                           receipt("delivered", pid="SMunknown")],
+                                     source="webhook:test")
+    assert (summary.applied, summary.ignored) == (2, 3)
+    a = await MessageSent.get(id=a.id)
+    b = await MessageSent.get(id=b.id)
+    assert (a.status, a.delivered_at) == (MessageStatus.DELIVERED, clock.now())
+    assert (b.status, b.error_code, b.failed_at) == (MessageStatus.UNDELIVERED, "30003",
+                                                     clock.now())
+    history = [(h.status, h.source) for h in await q.history(a)]
+    assert history == [("queued", "outbox"), ("sent", "executor"),
+                       ("delivered", "webhook:test")]
+
+
+async def test_receipts_of_another_account_change_nothing(services, clock):
+    _, _, (a, _) = await sent_messages(services, clock)
+    other = await make_tenant(services, "Other", "o@o.test")
+    q = MessageQueries(clock=clock)
+    summary = await q.apply_receipts(other.account.id,
+                                     [receipt("delivered", pid=a.provider_message_id)],
+                                     source="webhook:test")
+    assert summary.applied == 0
+    assert (await MessageSent.get(id=a.id)).status == MessageStatus.SENT
+
+
+async def test_late_receipt_settles_an_unknown_or_orphaned_message(services, clock):
+    tenant, ex, (a, b) = await sent_messages(
+        services, clock, script=lambda sms, n: SendOutcome(sms.message_id, Outcome.UNKNOWN,
+                                                           error_message="timeout"))
+    q = MessageQueries(clock=clock)
+    await q.apply_receipts(tenant.account.id, [receipt("delivered", mid=a.public_id,
+                                                       pid="SMlate")], source="webhook:test")
+    clock.advance(minutes=11)
+    assert await ex.reconcile() == 1  # b: nothing came back
+    await q.apply_receipts(tenant.account.id, [receipt("sent", mid=b.public_id)],
+                           source="webhook:test")
+    a = await MessageSent.get(id=a.id)
+    b = await MessageSent.get(id=b.id)
+    assert (a.status, a.provider_message_id) == (MessageStatus.DELIVERED, "SMlate")
+    assert b.status == MessageStatus.SENT and b.status_detail is None
+    assert a.delivered_at < clock.now() - dt.timedelta(minutes=10)

@@ -1,0 +1,87 @@
+"""/api/v2/messages: status and history of sent messages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from aiohttp import web
+
+from core.errors import ValidationError
+from core.messaging.models import MessageSent
+from core.messaging.service import HistoryEntry
+from web.auth import require_actor
+from web.bodies import iso, page_params, paginated
+from web.keys import SERVICES
+from web.openapi import operation
+from web.render import respond
+
+routes = web.RouteTableDef()
+
+
+def message_out(m: MessageSent, list_number: str | None = None,
+                history: list[HistoryEntry] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "message_id": m.public_id, "to": m.to_number, "from": m.from_number,
+        "list_number": list_number or m.from_number, "body": m.body,
+        "segments": m.segments, "encoding": m.encoding, "price": m.price,
+        "status": m.status, "status_detail": m.status_detail, "error_code": m.error_code,
+        "error_message": m.error_message, "provider": m.provider,
+        "provider_message_id": m.provider_message_id, "attempts": m.attempts,
+        "transactional": m.transactional, "creative_id": m.creative_id,
+        "offer_id": m.offer_id, "schedule_id": m.schedule_id, "journey_id": m.journey_id,
+        "queued_at": iso(m.queued_at), "sent_at": iso(m.sent_at),
+        "delivered_at": iso(m.delivered_at), "failed_at": iso(m.failed_at),
+        "dropped_at": iso(m.dropped_at),
+    }
+    if history is not None:
+        out["history"] = [{"status": h.status, "detail": h.detail, "source": h.source,
+                           "at": iso(h.at)} for h in history]
+    return out
+
+
+def _time(request: web.Request, name: str) -> dt.datetime | None:
+    raw = request.query.get(name)
+    if not raw:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError(f"{name} must be an ISO 8601 time, e.g. 2026-03-01T00:00:00Z.",
+                              code=f"invalid_{name}", field=name) from None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+@routes.get("/api/v2/messages/{message_id}")
+@operation("One message with its status history", tag="messages",
+           errors={404: "message_not_found"})
+async def get_message(request: web.Request) -> web.Response:
+    actor = await require_actor(request)
+    messages = request.app[SERVICES].messages
+    message = await messages.get(actor, request.match_info["message_id"])
+    return respond(message_out(message, history=await messages.history(message)))
+
+
+@routes.get("/api/v2/messages")
+@operation("List messages, newest first", tag="messages",
+           query=[("status", "string", "queued, sending, sent, delivered, undelivered, "
+                   "failed, dropped, orphaned"),
+                  ("list_number", "string", "The sending list's number"),
+                  ("schedule_id", "integer", "Messages of one campaign"),
+                  ("since", "string", "ISO 8601, queued at or after"),
+                  ("until", "string", "ISO 8601, queued before"),
+                  ("page", "integer", "Page, from 1"), ("per_page", "integer", "Up to 100")])
+async def list_messages(request: web.Request) -> web.Response:
+    actor = await require_actor(request)
+    page, per_page = page_params(request)
+    schedule = request.query.get("schedule_id")
+    if schedule is not None and not schedule.isdigit():
+        raise ValidationError("schedule_id must be a number.", code="invalid_schedule_id",
+                              field="schedule_id")
+    found = await request.app[SERVICES].messages.list(
+        actor, page=page, per_page=per_page, status=request.query.get("status"),
+        list_number=request.query.get("list_number"),
+        schedule_id=int(schedule) if schedule else None,
+        since=_time(request, "since"), until=_time(request, "until"))
+    return respond(paginated([message_out(m) for m in found.items], page=page,
+                             per_page=per_page, total=found.total))
