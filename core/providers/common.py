@@ -131,3 +131,41 @@ def parse_timestamp(value: Any) -> dt.datetime | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
     return parsed.astimezone(dt.UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class JsonResponse:
+    status: int
+    headers: Mapping[str, str]
+    data: Any  # parsed JSON, or None when the body was not JSON
+    text: str
+
+
+async def post_json(session: aiohttp.ClientSession, url: str, payload: Any, *,
+                    headers: Mapping[str, str], timeouts: Timeouts) -> JsonResponse:
+    """POST JSON and read the whole answer. Network errors propagate (classify them with
+    :func:`outcome_for_exception`)."""
+    async with session.post(url, data=json.dumps(payload, separators=(",", ":")),
+                            headers={"Content-Type": "application/json",
+                                     "Accept": "application/json", **headers},
+                            timeout=timeouts.client_timeout(),
+                            allow_redirects=False) as resp:
+        text = await resp.text()
+    try:
+        data = json.loads(text) if text else None
+    except ValueError:
+        data = None
+    return JsonResponse(resp.status, resp.headers, data, text)
+
+
+def clip(value: Any, length: int) -> str | None:
+    """Provider strings sized for our columns (error_code 32, error_message 300)."""
+    if value is None or value == "":
+        return None
+    text = str(value)
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
+def query_token(query: Mapping[str, str], name: str = "token") -> str | None:
+    value = query.get(name)
+    return value if isinstance(value, str) else None
