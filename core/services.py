@@ -8,6 +8,7 @@ from core.accounts.service import AccountService
 from core.clock import Clock
 from core.crypto import SecretBox
 from core.notifications.service import NotificationService
+from core.providers.registry import ProviderRegistry
 from core.settings import Settings
 from core.system.service import SystemService
 
@@ -20,3 +21,4 @@ class Services:
     accounts: AccountService
     notifications: NotificationService
     system: SystemService
+    providers: ProviderRegistry

@@ -9,6 +9,7 @@ from core.accounts.service import AccountService
 from core.clock import Clock, SystemClock
 from core.crypto import SecretBox
 from core.notifications.service import NotificationService
+from core.providers.registry import ProviderRegistry
 from core.services import Services
 from core.settings import Settings, resolve_secret_key
 from core.system.service import SystemService
@@ -25,6 +26,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
         accounts=AccountService(clock=clock),
         notifications=NotificationService(clock=clock),
         system=SystemService(clock=clock),
+        providers=ProviderRegistry(settings=settings, box=box, clock=clock),
     )
 
 
