@@ -20,6 +20,7 @@ import email.utils
 import hmac
 import json
 import re
+import time
 from typing import Any
 
 from aiohttp import web
@@ -62,6 +63,8 @@ class TwilioFake(FakeServer):
         raw = base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
         self._expected_auth = f"Basic {raw}"
         self.by_sid: dict[str, Accepted] = {}
+        self._date_second = -1
+        self._date_text = ""
 
     def routes(self, app: web.Application) -> None:
         base = "/2010-04-01/Accounts/{account_sid}/Messages"
@@ -139,8 +142,7 @@ class TwilioFake(FakeServer):
 
     def _resource(self, sid: str, to: str, from_: str, body: str, status: str,
                   segments: int) -> dict[str, Any]:
-        now = email.utils.format_datetime(dt.datetime.now(dt.UTC), usegmt=True)
-        now = now.replace("GMT", "+0000")
+        now = self._date()
         uri = f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}"
         return {
             "account_sid": self.account_sid, "api_version": "2010-04-01", "body": body,
@@ -152,6 +154,16 @@ class TwilioFake(FakeServer):
             "subresource_uris": {"media": f"{uri}/Media.json"}, "to": to,
             "uri": f"{uri}.json",
         }
+
+    def _date(self) -> str:
+        """RFC 2822 date as Twilio writes it, formatted once per second (hot path)."""
+        second = int(time.time())
+        if second != self._date_second:
+            moment = dt.datetime.fromtimestamp(second, dt.UTC)
+            self._date_text = email.utils.format_datetime(moment, usegmt=True).replace(
+                "GMT", "+0000")
+            self._date_second = second
+        return self._date_text
 
     async def _fetch(self, request: web.Request) -> web.Response:
         if not self._authorised(request):
