@@ -45,6 +45,7 @@ from core.providers.base import (
 from core.providers.common import (
     NETWORK_ERRORS,
     Timeouts,
+    clip,
     describe,
     invalid_payload,
     outcome_for_exception,
@@ -57,6 +58,9 @@ NAME = "twilio"
 DEFAULT_BASE_URL = "https://api.twilio.com"
 MESSAGE_ID_PARAM = "message_id"  # our id in the StatusCallback query string
 RATE_LIMITED_CODE = 20429
+# 4xx answers that say "not now" rather than "never": nothing was queued, resend later.
+# 21611: the From number's queue is full; 14107: the account's send rate was exceeded.
+RETRY_CODES = frozenset({RATE_LIMITED_CODE, 21611, 14107})
 
 _STATES: dict[str, DeliveryState] = {
     "sent": DeliveryState.SENT,
@@ -158,7 +162,8 @@ class TwilioProvider:
         status = int(exc.status)
         code = exc.code
         message = getattr(exc, "msg", None) or getattr(exc, "detail", None) or str(status)
-        if status == 429 or code == RATE_LIMITED_CODE:
+        message = clip(str(message).removeprefix("Unable to create record: "), 300)
+        if status == 429 or (status < 500 and code in RETRY_CODES):
             response = _last_response.get()
             headers: Mapping[str, str] = response.headers if response is not None else {}
             retry_after = parse_retry_after(headers.get("Retry-After"), now=self._clock.now())

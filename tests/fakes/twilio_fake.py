@@ -22,6 +22,7 @@ import json
 import re
 import time
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from aiohttp import web
 from twilio.request_validator import RequestValidator
@@ -38,6 +39,10 @@ from tests.fakes.base import (
 )
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+# Twilio's default opt-out and opt-in keywords (Advanced Opt-Out off).
+OPT_OUT = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT",
+                     "REVOKE", "STOP ALL", "OPT OUT"})
+OPT_IN = frozenset({"START", "YES", "UNSTOP"})
 ACCOUNT_SID = "AC" + "0" * 31 + "1"
 AUTH_TOKEN = "fake-twilio-auth-token-0123456789"
 
@@ -63,6 +68,9 @@ class TwilioFake(FakeServer):
         raw = base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
         self._expected_auth = f"Basic {raw}"
         self.by_sid: dict[str, Accepted] = {}
+        # Any other Twilio error for a recipient: to -> (HTTP status, code, message),
+        # e.g. {"+1555...": (400, 21408, "Permission to send an SMS has not been enabled")}
+        self.errors_for: dict[str, tuple[int, int, str]] = {}
         self._date_second = -1
         self._date_text = ""
 
@@ -118,11 +126,14 @@ class TwilioFake(FakeServer):
             return twilio_error(400, 21609, "Invalid StatusCallback url")
         if to in self.stop_numbers:
             return twilio_error(400, 21610, "Attempt to send to unsubscribed recipient")
+        if to in self.errors_for:
+            return twilio_error(*self.errors_for[to])
         if rule is not None and rule.kind is Fault.TIMEOUT and not rule.accept:
             return await hold_then(rule, lambda: self._created(None, to, from_, body))
+        callback_url = callback if isinstance(callback, str) else None
         message = Accepted(
             provider_id="SM" + self.new_hex(32), to=to, from_=from_, body=body,
-            reference=None, callback_url=callback if isinstance(callback, str) else None,
+            reference=_message_id(callback_url), callback_url=callback_url,
             segments=count(body).segments,
         )
         self.by_sid[message.provider_id] = message
@@ -211,7 +222,14 @@ class TwilioFake(FakeServer):
         return await self.post(target, data=params, headers=self.sign(target, params))
 
     async def send_inbound(self, from_: str, to: str, body: str) -> int:
+        """Post an inbound SMS to ``inbound_url``. Like Twilio's default opt-out handling,
+        a STOP keyword blocks the sender (21610 from then on) and START unblocks it."""
         assert self.inbound_url, "TwilioFake(inbound_url=...) is needed for inbound"
+        keyword = body.strip().upper()
+        if keyword in OPT_OUT:
+            self.stop_numbers.add(from_)
+        elif keyword in OPT_IN:
+            self.stop_numbers.discard(from_)
         sid = "SM" + self.new_hex(32)
         params = {
             "ToCountry": "US", "ToState": "", "SmsMessageSid": sid, "NumMedia": "0",
@@ -222,6 +240,14 @@ class TwilioFake(FakeServer):
         }
         return await self.post(self.inbound_url, data=params,
                                headers=self.sign(self.inbound_url, params))
+
+
+def _message_id(callback_url: str | None) -> str | None:
+    """Our message id, which the adapter puts in the StatusCallback query string."""
+    if not callback_url:
+        return None
+    values = parse_qs(urlsplit(callback_url).query).get("message_id")
+    return values[0] if values else None
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:

@@ -52,6 +52,7 @@ async def test_status_callback_carries_our_message_id(twilio_fake, client_sessio
     ]
     assert all(twilio.verify(call, twilio_fake.auth_token) for call in webhook_sink.calls)
     assert webhook_sink.calls[0].query["account"] == "3"
+    assert twilio_fake.accepted[0].reference == "msg00007"
 
 
 async def test_wrong_credentials_are_rejected(twilio_fake, client_session) -> None:
@@ -69,6 +70,22 @@ async def test_permanent_rejection_carries_the_code(twilio_fake, client_session,
     [outcome] = await adapter.send([OutboundSms("m1", to, FROM, "hi")])
     assert (outcome.outcome, outcome.error_code) == (Outcome.REJECTED, code)
     assert "not a valid phone number" in (outcome.error_message or "")
+
+
+@pytest.mark.parametrize(("status", "code", "outcome"), [
+    (400, 21408, Outcome.REJECTED),  # region not enabled
+    (400, 21614, Outcome.REJECTED),  # not a mobile number
+    (400, 21612, Outcome.REJECTED),  # cannot route to this number
+    (400, 30007, Outcome.REJECTED),  # carrier filtering
+    (400, 21611, Outcome.RETRY),  # the From number's queue is full: nothing queued
+    (429, 14107, Outcome.RETRY),  # send rate exceeded
+    (503, 20503, Outcome.UNKNOWN),  # may have been queued
+])
+async def test_error_code_table(twilio_fake, client_session, status, code, outcome) -> None:
+    twilio_fake.errors_for["+15550100001"] = (status, code, "Twilio says no")
+    [result] = await provider(twilio_fake, client_session).send([sms(1)])
+    assert (result.outcome, result.error_code, result.error_message) == (
+        outcome, str(code), "Twilio says no")
 
 
 async def test_21610_for_a_number_that_sent_stop(twilio_fake, client_session) -> None:
@@ -196,6 +213,18 @@ async def test_inbound_stop_parses_and_verifies(twilio_fake, webhook_sink) -> No
     assert (inbound.from_number, inbound.to_number, inbound.body) == (
         "+15550100001", FROM, "STOP")
     assert inbound.provider_message_id.startswith("SM")
+
+
+async def test_after_an_inbound_stop_twilio_answers_21610(twilio_fake, client_session,
+                                                          webhook_sink) -> None:
+    twilio_fake.inbound_url = webhook_sink.url + "/twilio"
+    adapter = provider(twilio_fake, client_session)
+    await twilio_fake.send_inbound("+15550100001", FROM, " stop ")
+    [blocked] = await adapter.send([sms(1)])
+    assert (blocked.outcome, blocked.error_code) == (Outcome.REJECTED, "21610")
+    await twilio_fake.send_inbound("+15550100001", FROM, "START")
+    [again] = await adapter.send([sms(1)])
+    assert again.outcome is Outcome.ACCEPTED
 
 
 def test_parse_refuses_what_twilio_never_sends() -> None:
