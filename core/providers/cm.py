@@ -187,13 +187,12 @@ def _receipt(msg: Any, i: int) -> Receipt:
 
 
 def _inbound(data: Mapping[str, Any]) -> InboundSms:
-    sender = data.get("from") if isinstance(data.get("from"), dict) else {}
-    recipient = data.get("to") if isinstance(data.get("to"), dict) else {}
-    message = data.get("message") if isinstance(data.get("message"), dict) else {}
+    sender, recipient, message = (_object(data.get(k)) for k in ("from", "to", "message"))
     from_number, to_number = sender.get("number"), recipient.get("number")
     if not from_number or not to_number:
         raise invalid_payload("CM inbound message without from.number or to.number.")
-    text = message.get("text") if isinstance(message.get("text"), str) else ""
+    raw_text = message.get("text")
+    text = raw_text if isinstance(raw_text, str) else ""
     when = data.get("timeUtc")
     # CM gives an inbound message no id of its own; this one is stable across retries
     # of the same webhook, so duplicates stay recognisable.
@@ -202,3 +201,7 @@ def _inbound(data: Mapping[str, Any]) -> InboundSms:
                       from_number=to_e164(str(from_number)),
                       to_number=to_e164(str(to_number)), body=text,
                       received_at=parse_timestamp(when))
+
+
+def _object(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, dict) else {}

@@ -97,7 +97,8 @@ class SdkHttpClient(AsyncTwilioHttpClient):
             # aiohttp deprecates its auth= argument; the header is the same bytes.
             headers["Authorization"] = aiohttp.encode_basic_auth(auth[0], auth[1])
         async with self.session.request(
-            method.upper(), url, params=params, data=data, headers=headers,
+            method.upper(), url, params=params, data=data,  # type: ignore[arg-type]
+            headers=headers,
             timeout=self._client_timeout, allow_redirects=allow_redirects,
         ) as raw:
             text = await raw.text()

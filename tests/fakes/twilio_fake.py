@@ -71,6 +71,7 @@ class TwilioFake(FakeServer):
         # Any other Twilio error for a recipient: to -> (HTTP status, code, message),
         # e.g. {"+1555...": (400, 21408, "Permission to send an SMS has not been enabled")}
         self.errors_for: dict[str, tuple[int, int, str]] = {}
+        self.forge_with: str | None = None
         self._date_second = -1
         self._date_text = ""
 
@@ -196,7 +197,10 @@ class TwilioFake(FakeServer):
         return ("undelivered", code) if code else ("delivered", None)
 
     def sign(self, url: str, params: dict[str, str]) -> dict[str, str]:
-        return {"X-Twilio-Signature": self._validator.compute_signature(url, params)}
+        """X-Twilio-Signature for this call. Set ``forge_with`` to sign with another
+        token, as a forger would (our endpoint must answer 403 and store nothing)."""
+        validator = RequestValidator(self.forge_with) if self.forge_with else self._validator
+        return {"X-Twilio-Signature": validator.compute_signature(url, params)}
 
     async def post_receipts(self, jobs: list[ReceiptJob]) -> None:
         for job in jobs:

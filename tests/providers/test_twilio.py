@@ -252,3 +252,10 @@ def _replace(call: WebhookRequest, **changes: object) -> WebhookRequest:
     import dataclasses
 
     return dataclasses.replace(call, **changes)  # type: ignore[arg-type]
+
+
+async def test_forged_callbacks_fail_verification(twilio_fake, webhook_sink) -> None:
+    twilio_fake.inbound_url = webhook_sink.url + "/twilio"
+    twilio_fake.forge_with = "not-the-auth-token"
+    await twilio_fake.send_inbound("+15550100001", FROM, "STOP")
+    assert not twilio.verify(webhook_sink.calls[0], twilio_fake.auth_token)
