@@ -11,6 +11,7 @@ from core.crypto import SecretBox
 from core.messaging.service import MessageQueries
 from core.notifications.service import NotificationService
 from core.offers.service import OfferService
+from core.providers.registry import ProviderRegistry
 from core.settings import Settings
 from core.system.service import SystemService
 
@@ -26,3 +27,4 @@ class Services:
     creatives: CreativeService
     messages: MessageQueries
     system: SystemService
+    providers: ProviderRegistry

@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     simulator_receipt_rate: Annotated[float, Field(ge=0, le=1)] = Field(
         1.0, validation_alias=AliasChoices("TRACKLY_SIMULATOR_RECEIPT_RATE")
     )
+    simulator_reply_rate: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.0, validation_alias=AliasChoices("TRACKLY_SIMULATOR_REPLY_RATE")
+    )
 
     discord_token: SecretStr | None = _env("DISCORD_TOKEN")
     discord_guild_id: int | None = _env("DISCORD_GUILD_ID")

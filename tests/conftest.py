@@ -24,6 +24,8 @@ from core.settings import Settings
 from trackly.bootstrap import build_services
 from web.app import create_app
 
+pytest_plugins = ["tests.fakes.fixtures"]
+
 BASE_URL = os.environ.get("TRACKLY_TEST_DATABASE_URL", "sqlite://:memory:")
 IS_POSTGRES = urlsplit(BASE_URL).scheme in ("postgres", "postgresql", "asyncpg")
 TEST_SECRET = "test-secret-key-0123456789abcdef"

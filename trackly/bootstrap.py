@@ -12,6 +12,7 @@ from core.crypto import SecretBox
 from core.messaging.service import MessageQueries
 from core.notifications.service import NotificationService
 from core.offers.service import OfferService
+from core.providers.registry import ProviderRegistry
 from core.services import Services
 from core.settings import Settings, resolve_secret_key
 from core.system.service import SystemService
@@ -31,6 +32,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
         creatives=CreativeService(clock=clock, settings=settings),
         messages=MessageQueries(clock=clock),
         system=SystemService(clock=clock),
+        providers=ProviderRegistry(settings=settings, box=box, clock=clock),
     )
 
 

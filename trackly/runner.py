@@ -149,6 +149,7 @@ async def serve(services: Services, *, role: Role, host: str, port: int,
                 log.warning("components did not stop within %.0fs; exiting anyway",
                             STOP_TIMEOUT)
     finally:
+        await services.providers.close()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
     announce("Stopped.")

@@ -21,6 +21,7 @@ spaces...) with GSM equivalents so callers can show the cost with and without it
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -103,7 +104,7 @@ def count(text: str, *, smart: bool = False) -> SegmentInfo:
     if is_gsm7(text):
         encoding, single, part = GSM7, GSM_SINGLE, GSM_PART
         pieces = list(text)
-        cost = _gsm_cost
+        cost: Callable[[str], int] = _gsm_cost
     else:
         encoding, single, part = UCS2, UCS2_SINGLE, UCS2_PART
         pieces = _graphemes(text)

@@ -7,7 +7,7 @@ adapter never retries on its own: the executor decides (backoff, leases, never t
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
@@ -37,6 +37,7 @@ class SendOutcome:
     error_code: str | None = None  # the provider's own code, e.g. "21610"
     error_message: str | None = None
     retry_after: float | None = None  # seconds, from Retry-After when the provider gives it
+    segments: int | None = None  # parts the provider says it will bill, when it says
 
 
 class SmsProvider(Protocol):
@@ -70,6 +71,7 @@ class Receipt:
     error_code: str | None = None
     error_message: str | None = None
     occurred_at: dt.datetime | None = None
+    raw_status: str | None = None  # the provider's own status word, for status_detail
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,3 +96,15 @@ class WebhookRequest:
     query: Mapping[str, str]
     form: Mapping[str, str] = field(default_factory=dict)  # form-encoded bodies (Twilio)
     body: bytes = b""  # raw body (JSON providers)
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookEvents:
+    """What one webhook call carried: receipts, inbound messages, or both (batches)."""
+
+    receipts: list[Receipt] = field(default_factory=list)
+    inbound: list[InboundSms] = field(default_factory=list)
+
+
+ReceiptSink = Callable[[Receipt], Awaitable[None]]
+InboundSink = Callable[[InboundSms], Awaitable[None]]

@@ -1,0 +1,166 @@
+"""Builds, caches and closes the adapter of each sending list.
+
+One aiohttp session serves every HTTP adapter (created on first use, inside the running
+loop). An adapter is rebuilt when its list's provider or sealed credentials change.
+Simulator receipts and replies go to the sinks bound with :meth:`ProviderRegistry.bind`
+(the composition root wires them to the messaging and compliance services).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+
+from core.clock import Clock, SystemClock
+from core.crypto import SecretBox
+from core.errors import ValidationError
+from core.providers.base import (
+    InboundSink,
+    InboundSms,
+    Receipt,
+    ReceiptSink,
+    SmsProvider,
+)
+from core.providers.cm import CmProvider
+from core.providers.common import Timeouts
+from core.providers.infobip import InfobipProvider
+from core.providers.simulator import SimulatorProvider
+from core.providers.twilio import TwilioProvider
+from core.settings import Settings
+
+if TYPE_CHECKING:
+    from core.contacts.models import SendingList
+
+log = logging.getLogger(__name__)
+
+# What each provider needs in SendingList.credentials_sealed (a SecretBox document).
+REQUIRED_CREDENTIALS: dict[str, tuple[str, ...]] = {
+    "twilio": ("account_sid", "auth_token"),
+    "infobip": ("api_key",),
+    "cm": ("product_token",),
+    "simulator": (),
+}
+
+
+def validate_credentials(provider: str, credentials: Mapping[str, Any]) -> dict[str, str]:
+    """The credential document a provider needs, or ValidationError naming what is wrong.
+    Call it before sealing credentials for a list, too."""
+    required = REQUIRED_CREDENTIALS.get(str(provider))
+    if required is None:
+        raise ValidationError(f"Unknown provider {provider!r}.", code="invalid_provider",
+                              field="provider")
+    out: dict[str, str] = {}
+    for key in required:
+        value = credentials.get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise ValidationError(f"{provider} credentials need '{key}'.",
+                                  code="invalid_provider_credentials", field=f"credentials.{key}")
+        out[key] = value.strip()
+    if provider == "twilio" and not (out["account_sid"].startswith("AC")
+                                     and len(out["account_sid"]) == 34):
+        raise ValidationError("A Twilio account SID is 'AC' followed by 32 characters.",
+                              code="invalid_provider_credentials",
+                              field="credentials.account_sid")
+    return out
+
+
+class ProviderRegistry:
+    def __init__(self, *, settings: Settings, box: SecretBox, clock: Clock | None = None,
+                 timeouts: Timeouts | None = None, simulator_seed: int | None = None) -> None:
+        self._settings = settings
+        self._box = box
+        self._clock = clock or SystemClock()
+        self._timeouts = timeouts or Timeouts()
+        self._simulator_seed = simulator_seed
+        self._session: aiohttp.ClientSession | None = None
+        self._adapters: dict[int, tuple[tuple[str, str | None], SmsProvider]] = {}
+        self._retired: list[SmsProvider] = []
+        self._on_receipt: ReceiptSink | None = None
+        self._on_inbound: InboundSink | None = None
+
+    def bind(self, *, on_receipt: ReceiptSink | None = None,
+             on_inbound: InboundSink | None = None) -> None:
+        """Where simulator receipts and replies go (until bound they are dropped)."""
+        if on_receipt is not None:
+            self._on_receipt = on_receipt
+        if on_inbound is not None:
+            self._on_inbound = on_inbound
+
+    def credentials(self, sending_list: SendingList) -> dict[str, str]:
+        """The list's opened credentials (e.g. the Twilio auth token for verify())."""
+        provider = str(sending_list.provider)
+        if not REQUIRED_CREDENTIALS.get(provider):
+            return validate_credentials(provider, {})
+        if not sending_list.credentials_sealed:
+            raise ValidationError(f"Sending list {sending_list.id} has no {provider} "
+                                  "credentials.", code="invalid_provider_credentials",
+                                  field="credentials")
+        return validate_credentials(provider, self._box.open(sending_list.credentials_sealed))
+
+    def get(self, sending_list: SendingList) -> SmsProvider:
+        """The adapter for this list, built on first use and cached. Call it from inside
+        the running event loop (it may create the shared HTTP session)."""
+        key = (str(sending_list.provider), sending_list.credentials_sealed)
+        cached = self._adapters.get(sending_list.id)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        adapter = self._build(sending_list)
+        if cached is not None:
+            self._retired.append(cached[1])
+        self._adapters[sending_list.id] = (key, adapter)
+        return adapter
+
+    async def close(self) -> None:
+        adapters = [a for _, a in self._adapters.values()] + self._retired
+        self._adapters.clear()
+        self._retired.clear()
+        for adapter in adapters:
+            await adapter.close()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            # Many lists and a fast executor share it; per-host limit keeps one slow
+            # provider from starving the others.
+            connector = aiohttp.TCPConnector(limit=0, limit_per_host=200)
+            self._session = aiohttp.ClientSession(connector=connector)
+        return self._session
+
+    def _build(self, sending_list: SendingList) -> SmsProvider:
+        provider = str(sending_list.provider)
+        creds = self.credentials(sending_list)
+        settings = self._settings
+        if provider == "twilio":
+            return TwilioProvider(account_sid=creds["account_sid"],
+                                  auth_token=creds["auth_token"], session=self._http(),
+                                  base_url=settings.twilio_base_url, timeouts=self._timeouts,
+                                  clock=self._clock)
+        if provider == "infobip":
+            return InfobipProvider(api_key=creds["api_key"], session=self._http(),
+                                   base_url=settings.infobip_base_url,
+                                   timeouts=self._timeouts, clock=self._clock)
+        if provider == "cm":
+            return CmProvider(product_token=creds["product_token"], session=self._http(),
+                              base_url=settings.cm_base_url, timeouts=self._timeouts,
+                              clock=self._clock)
+        return SimulatorProvider(
+            on_receipt=self._receipt, on_inbound=self._inbound,
+            latency_ms=settings.simulator_latency_ms,
+            failure_rate=settings.simulator_failure_rate,
+            receipt_rate=settings.simulator_receipt_rate,
+            reply_rate=settings.simulator_reply_rate,
+            seed=self._simulator_seed,
+        )
+
+    async def _receipt(self, receipt: Receipt) -> None:
+        if self._on_receipt is not None:
+            await self._on_receipt(receipt)
+
+    async def _inbound(self, message: InboundSms) -> None:
+        if self._on_inbound is not None:
+            await self._on_inbound(message)

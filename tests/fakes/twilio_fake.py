@@ -1,0 +1,268 @@
+"""A Twilio Programmable Messaging fake that speaks the 2010-04-01 REST API.
+
+``POST /2010-04-01/Accounts/{AccountSid}/Messages.json`` with HTTP Basic auth (account
+SID + auth token) and a form-encoded body, answered with Twilio's message resource
+(``SM`` + 32 hex sid) or its error document (``code``, ``message``, ``more_info``,
+``status``). Status callbacks and inbound messages are posted form-encoded and signed with
+``X-Twilio-Signature`` exactly as Twilio does (the SDK's RequestValidator scheme).
+
+Standalone: ``python -m tests.fakes.twilio_fake --port 0 --account-sid AC... --auth-token
+... [--inbound-url URL]`` prints ``{"port": N, "url": ...}``; see tests.fakes.base for the
+control API.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime as dt
+import email.utils
+import hmac
+import json
+import re
+import time
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from aiohttp import web
+from twilio.request_validator import RequestValidator
+
+from core.messaging.segments import count
+from tests.fakes.base import (
+    Accepted,
+    FakeServer,
+    Fault,
+    ReceiptJob,
+    hold_then,
+    json_error,
+    run_standalone,
+)
+
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+# Twilio's default opt-out and opt-in keywords (Advanced Opt-Out off).
+OPT_OUT = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT",
+                     "REVOKE", "STOP ALL", "OPT OUT"})
+OPT_IN = frozenset({"START", "YES", "UNSTOP"})
+ACCOUNT_SID = "AC" + "0" * 31 + "1"
+AUTH_TOKEN = "fake-twilio-auth-token-0123456789"
+
+
+def twilio_error(status: int, code: int, message: str,
+                 headers: dict[str, str] | None = None) -> web.Response:
+    return json_error(status, {
+        "code": code, "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": status,
+    }, headers)
+
+
+class TwilioFake(FakeServer):
+    name = "twilio"
+
+    def __init__(self, *, account_sid: str = ACCOUNT_SID, auth_token: str = AUTH_TOKEN,
+                 numbers: set[str] | None = None, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.numbers = numbers  # From numbers the account owns; None accepts any
+        self._validator = RequestValidator(auth_token)
+        raw = base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
+        self._expected_auth = f"Basic {raw}"
+        self.by_sid: dict[str, Accepted] = {}
+        # Any other Twilio error for a recipient: to -> (HTTP status, code, message),
+        # e.g. {"+1555...": (400, 21408, "Permission to send an SMS has not been enabled")}
+        self.errors_for: dict[str, tuple[int, int, str]] = {}
+        self.forge_with: str | None = None
+        self._date_second = -1
+        self._date_text = ""
+
+    def routes(self, app: web.Application) -> None:
+        base = "/2010-04-01/Accounts/{account_sid}/Messages"
+        app.router.add_post(base + ".json", self._create)
+        app.router.add_get(base + "/{sid}.json", self._fetch)
+
+    # --- REST ------------------------------------------------------------------------------
+
+    def _authorised(self, request: web.Request) -> bool:
+        given = request.headers.get("Authorization", "")
+        return (request.match_info["account_sid"] == self.account_sid
+                and hmac.compare_digest(given.encode(), self._expected_auth.encode()))
+
+    async def _create(self, request: web.Request) -> web.Response:
+        self.requests += 1
+        response = await self._create_inner(request)
+        self.statuses[response.status] += 1
+        return response
+
+    async def _create_inner(self, request: web.Request) -> web.Response:
+        if not self._authorised(request):
+            return twilio_error(401, 20003, "Authenticate")
+        if request.content_type != "application/x-www-form-urlencoded":
+            return twilio_error(400, 21604, "A 'To' phone number is required.")
+        form = await request.post()
+        to, from_, body = form.get("To"), form.get("From"), form.get("Body")
+        callback = form.get("StatusCallback")
+        if not isinstance(to, str) or not to:
+            return twilio_error(400, 21604, "A 'To' phone number is required.")
+        rule = self.take_fault([to])
+        if rule is not None and rule.kind is Fault.RATE_LIMIT:
+            headers = {"Retry-After": rule.retry_after} if rule.retry_after else None
+            return twilio_error(429, 20429, "Too Many Requests", headers)
+        if rule is not None and rule.kind is Fault.SERVER_ERROR:
+            return twilio_error(500, 20500, "Internal Server Error")
+        if not E164.match(to):
+            return twilio_error(400, 21211, f"The 'To' number {to} is not a valid phone number.")
+        if not isinstance(from_, str) or not from_:
+            return twilio_error(400, 21603, "A 'From' phone number is required.")
+        if self.numbers is not None and from_ not in self.numbers:
+            return twilio_error(400, 21606, f"The 'From' phone number provided ({from_}) is "
+                                "not a valid message-capable Twilio phone number for this "
+                                "destination/account.")
+        if not isinstance(body, str) or not body:
+            return twilio_error(400, 21602, "Message body is required.")
+        if len(body) > 1600:
+            return twilio_error(400, 21617, "The concatenated message body exceeds the 1600 "
+                                "character limit.")
+        if callback is not None and not (isinstance(callback, str)
+                                         and callback.startswith(("http://", "https://"))):
+            return twilio_error(400, 21609, "Invalid StatusCallback url")
+        if to in self.stop_numbers:
+            return twilio_error(400, 21610, "Attempt to send to unsubscribed recipient")
+        if to in self.errors_for:
+            return twilio_error(*self.errors_for[to])
+        if rule is not None and rule.kind is Fault.TIMEOUT and not rule.accept:
+            return await hold_then(rule, lambda: self._created(None, to, from_, body))
+        callback_url = callback if isinstance(callback, str) else None
+        message = Accepted(
+            provider_id="SM" + self.new_hex(32), to=to, from_=from_, body=body,
+            reference=_message_id(callback_url), callback_url=callback_url,
+            segments=count(body).segments,
+        )
+        self.by_sid[message.provider_id] = message
+        self.record(message)
+        if rule is not None and rule.kind is Fault.ACCEPT_THEN_ERROR:
+            return twilio_error(500, 20500, "Internal Server Error")
+        if rule is not None and rule.kind is Fault.TIMEOUT:
+            return await hold_then(rule, lambda: self._created(message, to, from_, body))
+        return await self._created(message, to, from_, body)
+
+    async def _created(self, message: Accepted | None, to: str, from_: str,
+                       body: str) -> web.Response:
+        sid = message.provider_id if message else "SM" + self.new_hex(32)
+        return web.Response(status=201, content_type="application/json",
+                            text=json.dumps(self._resource(sid, to, from_, body, "queued",
+                                                           message.segments if message else 1)))
+
+    def _resource(self, sid: str, to: str, from_: str, body: str, status: str,
+                  segments: int) -> dict[str, Any]:
+        now = self._date()
+        uri = f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}"
+        return {
+            "account_sid": self.account_sid, "api_version": "2010-04-01", "body": body,
+            "date_created": now, "date_sent": None, "date_updated": now,
+            "direction": "outbound-api", "error_code": None, "error_message": None,
+            "from": from_, "messaging_service_sid": None, "num_media": "0",
+            "num_segments": str(segments), "price": None, "price_unit": "USD",
+            "sid": sid, "status": status,
+            "subresource_uris": {"media": f"{uri}/Media.json"}, "to": to,
+            "uri": f"{uri}.json",
+        }
+
+    def _date(self) -> str:
+        """RFC 2822 date as Twilio writes it, formatted once per second (hot path)."""
+        second = int(time.time())
+        if second != self._date_second:
+            moment = dt.datetime.fromtimestamp(second, dt.UTC)
+            self._date_text = email.utils.format_datetime(moment, usegmt=True).replace(
+                "GMT", "+0000")
+            self._date_second = second
+        return self._date_text
+
+    async def _fetch(self, request: web.Request) -> web.Response:
+        if not self._authorised(request):
+            return twilio_error(401, 20003, "Authenticate")
+        message = self.by_sid.get(request.match_info["sid"])
+        if message is None:
+            return twilio_error(404, 20404, "The requested resource was not found")
+        return web.json_response(self._resource(message.provider_id, message.to,
+                                                message.from_, message.body, "delivered",
+                                                message.segments))
+
+    # --- webhooks --------------------------------------------------------------------------
+
+    def sent_status(self) -> str:
+        return "sent"
+
+    def final_status(self, message: Accepted) -> tuple[str, str | None]:
+        code = self.undeliverable.get(message.to)
+        return ("undelivered", code) if code else ("delivered", None)
+
+    def sign(self, url: str, params: dict[str, str]) -> dict[str, str]:
+        """X-Twilio-Signature for this call. Set ``forge_with`` to sign with another
+        token, as a forger would (our endpoint must answer 403 and store nothing)."""
+        validator = RequestValidator(self.forge_with) if self.forge_with else self._validator
+        return {"X-Twilio-Signature": validator.compute_signature(url, params)}
+
+    async def post_receipts(self, jobs: list[ReceiptJob]) -> None:
+        for job in jobs:
+            assert job.url is not None
+            message = job.message
+            params = {
+                "AccountSid": self.account_sid, "ApiVersion": "2010-04-01",
+                "From": message.from_, "To": message.to,
+                "MessageSid": message.provider_id, "SmsSid": message.provider_id,
+                "MessageStatus": job.status, "SmsStatus": job.status,
+            }
+            if job.error_code:
+                params["ErrorCode"] = job.error_code
+            await self.post(job.url, data=params, headers=self.sign(job.url, params))
+
+    async def send_unknown_receipt(self, url: str | None = None) -> int:
+        target = url or self.receipt_url or self.inbound_url
+        assert target, "no URL to post the receipt to"
+        sid = "SM" + self.new_hex(32)
+        params = {"AccountSid": self.account_sid, "ApiVersion": "2010-04-01",
+                  "From": "+15005550006", "To": "+15005550007", "MessageSid": sid,
+                  "SmsSid": sid, "MessageStatus": "delivered", "SmsStatus": "delivered"}
+        return await self.post(target, data=params, headers=self.sign(target, params))
+
+    async def send_inbound(self, from_: str, to: str, body: str) -> int:
+        """Post an inbound SMS to ``inbound_url``. Like Twilio's default opt-out handling,
+        a STOP keyword blocks the sender (21610 from then on) and START unblocks it."""
+        assert self.inbound_url, "TwilioFake(inbound_url=...) is needed for inbound"
+        keyword = body.strip().upper()
+        if keyword in OPT_OUT:
+            self.stop_numbers.add(from_)
+        elif keyword in OPT_IN:
+            self.stop_numbers.discard(from_)
+        sid = "SM" + self.new_hex(32)
+        params = {
+            "ToCountry": "US", "ToState": "", "SmsMessageSid": sid, "NumMedia": "0",
+            "ToCity": "", "FromZip": "", "SmsSid": sid, "FromState": "", "SmsStatus":
+            "received", "FromCity": "", "Body": body, "FromCountry": "US", "To": to,
+            "ToZip": "", "NumSegments": str(count(body).segments or 1), "MessageSid": sid,
+            "AccountSid": self.account_sid, "From": from_, "ApiVersion": "2010-04-01",
+        }
+        return await self.post(self.inbound_url, data=params,
+                               headers=self.sign(self.inbound_url, params))
+
+
+def _message_id(callback_url: str | None) -> str | None:
+    """Our message id, which the adapter puts in the StatusCallback query string."""
+    if not callback_url:
+        return None
+    values = parse_qs(urlsplit(callback_url).query).get("message_id")
+    return values[0] if values else None
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--account-sid", default=ACCOUNT_SID)
+    parser.add_argument("--auth-token", default=AUTH_TOKEN)
+
+
+def _build(args: argparse.Namespace) -> TwilioFake:
+    return TwilioFake(account_sid=args.account_sid, auth_token=args.auth_token,
+                      inbound_url=args.inbound_url, receipt_url=args.receipt_url)
+
+
+if __name__ == "__main__":
+    run_standalone(_build, _arguments)
