@@ -247,7 +247,7 @@ class Executor:
 
     async def _send_list(self, sending_list: SendingList, messages: list[ClaimedMessage],
                          token: str, report: BatchReport) -> None:
-        provider = self.providers.for_list(sending_list)
+        provider = self.providers.get(sending_list)
         bucket = self._bucket(sending_list)
         pending = messages
         while pending:

@@ -218,12 +218,14 @@ _RECEIPT_SET = {
 }
 
 
-async def apply_receipt(*, account_id: int, provider: str, state: str,
+async def apply_receipt(*, account_id: int | None, provider: str, state: str,
                         message_id: str | None, provider_message_id: str | None,
                         error_code: str | None, error_message: str | None,
                         when: dt.datetime) -> dict[str, Any] | None:
     """Move one message forward by a delivery report; None when it matched nothing or
-    would have moved backwards (a late ``sent`` after ``delivered``, a duplicate)."""
+    would have moved backwards (a late ``sent`` after ``delivered``, a duplicate).
+    ``account_id`` scopes webhook receipts to the account in their URL; in-process
+    sources (the simulator) pass None."""
     status, stamp, allowed = _RECEIPT_SET[state]
     p = Params()
     sets = [f"status = {p(status)}", f"{stamp} = COALESCE({stamp}, {p(ts(when))})",
@@ -244,8 +246,9 @@ async def apply_receipt(*, account_id: int, provider: str, state: str,
         match = f"provider = {p(provider)} AND provider_message_id = {p(provider_message_id)}"
     else:
         return None
-    sql = (f"UPDATE message_sent SET {', '.join(sets)} WHERE {match} AND "
-           f"account_id = {p(account_id)} AND status IN {allowed} "
+    scope = f"account_id = {p(account_id)} AND " if account_id is not None else ""
+    sql = (f"UPDATE message_sent SET {', '.join(sets)} WHERE {match} AND {scope}"
+           f"status IN {allowed} "
            f"RETURNING id, public_id, sending_list_id, status")
     rows = await fetch(sql, p)
     return rows[0] if rows else None

@@ -81,7 +81,7 @@ class MessageQueries:
         rows = await query.order_by("-id").offset((page - 1) * per_page).limit(per_page)
         return Page(rows, total)
 
-    async def apply_receipts(self, account_id: int, receipts: Sequence[Receipt], *,
+    async def apply_receipts(self, account_id: int | None, receipts: Sequence[Receipt], *,
                              source: str) -> ReceiptSummary:
         """Move messages forward; duplicates and late receipts change nothing."""
         applied = ignored = 0

@@ -37,7 +37,7 @@ class ScriptedProvider:
     async def close(self) -> None:
         return None
 
-    def for_list(self, sending_list) -> ScriptedProvider:
+    def get(self, sending_list) -> ScriptedProvider:
         return self
 
 
