@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.accounts.discord_links import DiscordLinkService
 from core.accounts.service import AccountService
 from core.clock import Clock
 from core.crypto import SecretBox
 from core.notifications.service import NotificationService
 from core.settings import Settings
+from core.support.service import SupportService
 from core.system.service import SystemService
 
 
@@ -20,3 +22,5 @@ class Services:
     accounts: AccountService
     notifications: NotificationService
     system: SystemService
+    discord_links: DiscordLinkService
+    support: SupportService

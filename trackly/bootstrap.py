@@ -3,14 +3,17 @@ the faces. Nothing here opens a connection at import time."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
+from core.accounts.discord_links import DiscordLinkService
 from core.accounts.service import AccountService
 from core.clock import Clock, SystemClock
 from core.crypto import SecretBox
 from core.notifications.service import NotificationService
 from core.services import Services
 from core.settings import Settings, resolve_secret_key
+from core.support.service import SupportService
 from core.system.service import SystemService
 
 
@@ -18,13 +21,18 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
                    secret_key: str | None = None) -> Services:
     clock = clock or SystemClock()
     box = SecretBox(secret_key or resolve_secret_key(settings))
+    accounts = AccountService(clock=clock)
     return Services(
         settings=settings,
         clock=clock,
         box=box,
-        accounts=AccountService(clock=clock),
+        accounts=accounts,
         notifications=NotificationService(clock=clock),
         system=SystemService(clock=clock),
+        discord_links=DiscordLinkService(clock=clock, accounts=accounts),
+        support=SupportService(
+            clock=clock, max_open_tickets=settings.support_max_open_tickets,
+            cooldown=dt.timedelta(minutes=settings.support_cooldown_minutes)),
     )
 
 
