@@ -15,6 +15,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from core.accounts.models import DiscordLink
 from core.clock import Clock
 from core.errors import Conflict, NotFound, PermissionDenied, QuotaExceeded, ValidationError
 from core.redaction import redact_api_keys
@@ -39,12 +40,11 @@ MAX_REASON = 500
 
 @dataclass(frozen=True)
 class Participant:
-    """Who is acting: a Discord user, whether they hold the support role, their account."""
+    """Who is acting: a Discord user, and whether they hold the support role."""
 
     discord_id: int
     name: str = ""
     is_staff: bool = False
-    account_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -138,11 +138,13 @@ class SupportService:
         priority, category = parse_priority(priority), parse_category(category)
         await self._check_open_limit(opener)
         await self._check_cooldown(opener)
+        link = await DiscordLink.get_or_none(discord_user_id=opener.discord_id)
         now = self.clock.now()
         ticket = await self._create_numbered(
-            account_id=opener.account_id, opener_discord_id=opener.discord_id,
-            opener_name=opener.name[:100], subject=subject, priority=priority,
-            category=category, status=TicketStatus.OPEN, guild_id=guild_id,
+            account_id=None if link is None else link.account_id,
+            opener_discord_id=opener.discord_id, opener_name=opener.name[:100],
+            subject=subject, priority=priority, category=category, status=TicketStatus.OPEN,
+            guild_id=guild_id,
             channel_id=channel_id, opened_at=now, last_activity_at=now,
         )
         log.info("support ticket #%s opened by discord user %s (%s)", ticket.number,
