@@ -11,6 +11,7 @@ from core.accounts.service import AccountService
 from core.clock import Clock, SystemClock
 from core.crypto import SecretBox
 from core.notifications.service import NotificationService
+from core.redaction import RedactApiKeys
 from core.services import Services
 from core.settings import Settings, resolve_secret_key
 from core.support.service import SupportService
@@ -42,6 +43,9 @@ def configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         datefmt="%Y-%m-%dT%H:%M:%S",
     )
+    for handler in logging.getLogger().handlers:  # every logger ends here: no key passes
+        if not any(isinstance(f, RedactApiKeys) for f in handler.filters):
+            handler.addFilter(RedactApiKeys())
     # discord.py and aiohttp are chatty at INFO; keep their warnings.
     for noisy in ("discord.gateway", "discord.http", "aiohttp.access", "apscheduler"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
