@@ -9,7 +9,6 @@ import logging
 from dataclasses import dataclass
 
 from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
 
 from core.accounts.models import Account, AccountStatus, DiscordLink
 from core.accounts.service import AccountService
@@ -44,15 +43,16 @@ class DiscordLinkService:
         now = self.clock.now()
         fields = {"account_id": key.account_id, "api_key_id": key.id, "role": key.role,
                   "discord_username": (discord_username or "")[:100], "linked_at": now}
-        async with in_transaction():
-            relinked = bool(await DiscordLink.filter(discord_user_id=discord_user_id)
-                            .update(**fields))
-            if not relinked:
-                try:
-                    await DiscordLink.create(discord_user_id=discord_user_id, **fields)
-                except IntegrityError:  # a concurrent /sms link by the same user won
-                    await DiscordLink.filter(discord_user_id=discord_user_id).update(**fields)
-                    relinked = True
+        # Update, else insert; the unique discord_user_id settles a race between two links
+        # (each statement commits on its own, so a failed insert poisons no transaction).
+        relinked = bool(await DiscordLink.filter(discord_user_id=discord_user_id)
+                        .update(**fields))
+        if not relinked:
+            try:
+                await DiscordLink.create(discord_user_id=discord_user_id, **fields)
+            except IntegrityError:  # a concurrent /sms link by the same user won
+                await DiscordLink.filter(discord_user_id=discord_user_id).update(**fields)
+                relinked = True
         link = await DiscordLink.get(discord_user_id=discord_user_id).prefetch_related(
             "account", "api_key")
         log.info("discord user %s linked to account %s with key %s (%s)", discord_user_id,
