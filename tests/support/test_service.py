@@ -212,3 +212,24 @@ async def test_discard_forgets_only_threadless_tickets(services):
     await services.support.discard(kept.id)
     assert [t.number for t in await SupportTicket.all()] == [kept.number]
     assert (await SupportTicket.get(id=kept.id)).status == TicketStatus.OPEN
+
+
+async def test_opener_reopening_respects_their_open_ticket_limit(services):
+    services.support.max_open_tickets = 1
+    services.support.cooldown = dt.timedelta(0)
+    first = await open_for(services)
+    await services.support.close(ALICE, TicketRef(number=first.number), "ok")
+    await open_for(services, subject="another")
+    with pytest.raises(QuotaExceeded):
+        await services.support.reopen(ALICE, TicketRef(number=first.number))
+    assert (await services.support.reopen(STAFF, TicketRef(number=first.number))).status == (
+        "open")
+
+
+def test_limits_come_from_settings(settings, clock):
+    from trackly.bootstrap import build_services
+
+    tuned = settings.model_copy(update={"support_max_open_tickets": 5,
+                                        "support_cooldown_minutes": 30})
+    support = build_services(tuned, clock=clock, secret_key="x" * 32).support
+    assert (support.max_open_tickets, support.cooldown) == (5, dt.timedelta(minutes=30))
