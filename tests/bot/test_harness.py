@@ -5,6 +5,8 @@ from __future__ import annotations
 import aiohttp
 import discord
 import pytest
+from discord import app_commands
+from discord.ext import commands
 
 from tests.discord_fake import FakeDiscord
 from tests.discord_fake.fixtures import running_bot
@@ -100,3 +102,46 @@ async def test_owner_syncs_commands_by_mention_and_others_cannot(bot, discord_fa
     await discord_fake.command(stranger, "sms ping")  # the bot has moved on past it
     assert not [m for m in discord_fake.bot_messages(FakeDiscord.GENERAL_CHANNEL_ID)
                 if "dance" in m["content"]]
+
+
+class Playground(commands.Cog):
+    """Test-only commands exercising what later features use: buttons, autocomplete."""
+
+    class Confirm(discord.ui.View):
+        @discord.ui.button(label="Launch", style=discord.ButtonStyle.danger)
+        async def launch(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
+            await interaction.response.edit_message(content="Launched.", view=None)
+
+    @app_commands.command(name="playground", description="test only")
+    async def playground(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("Launch the campaign?", view=self.Confirm(),
+                                                ephemeral=True)
+
+    @app_commands.command(name="fruit", description="test only")
+    async def fruit(self, interaction: discord.Interaction, name: str) -> None:
+        await interaction.response.send_message(f"You chose {name}.")
+
+    @fruit.autocomplete("name")
+    async def fruit_names(self, interaction: discord.Interaction, typed: str
+                          ) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=f, value=f) for f in ("apple", "apricot", "banana")
+                if f.startswith(typed)]
+
+
+async def test_buttons_and_autocomplete_work_through_the_fake(bot, discord_fake):
+    await bot.add_cog(Playground())
+    await bot.sync_commands()
+    alice = discord_fake.add_user("alice")
+
+    ask = await discord_fake.command(alice, "playground")
+    assert ask.ephemeral and ask.content == "Launch the campaign?"
+    click = await discord_fake.click(alice, ask.message, "Launch")
+    assert click.response_type == 7
+    assert ask.message["content"] == "Launched." and ask.message["components"] == []
+
+    choices = await discord_fake.autocomplete(alice, "fruit", {"name": "ap"}, "name")
+    assert [c["value"] for c in choices] == ["apple", "apricot"]
+    public = await discord_fake.command(alice, "fruit", {"name": "apple"})
+    assert not public.ephemeral
+    assert discord_fake.channel_messages(FakeDiscord.GENERAL_CHANNEL_ID)[-1]["content"] == (
+        "You chose apple.")

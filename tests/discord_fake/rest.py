@@ -10,7 +10,6 @@ from tests.discord_fake import payloads as p
 from tests.discord_fake.interactions import (
     CHANNEL_MESSAGE,
     DEFERRED_MESSAGE,
-    DEFERRED_UPDATE,
     UPDATE_MESSAGE,
     FakeInteraction,
 )
@@ -188,9 +187,12 @@ class RestRoutes:
             if kind == CHANNEL_MESSAGE:
                 await self._publish(message)
                 interaction.settled.set()
-        elif kind in (DEFERRED_UPDATE, UPDATE_MESSAGE):
+        elif kind == UPDATE_MESSAGE and interaction.original is not None:
+            # a component's answer that edits the message the component is on
+            self._apply_edit(interaction.original, data, request["record"].files)
+            resource["message"] = interaction.original
             interaction.settled.set()
-        else:  # autocomplete results, modals
+        else:  # DEFERRED_UPDATE, autocomplete choices, modals
             interaction.settled.set()
         return _json({"interaction": info, "resource": resource})
 

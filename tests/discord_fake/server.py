@@ -17,8 +17,9 @@ from typing import Any
 from aiohttp import web
 
 from tests.discord_fake import payloads as p
+from tests.discord_fake.acting import Acting
 from tests.discord_fake.gateway import Gateway
-from tests.discord_fake.interactions import FakeInteraction, build_command_data
+from tests.discord_fake.interactions import FakeInteraction
 from tests.discord_fake.rest import RestRoutes
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -38,7 +39,7 @@ class Recorded:
     known: bool = True
 
 
-class FakeDiscord(Gateway, RestRoutes):
+class FakeDiscord(Acting, Gateway, RestRoutes):
     TOKEN = "fake-bot-token.for-tests"
     APP_ID = 900000000000000001
     BOT_ID = 900000000000000002
@@ -181,79 +182,6 @@ class FakeDiscord(Gateway, RestRoutes):
                 "verification_level": 0, "explicit_content_filter": 0,
                 "default_message_notifications": 0, "system_channel_flags": 0,
                 "nsfw_level": 0, "joined_at": p.iso(self.now())}
-
-    # -- acting as users ------------------------------------------------------------------
-
-    def command_schema(self, name: str) -> dict[str, Any]:
-        for scope in (self.GUILD_ID, None):
-            for command in self.commands.get(scope, []):
-                if command["name"] == name:
-                    return command
-        synced = sorted({c["name"] for cs in self.commands.values() for c in cs})
-        raise AssertionError(f"the bot never synced /{name} (synced: {synced})")
-
-    async def push_interaction(self, user: p.FakeUser, command: str,
-                               options: dict[str, Any] | None = None, *,
-                               channel_id: int | None = None, dm: bool = False
-                               ) -> FakeInteraction:
-        """``user`` runs ``/command`` (e.g. ``"support new"``) with ``options``, in
-        ``channel_id`` (default #general; a thread id works too) or in a DM."""
-        name, *path = command.split()
-        schema = self.command_schema(name)
-        interaction_id = self.snowflake()
-        in_guild = not dm
-        data = build_command_data(schema, path, options or {},
-                                  guild_id=self.GUILD_ID if in_guild else None,
-                                  member_payload=lambda u: self.member_payload(u,
-                                                                               with_user=False))
-        payload: dict[str, Any] = {
-            "id": str(interaction_id), "application_id": str(self.APP_ID), "type": 2,
-            "token": f"itoken-{interaction_id}", "version": 1, "data": data,
-            "locale": "en-US", "entitlements": [], "attachment_size_limit": 10_485_760,
-            "app_permissions": p.ALL_TEXT_PERMISSIONS,
-        }
-        if in_guild:
-            channel_id = channel_id or self.GENERAL_CHANNEL_ID
-            channel = self.threads.get(channel_id) or self.channels[channel_id]
-            payload |= {"guild_id": str(self.GUILD_ID), "guild_locale": "en-US",
-                        "channel_id": str(channel_id), "channel": channel, "context": 0,
-                        "member": {**self.member_payload(user),
-                                   "permissions": p.ALL_TEXT_PERMISSIONS},
-                        "authorizing_integration_owners": {"0": str(self.GUILD_ID)}}
-        else:
-            channel_id = self.dm_channel_for(user)
-            payload |= {"channel_id": str(channel_id), "context": 1,
-                        "channel": p.dm_channel(channel_id, user), "user": user.payload(),
-                        "authorizing_integration_owners": {"0": str(self.GUILD_ID)}}
-        interaction = FakeInteraction(id=interaction_id, token=payload["token"], user=user,
-                                      channel_id=channel_id, payload=payload)
-        self.interactions[interaction_id] = interaction
-        await self.dispatch("INTERACTION_CREATE", payload)
-        return interaction
-
-    async def command(self, user: p.FakeUser, command: str,
-                      options: dict[str, Any] | None = None, *, channel_id: int | None = None,
-                      dm: bool = False, within: float = 5.0) -> FakeInteraction:
-        """Run a slash command and wait until the user has the bot's answer."""
-        interaction = await self.push_interaction(user, command, options,
-                                                  channel_id=channel_id, dm=dm)
-        return await interaction.wait(within)
-
-    async def push_message(self, user: p.FakeUser, content: str, *,
-                           channel_id: int | None = None) -> dict[str, Any]:
-        """``user`` posts ``content`` in a channel or thread (default #general)."""
-        channel_id = channel_id or self.GENERAL_CHANNEL_ID
-        if channel_id not in self.channels and channel_id not in self.threads:
-            raise AssertionError(f"no channel or thread {channel_id}")
-        mentions = [self.users[int(i)] for i in p.USER_MENTION.findall(content)
-                    if int(i) in self.users]
-        msg = p.message(self.snowflake(), channel_id=channel_id, author=user, content=content,
-                        when=self.now(), guild_id=self.GUILD_ID,
-                        member=self.member_payload(user, with_user=False), mentions=mentions,
-                        mention_roles=[int(r) for r in p.ROLE_MENTION.findall(content)])
-        self._store_message(channel_id, msg)
-        await self.dispatch("MESSAGE_CREATE", msg)
-        return msg
 
     # -- what users see -----------------------------------------------------------------
 
