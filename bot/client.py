@@ -12,6 +12,7 @@ from discord.ext import commands
 
 from bot.errors import handle_app_command_error
 from bot.logs import install_key_redaction
+from core.clock import Clock
 from core.ids import reference_id
 from core.services import Services
 
@@ -41,7 +42,8 @@ class TracklyBot(commands.Bot):
         self.services = services
 
     @property
-    def clock(self) -> Any:
+    def clock(self) -> Clock:
+        """The one clock: FakeClock in tests, so support hours can be 22:00 on a Tuesday."""
         return self.services.clock
 
     @property

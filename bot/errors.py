@@ -10,6 +10,7 @@ import logging
 import discord
 from discord import app_commands
 
+from bot.replies import reply_privately
 from core.errors import TracklyError
 from core.ids import reference_id
 
@@ -62,17 +63,3 @@ async def handle_app_command_error(interaction: discord.Interaction,
         text = ("Something went wrong on our side. If it keeps happening, contact support "
                 f"and quote reference `{ref}`.")
     await reply_privately(interaction, text)
-
-
-async def reply_privately(interaction: discord.Interaction, text: str) -> None:
-    """Answer only the invoking user, whatever state the response is in."""
-    try:
-        if interaction.response.type == discord.InteractionResponseType.deferred_channel_message:
-            await interaction.edit_original_response(content=text, embed=None, view=None)
-        elif interaction.response.is_done():
-            await interaction.followup.send(text, ephemeral=True)
-        else:
-            await interaction.response.send_message(text, ephemeral=True)
-    except discord.HTTPException as exc:  # the interaction expired or Discord is down
-        log.warning("could not deliver an error reply to discord user %s: %s",
-                    interaction.user.id, exc.status)

@@ -11,17 +11,13 @@ from discord.ext import commands
 
 from bot.checks import actor_of, linked
 from bot.render import sms as render
+from bot.replies import thinking
 from core.redaction import contains_api_key
 
 if TYPE_CHECKING:
     from bot.client import TracklyBot
 
 log = logging.getLogger(__name__)
-
-
-async def thinking(interaction: discord.Interaction) -> None:
-    """Acknowledge at once, privately: the answer replaces "thinking..." when ready."""
-    await interaction.response.defer(ephemeral=True, thinking=True)
 
 
 class SmsCog(commands.GroupCog, group_name="sms", group_description="Your Trackly account"):

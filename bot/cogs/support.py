@@ -10,8 +10,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.checks import participant, participant_of
-from bot.cogs.sms import thinking
 from bot.render import support as render
+from bot.replies import thinking
 from bot.support_desk import TicketDesk
 from core.support.service import TicketRef
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 import discord
 
-from bot.render import COLOUR, DANGER, WARNING, duration, milliseconds, when
+from bot.render import COLOUR, WARNING, duration, milliseconds, when
 from core.accounts.discord_links import LinkResult
 from core.accounts.models import DiscordLink
 from core.system.models import Heartbeat
@@ -85,6 +85,3 @@ def leaked_key_notice(user: discord.abc.User, *, deleted: bool) -> str:
 def unlinked_text(account_name: str) -> str:
     return f"Unlinked from **{account_name}**. Link again any time with `/sms link`."
 
-
-def danger(text: str) -> discord.Embed:
-    return discord.Embed(description=text, colour=DANGER)

@@ -97,8 +97,9 @@ def list_embed(tickets: list[SupportTicket]) -> discord.Embed:
                              description="You have no tickets. Open one with `/support new`.")
     lines = []
     for t in tickets:
-        state = ("closed " + when(t.closed_at, "R")) if t.status == TicketStatus.CLOSED and \
-            t.closed_at else str(t.status)
+        state = str(t.status)
+        if t.status == TicketStatus.CLOSED and t.closed_at is not None:
+            state = f"closed {when(t.closed_at, 'R')}"
         where = f" · <#{t.thread_id}>" if t.thread_id else ""
         lines.append(f"**#{t.number}** {t.subject[:60]} · {state}{where}")
     return discord.Embed(title="Your tickets", description="\n".join(lines), colour=COLOUR)

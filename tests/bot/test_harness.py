@@ -145,3 +145,13 @@ async def test_buttons_and_autocomplete_work_through_the_fake(bot, discord_fake)
     assert not public.ephemeral
     assert discord_fake.channel_messages(FakeDiscord.GENERAL_CHANNEL_ID)[-1]["content"] == (
         "You chose apple.")
+
+
+async def test_guild_commands_are_not_in_dms_but_global_ones_are(bot, discord_fake):
+    alice = discord_fake.add_user("alice")
+    with pytest.raises(AssertionError, match="DMs see only global commands"):
+        await discord_fake.push_interaction(alice, "sms ping", dm=True)
+    await bot.tree.sync()  # what a bot without DISCORD_GUILD_ID does
+    reply = await discord_fake.command(alice, "sms ping", dm=True)
+    assert reply.ephemeral and reply.content.startswith("Pong!")
+    assert "guild_id" not in reply.payload and reply.payload["user"]["id"] == str(alice.id)

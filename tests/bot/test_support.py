@@ -133,7 +133,8 @@ async def test_a_viewer_cannot_claim_unless_they_hold_the_support_role(bot, disc
     tenant = await make_tenant(services)
     alice, viewer = discord_fake.add_user("alice"), discord_fake.add_user("vic")
     await link_user(services, viewer, tenant.keys[Role.VIEWER])
-    await discord_fake.command(alice, "support new", {"subject": "Help"})
+    opened = await discord_fake.command(alice, "support new", {"subject": "Help"})
+    assert opened.content.endswith("Support is open now; someone will be with you shortly.")
 
     refused = await discord_fake.command(viewer, "support claim", {"ticket": 1})
     assert refused.ephemeral and refused.content == "Only the support team can claim tickets."

@@ -15,19 +15,22 @@ BUTTON = 2
 
 
 class Acting:
-    def command_schema(self: FakeDiscord, name: str) -> dict[str, Any]:
-        for scope in (self.GUILD_ID, None):
+    def command_schema(self: FakeDiscord, name: str, *, dm: bool = False) -> dict[str, Any]:
+        """The command as the bot synced it. Guild commands do not exist in DMs."""
+        for scope in ((None,) if dm else (self.GUILD_ID, None)):
             for command in self.commands.get(scope, []):
                 if command["name"] == name:
                     return command
-        synced = sorted({c["name"] for cs in self.commands.values() for c in cs})
-        raise AssertionError(f"the bot never synced /{name} (synced: {synced})")
+        synced = sorted({c["name"] for scope, cs in self.commands.items()
+                         if scope is None or not dm for c in cs})
+        where = "globally (DMs see only global commands)" if dm else "anywhere"
+        raise AssertionError(f"the bot never synced /{name} {where} (synced: {synced})")
 
     def _command_data(self: FakeDiscord, command: str, options: dict[str, Any] | None,
                       dm: bool) -> dict[str, Any]:
         name, *path = command.split()
         return build_command_data(
-            self.command_schema(name), path, options or {},
+            self.command_schema(name, dm=dm), path, options or {},
             guild_id=None if dm else self.GUILD_ID,
             member_payload=lambda u: self.member_payload(u, with_user=False))
 
