@@ -138,7 +138,8 @@ class SupportCog(commands.GroupCog, group_name="support",
             return
         if isinstance(message.channel, (discord.TextChannel, discord.VoiceChannel)):
             return  # tickets live in threads
+        files = "".join(f"\n[attachment] {a.url}" for a in message.attachments)
         await self.support.record_message(
             thread_id=message.channel.id, message_id=message.id,
-            author=participant(self.bot, message.author), content=message.content,
+            author=participant(self.bot, message.author), content=message.content + files,
             posted_at=message.created_at)

@@ -7,9 +7,10 @@ import discord
 import pytest
 from discord import app_commands
 from discord.ext import commands
+from discord.http import Route
 
 from tests.discord_fake import FakeDiscord
-from tests.discord_fake.fixtures import running_bot
+from tests.discord_fake.fixtures import assert_only_known_routes, running_bot
 from tests.discord_fake.gateway import IDENTIFY, RESUME
 
 
@@ -155,3 +156,13 @@ async def test_guild_commands_are_not_in_dms_but_global_ones_are(bot, discord_fa
     reply = await discord_fake.command(alice, "sms ping", dm=True)
     assert reply.ephemeral and reply.content.startswith("Pong!")
     assert "guild_id" not in reply.payload and reply.payload["user"]["id"] == str(alice.id)
+
+
+async def test_a_bot_using_an_unknown_route_fails_the_test(bot, discord_fake):
+    with pytest.raises(discord.NotFound):
+        await bot.http.request(Route("GET", "/guilds/{guild_id}/bans",
+                                     guild_id=FakeDiscord.GUILD_ID))
+    with pytest.raises(AssertionError, match=r"GET /guilds/\d+/bans"):
+        assert_only_known_routes(discord_fake)
+    discord_fake.expected_unknown.append(f"/guilds/{FakeDiscord.GUILD_ID}/bans")
+    assert_only_known_routes(discord_fake)  # a test that expects it says so

@@ -278,10 +278,12 @@ async def test_messages_outside_ticket_threads_are_not_recorded(bot, discord_fak
     await discord_fake.command(alice, "support new", {"subject": "Help"})
     thread_id = int(discord_fake.created_threads()[0]["id"])
     if where == "thread":
-        await discord_fake.push_message(alice, "in the ticket", channel_id=thread_id)
+        await discord_fake.push_message(alice, "in the ticket", channel_id=thread_id,
+                                        files={"error.log": b"Traceback..."})
     await discord_fake.push_message(alice, "small talk in #general")
     await discord_fake.command(alice, "support list")  # the bot has handled both by now
-    expected = ["in the ticket"] if where == "thread" else []
+    expected = [f"in the ticket\n[attachment] {discord_fake.base_url}/attachments/error.log"
+                ] if where == "thread" else []
     await eventually(lambda: _count_is(len(expected)), what="the transcript")
     assert [m.content for m in await SupportTicketMessage.all()] == expected
 

@@ -121,8 +121,10 @@ class Acting:
         return (interaction.callback or {}).get("data", {}).get("choices", [])
 
     async def push_message(self: FakeDiscord, user: p.FakeUser, content: str, *,
-                           channel_id: int | None = None) -> dict[str, Any]:
-        """``user`` posts ``content`` in a channel or thread (default #general)."""
+                           channel_id: int | None = None,
+                           files: dict[str, bytes] | None = None) -> dict[str, Any]:
+        """``user`` posts ``content`` (and ``files``: name -> bytes) in a channel or thread
+        (default #general)."""
         channel_id = channel_id or self.GENERAL_CHANNEL_ID
         if channel_id not in self.channels and channel_id not in self.threads:
             raise AssertionError(f"no channel or thread {channel_id}")
@@ -131,7 +133,10 @@ class Acting:
         msg = p.message(self.snowflake(), channel_id=channel_id, author=user, content=content,
                         when=self.now(), guild_id=self.GUILD_ID,
                         member=self.member_payload(user, with_user=False), mentions=mentions,
-                        mention_roles=[int(r) for r in p.ROLE_MENTION.findall(content)])
+                        mention_roles=[int(r) for r in p.ROLE_MENTION.findall(content)],
+                        attachments=self._attachments([
+                            {"filename": name, "data": data, "content_type": None}
+                            for name, data in (files or {}).items()]))
         self._store_message(channel_id, msg)
         await self.dispatch("MESSAGE_CREATE", msg)
         return msg

@@ -117,7 +117,11 @@ def _guild_ready(bot: TracklyBot, fake: FakeDiscord) -> bool:
 async def bot(services: Services, discord_fake: FakeDiscord) -> AsyncIterator[TracklyBot]:
     async with running_bot(services, discord_fake) as bot:
         yield bot
-    unknown = discord_fake.unknown_requests
+    assert_only_known_routes(discord_fake)
+
+
+def assert_only_known_routes(fake: FakeDiscord) -> None:
+    unknown = fake.unknown_requests
     assert not unknown, "the bot used routes the fake does not know: " + ", ".join(
         f"{r.method} {r.path}" for r in unknown)
 
