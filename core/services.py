@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.accounts.discord_links import DiscordLinkService
 from core.accounts.service import AccountService
 from core.clock import Clock
 from core.creatives.service import CreativeService
@@ -13,6 +14,7 @@ from core.notifications.service import NotificationService
 from core.offers.service import OfferService
 from core.providers.registry import ProviderRegistry
 from core.settings import Settings
+from core.support.service import SupportService
 from core.system.service import SystemService
 
 
@@ -28,3 +30,5 @@ class Services:
     messages: MessageQueries
     system: SystemService
     providers: ProviderRegistry
+    discord_links: DiscordLinkService
+    support: SupportService

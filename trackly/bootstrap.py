@@ -3,8 +3,10 @@ the faces. Nothing here opens a connection at import time."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
+from core.accounts.discord_links import DiscordLinkService
 from core.accounts.service import AccountService
 from core.clock import Clock, SystemClock
 from core.creatives.service import CreativeService
@@ -13,8 +15,10 @@ from core.messaging.service import MessageQueries
 from core.notifications.service import NotificationService
 from core.offers.service import OfferService
 from core.providers.registry import ProviderRegistry
+from core.redaction import RedactApiKeys
 from core.services import Services
 from core.settings import Settings, resolve_secret_key
+from core.support.service import SupportService
 from core.system.service import SystemService
 
 
@@ -22,17 +26,22 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
                    secret_key: str | None = None) -> Services:
     clock = clock or SystemClock()
     box = SecretBox(secret_key or resolve_secret_key(settings))
+    accounts = AccountService(clock=clock)
     return Services(
         settings=settings,
         clock=clock,
         box=box,
-        accounts=AccountService(clock=clock),
+        accounts=accounts,
         notifications=NotificationService(clock=clock),
         offers=OfferService(clock=clock),
         creatives=CreativeService(clock=clock, settings=settings),
         messages=MessageQueries(clock=clock),
         system=SystemService(clock=clock),
         providers=ProviderRegistry(settings=settings, box=box, clock=clock),
+        discord_links=DiscordLinkService(clock=clock, accounts=accounts),
+        support=SupportService(
+            clock=clock, max_open_tickets=settings.support_max_open_tickets,
+            cooldown=dt.timedelta(minutes=settings.support_cooldown_minutes)),
     )
 
 
@@ -42,6 +51,9 @@ def configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         datefmt="%Y-%m-%dT%H:%M:%S",
     )
+    for handler in logging.getLogger().handlers:  # every logger ends here: no key passes
+        if not any(isinstance(f, RedactApiKeys) for f in handler.filters):
+            handler.addFilter(RedactApiKeys())
     # discord.py and aiohttp are chatty at INFO; keep their warnings.
     for noisy in ("discord.gateway", "discord.http", "aiohttp.access", "apscheduler"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))

@@ -1,0 +1,84 @@
+"""/sms: ping, status, link, unlink, whoami; and the guard against keys posted in public."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.checks import actor_of, linked
+from bot.render import sms as render
+from bot.replies import thinking
+from core.redaction import contains_api_key
+
+if TYPE_CHECKING:
+    from bot.client import TracklyBot
+
+log = logging.getLogger(__name__)
+
+
+class SmsCog(commands.GroupCog, group_name="sms", group_description="Your Trackly account"):
+    def __init__(self, bot: TracklyBot) -> None:
+        self.bot = bot
+        self.services = bot.services
+        super().__init__()
+
+    @app_commands.command(name="ping", description="Gateway latency and database health")
+    async def ping(self, interaction: discord.Interaction) -> None:
+        await thinking(interaction)
+        db = await self.services.system.database_health()
+        await interaction.edit_original_response(content=render.pong(self.bot.latency, db))
+
+    @app_commands.command(name="status", description="Database, gateway, scheduler, version")
+    async def status(self, interaction: discord.Interaction) -> None:
+        await thinking(interaction)
+        db = await self.services.system.database_health()
+        beats = await self.services.system.heartbeats()
+        embed = render.status_embed(
+            db=db, latency=self.bot.latency, connected=self.bot.gateway_connected,
+            scheduler=beats.get("scheduler"), now=self.services.clock.now(),
+            version=self.bot.version)
+        await interaction.edit_original_response(embed=embed)
+
+    @app_commands.command(name="link", description="Link Discord to your Trackly account")
+    @app_commands.describe(api_key="A Trackly API key (trk_...). Only you and Trackly see it.")
+    async def link(self, interaction: discord.Interaction,
+                   api_key: app_commands.Range[str, 1, 200]) -> None:
+        await thinking(interaction)
+        result = await self.services.discord_links.link(
+            interaction.user.id, interaction.user.name, api_key)
+        await interaction.edit_original_response(embed=render.linked_embed(result))
+
+    @app_commands.command(name="unlink", description="Unlink Discord from your account")
+    async def unlink(self, interaction: discord.Interaction) -> None:
+        await thinking(interaction)
+        account = await self.services.discord_links.unlink(interaction.user.id)
+        await interaction.edit_original_response(content=render.unlinked_text(account.name))
+
+    @app_commands.command(name="whoami", description="Your account, role and link date")
+    @linked()
+    async def whoami(self, interaction: discord.Interaction) -> None:
+        await thinking(interaction)
+        link = await self.services.discord_links.whoami(actor_of(interaction))
+        await interaction.edit_original_response(embed=render.whoami_embed(link))
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        """A key pasted into a server channel is public: delete it, tell them to revoke."""
+        if message.author.bot or message.guild is None:
+            return
+        if not contains_api_key(message.content):
+            return
+        try:
+            await message.delete()
+            deleted = True
+        except discord.HTTPException:
+            deleted = False
+        log.warning("discord user %s posted an API key in channel %s (deleted: %s)",
+                    message.author.id, message.channel.id, deleted)
+        await message.channel.send(
+            render.leaked_key_notice(message.author, deleted=deleted),
+            allowed_mentions=discord.AllowedMentions(users=[message.author]))

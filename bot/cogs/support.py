@@ -1,0 +1,145 @@
+"""/support: tickets in private threads of the support channel, and their transcript."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.checks import participant, participant_of
+from bot.render import support as render
+from bot.replies import thinking
+from bot.support_desk import TicketDesk
+from core.support.service import TicketRef
+
+if TYPE_CHECKING:
+    from bot.client import TracklyBot
+
+log = logging.getLogger(__name__)
+
+Priority = Literal["low", "normal", "high", "urgent"]
+Category = Literal["general", "billing", "technical", "api"]
+TicketNumber = app_commands.Range[int, 1]
+TICKET_HELP = "Ticket number (default: the ticket of this thread)"
+
+
+def ref(interaction: discord.Interaction, number: int | None) -> TicketRef:
+    return TicketRef(number=number, thread_id=None if number else interaction.channel_id)
+
+
+class SupportCog(commands.GroupCog, group_name="support",
+                 group_description="Ask the Trackly team for help"):
+    def __init__(self, bot: TracklyBot) -> None:
+        self.bot = bot
+        self.support = bot.services.support
+        self.desk = TicketDesk(bot)
+        super().__init__()
+
+    @app_commands.command(name="new", description="Open a support ticket")
+    @app_commands.describe(subject="What do you need help with?")
+    async def new(self, interaction: discord.Interaction,
+                  subject: app_commands.Range[str, 1, 200], priority: Priority = "normal",
+                  category: Category = "general") -> None:
+        await thinking(interaction)
+        opened = await self.support.open_ticket(
+            participant_of(interaction), subject=subject, priority=priority,
+            category=category, guild_id=interaction.guild_id,
+            channel_id=interaction.channel_id)
+        try:
+            thread = await self.desk.open_thread(opened, interaction.user)
+        except Exception:
+            await self.support.discard(opened.ticket.id)  # nobody saw it: forget it
+            raise
+        await self.support.attach_thread(opened.ticket.id, thread.id)
+        await interaction.edit_original_response(
+            content=render.opened_reply(opened, thread.id))
+
+    @app_commands.command(name="list", description="Your tickets")
+    async def list_tickets(self, interaction: discord.Interaction) -> None:
+        await thinking(interaction)
+        tickets = await self.support.list_for(participant_of(interaction))
+        await interaction.edit_original_response(embed=render.list_embed(tickets))
+
+    @app_commands.command(name="queue", description="Open tickets by priority and age (staff)")
+    async def queue(self, interaction: discord.Interaction) -> None:
+        await thinking(interaction)
+        tickets, total = await self.support.queue(participant_of(interaction))
+        await interaction.edit_original_response(embed=render.queue_embed(tickets, total))
+
+    @app_commands.command(name="claim", description="Take a ticket (staff)")
+    @app_commands.describe(ticket=TICKET_HELP)
+    async def claim(self, interaction: discord.Interaction,
+                    ticket: TicketNumber | None = None) -> None:
+        await thinking(interaction)
+        claimed = await self.support.claim(participant_of(interaction), ref(interaction, ticket))
+        await self.desk.post(claimed, f"{interaction.user.mention} is on this ticket.")
+        await interaction.edit_original_response(content=f"You claimed ticket #{claimed.number}.")
+
+    @app_commands.command(name="assign", description="Give a ticket to a teammate (staff)")
+    @app_commands.describe(member="Who takes it", ticket=TICKET_HELP)
+    async def assign(self, interaction: discord.Interaction, member: discord.Member,
+                     ticket: TicketNumber | None = None) -> None:
+        await thinking(interaction)
+        assigned = await self.support.assign(participant_of(interaction),
+                                             ref(interaction, ticket),
+                                             participant(self.bot, member))
+        await self.desk.add_member(assigned, member)
+        await self.desk.post(assigned, f"Assigned to {member.mention} by "
+                             f"{interaction.user.mention}.", ping_users=(member,))
+        await interaction.edit_original_response(
+            content=f"Ticket #{assigned.number} is now {member.mention}'s.")
+
+    @app_commands.command(name="priority", description="Change a ticket's priority (staff)")
+    @app_commands.describe(level="The new priority", ticket=TICKET_HELP)
+    async def priority(self, interaction: discord.Interaction, level: Priority,
+                       ticket: TicketNumber | None = None) -> None:
+        await thinking(interaction)
+        change = await self.support.set_priority(participant_of(interaction),
+                                                 ref(interaction, ticket), level)
+        if change.changed:
+            oncall = (self.bot.services.settings.discord_oncall_role_id,)
+            await self.desk.post(change.ticket, f"Priority set to {render.badge(change.ticket)}"
+                                 f" by {interaction.user.mention}.",
+                                 ping_roles=oncall if change.escalated else ())
+        await interaction.edit_original_response(
+            content=f"Ticket #{change.ticket.number} is {render.badge(change.ticket)}.")
+
+    @app_commands.command(name="close", description="Close a ticket with a reason")
+    @app_commands.describe(reason="What solved it (shown in the thread)", ticket=TICKET_HELP)
+    async def close(self, interaction: discord.Interaction,
+                    reason: app_commands.Range[str, 1, 500],
+                    ticket: TicketNumber | None = None) -> None:
+        await thinking(interaction)
+        closed = await self.support.close(participant_of(interaction),
+                                          ref(interaction, ticket), reason)
+        await self.desk.post(closed, render.closed_notice(closed, interaction.user))
+        await self.desk.archive(closed)
+        await interaction.edit_original_response(content=render.closed_reply(closed))
+
+    @app_commands.command(name="reopen", description="Reopen a closed ticket")
+    @app_commands.describe(ticket=TICKET_HELP)
+    async def reopen(self, interaction: discord.Interaction,
+                     ticket: TicketNumber | None = None) -> None:
+        await thinking(interaction)
+        reopened = await self.support.reopen(participant_of(interaction),
+                                             ref(interaction, ticket))
+        await self.desk.unarchive(reopened)
+        await self.desk.post(reopened, f"Ticket reopened by {interaction.user.mention}.")
+        await interaction.edit_original_response(
+            content=f"Reopened ticket #{reopened.number}.")
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        """Mirror what people post in ticket threads into the ticket's transcript."""
+        if message.author.bot or message.guild is None:
+            return
+        if isinstance(message.channel, (discord.TextChannel, discord.VoiceChannel)):
+            return  # tickets live in threads
+        files = "".join(f"\n[attachment] {a.url}" for a in message.attachments)
+        await self.support.record_message(
+            thread_id=message.channel.id, message_id=message.id,
+            author=participant(self.bot, message.author), content=message.content + files,
+            posted_at=message.created_at)
