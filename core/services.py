@@ -6,6 +6,10 @@ from dataclasses import dataclass
 
 from core.accounts.service import AccountService
 from core.clock import Clock
+from core.compliance.service import ComplianceService
+from core.contacts.imports import ImportService
+from core.contacts.lists import SendingListService
+from core.contacts.service import ContactService
 from core.crypto import SecretBox
 from core.notifications.service import NotificationService
 from core.settings import Settings
@@ -20,3 +24,7 @@ class Services:
     accounts: AccountService
     notifications: NotificationService
     system: SystemService
+    lists: SendingListService
+    contacts: ContactService
+    imports: ImportService
+    compliance: ComplianceService

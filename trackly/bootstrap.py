@@ -7,6 +7,10 @@ import logging
 
 from core.accounts.service import AccountService
 from core.clock import Clock, SystemClock
+from core.compliance.service import ComplianceService
+from core.contacts.imports import ImportService
+from core.contacts.lists import SendingListService
+from core.contacts.service import ContactService
 from core.crypto import SecretBox
 from core.notifications.service import NotificationService
 from core.services import Services
@@ -18,13 +22,21 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
                    secret_key: str | None = None) -> Services:
     clock = clock or SystemClock()
     box = SecretBox(secret_key or resolve_secret_key(settings))
+    notifications = NotificationService(clock=clock)
+    lists = SendingListService(clock=clock, box=box)
+    contacts = ContactService(clock=clock, lists=lists)
     return Services(
         settings=settings,
         clock=clock,
         box=box,
         accounts=AccountService(clock=clock),
-        notifications=NotificationService(clock=clock),
+        notifications=notifications,
         system=SystemService(clock=clock),
+        lists=lists,
+        contacts=contacts,
+        imports=ImportService(clock=clock, lists=lists, data_dir=settings.data_dir),
+        compliance=ComplianceService(clock=clock, contacts=contacts, lists=lists,
+                                     notifications=notifications),
     )
 
 

@@ -7,9 +7,9 @@ from aiohttp import web
 from core.services import Services
 from web.errors import MAX_BODY, error_middleware
 from web.keys import SERVICES
-from web.routes import account, health
+from web.routes import account, contacts, health, imports, lists
 
-ROUTE_TABLES = [health.routes, account.routes]
+ROUTE_TABLES = [health.routes, account.routes, lists.routes, contacts.routes, imports.routes]
 
 
 def create_app(services: Services) -> web.Application:
