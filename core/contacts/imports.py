@@ -160,9 +160,13 @@ class ImportService:
         rows = await query.order_by("line", "id").offset((page - 1) * per_page).limit(per_page)
         return rows, total
 
-    async def recover_interrupted(self, *, job_id: int | None = None) -> int:
+    async def recover_interrupted(self, *, job_id: int | None = None,
+                                  stale_after: dt.timedelta = STALE_AFTER) -> int:
         """Mark failed the jobs whose process died: pending or running, not run here,
-        and no heartbeat for STALE_AFTER. Returns how many were marked."""
+        and no heartbeat for ``stale_after``. Returns how many were marked.
+
+        A single-process installation (SQLite) passes ``stale_after=0`` at start-up:
+        nothing else can be running its jobs."""
         now = self.clock.now()
         query = ImportJob.filter(status__in=[ImportStatus.PENDING, ImportStatus.RUNNING])
         if job_id is not None:
@@ -173,7 +177,7 @@ class ImportService:
                 continue
             beat = await Heartbeat.get_or_none(component=_beat_name(job.id))
             last = beat.beat_at if beat else (job.started_at or job.created_at)
-            if last is not None and now - last < STALE_AFTER:
+            if last is not None and now - last < stale_after:
                 continue
             marked += await ImportJob.filter(
                 Q(status=ImportStatus.PENDING) | Q(status=ImportStatus.RUNNING), id=job.id,

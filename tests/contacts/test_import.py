@@ -220,3 +220,14 @@ async def test_an_interrupted_job_is_marked_failed(services, clock, tmp_path):
     found = await services.imports.get_job(tenant.owner, job.id)
     assert found.status == ImportStatus.FAILED and found.failure == INTERRUPTED
     assert await services.imports.recover_interrupted() == 0
+
+
+async def test_a_single_process_start_marks_every_unfinished_job(services, clock):
+    tenant = await make_tenant(services)
+    await make_list(services, tenant)
+    job = await services.imports.create_job(tenant.owner, list_number=LIST_NUMBER,
+                                            path=AWKWARD, dry_run=True)
+    await ImportJob.filter(id=job.id).update(created_at=clock.now())
+    assert await services.imports.recover_interrupted() == 0  # might still be starting
+    assert await services.imports.recover_interrupted(stale_after=dt.timedelta(0)) == 1
+    assert (await ImportJob.get(id=job.id)).status == ImportStatus.FAILED
