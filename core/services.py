@@ -7,6 +7,10 @@ from dataclasses import dataclass
 from core.accounts.discord_links import DiscordLinkService
 from core.accounts.service import AccountService
 from core.clock import Clock
+from core.compliance.service import ComplianceService
+from core.contacts.imports import ImportService
+from core.contacts.lists import SendingListService
+from core.contacts.service import ContactService
 from core.creatives.service import CreativeService
 from core.crypto import SecretBox
 from core.messaging.service import MessageQueries
@@ -32,3 +36,7 @@ class Services:
     providers: ProviderRegistry
     discord_links: DiscordLinkService
     support: SupportService
+    lists: SendingListService
+    contacts: ContactService
+    imports: ImportService
+    compliance: ComplianceService

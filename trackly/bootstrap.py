@@ -9,6 +9,10 @@ import logging
 from core.accounts.discord_links import DiscordLinkService
 from core.accounts.service import AccountService
 from core.clock import Clock, SystemClock
+from core.compliance.service import ComplianceService
+from core.contacts.imports import ImportService
+from core.contacts.lists import SendingListService
+from core.contacts.service import ContactService
 from core.creatives.service import CreativeService
 from core.crypto import SecretBox
 from core.messaging.service import MessageQueries
@@ -27,16 +31,24 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
     clock = clock or SystemClock()
     box = SecretBox(secret_key or resolve_secret_key(settings))
     accounts = AccountService(clock=clock)
+    notifications = NotificationService(clock=clock)
+    lists = SendingListService(clock=clock, box=box)
+    contacts = ContactService(clock=clock, lists=lists)
     return Services(
         settings=settings,
         clock=clock,
         box=box,
         accounts=accounts,
-        notifications=NotificationService(clock=clock),
+        notifications=notifications,
+        system=SystemService(clock=clock),
+        lists=lists,
+        contacts=contacts,
+        imports=ImportService(clock=clock, lists=lists, data_dir=settings.data_dir),
+        compliance=ComplianceService(clock=clock, contacts=contacts, lists=lists,
+                                     notifications=notifications),
         offers=OfferService(clock=clock),
         creatives=CreativeService(clock=clock, settings=settings),
         messages=MessageQueries(clock=clock),
-        system=SystemService(clock=clock),
         providers=ProviderRegistry(settings=settings, box=box, clock=clock),
         discord_links=DiscordLinkService(clock=clock, accounts=accounts),
         support=SupportService(

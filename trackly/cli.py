@@ -7,6 +7,7 @@ import functools
 import logging
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -297,6 +298,56 @@ async def apikey_revoke(services: Services, key: str, account_id: int) -> None:
         key_id = found.id
     revoked = await services.accounts.revoke_api_key(actor, key_id)
     click.echo(f"revoked {revoked.prefix}...")
+
+
+# -- contacts -----------------------------------------------------------------------------
+
+
+@cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--list", "list_number", required=True, help="The sending list's number.")
+@click.option("--commit", is_flag=True, help="Write the contacts (default: a dry run).")
+@async_command
+async def import_cmd(services: Services, file: Path, list_number: str, commit: bool) -> None:
+    """Import contacts from a CSV onto a list; a dry run unless --commit."""
+    from core.contacts.imports import ImportProgress
+    from core.contacts.models import ImportStatus
+
+    sending_list = await services.lists.find_by_number(list_number)
+    if sending_list is None:
+        raise TracklyError(f"No sending list with the number {list_number}.")
+    actor = Actor.system(sending_list.account_id)
+    job = await services.imports.create_job(actor, list_number=sending_list.phone_number,
+                                            path=file, filename=file.name,
+                                            dry_run=not commit)
+    mode = "" if commit else " (dry run)"
+    announce(f"Importing {file.name} onto {sending_list.phone_number}{mode}")
+    with click.progressbar(length=max(job.file_size, 1), file=sys.stderr,
+                           label="rows", show_percent=True) as bar:
+        done = 0
+
+        def advance(progress: ImportProgress) -> None:
+            nonlocal done
+            bar.label = f"{progress.rows_processed:,} rows"
+            bar.update(max(0, progress.bytes_processed - done))
+            done = max(done, progress.bytes_processed)
+
+        job = await services.imports.run(job.id, progress=advance)
+        bar.update(max(0, job.file_size - done))
+    if job.status != ImportStatus.COMPLETED:
+        raise TracklyError(job.failure or f"The import {job.status}.")
+    if job.dry_run:
+        click.echo("Dry run: nothing was written. Run again with --commit to import.")
+    click.echo(f"{job.rows_processed:,} rows: {job.created_count:,} new, "
+               f"{job.updated_count:,} updated, {job.unchanged_count:,} unchanged, "
+               f"{job.error_count:,} bad")
+    if job.error_count:
+        shown, total = await services.imports.row_errors(actor, job.id, per_page=20)
+        click.echo(f"Bad rows ({len(shown)} of {total:,} shown; import {job.id} keeps them "
+                   "all):")
+        for row in shown:
+            value = f" [{row.value}]" if row.value else ""
+            click.echo(f"  line {row.line}: {row.code} - {row.reason}{value}")
 
 
 async def _require_account(services: Services, account_id: int) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import signal
 from collections.abc import AsyncIterator, Callable
@@ -124,6 +125,16 @@ async def prepare_database(services: Services, announce: Callable[[str], None]) 
         )
 
 
+async def _recover_imports(services: Services, announce: Callable[[str], None]) -> None:
+    """Imports a previous process was running when it stopped are marked failed (they
+    can simply be run again: re-importing changes nothing already imported)."""
+    single = services.settings.is_sqlite
+    marked = await services.imports.recover_interrupted(
+        **({"stale_after": dt.timedelta(0)} if single else {}))
+    if marked:
+        announce(f"{marked} import(s) interrupted by the last stop were marked failed.")
+
+
 async def serve(services: Services, *, role: Role, host: str, port: int,
                 announce: Callable[[str], None], stop: asyncio.Event | None = None) -> None:
     if services.settings.is_sqlite and role != Role.ALL:
@@ -138,6 +149,7 @@ async def serve(services: Services, *, role: Role, host: str, port: int,
         loop.add_signal_handler(sig, stop.set)
     try:
         async with database(services.settings.database_url), contextlib.AsyncExitStack() as stack:
+            await _recover_imports(services, announce)
             for component in components_for(role, host=host, port=port, announce=announce):
                 await stack.enter_async_context(component(services))
             announce("Trackly is running. Press Ctrl-C to stop.")

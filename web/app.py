@@ -7,9 +7,10 @@ from aiohttp import web
 from core.services import Services
 from web.errors import MAX_BODY, error_middleware
 from web.keys import SERVICES
-from web.routes import account, creatives, health, messages, offers
+from web.routes import account, contacts, creatives, health, imports, lists, messages, offers
 
-ROUTE_TABLES = [health.routes, account.routes, offers.routes, creatives.routes, messages.routes]
+ROUTE_TABLES = [health.routes, account.routes, lists.routes, contacts.routes, imports.routes,
+                offers.routes, creatives.routes, messages.routes]
 
 
 def create_app(services: Services) -> web.Application:

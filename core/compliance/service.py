@@ -1,0 +1,137 @@
+"""Compliance: inbound replies (opt-out, opt-in, help, complaints), blocks (do-not-contact)
+and the suppression check the sender asks before every message.
+
+Sits below messaging: it may change MessageSent rows (dropping queued ones of a contact
+who opted out) through the models, but never calls messaging behaviour.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from core.accounts.models import Account
+from core.clock import Clock
+from core.compliance.inbound import InboundHandler, InboundOutcome
+from core.compliance.suppression import Suppression, Verdict
+from core.contacts import queries
+from core.contacts.lists import SendingListService
+from core.contacts.models import Block, Contact, SendingList
+from core.contacts.phones import PhoneInfo, mask, parse_phone
+from core.contacts.service import ContactService
+from core.errors import Conflict, NotFound, ValidationError
+from core.notifications.service import NotificationService
+from core.permissions import Action, Actor
+from core.providers.base import InboundSms
+
+log = logging.getLogger(__name__)
+
+
+class ComplianceService:
+    def __init__(self, *, clock: Clock, contacts: ContactService, lists: SendingListService,
+                 notifications: NotificationService) -> None:
+        self.clock = clock
+        self.lists = lists
+        self.suppression = Suppression()
+        self.inbound = InboundHandler(clock=clock, contacts=contacts,
+                                      notifications=notifications)
+
+    # -- inbound --------------------------------------------------------------------------
+
+    async def handle_inbound(self, sms: InboundSms) -> InboundOutcome:
+        """Store an inbound SMS and act on it; the outcome says what to reply (or None)."""
+        return await self.inbound.handle(sms)
+
+    # -- suppression ----------------------------------------------------------------------
+
+    async def check_batch(self, *, sending_list: SendingList, contact_ids: Sequence[int],
+                          now: dt.datetime, transactional_ids: Collection[int] = frozenset(),
+                          subscription_optional_ids: Collection[int] = frozenset(),
+                          ) -> dict[int, Verdict]:
+        """May each contact receive from this list now? See ``Suppression.check_batch``."""
+        return await self.suppression.check_batch(
+            sending_list=sending_list, contact_ids=contact_ids, now=now,
+            transactional_ids=transactional_ids,
+            subscription_optional_ids=subscription_optional_ids)
+
+    async def check(self, *, sending_list: SendingList, contact_id: int, now: dt.datetime,
+                    transactional: bool = False, subscription_optional: bool = False
+                    ) -> Verdict:
+        return await self.suppression.check(
+            sending_list=sending_list, contact_id=contact_id, now=now,
+            transactional=transactional, subscription_optional=subscription_optional)
+
+    # -- blocks ---------------------------------------------------------------------------
+
+    async def add_block(self, actor: Actor, phone_number: Any, *, list_id: int | None = None,
+                        reason: str = "") -> Block:
+        """Block a number for one list, or for the whole account (``list_id=None``).
+        Queued messages to it are dropped at once."""
+        actor.require(Action.BUILD)
+        sending_list = await self.lists.get_list(actor, list_id) if list_id else None
+        e164 = await self._number(actor, phone_number)
+        now = self.clock.now()
+        try:
+            async with in_transaction():
+                block = await Block.create(
+                    account_id=actor.account_id, sending_list_id=list_id, phone_number=e164,
+                    reason=" ".join(str(reason).split())[:200], created_by=actor.label)
+                contact = await self._contact_id(e164)
+                if contact is not None:
+                    if sending_list is not None:
+                        list_ids = [sending_list.id]
+                    else:
+                        list_ids = list(await SendingList.filter(
+                            account_id=actor.account_id).values_list("id", flat=True))
+                    await queries.drop_queued_messages(
+                        contact_id=contact, list_ids=list_ids, detail="contact_blocked",
+                        source=f"compliance:{actor.label}", now=now)
+        except IntegrityError:
+            raise Conflict(f"{e164} is already blocked there.", code="already_blocked") from None
+        log.info("%s blocked (%s) in account %s", mask(e164),
+                 f"list {list_id}" if list_id else "account", actor.account_id)
+        return block
+
+    async def remove_block(self, actor: Actor, block_id: int) -> None:
+        actor.require(Action.BUILD)
+        deleted = await Block.filter(id=block_id, account_id=actor.account_id).delete()
+        if not deleted:
+            raise NotFound("No such block.", code="block_not_found")
+
+    async def list_blocks(self, actor: Actor, *, list_id: int | None = None,
+                          page: int = 1, per_page: int = 50) -> tuple[list[Block], int]:
+        actor.require(Action.READ)
+        query = Block.filter(account_id=actor.account_id)
+        if list_id is not None:
+            query = query.filter(sending_list_id=list_id)
+        total = await query.count()
+        return await query.order_by("-id").offset((page - 1) * per_page).limit(per_page), total
+
+    async def is_blocked(self, actor: Actor, phone_number: Any, *, list_id: int) -> bool:
+        actor.require(Action.READ)
+        e164 = await self._number(actor, phone_number)
+        return await Block.filter(
+            Q(sending_list_id__isnull=True) | Q(sending_list_id=list_id),
+            account_id=actor.account_id, phone_number=e164).exists()
+
+    # -- internals ------------------------------------------------------------------------
+
+    @staticmethod
+    async def _number(actor: Actor, raw: Any) -> str:
+        account = await Account.get(id=actor.account_id)
+        info = parse_phone(raw, region=account.default_region)
+        if not isinstance(info, PhoneInfo):
+            raise ValidationError(f"phone_number: {info.reason}", code="invalid_phone",
+                                  field="phone_number")
+        return info.e164
+
+    @staticmethod
+    async def _contact_id(e164: str) -> int | None:
+        found = await Contact.filter(phone_number=e164).values_list("id", flat=True)
+        return found[0] if found else None

@@ -1,0 +1,134 @@
+"""May this contact receive a message from this list now? Asked by the send pipeline.
+
+Batch first: the executor claims up to ~500 messages of one list and asks about all of
+them at once, in a constant number of queries (account, contacts, subscriptions, blocks),
+whatever the batch size.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from tortoise.expressions import Q
+
+from core.accounts.models import Account
+from core.compliance.quiet_hours import next_allowed, resolve_zone, zone
+from core.contacts.models import Block, Contact, ListContact, ListStatus, SendingList
+from core.contacts.models import SubscriptionStatus as Sub
+from core.contacts.phones import candidate_zones
+
+
+class Decision(StrEnum):
+    ALLOW = "allow"
+    DROP = "drop"  # never send this message
+    DEFER = "defer"  # not now: try again at ``until``
+
+
+class DropReason(StrEnum):
+    INACTIVE_LIST = "inactive_list"
+    INVALID_CONTACT = "invalid_contact"
+    CONTACT_BLOCKED = "contact_blocked"
+    NOT_SUBSCRIBED = "not_subscribed"
+    UNSUBSCRIBED = "unsubscribed"
+
+
+QUIET_HOURS = "quiet_hours"
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    decision: Decision
+    reason: str | None = None  # a DropReason value, or "quiet_hours" for a deferral
+    until: dt.datetime | None = None  # set when deferred
+
+    @property
+    def allowed(self) -> bool:
+        return self.decision == Decision.ALLOW
+
+
+ALLOW = Verdict(Decision.ALLOW)
+
+
+def drop(reason: DropReason) -> Verdict:
+    return Verdict(Decision.DROP, reason.value)
+
+
+def defer(until: dt.datetime) -> Verdict:
+    return Verdict(Decision.DEFER, QUIET_HOURS, until)
+
+
+class Suppression:
+    async def check_batch(self, *, sending_list: SendingList, contact_ids: Sequence[int],
+                          now: dt.datetime, transactional_ids: Collection[int] = frozenset(),
+                          subscription_optional_ids: Collection[int] = frozenset(),
+                          ) -> dict[int, Verdict]:
+        """One verdict per contact id. Four queries, whatever the batch size.
+
+        Order of reasons: inactive list, invalid contact, blocked (list or account
+        block), not subscribed, unsubscribed, then quiet hours (defer to the next
+        allowed instant; ``transactional_ids`` are exempt). ``subscription_optional_ids``
+        may receive without a subscription (one-off API sends) but never after an
+        unsubscribe or a block."""
+        ids = list(dict.fromkeys(contact_ids))
+        if not ids:
+            return {}
+        if sending_list.status != ListStatus.ACTIVE:
+            return {i: drop(DropReason.INACTIVE_LIST) for i in ids}
+        account_zone = await Account.filter(id=sending_list.account_id).first().values_list(
+            "default_timezone", flat=True)
+        contacts = {c.id: c for c in await Contact.filter(id__in=ids).only(
+            "id", "phone_number", "is_valid", "timezone", "state")}
+        statuses = dict(await ListContact.filter(
+            sending_list_id=sending_list.id, contact_id__in=ids
+        ).values_list("contact_id", "status"))
+        phones = [c.phone_number for c in contacts.values()]
+        blocked = set(await Block.filter(
+            Q(sending_list_id__isnull=True) | Q(sending_list_id=sending_list.id),
+            account_id=sending_list.account_id, phone_number__in=phones,
+        ).values_list("phone_number", flat=True)) if phones else set()
+        verdicts: dict[int, Verdict] = {}
+        for contact_id in ids:
+            contact = contacts.get(contact_id)
+            status = statuses.get(contact_id)
+            if contact is None or not contact.is_valid:
+                verdicts[contact_id] = drop(DropReason.INVALID_CONTACT)
+            elif contact.phone_number in blocked:
+                verdicts[contact_id] = drop(DropReason.CONTACT_BLOCKED)
+            elif status is None and contact_id not in subscription_optional_ids:
+                verdicts[contact_id] = drop(DropReason.NOT_SUBSCRIBED)
+            elif status == Sub.UNSUBSCRIBED:
+                verdicts[contact_id] = drop(DropReason.UNSUBSCRIBED)
+            elif contact_id in transactional_ids:
+                verdicts[contact_id] = ALLOW
+            else:
+                when = next_allowed(now, contact_zones(contact, account_zone),
+                                    contact.state)
+                verdicts[contact_id] = ALLOW if when == now else defer(when)
+        return verdicts
+
+    async def check(self, *, sending_list: SendingList, contact_id: int, now: dt.datetime,
+                    transactional: bool = False, subscription_optional: bool = False
+                    ) -> Verdict:
+        """The same question for one contact."""
+        verdicts = await self.check_batch(
+            sending_list=sending_list, contact_ids=[contact_id], now=now,
+            transactional_ids={contact_id} if transactional else frozenset(),
+            subscription_optional_ids={contact_id} if subscription_optional else frozenset())
+        return verdicts[contact_id]
+
+
+def contact_zones(contact: Contact, account_zone: str | None) -> list[str]:
+    """The zones quiet hours must respect for this contact.
+
+    The contact's own zone when it is set and known; when it is the one derived from an
+    area code that spans zones, all of that area code's zones. Else the account default,
+    else New York."""
+    if contact.timezone and zone(contact.timezone) is not None:
+        spans = candidate_zones(contact.phone_number)
+        if contact.timezone in spans and len(spans) > 1:
+            return [z for z in spans if zone(z) is not None]
+        return [contact.timezone]
+    return [resolve_zone(account_zone).key]

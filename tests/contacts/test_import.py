@@ -1,0 +1,233 @@
+"""CSV import through the service: every awkward case, exact good rows, every bad row
+with its line, and a second run that changes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+from core.contacts.imports import INTERRUPTED, ImportProgress
+from core.contacts.models import (
+    Contact,
+    ImportJob,
+    ImportRowError,
+    ImportStatus,
+    ListContact,
+    SubscriptionStatus,
+)
+from core.system.models import Heartbeat
+from tests.contacts.helpers import LIST_NUMBER, make_list, subscribe
+from tests.factories import make_tenant
+
+DATA = Path(__file__).parent.parent / "data"
+AWKWARD = DATA / "contacts_awkward.csv"
+
+EXPECTED_ERRORS = [
+    (6, "invalid_phone"),
+    (7, "missing_phone"),
+    (8, "future_consent_date"),
+    (9, "invalid_consent_date"),
+    (10, "duplicate_in_file"),
+    (12, "landline"),
+    (13, "landline"),
+    (14, "invalid_email"),
+    (15, "malformed_row"),
+    (20, "invalid_line_type"),
+]
+GOOD = {"+14155550101", "+14155550102", "+14155550103", "+14155550109", "+14155550110",
+        "+14155550111", "+14155550112"}
+
+
+async def run_import(services, tenant, path: Path, *, dry_run: bool,
+                     list_number: str = LIST_NUMBER) -> ImportJob:
+    job = await services.imports.create_job(tenant.owner, list_number=list_number,
+                                            path=path, dry_run=dry_run)
+    return await services.imports.run(job.id)
+
+
+async def errors_of(job: ImportJob) -> list[tuple[int, str]]:
+    return [(e.line, e.code) for e in
+            await ImportRowError.filter(job_id=job.id).order_by("line")]
+
+
+async def snapshot() -> list[tuple]:
+    return [tuple(r) for r in await ListContact.all().order_by("id").values_list(
+        "id", "contact__phone_number", "status", "first_name", "last_name", "email",
+        "consent_date", "custom_fields", "updated_at", "signup_date")]
+
+
+async def test_dry_run_reports_everything_and_writes_nothing(services):
+    tenant = await make_tenant(services)
+    await make_list(services, tenant)
+    job = await run_import(services, tenant, AWKWARD, dry_run=True)
+    assert job.status == ImportStatus.COMPLETED, job.failure
+    assert (job.rows_processed, job.created_count, job.updated_count, job.unchanged_count,
+            job.error_count) == (17, 7, 0, 0, 10)
+    assert await errors_of(job) == EXPECTED_ERRORS
+    assert job.bytes_processed == job.file_size == AWKWARD.stat().st_size
+    assert await Contact.all().count() == 0
+    assert await ListContact.all().count() == 0
+
+
+async def test_import_writes_exactly_the_good_rows_and_a_rerun_changes_nothing(
+        services, clock):
+    tenant = await make_tenant(services)
+    await make_list(services, tenant)
+    job = await run_import(services, tenant, AWKWARD, dry_run=False)
+    assert job.status == ImportStatus.COMPLETED, job.failure
+    assert (job.created_count, job.updated_count, job.unchanged_count, job.error_count) == (
+        7, 0, 0, 10)
+    assert await errors_of(job) == EXPECTED_ERRORS
+    stored = {lc.contact.phone_number: lc for lc in
+              await ListContact.all().prefetch_related("contact")}
+    assert set(stored) == GOOD
+    assert await Contact.all().count() == 7
+
+    jose = stored["+14155550102"]
+    assert (jose.first_name, jose.last_name) == ("José", "Núñez")
+    assert jose.custom_fields == {"favorite_color": "Rot", "notes": "Line one\r\nline two"}
+    assert jose.consent_date == dt.datetime(2026, 1, 20, tzinfo=dt.UTC)
+    assert jose.signup_date == jose.consent_date and jose.signup_method == "import"
+    assert stored["+14155550109"].custom_fields == {"favorite_color": "Green",
+                                                    "notes": 'He said "hi"'}
+    assert stored["+14155550103"].consent_date == dt.datetime(2026, 2, 1, 10, 30,
+                                                              tzinfo=dt.UTC)
+    assert stored["+14155550101"].email == "ann@example.com"
+    assert stored["+14155550110"].signup_date == clock.now()  # no date: the import's
+    assert all(lc.status == SubscriptionStatus.ACTIVE and lc.send_count == 0
+               for lc in stored.values())
+    voip = await Contact.get(phone_number="+14155550112")
+    assert voip.line_type == "voip" and voip.timezone == "America/Los_Angeles"
+    bad = await ImportRowError.get(job_id=job.id, line=8)
+    assert bad.value == "2099-01-01" and "future" in bad.reason
+
+    before = await snapshot()
+    clock.advance(hours=1)
+    again = await run_import(services, tenant, AWKWARD, dry_run=False)
+    assert (again.created_count, again.updated_count, again.unchanged_count,
+            again.error_count) == (0, 0, 7, 10)
+    assert await snapshot() == before
+    assert await Contact.all().count() == 7
+
+
+async def test_changed_rows_update_and_empty_cells_keep_what_is_stored(services, tmp_path):
+    tenant = await make_tenant(services)
+    await make_list(services, tenant)
+    first = tmp_path / "first.csv"
+    first.write_text("phone,first_name,email,tier\n4155550401,Ann,ann@x.test,gold\n"
+                     "4155550402,Bo,,\n")
+    await run_import(services, tenant, first, dry_run=False)
+    second = tmp_path / "second.csv"
+    second.write_text("phone,first_name,email,tier,city\n4155550401,,,,Austin\n"
+                      "4155550402,Bo,,,\n4155550403,Cy,,,\n")
+    dry = await run_import(services, tenant, second, dry_run=True)
+    assert (dry.created_count, dry.updated_count, dry.unchanged_count) == (1, 1, 1)
+    job = await run_import(services, tenant, second, dry_run=False)
+    assert (job.created_count, job.updated_count, job.unchanged_count) == (1, 1, 1)
+    ann = await ListContact.get(contact__phone_number="+14155550401")
+    assert (ann.first_name, ann.email) == ("Ann", "ann@x.test")
+    assert ann.custom_fields == {"tier": "gold", "city": "Austin"}
+
+
+async def test_an_import_never_resubscribes_someone_who_opted_out(services, tmp_path):
+    tenant = await make_tenant(services)
+    await make_list(services, tenant)
+    await subscribe(services, tenant, "+14155550501")
+    await ListContact.all().update(status="unsubscribed", unsubscribe_reason="message")
+    path = tmp_path / "again.csv"
+    path.write_text("phone,first_name\n4155550501,Back\n")
+    job = await run_import(services, tenant, path, dry_run=False)
+    assert job.updated_count == 1
+    lc = await ListContact.get()
+    assert (lc.status, lc.first_name) == ("unsubscribed", "Back")
+
+
+async def test_encodings_and_separators(services):
+    tenant = await make_tenant(services)
+    await make_list(services, tenant)
+    latin = await run_import(services, tenant, DATA / "contacts_latin1_semicolon.csv",
+                             dry_run=False)
+    assert (latin.created_count, latin.error_count) == (2, 1)
+    assert await errors_of(latin) == [(4, "invalid_phone")]
+    zoe = await ListContact.get(contact__phone_number="+14155550201")
+    assert zoe.first_name == "Zoë" and zoe.custom_fields == {"ciudad": "São Paulo"}
+    assert (await ListContact.get(contact__phone_number="+14155550202")).custom_fields == {
+        "ciudad": "Montréal"}
+
+    tab = await run_import(services, tenant, DATA / "contacts_tab.tsv", dry_run=False)
+    assert (tab.created_count, tab.error_count) == (2, 0)
+    lc = await ListContact.get(contact__phone_number="+14155550301")
+    assert (lc.first_name, lc.ad_network_source, lc.ad_network_id) == (
+        "Tab", "facebook", "campaign-7")
+
+
+async def test_landlines_pass_where_the_list_allows_them(services):
+    tenant = await make_tenant(services)
+    await make_list(services, tenant, allow_landlines=True)
+    job = await run_import(services, tenant, AWKWARD, dry_run=True)
+    assert [c for _, c in await errors_of(job)].count("landline") == 0
+    assert job.created_count == 9
+
+
+async def test_files_that_cannot_be_imported_fail_with_a_reason(services, tmp_path):
+    tenant = await make_tenant(services)
+    await make_list(services, tenant)
+    job = await run_import(services, tenant, DATA / "contacts_no_phone_column.csv",
+                           dry_run=True)
+    assert job.status == ImportStatus.FAILED and "phone number column" in job.failure
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"\r\n\r\n")
+    job = await run_import(services, tenant, empty, dry_run=True)
+    assert job.status == ImportStatus.FAILED and "empty" in job.failure
+    assert await ListContact.all().count() == 0
+    assert not await Heartbeat.filter(component__startswith="import:").exists()
+
+
+async def test_big_file_across_batches_with_progress(services, tmp_path):
+    tenant = await make_tenant(services)
+    await make_list(services, tenant)
+    path = tmp_path / "big.csv"
+    lines = ["phone,first_name"]
+    for i in range(12_000):
+        lines.append(f"(212) 5{i // 10000:02d}-{i % 10000:04d},P{i}")
+    lines.append("(212) 500-0007,dup")  # the 8th row again, two batches later
+    path.write_text("\n".join(lines) + "\n")
+    seen: list[ImportProgress] = []
+    job = await services.imports.create_job(tenant.owner, list_number=LIST_NUMBER,
+                                            path=path, dry_run=False)
+    job = await services.imports.run(job.id, progress=seen.append)
+    assert job.status == ImportStatus.COMPLETED
+    assert (job.rows_processed, job.created_count, job.error_count) == (12_001, 12_000, 1)
+    assert await errors_of(job) == [(12_002, "duplicate_in_file")]
+    assert len(seen) == 3 and seen[-1].rows_processed == 12_001
+    assert [p.bytes_processed for p in seen] == sorted(p.bytes_processed for p in seen)
+    assert await ListContact.all().count() == 12_000
+
+
+async def test_an_interrupted_job_is_marked_failed(services, clock, tmp_path):
+    tenant = await make_tenant(services)
+    await make_list(services, tenant)
+    path = tmp_path / "x.csv"
+    shutil.copy(AWKWARD, path)
+    job = await services.imports.create_job(tenant.owner, list_number=LIST_NUMBER,
+                                            path=path, dry_run=False)
+    await ImportJob.filter(id=job.id).update(status=ImportStatus.RUNNING,
+                                             started_at=clock.now())
+    await Heartbeat.create(component=f"import:{job.id}", beat_at=clock.now())
+    assert (await services.imports.get_job(tenant.owner, job.id)).status == "running"
+    clock.advance(minutes=6)  # the heartbeat is stale: that process is gone
+    found = await services.imports.get_job(tenant.owner, job.id)
+    assert found.status == ImportStatus.FAILED and found.failure == INTERRUPTED
+    assert await services.imports.recover_interrupted() == 0
+
+
+async def test_a_single_process_start_marks_every_unfinished_job(services, clock):
+    tenant = await make_tenant(services)
+    await make_list(services, tenant)
+    job = await services.imports.create_job(tenant.owner, list_number=LIST_NUMBER,
+                                            path=AWKWARD, dry_run=True)
+    await ImportJob.filter(id=job.id).update(created_at=clock.now())
+    assert await services.imports.recover_interrupted() == 0  # might still be starting
+    assert await services.imports.recover_interrupted(stale_after=dt.timedelta(0)) == 1
+    assert (await ImportJob.get(id=job.id)).status == ImportStatus.FAILED

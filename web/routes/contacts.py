@@ -1,0 +1,258 @@
+"""Contacts on lists: ``/api/v2/contacts`` (upsert, bulk, custom fields, list, unsubscribe)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.contacts.models import ListContact
+from core.contacts.service import MAX_BULK, ContactInput, UpsertResult
+from core.errors import TracklyError, ValidationError
+from web.auth import require_actor
+from web.bodies import confirmed, iso, page_params, paginated, parse_body, read_json, validate
+from web.idempotency import idempotent
+from web.keys import SERVICES
+from web.openapi import operation
+from web.render import respond
+
+routes = web.RouteTableDef()
+
+
+class ContactIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    phone_number: str | int = Field(description="Any common form; stored as E.164")
+    list_number: str | int = Field(description="The sending list's number")
+    signup_date: str | None = Field(None, description="YYYY-MM-DD, MM/DD/YYYY or ISO 8601; "
+                                                      "never in the future. Default: now")
+    ip_address: str | None = Field(None, description="Consent evidence: signup IP")
+    url: str | None = Field(None, description="Consent evidence: signup page URL")
+    custom_fields: dict[str, Any] | None = Field(
+        None, description="Keys [a-z_][a-z0-9_]*; values string, number or boolean; "
+                          "null removes a key")
+    replace_custom_fields: bool = Field(False, description="Replace instead of merge")
+    first_name: str | None = Field(None, max_length=100)
+    last_name: str | None = Field(None, max_length=100)
+    email: str | None = None
+    use_journeys: bool = Field(True, description="Accepted; journeys arrive later, so "
+                                                 "nothing is enrolled yet")
+    skip_journey_if_exists: bool = Field(False, description="Accepted; see use_journeys")
+
+
+class ContactUpserted(BaseModel):
+    success: bool
+    contact_id: int
+    list_contact_id: int
+    is_new_contact: bool
+    is_new_list_contact: bool
+    status: str = Field(description="active, or unsubscribed for someone who opted out")
+    journeys_enrolled: list[int]
+
+
+class BulkIn(BaseModel):
+    contacts: list[Any] = Field(description=f"Up to {MAX_BULK} contacts as for "
+                                            "POST /contacts")
+    list_number: str | int | None = Field(None, description="Default for entries without "
+                                                            "one")
+
+
+class BulkOut(BaseModel):
+    success: bool
+    upserted_count: int
+    error_count: int
+    errors: list[dict[str, Any]] = Field(description="[{index, code, error}]")
+    results: list[dict[str, Any]]
+
+
+class FieldsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    phone_number: str | int
+    list_number: str | int
+    custom_fields: dict[str, Any] | None = None
+    merge_fields: bool = Field(True, description="false replaces all custom fields")
+
+
+class ContactDelete(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    phone_number: str | int
+    list_number: str | int
+    confirm: bool
+
+
+class ContactOut(BaseModel):
+    id: int
+    contact_id: int
+    phone_number: str
+    list_number: str
+    status: str
+    signup_date: str
+    signup_method: str
+    consent_date: str | None
+    consent_ip: str | None
+    consent_url: str | None
+    first_name: str
+    last_name: str
+    email: str
+    custom_fields: dict[str, Any]
+    unsubscribe_reason: str | None
+    unsubscribed_at: str | None
+    in_workflow: bool
+    carrier: str
+    line_type: str
+    timezone: str | None
+    state: str | None
+    last_sent_at: str | None
+    last_clicked_at: str | None
+    send_count: int
+    click_count: int
+    revenue_total: str
+    conversion_count: int
+    last_revenue_at: str | None
+
+
+def contact_out(lc: ListContact) -> dict[str, Any]:
+    contact = lc.contact
+    return {
+        "id": lc.id, "contact_id": lc.contact_id, "phone_number": contact.phone_number,
+        "list_number": lc.sending_list.phone_number, "status": lc.status,
+        "signup_date": iso(lc.signup_date), "signup_method": lc.signup_method,
+        "consent_date": iso(lc.consent_date), "consent_ip": lc.consent_ip,
+        "consent_url": lc.consent_url, "first_name": lc.first_name,
+        "last_name": lc.last_name, "email": lc.email, "custom_fields": lc.custom_fields or {},
+        "unsubscribe_reason": lc.unsubscribe_reason, "unsubscribed_at": iso(lc.unsubscribed_at),
+        "in_workflow": lc.in_workflow, "carrier": contact.carrier,
+        "line_type": contact.line_type, "timezone": contact.timezone, "state": contact.state,
+        "last_sent_at": iso(lc.last_sent_at), "last_clicked_at": iso(lc.last_clicked_at),
+        "send_count": lc.send_count, "click_count": lc.click_count,
+        "revenue_total": lc.revenue_total, "conversion_count": lc.conversion_count,
+        "last_revenue_at": iso(lc.last_revenue_at),
+    }
+
+
+def _entry(body: ContactIn) -> ContactInput:
+    return ContactInput(
+        phone_number=body.phone_number, list_number=body.list_number,
+        signup_date=body.signup_date, ip_address=body.ip_address, url=body.url,
+        custom_fields=body.custom_fields, replace_custom_fields=body.replace_custom_fields,
+        first_name=body.first_name, last_name=body.last_name, email=body.email)
+
+
+def _upserted(result: UpsertResult) -> dict[str, Any]:
+    return {"success": True, "contact_id": result.contact.id,
+            "list_contact_id": result.list_contact.id, "is_new_contact": result.is_new_contact,
+            "is_new_list_contact": result.is_new_list_contact,
+            "status": result.list_contact.status, "journeys_enrolled": []}
+
+
+@routes.post("/api/v2/contacts")
+@operation("Put a contact on a list, or update it (custom fields merge)", tag="contacts",
+           request=ContactIn, response=ContactUpserted, status=201,
+           description="201 when the contact joined the list, 200 when it was already on "
+                       "it. Someone who opted out stays unsubscribed. Accepts "
+                       "`Idempotency-Key`.",
+           errors={404: "`list_not_found`", 409: "`idempotency_conflict`"})
+@idempotent
+async def upsert_contact(request: web.Request) -> web.Response:
+    actor = await require_actor(request)
+    body = await parse_body(request, ContactIn)
+    result = await request.app[SERVICES].contacts.upsert_contact(actor, _entry(body))
+    return respond(_upserted(result), status=201 if result.is_new_list_contact else 200)
+
+
+@routes.post("/api/v2/contacts/bulk")
+@operation(f"Up to {MAX_BULK} contacts, each on its own", tag="contacts", request=BulkIn,
+           response=BulkOut)
+async def upsert_bulk(request: web.Request) -> web.Response:
+    actor = await require_actor(request)
+    body = await parse_body(request, BulkIn)
+    if not body.contacts:
+        raise ValidationError("contacts must hold at least one contact.",
+                              code="missing_contacts", field="contacts")
+    if len(body.contacts) > MAX_BULK:
+        raise ValidationError(f"At most {MAX_BULK} contacts per request.",
+                              code="too_many_contacts", field="contacts")
+    entries: list[ContactInput | None] = []
+    early: dict[int, TracklyError] = {}
+    for index, item in enumerate(body.contacts):
+        try:
+            if not isinstance(item, dict):
+                raise ValidationError("Each contact must be an object.",
+                                      code="invalid_contact")
+            if body.list_number is not None and "list_number" not in item:
+                item = {**item, "list_number": body.list_number}
+            entries.append(_entry(validate(ContactIn, item)))
+        except TracklyError as exc:
+            entries.append(None)
+            early[index] = exc
+    valid = [(i, e) for i, e in enumerate(entries) if e is not None]
+    errors = [{"index": i, "code": e.code, "error": e.message} for i, e in early.items()]
+    results = []
+    if valid:
+        outcome = await request.app[SERVICES].contacts.upsert_many(actor, [e for _, e in valid])
+        for position, result in outcome.results:
+            index = valid[position][0]
+            results.append({"index": index, **_upserted(result)})
+            results[-1].pop("success")
+        errors += [{"index": valid[err.index][0], "code": err.code, "error": err.error}
+                   for err in outcome.errors]
+    errors.sort(key=lambda e: e["index"])
+    return respond({"success": True, "upserted_count": len(results),
+                    "error_count": len(errors), "errors": errors, "results": results})
+
+
+@routes.put("/api/v2/contacts")
+@operation("Set a contact's custom fields on a list (merged by default)", tag="contacts",
+           request=FieldsIn,
+           errors={400: "`missing_custom_fields`, `invalid_custom_fields`",
+                   404: "`contact_not_on_list`, `list_not_found`"})
+async def update_fields(request: web.Request) -> web.Response:
+    actor = await require_actor(request)
+    body = await parse_body(request, FieldsIn)
+    lc = await request.app[SERVICES].contacts.update_custom_fields(
+        actor, phone_number=body.phone_number, list_number=body.list_number,
+        custom_fields=body.custom_fields, merge=body.merge_fields)
+    return respond({"success": True, "contact_id": lc.contact_id, "list_contact_id": lc.id,
+                    "custom_fields": lc.custom_fields})
+
+
+@routes.get("/api/v2/contacts")
+@operation("Contacts, newest signup first", tag="contacts",
+           query=[("list_number", "string", "Only this list"),
+                  ("active", "boolean", "true: subscribed; false: unsubscribed"),
+                  ("page", "integer", "Page, from 1"), ("per_page", "integer", "Max 1000")])
+async def list_contacts(request: web.Request) -> web.Response:
+    actor = await require_actor(request)
+    page, per_page = page_params(request, max_per_page=1000)
+    active = _flag(request.query.get("active"), "active")
+    rows, total = await request.app[SERVICES].contacts.list_contacts(
+        actor, list_number=request.query.get("list_number"), active=active, page=page,
+        per_page=per_page)
+    return respond(paginated([contact_out(r) for r in rows], page=page, per_page=per_page,
+                             total=total))
+
+
+@routes.delete("/api/v2/contacts")
+@operation("Unsubscribe a contact from a list (reason manual); needs confirm",
+           tag="contacts", request=ContactDelete,
+           errors={404: "`contact_not_on_list`, `list_not_found`"})
+async def unsubscribe(request: web.Request) -> web.Response:
+    actor = await require_actor(request)
+    raw = await read_json(request)
+    confirmed(request, raw if isinstance(raw, dict) else None)
+    body = validate(ContactDelete, {"confirm": True, **raw} if isinstance(raw, dict) else {})
+    lc = await request.app[SERVICES].contacts.unsubscribe(
+        actor, phone_number=body.phone_number, list_number=body.list_number)
+    return respond({"success": True, "contact_id": lc.contact_id, "list_contact_id": lc.id,
+                    "status": lc.status, "unsubscribed_at": iso(lc.unsubscribed_at)})
+
+
+def _flag(raw: str | None, name: str) -> bool | None:
+    if raw is None or raw == "":
+        return None
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes"):
+        return True
+    if value in ("0", "false", "no"):
+        return False
+    raise ValidationError(f"{name} must be true or false.", code=f"invalid_{name}", field=name)
