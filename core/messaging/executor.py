@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from core.accounts.models import Account, AccountStatus
 from core.billing.gate import HOLD_LIMIT
 from core.clock import Clock
+from core.compliance.suppression import Decision
 from core.contacts.models import ListStatus, SendingList
 from core.messaging import queries
 from core.messaging.content import blocked_reason
-from core.messaging.ports import BillingGate, ProviderLookup, SendPolicy, VerdictKind
+from core.messaging.ports import BillingGate, ProviderLookup, SendPolicy
 from core.messaging.queries import ClaimedMessage
 from core.messaging.ratelimit import TokenBucket
 from core.providers.base import OutboundSms, Outcome, SendOutcome
@@ -179,6 +180,7 @@ class Executor:
         defers: list[tuple[int, dt.datetime]] = []
         events: list[Event] = []
         candidates: dict[int, list[ClaimedMessage]] = defaultdict(list)
+        replies: dict[int, list[ClaimedMessage]] = defaultdict(list)
         for m in claimed:
             sending_list = lists.get(m.sending_list_id)
             reason = self._precheck(m, sending_list, statuses.get(m.account_id), now)
@@ -191,10 +193,12 @@ class Executor:
                     continue
             if reason is not None:
                 drops.append((m.id, reason))
+            elif m.is_reply:  # answers the recipient's own message: no subscription check
+                replies[m.sending_list_id].append(m)
             else:
                 candidates[m.sending_list_id].append(m)
 
-        sendable: dict[int, list[ClaimedMessage]] = {}
+        sendable: dict[int, list[ClaimedMessage]] = dict(replies)
         for list_id, messages in candidates.items():
             verdicts = await self.policy.check_batch(
                 sending_list=lists[list_id], contact_ids=[m.contact_id for m in messages],
@@ -202,9 +206,9 @@ class Executor:
             keep = []
             for m in messages:
                 verdict = verdicts.get(m.contact_id)
-                if verdict is None or verdict.kind == VerdictKind.DROP:
+                if verdict is None or verdict.decision == Decision.DROP:
                     drops.append((m.id, verdict.reason if verdict else "not_subscribed"))
-                elif verdict.kind == VerdictKind.DEFER:
+                elif verdict.decision == Decision.DEFER:
                     assert verdict.until is not None
                     if verdict.until - m.queued_at > self.config.quiet_hours_limit:
                         drops.append((m.id, "quiet_hours_expired"))
@@ -215,7 +219,7 @@ class Executor:
                 else:
                     keep.append(m)
             if keep:
-                sendable[list_id] = keep
+                sendable[list_id] = sendable.get(list_id, []) + keep
 
         if drops:
             await queries.drop(drops, token=token, now=now)

@@ -87,6 +87,9 @@ class MessageSent(Model):
     error_message = fields.CharField(max_length=300, null=True)
     attempts = fields.IntField(default=0)
     transactional = fields.BooleanField(default=False)  # exempt from quiet hours
+    # A compliance reply (STOP confirmation, HELP text) answers the recipient's own
+    # message: it skips the subscription check that would otherwise stop it.
+    is_reply = fields.BooleanField(default=False)
     idempotency_key = fields.CharField(max_length=100, null=True)
     claim_token = fields.CharField(max_length=32, null=True)
     lease_expires_at = fields.DatetimeField(null=True)
@@ -110,6 +113,8 @@ class MessageSent(Model):
             Index(fields=("contact_id", "status")),
             Index(fields=("provider", "provider_message_id")),
             Index(fields=("schedule_id", "status")),
+            Index(fields=("sent_at",)),  # failure-rate window
+            Index(fields=("failed_at",)),
         )
 
 

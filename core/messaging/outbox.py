@@ -40,6 +40,7 @@ class NewMessage:
     provider: str
     list_contact_id: int | None = None
     transactional: bool = False
+    is_reply: bool = False
     idempotency_key: str | None = None
     creative_id: int | None = None
     offer_id: int | None = None
@@ -63,7 +64,8 @@ class Queued:
 _COLUMNS = ("public_id", "account_id", "sending_list_id", "contact_id", "list_contact_id",
             "creative_id", "offer_id", "schedule_id", "run_id", "blast_id", "journey_id",
             "enrollment_id", "to_number", "from_number", "body", "segments", "encoding",
-            "price", "provider", "status", "attempts", "transactional", "idempotency_key",
+            "price", "provider", "status", "attempts", "transactional", "is_reply",
+            "idempotency_key",
             "not_before", "queued_at", "updated_at")
 
 
@@ -111,7 +113,7 @@ async def _insert_messages(batch: list[NewMessage], now: dt.datetime) -> list[di
                   m.creative_id, m.offer_id, m.schedule_id, m.run_id, m.blast_id, m.journey_id,
                   m.enrollment_id, m.to_number, m.from_number, m.body, m.segments, m.encoding,
                   m.price if pg else str(m.price), m.provider, "queued", 0, m.transactional,
-                  m.idempotency_key, ts(m.not_before), ts(now), ts(now))
+                  m.is_reply, m.idempotency_key, ts(m.not_before), ts(now), ts(now))
         rows.append("(" + ", ".join(p(v) for v in values) + ")")
     sql = (f"INSERT INTO message_sent ({', '.join(_COLUMNS)}) VALUES {', '.join(rows)} "
            f"ON CONFLICT DO NOTHING RETURNING id, public_id")

@@ -1,41 +1,16 @@
 """What the send pipeline needs from lower domains, as protocols the composition root
-fills: the compliance check, the billing hold, the provider for a list."""
+fills: the compliance check (core.compliance's Suppression), the billing hold, the
+provider for a list. Tests and benchmarks pass the real ones."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Protocol
 
+from core.compliance.suppression import Verdict
 from core.contacts.models import SendingList
 from core.providers.base import SmsProvider
-
-
-class VerdictKind(StrEnum):
-    ALLOW = "allow"
-    DROP = "drop"
-    DEFER = "defer"
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    kind: VerdictKind
-    reason: str | None = None  # drop reason code, or why deferred
-    until: dt.datetime | None = None  # when a deferred message may go
-
-    @classmethod
-    def allow(cls) -> Verdict:
-        return cls(VerdictKind.ALLOW)
-
-    @classmethod
-    def drop(cls, reason: str) -> Verdict:
-        return cls(VerdictKind.DROP, reason)
-
-    @classmethod
-    def defer(cls, until: dt.datetime, reason: str) -> Verdict:
-        return cls(VerdictKind.DEFER, reason, until)
 
 
 class SendPolicy(Protocol):

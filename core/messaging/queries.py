@@ -16,7 +16,7 @@ from core.sql import Params, execute, execute_many, fetch, is_postgres, placehol
 CLAIM_COLUMNS = (
     "id, public_id, account_id, sending_list_id, contact_id, list_contact_id, creative_id, "
     "to_number, from_number, body, segments, price, attempts, queued_at, not_before, "
-    "transactional"
+    "transactional, is_reply"
 )
 
 
@@ -38,6 +38,7 @@ class ClaimedMessage:
     queued_at: dt.datetime
     not_before: dt.datetime | None
     transactional: bool
+    is_reply: bool
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> ClaimedMessage:
@@ -49,6 +50,7 @@ class ClaimedMessage:
             segments=row["segments"], price=Decimal(str(row["price"])),
             attempts=row["attempts"], queued_at=read_ts(row["queued_at"]),  # type: ignore[arg-type]
             not_before=read_ts(row["not_before"]), transactional=bool(row["transactional"]),
+            is_reply=bool(row["is_reply"]),
         )
 
 

@@ -21,7 +21,7 @@ async def make_list(account_id: int, number: str = "+14155550100", *,
 async def make_subscribers(sending_list: SendingList, count: int, *, start: int = 2000000,
                            when: dt.datetime) -> list[ListContact]:
     contacts = [Contact(phone_number=f"+1415{start + i:07d}", line_type="cell",
-                        timezone="America/Los_Angeles", state="CA", area_code="415")
+                        timezone="America/New_York", state="NY", area_code="415")
                 for i in range(count)]
     await Contact.bulk_create(contacts, batch_size=1000)
     stored = await Contact.filter(phone_number__in=[c.phone_number for c in contacts])

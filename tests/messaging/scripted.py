@@ -6,9 +6,8 @@ say "the provider answers 429 for this message" without HTTP.)"""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 
-from core.messaging.ports import Verdict
 from core.providers.base import OutboundSms, Outcome, SendOutcome
 
 Script = Callable[[OutboundSms, int], SendOutcome]
@@ -39,14 +38,3 @@ class ScriptedProvider:
 
     def get(self, sending_list) -> ScriptedProvider:
         return self
-
-
-class AllowAll:
-    async def check_batch(self, *, sending_list, contact_ids, now, transactional_ids
-                          ) -> Mapping[int, Verdict]:
-        return {cid: Verdict.allow() for cid in contact_ids}
-
-
-class NoHolds:
-    async def holds(self, account_ids):
-        return {}

@@ -16,12 +16,12 @@ from core.providers.base import Outcome, SendOutcome
 from tests.conftest import IS_POSTGRES
 from tests.factories import make_tenant
 from tests.messaging.helpers import make_list, make_subscribers, queue_to
-from tests.messaging.scripted import AllowAll, NoHolds, ScriptedProvider, accept
+from tests.messaging.scripted import ScriptedProvider, accept
 
 
-def executor(clock, provider, **config) -> Executor:
-    return Executor(clock=clock, providers=provider, policy=AllowAll(), billing=NoHolds(),
-                    callback_url=lambda lst, mid: f"http://cb.test/{mid}",
+def executor(services, clock, provider, **config) -> Executor:
+    return Executor(clock=clock, providers=provider, policy=services.compliance,
+                    billing=AccountBillingGate(clock=clock), callback_url=lambda lst, mid: f"http://cb.test/{mid}",
                     config=ExecutorConfig(**{"batch_size": 50, **config}))
 
 
@@ -36,7 +36,7 @@ async def setup(services, clock, count=10):
 async def test_queued_messages_are_sent_once_with_usage_and_history(services, clock):
     _, _, subs, queued = await setup(services, clock, count=120)
     provider = ScriptedProvider()
-    report = await executor(clock, provider).drain()
+    report = await executor(services, clock, provider).drain()
     assert report.claimed == 120 and report.sent == 120
     assert sorted(provider.attempts.values()) == [1] * 120
     assert await MessageSent.filter(status=MessageStatus.SENT).count() == 120
@@ -47,7 +47,7 @@ async def test_queued_messages_are_sent_once_with_usage_and_history(services, cl
     assert [e.status for e in await MessageEvent.filter(message_id=one.id)] == ["sent"]
     sub = await type(subs[0]).get(id=subs[0].id)
     assert sub.send_count == 1 and sub.last_sent_at == clock.now()
-    assert (await executor(clock, provider).drain()).claimed == 0
+    assert (await executor(services, clock, provider).drain()).claimed == 0
 
 
 async def test_429_is_retried_with_backoff_then_sent(services, clock):
@@ -60,7 +60,7 @@ async def test_429_is_retried_with_backoff_then_sent(services, clock):
         return accept(sms, attempt)
 
     provider = ScriptedProvider(busy_twice)
-    ex = executor(clock, provider)
+    ex = executor(services, clock, provider)
     assert (await ex.drain()).retried == 3
     row = await MessageSent.first()
     assert row.status == MessageStatus.QUEUED and row.error_code == "429"
@@ -77,7 +77,7 @@ async def test_retries_are_bounded(services, clock):
     await setup(services, clock, count=1)
     provider = ScriptedProvider(lambda sms, n: SendOutcome(sms.message_id, Outcome.RETRY,
                                                            error_code="500"))
-    ex = executor(clock, provider, max_attempts=3)
+    ex = executor(services, clock, provider, max_attempts=3)
     for _ in range(5):
         await ex.drain()
         clock.advance(600)
@@ -91,7 +91,7 @@ async def test_permanent_rejection_fails_with_provider_code(services, clock):
     provider = ScriptedProvider(lambda sms, n: SendOutcome(
         sms.message_id, Outcome.REJECTED, error_code="21610",
         error_message="Attempt to send to unsubscribed recipient"))
-    await executor(clock, provider).drain()
+    await executor(services, clock, provider).drain()
     row = await MessageSent.first()
     assert (row.status, row.error_code, row.status_detail) == (
         MessageStatus.FAILED, "21610", "provider_rejected")
@@ -103,7 +103,7 @@ async def test_unknown_outcome_is_never_resent_and_ends_orphaned(services, clock
     await setup(services, clock, count=4)
     provider = ScriptedProvider(lambda sms, n: SendOutcome(sms.message_id, Outcome.UNKNOWN,
                                                            error_message="timeout"))
-    ex = executor(clock, provider, unknown_grace=dt.timedelta(minutes=10))
+    ex = executor(services, clock, provider, unknown_grace=dt.timedelta(minutes=10))
     assert (await ex.drain()).unknown == 4
     clock.advance(minutes=5)
     assert (await ex.drain()).claimed == 0
@@ -127,7 +127,7 @@ async def test_claimed_but_unsent_rows_return_after_the_lease(services, clock):
                                          lease_until=now + dt.timedelta(seconds=60), limit=10)
     assert len(claimed) == 5
     provider = ScriptedProvider()
-    ex = executor(clock, provider)
+    ex = executor(services, clock, provider)
     assert (await ex.drain()).claimed == 0  # leased to the dead executor
     clock.advance(61)
     assert (await ex.drain()).sent == 5
@@ -138,19 +138,19 @@ async def test_stale_blocked_and_suspended_are_dropped_with_reasons(services, cl
     await queue_to(subs[:1], lst, now=clock.now(), body="Win big http://bit.ly/abc")
     clock.advance(minutes=31)
     await queue_to(subs[1:], lst, now=clock.now(), body="Fresh news")
-    await executor(clock, ScriptedProvider()).drain()
+    await executor(services, clock, ScriptedProvider()).drain()
     got = sorted((m.body[:5], m.status, m.status_detail) for m in await MessageSent.all())
     assert got == [("Acme:", "dropped", "stale"), ("Acme:", "dropped", "stale"),
                    ("Fresh", "sent", None), ("Win b", "dropped", "stale")]
 
     await queue_to(subs[:1], lst, now=clock.now(), body="Claim at bit.ly/abc now")
-    await executor(clock, ScriptedProvider()).drain()
+    await executor(services, clock, ScriptedProvider()).drain()
     assert await MessageSent.filter(status_detail="blocked_content").count() == 1
 
     await services.accounts.set_status(tenant.account.id, AccountStatus.SUSPENDED)
     await queue_to(subs[:1], lst, now=clock.now(), body="Later")
     provider = ScriptedProvider()
-    await executor(clock, provider).drain()
+    await executor(services, clock, provider).drain()
     assert await MessageSent.filter(status_detail="account_suspended").count() == 1
     assert provider.requests == []
 
@@ -161,8 +161,7 @@ async def test_billing_hold_defers_then_expires(services, clock):
     tenant.account.billing_status_since = clock.now()
     await tenant.account.save(update_fields=["billing_status", "billing_status_since"])
     provider = ScriptedProvider()
-    ex = Executor(clock=clock, providers=provider, policy=AllowAll(),
-                  billing=AccountBillingGate(clock=clock), callback_url=lambda *_: None)
+    ex = executor(services, clock, provider)
     for _ in range(5):
         await ex.drain()
         clock.advance(minutes=12)
@@ -179,7 +178,7 @@ async def test_billing_hold_defers_then_expires(services, clock):
 async def test_concurrent_executors_never_send_twice(services, clock):
     await setup(services, clock, count=400)
     provider = ScriptedProvider()
-    executors = [executor(clock, provider, batch_size=25) for _ in range(4)]
+    executors = [executor(services, clock, provider, batch_size=25) for _ in range(4)]
     await asyncio.gather(*(ex.drain() for ex in executors))
     assert len(provider.attempts) == 400
     assert set(provider.attempts.values()) == {1}

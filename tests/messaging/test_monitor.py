@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+from core.billing.gate import AccountBillingGate
 from core.messaging.executor import Executor, ExecutorConfig
 from core.messaging.monitor import FailureRateMonitor
 from core.notifications.models import Notification
 from core.providers.base import Outcome, SendOutcome
 from tests.factories import make_tenant
 from tests.messaging.helpers import make_list, make_subscribers, queue_to
-from tests.messaging.scripted import AllowAll, NoHolds, ScriptedProvider, accept
+from tests.messaging.scripted import ScriptedProvider, accept
 
 
 async def test_failure_rate_alert_is_raised_once_and_cleared_once(services, clock):
@@ -20,8 +21,8 @@ async def test_failure_rate_alert_is_raised_once_and_cleared_once(services, cloc
             return SendOutcome(sms.message_id, Outcome.REJECTED, error_code="30006")
         return accept(sms, attempt)
 
-    ex = Executor(clock=clock, providers=ScriptedProvider(half_bad), policy=AllowAll(),
-                  billing=NoHolds(), callback_url=lambda *_: None,
+    ex = Executor(clock=clock, providers=ScriptedProvider(half_bad), policy=services.compliance,
+                  billing=AccountBillingGate(clock=clock), callback_url=lambda *_: None,
                   config=ExecutorConfig(batch_size=100))
     monitor = FailureRateMonitor(clock=clock, notifications=services.notifications)
     await queue_to(subs, lst, now=clock.now())

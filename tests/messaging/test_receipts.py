@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+from core.billing.gate import AccountBillingGate
 from core.messaging.executor import Executor, ExecutorConfig
 from core.messaging.models import MessageSent, MessageStatus
 from core.messaging.service import MessageQueries
 from core.providers.base import DeliveryState, Outcome, Receipt, SendOutcome
 from tests.factories import make_tenant
 from tests.messaging.helpers import make_list, make_subscribers, queue_to
-from tests.messaging.scripted import AllowAll, NoHolds, ScriptedProvider
+from tests.messaging.scripted import ScriptedProvider
 
 
 def receipt(state, *, pid=None, mid=None, code=None):
@@ -22,8 +23,9 @@ async def sent_messages(services, clock, count=2, script=None):
     subs = await make_subscribers(lst, count, when=clock.now())
     await queue_to(subs, lst, now=clock.now())
     provider = ScriptedProvider(script) if script else ScriptedProvider()
-    ex = Executor(clock=clock, providers=provider, policy=AllowAll(), billing=NoHolds(),
-                  callback_url=lambda *_: None, config=ExecutorConfig())
+    ex = Executor(clock=clock, providers=provider, policy=services.compliance,
+                  billing=AccountBillingGate(clock=clock), callback_url=lambda *_: None,
+                  config=ExecutorConfig())
     await ex.drain()
     return tenant, ex, await MessageSent.all().order_by("id")
 
