@@ -13,7 +13,10 @@ from core.contacts.lists import SendingListService
 from core.contacts.service import ContactService
 from core.creatives.service import CreativeService
 from core.crypto import SecretBox
+from core.messaging.monitor import FailureRateMonitor
+from core.messaging.send import SendService
 from core.messaging.service import MessageQueries
+from core.messaging.webhooks import WebhookService
 from core.notifications.service import NotificationService
 from core.offers.service import OfferService
 from core.providers.registry import ProviderRegistry
@@ -32,6 +35,9 @@ class Services:
     offers: OfferService
     creatives: CreativeService
     messages: MessageQueries
+    sending: SendService
+    webhooks: WebhookService
+    failure_monitor: FailureRateMonitor
     system: SystemService
     providers: ProviderRegistry
     discord_links: DiscordLinkService

@@ -76,6 +76,17 @@ class Settings(BaseSettings):
         0.0, validation_alias=AliasChoices("TRACKLY_SIMULATOR_REPLY_RATE")
     )
 
+    executor_batch_size: Annotated[int, Field(ge=1, le=5000)] = Field(
+        500, validation_alias=AliasChoices("TRACKLY_EXECUTOR_BATCH_SIZE"))
+    executor_lanes: Annotated[int, Field(ge=1, le=64)] = Field(
+        2, validation_alias=AliasChoices("TRACKLY_EXECUTOR_LANES"))
+    executor_lease_seconds: Annotated[float, Field(ge=1, le=3600)] = Field(
+        60, validation_alias=AliasChoices("TRACKLY_EXECUTOR_LEASE_SECONDS"))
+    executor_unknown_grace_seconds: Annotated[float, Field(ge=1, le=86_400)] = Field(
+        600, validation_alias=AliasChoices("TRACKLY_EXECUTOR_UNKNOWN_GRACE_SECONDS"))
+    executor_poll_seconds: Annotated[float, Field(gt=0, le=60)] = Field(
+        0.25, validation_alias=AliasChoices("TRACKLY_EXECUTOR_POLL_SECONDS"))
+
     discord_token: SecretStr | None = _env("DISCORD_TOKEN")
     discord_guild_id: int | None = _env("DISCORD_GUILD_ID")
     discord_support_channel_id: int | None = _env("DISCORD_SUPPORT_CHANNEL_ID")

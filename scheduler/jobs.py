@@ -14,6 +14,7 @@ from core.services import Services
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 15
+ALERT_CHECK_SECONDS = 30
 
 
 def build_scheduler(services: Services) -> AsyncIOScheduler:
@@ -22,6 +23,13 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
     async def heartbeat() -> None:
         await services.system.beat("scheduler", host=socket.gethostname(), pid=os.getpid())
 
+    async def failure_rates() -> None:
+        changed = await services.failure_monitor.check()
+        if changed:
+            log.info("failure-rate alerts: %s", ", ".join(changed))
+
     scheduler.add_job(heartbeat, "interval", seconds=HEARTBEAT_SECONDS, id="heartbeat",
                       max_instances=1, coalesce=True, next_run_time=services.clock.now())
+    scheduler.add_job(failure_rates, "interval", seconds=ALERT_CHECK_SECONDS,
+                      id="failure_rates", max_instances=1, coalesce=True)
     return scheduler

@@ -8,6 +8,7 @@ import logging
 
 from core.accounts.discord_links import DiscordLinkService
 from core.accounts.service import AccountService
+from core.billing.gate import AccountBillingGate
 from core.clock import Clock, SystemClock
 from core.compliance.service import ComplianceService
 from core.contacts.imports import ImportService
@@ -15,7 +16,11 @@ from core.contacts.lists import SendingListService
 from core.contacts.service import ContactService
 from core.creatives.service import CreativeService
 from core.crypto import SecretBox
+from core.messaging.executor import Executor, ExecutorConfig
+from core.messaging.monitor import FailureRateMonitor
+from core.messaging.send import SendService
 from core.messaging.service import MessageQueries
+from core.messaging.webhooks import WebhookService, callback_url
 from core.notifications.service import NotificationService
 from core.offers.service import OfferService
 from core.providers.registry import ProviderRegistry
@@ -34,6 +39,14 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
     notifications = NotificationService(clock=clock)
     lists = SendingListService(clock=clock, box=box)
     contacts = ContactService(clock=clock, lists=lists)
+    compliance = ComplianceService(clock=clock, contacts=contacts, lists=lists,
+                                   notifications=notifications)
+    messages = MessageQueries(clock=clock)
+    providers = ProviderRegistry(settings=settings, box=box, clock=clock)
+    webhooks = WebhookService(clock=clock, providers=providers, messages=messages,
+                              compliance=compliance)
+    # Simulator receipts and replies take the same road as a provider's webhooks.
+    providers.bind(on_receipt=webhooks.simulator_receipt, on_inbound=webhooks.receive)
     return Services(
         settings=settings,
         clock=clock,
@@ -44,17 +57,35 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
         lists=lists,
         contacts=contacts,
         imports=ImportService(clock=clock, lists=lists, data_dir=settings.data_dir),
-        compliance=ComplianceService(clock=clock, contacts=contacts, lists=lists,
-                                     notifications=notifications),
+        compliance=compliance,
         offers=OfferService(clock=clock),
         creatives=CreativeService(clock=clock, settings=settings),
-        messages=MessageQueries(clock=clock),
-        providers=ProviderRegistry(settings=settings, box=box, clock=clock),
+        messages=messages,
+        sending=SendService(clock=clock, settings=settings, lists=lists, contacts=contacts),
+        webhooks=webhooks,
+        failure_monitor=FailureRateMonitor(clock=clock, notifications=notifications),
+        providers=providers,
         discord_links=DiscordLinkService(clock=clock, accounts=accounts),
         support=SupportService(
             clock=clock, max_open_tickets=settings.support_max_open_tickets,
             cooldown=dt.timedelta(minutes=settings.support_cooldown_minutes)),
     )
+
+
+def build_executor(services: Services) -> Executor:
+    """The send executor for this process, configured from settings."""
+    settings = services.settings
+    config = ExecutorConfig(
+        batch_size=settings.executor_batch_size, lanes=settings.executor_lanes,
+        lease=dt.timedelta(seconds=settings.executor_lease_seconds),
+        unknown_grace=dt.timedelta(seconds=settings.executor_unknown_grace_seconds),
+        poll_interval=settings.executor_poll_seconds)
+    public_url = settings.public_url
+    return Executor(clock=services.clock, providers=services.providers,
+                    policy=services.compliance, billing=AccountBillingGate(clock=services.clock),
+                    callback_url=lambda sending_list, _mid: callback_url(public_url,
+                                                                        sending_list),
+                    config=config)
 
 
 def configure_logging(level: str) -> None:

@@ -98,11 +98,31 @@ def _report_bot_exit(task: asyncio.Task[None]) -> None:
         log.error("Discord bot stopped: %s", task.exception())
 
 
+@contextlib.asynccontextmanager
+async def worker_component(services: Services) -> AsyncIterator[None]:
+    """The send executor: drains the outbox until stopped (finishing the chunk in flight
+    and releasing the rest of its claim)."""
+    from trackly.bootstrap import build_executor
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(build_executor(services).run(stop), name="executor")
+    try:
+        yield
+    finally:
+        stop.set()
+        try:
+            await asyncio.wait_for(task, timeout=3.0)
+        except TimeoutError:
+            log.warning("executor did not stop in time; its lease will expire")
+
+
 def components_for(role: Role, *, host: str, port: int, announce: Callable[[str], None]
                    ) -> list[Component]:
     chosen: list[Component] = []
     if role in (Role.ALL, Role.WEB):
         chosen.append(web_component(host, port, announce))
+    if role in (Role.ALL, Role.WORKER):
+        chosen.append(worker_component)
     if role in (Role.ALL, Role.SCHEDULER):
         chosen.append(scheduler_component)
     if role in (Role.ALL, Role.BOT):

@@ -7,10 +7,22 @@ from aiohttp import web
 from core.services import Services
 from web.errors import MAX_BODY, error_middleware
 from web.keys import SERVICES
-from web.routes import account, contacts, creatives, health, imports, lists, messages, offers
+from web.routes import (
+    account,
+    contacts,
+    creatives,
+    health,
+    imports,
+    lists,
+    messages,
+    offers,
+    send,
+    webhooks,
+)
 
 ROUTE_TABLES = [health.routes, account.routes, lists.routes, contacts.routes, imports.routes,
-                offers.routes, creatives.routes, messages.routes]
+                offers.routes, creatives.routes, messages.routes, send.routes,
+                webhooks.routes]
 
 
 def create_app(services: Services) -> web.Application:

@@ -202,7 +202,10 @@ class Executor:
         for list_id, messages in candidates.items():
             verdicts = await self.policy.check_batch(
                 sending_list=lists[list_id], contact_ids=[m.contact_id for m in messages],
-                now=now, transactional_ids={m.contact_id for m in messages if m.transactional})
+                now=now, transactional_ids={m.contact_id for m in messages if m.transactional},
+                # No subscription row: a one-off API send (opt-outs and blocks still apply).
+                subscription_optional_ids={m.contact_id for m in messages
+                                           if m.list_contact_id is None})
             keep = []
             for m in messages:
                 verdict = verdicts.get(m.contact_id)

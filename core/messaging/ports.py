@@ -17,8 +17,8 @@ class SendPolicy(Protocol):
     """May these contacts receive from this list now? (subscription, blocks, quiet hours)"""
 
     async def check_batch(self, *, sending_list: SendingList, contact_ids: Sequence[int],
-                          now: dt.datetime, transactional_ids: set[int]
-                          ) -> Mapping[int, Verdict]: ...
+                          now: dt.datetime, transactional_ids: set[int],
+                          subscription_optional_ids: set[int]) -> Mapping[int, Verdict]: ...
 
 
 class BillingGate(Protocol):

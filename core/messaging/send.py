@@ -1,0 +1,220 @@
+"""Sending through the API: one message or a bulk of them, rendered and written to the
+outbox. The executor takes it from there; nothing here talks to a provider."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.accounts.models import Account
+from core.clock import Clock
+from core.contacts.lists import SendingListService
+from core.contacts.models import ListContact, ListStatus, SendingList, SubscriptionStatus
+from core.contacts.phones import PhoneInfo, mask, parse_phone
+from core.contacts.service import ContactService
+from core.creatives.models import CreativeStatus, MessageCreative
+from core.errors import NotFound, TracklyError, ValidationError
+from core.messaging.content import blocked_reason
+from core.messaging.links import new_links, tracking_base
+from core.messaging.models import MessageSent
+from core.messaging.outbox import NewMessage, enqueue
+from core.messaging.render import Rendered, brand_of, compliance_text, finish
+from core.messaging.template import RecipientFields, link_keys, validate_body
+from core.offers.models import Offer
+from core.permissions import Action, Actor
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+MAX_BULK = 1000
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    to: Any
+    list_number: Any
+    body: str | None = None
+    creative_id: int | None = None
+    transactional: bool = False  # exempt from quiet hours (receipts, codes, alerts)
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class SendResult:
+    message_id: str
+    status: str
+    segments: int
+    encoding: str
+    price: Any
+    to: str
+    replayed: bool = False
+
+
+@dataclass
+class BulkSendOutcome:
+    queued: list[tuple[int, SendResult]] = field(default_factory=list)
+    errors: list[tuple[int, str, str]] = field(default_factory=list)  # index, code, error
+
+
+@dataclass(frozen=True)
+class _Template:
+    body: str
+    bindings: dict[str, dict[str, Any]]
+    offer_urls: dict[int, str]
+    creative_id: int | None
+    offer_id: int | None
+
+
+class SendService:
+    def __init__(self, *, clock: Clock, settings: Settings, lists: SendingListService,
+                 contacts: ContactService) -> None:
+        self.clock = clock
+        self.settings = settings
+        self.lists = lists
+        self.contacts = contacts
+
+    async def send(self, actor: Actor, request: SendRequest) -> SendResult:
+        actor.require(Action.SEND)
+        _require(request.to, "to")
+        if request.body in (None, "") and request.creative_id is None:
+            raise ValidationError("Give a body or a creative_id.", code="missing_body",
+                                  field="body")
+        _require(request.list_number, "list_number")
+        if request.idempotency_key:
+            earlier = await MessageSent.get_or_none(account_id=actor.account_id,
+                                                    idempotency_key=request.idempotency_key)
+            if earlier is not None:
+                return _result(earlier, replayed=True)
+        sending_list = await self._usable_list(actor, request.list_number)
+        account = await Account.get(id=actor.account_id)
+        template = await self._template(actor, request.body, request.creative_id)
+        message = await self._prepare(account, sending_list, template, request.to,
+                                      transactional=request.transactional,
+                                      idempotency_key=request.idempotency_key)
+        written = await enqueue([message], now=self.clock.now())
+        if not written:  # the same Idempotency-Key raced us: answer with the first
+            earlier = await MessageSent.get(account_id=actor.account_id,
+                                            idempotency_key=request.idempotency_key)
+            return _result(earlier, replayed=True)
+        log.info("queued %s to %s from list %s", written[0].public_id, mask(message.to_number),
+                 sending_list.id)
+        return SendResult(written[0].public_id, "queued", message.segments, message.encoding,
+                          message.price, message.to_number)
+
+    async def send_bulk(self, actor: Actor, *, list_number: Any,
+                        messages: list[dict[str, Any]]) -> BulkSendOutcome:
+        """Each message on its own: a bad number never stops the others."""
+        actor.require(Action.SEND)
+        _require(list_number, "list_number")
+        if not messages:
+            raise ValidationError("messages must hold at least one message.",
+                                  code="missing_messages", field="messages")
+        if len(messages) > MAX_BULK:
+            raise ValidationError(f"At most {MAX_BULK} messages per request.",
+                                  code="too_many_messages", field="messages")
+        sending_list = await self._usable_list(actor, list_number)
+        account = await Account.get(id=actor.account_id)
+        outcome = BulkSendOutcome()
+        prepared: list[tuple[int, NewMessage]] = []
+        for index, item in enumerate(messages):
+            try:
+                if not isinstance(item, dict):
+                    raise ValidationError("Each message is an object {to, body}.",
+                                          code="invalid_message")
+                _require(item.get("to"), "to")
+                if not item.get("body"):
+                    raise ValidationError("body is required.", code="missing_body",
+                                          field="body")
+                template = await self._template(actor, item["body"], None)
+                prepared.append((index, await self._prepare(
+                    account, sending_list, template, item["to"],
+                    transactional=bool(item.get("transactional", False)))))
+            except TracklyError as exc:
+                outcome.errors.append((index, exc.code, exc.message))
+        written = await enqueue([m for _, m in prepared], now=self.clock.now())
+        by_public_id = {w.public_id for w in written}
+        for index, m in prepared:
+            if m.public_id in by_public_id:
+                outcome.queued.append((index, SendResult(m.public_id, "queued", m.segments,
+                                                         m.encoding, m.price, m.to_number)))
+        return outcome
+
+    # -- pieces ---------------------------------------------------------------------------
+
+    async def _usable_list(self, actor: Actor, number: Any) -> SendingList:
+        sending_list = await self.lists.get_by_number(actor, number)
+        if sending_list.status != ListStatus.ACTIVE:
+            raise ValidationError(f"The sending list {sending_list.phone_number} is inactive.",
+                                  code="list_inactive", field="list_number")
+        return sending_list
+
+    async def _template(self, actor: Actor, body: str | None, creative_id: int | None
+                        ) -> _Template:
+        if creative_id is not None:
+            creative = await MessageCreative.get_or_none(id=creative_id,
+                                                         account_id=actor.account_id)
+            if creative is None:
+                raise NotFound(f"No creative {creative_id}.", code="creative_not_found")
+            if creative.status != CreativeStatus.ACTIVE:
+                raise ValidationError(f"Creative {creative_id} is {creative.status}.",
+                                      code="creative_inactive", field="creative_id")
+            bindings = creative.link_bindings or {}
+            offer_ids = {b["offer_id"] for b in bindings.values()}
+            urls = dict(await Offer.filter(id__in=list(offer_ids), account_id=actor.account_id)
+                        .values_list("id", "tracking_url")) if offer_ids else {}
+            first = next(iter(bindings.values()), None)
+            return _Template(creative.body, bindings, urls, creative.id,
+                             first["offer_id"] if first else None)
+        body = validate_body(body or "")
+        if link_keys(body):
+            raise ValidationError("Links ({{link1}}...) need a creative that binds them to "
+                                  "offers; send with creative_id.", code="missing_link_offer",
+                                  field="body")
+        return _Template(body, {}, {}, None, None)
+
+    async def _prepare(self, account: Account, sending_list: SendingList, template: _Template,
+                       to: Any, *, transactional: bool, idempotency_key: str | None = None
+                       ) -> NewMessage:
+        info = parse_phone(to, region=account.default_region)
+        if not isinstance(info, PhoneInfo):
+            raise ValidationError(f"{info.reason}", code="invalid_phone", field="to")
+        contact, _ = await self.contacts.ensure_contact(info)
+        subscription = await ListContact.get_or_none(sending_list_id=sending_list.id,
+                                                     contact_id=contact.id)
+        if subscription is not None and subscription.status == SubscriptionStatus.UNSUBSCRIBED:
+            raise ValidationError(f"{info.e164} has unsubscribed from "
+                                  f"{sending_list.phone_number}.",
+                                  code="contact_unsubscribed", field="to")
+        recipient = RecipientFields(
+            first_name=subscription.first_name if subscription else "",
+            last_name=subscription.last_name if subscription else "",
+            brand_name=brand_of(account, sending_list),
+            custom=subscription.custom_fields if subscription else None)
+        base = tracking_base(account.tracking_domain, self.settings.tracking_base)
+        urls, links = new_links(template.bindings, template.offer_urls, base)
+        prepend, append = compliance_text(account, sending_list)
+        rendered: Rendered = finish(template.body, recipient, urls, prepend=prepend,
+                                    append=append, smart=account.smart_encoding)
+        blocked = blocked_reason(rendered.text)
+        if blocked:
+            raise ValidationError(f"This message cannot be sent: {blocked}.",
+                                  code="blocked_content", field="body")
+        return NewMessage(
+            account_id=account.id, sending_list_id=sending_list.id, contact_id=contact.id,
+            # No subscription: a one-off API send (blocks and opt-outs still apply).
+            list_contact_id=subscription.id if subscription else None,
+            to_number=info.e164, from_number=sending_list.phone_number, body=rendered.text,
+            segments=rendered.segments, encoding=rendered.encoding, price=rendered.price,
+            provider=sending_list.provider, transactional=transactional,
+            idempotency_key=idempotency_key, creative_id=template.creative_id,
+            offer_id=template.offer_id, links=links)
+
+
+def _require(value: Any, name: str) -> None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ValidationError(f"{name} is required.", code=f"missing_{name}", field=name)
+
+
+def _result(message: MessageSent, *, replayed: bool) -> SendResult:
+    return SendResult(message.public_id, message.status, message.segments, message.encoding,
+                      message.price, message.to_number, replayed=replayed)

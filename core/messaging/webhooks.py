@@ -1,0 +1,137 @@
+"""What providers tell us: delivery receipts and inbound messages, verified each
+provider's way before anything is stored. Inbound messages go to compliance; the reply
+it decides on (a STOP confirmation, HELP text) goes out through the outbox, once."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+from core.accounts.models import Account
+from core.billing.pricing import estimate
+from core.clock import Clock
+from core.compliance.inbound import InboundOutcome
+from core.contacts.models import Provider, SendingList
+from core.contacts.phones import mask, normalize_sender
+from core.errors import NotFound, PermissionDenied
+from core.messaging.outbox import NewMessage, enqueue
+from core.messaging.segments import count
+from core.messaging.service import MessageQueries
+from core.providers import cm, infobip, twilio
+from core.providers.base import InboundSms, Receipt, WebhookEvents, WebhookRequest
+from core.providers.common import query_token
+from core.providers.registry import ProviderRegistry
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_PROVIDERS = (Provider.TWILIO, Provider.INFOBIP, Provider.CM)
+
+
+class InboundPort(Protocol):
+    async def handle_inbound(self, sms: InboundSms) -> InboundOutcome: ...
+
+
+@dataclass(frozen=True)
+class WebhookResult:
+    receipts_applied: int
+    receipts_ignored: int
+    inbound: list[InboundOutcome]
+
+
+class WebhookService:
+    def __init__(self, *, clock: Clock, providers: ProviderRegistry, messages: MessageQueries,
+                 compliance: InboundPort) -> None:
+        self.clock = clock
+        self.providers = providers
+        self.messages = messages
+        self.compliance = compliance
+
+    async def handle(self, provider: str, account_id: int, request: WebhookRequest
+                     ) -> WebhookResult:
+        """Verify, parse, apply. A bad signature raises PermissionDenied and stores
+        nothing; a payload the parser cannot read raises ValidationError
+        (``invalid_webhook_payload``) and stores nothing."""
+        if provider not in WEBHOOK_PROVIDERS:
+            raise NotFound(f"No webhook for provider {provider!r}.", code="not_found")
+        account = await Account.get_or_none(id=account_id)
+        if account is None:
+            raise PermissionDenied("Webhook signature does not match.",
+                                   code="invalid_signature")
+        sending_list = await self._verified_list(provider, account, request)
+        events: WebhookEvents = _PARSERS[provider](request)
+        summary = await self.messages.apply_receipts(account.id, events.receipts,
+                                                     source=f"webhook:{provider}")
+        outcomes = []
+        for sms in events.inbound:
+            if normalize_sender(sms.to_number) != sending_list.phone_number:
+                log.warning("inbound to %s arrived on the webhook of list %s; ignored",
+                            mask(sms.to_number), sending_list.id)
+                continue
+            outcomes.append(await self.receive(sms))
+        return WebhookResult(summary.applied, summary.ignored, outcomes)
+
+    async def receive(self, sms: InboundSms) -> InboundOutcome:
+        """One inbound message (from a webhook or the simulator): compliance decides,
+        and its reply, if any, is queued once."""
+        outcome = await self.compliance.handle_inbound(sms)
+        if outcome.reply_text and outcome.sending_list_id and not outcome.duplicate:
+            await self._queue_reply(outcome)
+        return outcome
+
+    async def simulator_receipt(self, receipt: Receipt) -> None:
+        await self.messages.apply_receipts(None, [receipt], source="simulator")
+
+    async def _verified_list(self, provider: str, account: Account,
+                             request: WebhookRequest) -> SendingList:
+        lists = SendingList.filter(account_id=account.id, provider=provider)
+        if provider == Provider.TWILIO:
+            # Status callbacks come From our number; inbound messages go To it.
+            numbers = {normalize_sender(request.form.get(k, "")) for k in ("From", "To")}
+            for candidate in await lists.filter(phone_number__in=[n for n in numbers if n]):
+                token = self.providers.credentials(candidate).get("auth_token")
+                if token and twilio.verify(request, token):
+                    return candidate
+        else:
+            token = query_token(request.query)
+            if token:
+                candidate = await lists.filter(webhook_token=token).first()
+                verify = infobip.verify if provider == Provider.INFOBIP else cm.verify
+                if candidate is not None and verify(request, candidate.webhook_token):
+                    return candidate
+        log.warning("rejected a %s webhook for account %s: signature or token mismatch",
+                    provider, account.id)
+        raise PermissionDenied("Webhook signature does not match.", code="invalid_signature")
+
+    async def _queue_reply(self, outcome: InboundOutcome) -> None:
+        if outcome.contact_id is None or not outcome.reply_to:
+            log.warning("reply for inbound %s has no recipient; not sent", outcome.inbound_id)
+            return
+        sending_list = await SendingList.get(id=outcome.sending_list_id)
+        text = outcome.reply_text or ""
+        info = count(text)
+        await enqueue([NewMessage(
+            account_id=sending_list.account_id, sending_list_id=sending_list.id,
+            contact_id=outcome.contact_id, to_number=outcome.reply_to,
+            from_number=sending_list.phone_number, body=text, segments=info.segments,
+            encoding=info.encoding, price=estimate(info.segments),
+            provider=sending_list.provider, transactional=True, is_reply=True)],
+            now=self.clock.now())
+
+
+_PARSERS = {
+    Provider.TWILIO: twilio.parse,
+    Provider.INFOBIP: infobip.parse,
+    Provider.CM: cm.parse,
+}
+
+
+def callback_url(public_url: str, sending_list: SendingList) -> str | None:
+    """Where this list's provider should post receipts for a message."""
+    base = f"{public_url}/api/webhook-feedbacks/{sending_list.provider}"
+    if sending_list.provider == Provider.TWILIO:
+        return f"{base}?account={sending_list.account_id}"
+    if sending_list.provider in (Provider.INFOBIP, Provider.CM):
+        return f"{base}?account={sending_list.account_id}&token={sending_list.webhook_token}"
+    return None
+

@@ -1,0 +1,43 @@
+"""Provider callbacks: delivery receipts and inbound messages. Verified each provider's
+way; a bad signature is 403 and nothing is stored."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from core.errors import ValidationError
+from core.providers.base import WebhookRequest
+from web.keys import SERVICES
+from web.openapi import operation
+from web.render import respond
+
+routes = web.RouteTableDef()
+
+
+@routes.post("/api/webhook-feedbacks/{provider}")
+@operation("Provider delivery reports and inbound messages", tag="webhooks", public=True,
+           query=[("account", "integer", "The account the sending list belongs to"),
+                  ("token", "string", "Infobip and CM: the list's webhook token"),
+                  ("message_id", "string", "Twilio: our message id (status callbacks)")],
+           description="Twilio requests are verified with X-Twilio-Signature against "
+                       "TRACKLY_PUBLIC_URL; Infobip and CM by the list's secret token.",
+           errors={403: "invalid_signature", 404: "not_found"})
+async def provider_webhook(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    account = request.query.get("account", "")
+    if not account.isdigit():
+        raise ValidationError("account is required in the webhook URL.",
+                              code="missing_account", field="account")
+    raw = await request.read()
+    form = {}
+    if request.content_type == "application/x-www-form-urlencoded":
+        form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+    hook = WebhookRequest(
+        url=services.settings.public_url + request.path_qs, method=request.method,
+        headers=dict(request.headers), query=dict(request.query), form=form, body=raw)
+    provider = request.match_info["provider"]
+    result = await services.webhooks.handle(provider, int(account), hook)
+    if provider == "twilio":  # Twilio wants TwiML; replies go through our outbox instead
+        return web.Response(text="<Response/>", content_type="text/xml")
+    return respond({"success": True, "receipts": result.receipts_applied,
+                    "inbound": len(result.inbound)})
