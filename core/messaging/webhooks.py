@@ -58,15 +58,17 @@ class WebhookService:
         if account is None:
             raise PermissionDenied("Webhook signature does not match.",
                                    code="invalid_signature")
-        sending_list = await self._verified_list(provider, account, request)
+        await self._verify(provider, account, request)
         events: WebhookEvents = _PARSERS[provider](request)
         summary = await self.messages.apply_receipts(account.id, events.receipts,
                                                      source=f"webhook:{provider}")
         outcomes = []
+        ours = set(await SendingList.filter(account_id=account.id).values_list(
+            "phone_number", flat=True)) if events.inbound else set()
         for sms in events.inbound:
-            if normalize_sender(sms.to_number) != sending_list.phone_number:
-                log.warning("inbound to %s arrived on the webhook of list %s; ignored",
-                            mask(sms.to_number), sending_list.id)
+            if normalize_sender(sms.to_number) not in ours:
+                log.warning("inbound to %s is for no list of account %s; ignored",
+                            mask(sms.to_number), account.id)
                 continue
             outcomes.append(await self.receive(sms))
         return WebhookResult(summary.applied, summary.ignored, outcomes)
@@ -76,22 +78,31 @@ class WebhookService:
         and its reply, if any, is queued once."""
         outcome = await self.compliance.handle_inbound(sms)
         if outcome.reply_text and outcome.sending_list_id and not outcome.duplicate:
-            await self._queue_reply(outcome)
+            if sms.provider == Provider.TWILIO and twilio.answers_itself(sms.body):
+                log.info("inbound %s: Twilio sent its own confirmation", outcome.inbound_id)
+            else:
+                await self._queue_reply(outcome)
         return outcome
 
     async def simulator_receipt(self, receipt: Receipt) -> None:
         await self.messages.apply_receipts(None, [receipt], source="simulator")
 
-    async def _verified_list(self, provider: str, account: Account,
-                             request: WebhookRequest) -> SendingList:
+    async def _verify(self, provider: str, account: Account, request: WebhookRequest
+                      ) -> SendingList:
         lists = SendingList.filter(account_id=account.id, provider=provider)
         if provider == Provider.TWILIO:
-            # Status callbacks come From our number; inbound messages go To it.
+            # Status callbacks come From our number and inbound messages go To it, so try
+            # that list first; then any of the account's Twilio lists (one Twilio account
+            # often serves many numbers, and a receipt may name a number we dropped).
             numbers = {normalize_sender(request.form.get(k, "")) for k in ("From", "To")}
-            for candidate in await lists.filter(phone_number__in=[n for n in numbers if n]):
+            candidates = sorted(await lists, key=lambda c: c.phone_number not in numbers)
+            tried: set[str] = set()
+            for candidate in candidates:
                 token = self.providers.credentials(candidate).get("auth_token")
-                if token and twilio.verify(request, token):
-                    return candidate
+                if token and token not in tried:
+                    tried.add(token)
+                    if twilio.verify(request, token):
+                        return candidate
         else:
             token = query_token(request.query)
             if token:

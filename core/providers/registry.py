@@ -9,12 +9,12 @@ Simulator receipts and replies go to the sinks bound with :meth:`ProviderRegistr
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import aiohttp
 
 from core.clock import Clock, SystemClock
+from core.contacts.models import Provider
 from core.crypto import SecretBox
 from core.errors import ValidationError
 from core.providers.base import (
@@ -26,6 +26,7 @@ from core.providers.base import (
 )
 from core.providers.cm import CmProvider
 from core.providers.common import Timeouts
+from core.providers.credentials import CREDENTIAL_SHAPES, validate_credentials
 from core.providers.infobip import InfobipProvider
 from core.providers.simulator import SimulatorProvider
 from core.providers.twilio import TwilioProvider
@@ -35,37 +36,6 @@ if TYPE_CHECKING:
     from core.contacts.models import SendingList
 
 log = logging.getLogger(__name__)
-
-# What each provider needs in SendingList.credentials_sealed (a SecretBox document).
-REQUIRED_CREDENTIALS: dict[str, tuple[str, ...]] = {
-    "twilio": ("account_sid", "auth_token"),
-    "infobip": ("api_key",),
-    "cm": ("product_token",),
-    "simulator": (),
-}
-
-
-def validate_credentials(provider: str, credentials: Mapping[str, Any]) -> dict[str, str]:
-    """The credential document a provider needs, or ValidationError naming what is wrong.
-    Call it before sealing credentials for a list, too."""
-    required = REQUIRED_CREDENTIALS.get(str(provider))
-    if required is None:
-        raise ValidationError(f"Unknown provider {provider!r}.", code="invalid_provider",
-                              field="provider")
-    out: dict[str, str] = {}
-    for key in required:
-        value = credentials.get(key)
-        if not isinstance(value, str) or not value.strip():
-            raise ValidationError(f"{provider} credentials need '{key}'.",
-                                  code="invalid_provider_credentials", field=f"credentials.{key}")
-        out[key] = value.strip()
-    if provider == "twilio" and not (out["account_sid"].startswith("AC")
-                                     and len(out["account_sid"]) == 34):
-        raise ValidationError("A Twilio account SID is 'AC' followed by 32 characters.",
-                              code="invalid_provider_credentials",
-                              field="credentials.account_sid")
-    return out
-
 
 class ProviderRegistry:
     def __init__(self, *, settings: Settings, box: SecretBox, clock: Clock | None = None,
@@ -92,11 +62,11 @@ class ProviderRegistry:
     def credentials(self, sending_list: SendingList) -> dict[str, str]:
         """The list's opened credentials (e.g. the Twilio auth token for verify())."""
         provider = str(sending_list.provider)
-        if not REQUIRED_CREDENTIALS.get(provider):
+        if not CREDENTIAL_SHAPES[Provider(provider)][0]:
             return validate_credentials(provider, {})
         if not sending_list.credentials_sealed:
             raise ValidationError(f"Sending list {sending_list.id} has no {provider} "
-                                  "credentials.", code="invalid_provider_credentials",
+                                  "credentials.", code="invalid_credentials",
                                   field="credentials")
         return validate_credentials(provider, self._box.open(sending_list.credentials_sealed))
 
@@ -141,8 +111,9 @@ class ProviderRegistry:
                                   base_url=settings.twilio_base_url, timeouts=self._timeouts,
                                   clock=self._clock)
         if provider == "infobip":
+            # Infobip gives each account its own base URL; the settings hold the default.
             return InfobipProvider(api_key=creds["api_key"], session=self._http(),
-                                   base_url=settings.infobip_base_url,
+                                   base_url=creds.get("base_url") or settings.infobip_base_url,
                                    timeouts=self._timeouts, clock=self._clock)
         if provider == "cm":
             return CmProvider(product_token=creds["product_token"], session=self._http(),

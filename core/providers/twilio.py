@@ -71,6 +71,13 @@ _STATES: dict[str, DeliveryState] = {
     "canceled": DeliveryState.FAILED,
 }
 # Progress Twilio reports before the carrier has it; no state change for us.
+# Twilio's Advanced Opt-Out answers these itself (and blocks the number after an opt-out,
+# so a reply of ours would fail with 21610): exact keywords, any case.
+SELF_ANSWERED_KEYWORDS = frozenset({
+    "STOP", "STOPALL", "STOP ALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT",
+    "OPT OUT", "REVOKE", "START", "YES", "UNSTOP", "HELP", "INFO",
+})
+
 _IGNORED = frozenset({"queued", "accepted", "scheduled", "sending", "partially_delivered"})
 
 _last_response: contextvars.ContextVar[Response | None] = contextvars.ContextVar(
@@ -176,6 +183,11 @@ class TwilioProvider:
                                error_message=message)
         return SendOutcome(sms.message_id, Outcome.REJECTED, error_code=str(code or status),
                            error_message=message)
+
+
+def answers_itself(body: str) -> bool:
+    """Did Twilio already reply to this inbound text with its own confirmation?"""
+    return " ".join(body.upper().split()).strip(".!") in SELF_ANSWERED_KEYWORDS
 
 
 def status_callback_url(callback_url: str, message_id: str) -> str:

@@ -44,7 +44,7 @@ OPT_OUT = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", 
                      "REVOKE", "STOP ALL", "OPT OUT"})
 OPT_IN = frozenset({"START", "YES", "UNSTOP"})
 ACCOUNT_SID = "AC" + "0" * 31 + "1"
-AUTH_TOKEN = "fake-twilio-auth-token-0123456789"
+AUTH_TOKEN = "f4ce" + "0123456789abcdef" + "0123456789ab"  # 32 hex, like a real one
 
 
 def twilio_error(status: int, code: int, message: str,

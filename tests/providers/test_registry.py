@@ -8,8 +8,9 @@ from core.contacts.models import Provider, SendingList
 from core.errors import ValidationError
 from core.providers.base import OutboundSms, Outcome, Receipt
 from core.providers.cm import CmProvider
+from core.providers.credentials import validate_credentials
 from core.providers.infobip import InfobipProvider
-from core.providers.registry import ProviderRegistry, validate_credentials
+from core.providers.registry import ProviderRegistry
 from core.providers.simulator import SimulatorProvider
 from core.providers.twilio import TwilioProvider
 from core.services import Services
@@ -34,9 +35,9 @@ def registry(services: Services, **settings_changes) -> ProviderRegistry:
 
 
 @pytest.mark.parametrize(("provider", "creds", "kind"), [
-    (Provider.TWILIO, {"account_sid": SID, "auth_token": "t"}, TwilioProvider),
-    (Provider.INFOBIP, {"api_key": "k"}, InfobipProvider),
-    (Provider.CM, {"product_token": "p"}, CmProvider),
+    (Provider.TWILIO, {"account_sid": SID, "auth_token": "ab" * 16}, TwilioProvider),
+    (Provider.INFOBIP, {"api_key": "k" * 20}, InfobipProvider),
+    (Provider.CM, {"product_token": "00000000-0000-4000-8000-000000000001"}, CmProvider),
     (Provider.SIMULATOR, None, SimulatorProvider),
 ])
 async def test_builds_the_right_adapter_once(services, provider, creds, kind) -> None:
@@ -66,7 +67,7 @@ async def test_sends_through_the_fake_with_the_opened_credentials(
 
 
 async def test_changed_credentials_rebuild_the_adapter(services, infobip_fake) -> None:
-    sending_list = await make_list(services, Provider.INFOBIP, {"api_key": "wrong"})
+    sending_list = await make_list(services, Provider.INFOBIP, {"api_key": "wrong-key-0123456789"})
     providers = registry(services, infobip_base_url=infobip_fake.url)
     sms = OutboundSms("abcd1234", "+15557770000", sending_list.phone_number, "Hi")
     try:
@@ -100,17 +101,18 @@ async def test_simulator_receipts_reach_the_bound_sink(services) -> None:
 
 
 @pytest.mark.parametrize(("provider", "creds", "field"), [
-    (Provider.TWILIO, {"account_sid": SID}, "credentials.auth_token"),
-    (Provider.TWILIO, {"account_sid": "nope", "auth_token": "t"}, "credentials.account_sid"),
+    (Provider.TWILIO, {"account_sid": SID}, "credentials"),
+    (Provider.TWILIO, {"account_sid": "nope", "auth_token": "ab" * 16},
+     "credentials.account_sid"),
     (Provider.INFOBIP, {"api_key": " "}, "credentials.api_key"),
-    (Provider.CM, {}, "credentials.product_token"),
+    (Provider.CM, {}, "credentials"),
 ])
 async def test_bad_credentials_are_a_clear_error(services, provider, creds, field) -> None:
     sending_list = await make_list(services, provider, creds)
     providers = registry(services)
     with pytest.raises(ValidationError) as caught:
         providers.get(sending_list)
-    assert (caught.value.code, caught.value.field) == ("invalid_provider_credentials", field)
+    assert (caught.value.code, caught.value.field) == ("invalid_credentials", field)
 
 
 async def test_missing_credentials(services) -> None:
@@ -120,6 +122,7 @@ async def test_missing_credentials(services) -> None:
 
 
 def test_validate_credentials_trims_and_refuses_unknown_providers() -> None:
-    assert validate_credentials("infobip", {"api_key": " k "}) == {"api_key": "k"}
+    key = "infobip-key-0123456789abcdef"
+    assert validate_credentials("infobip", {"api_key": f" {key} "}) == {"api_key": key}
     with pytest.raises(ValidationError):
         validate_credentials("carrier-pigeon", {})
