@@ -5,10 +5,10 @@ it decides on (a STOP confirmation, HELP text) goes out through the outbox, once
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Protocol
 
-from core.accounts.models import Account
 from core.billing.pricing import estimate
 from core.clock import Clock
 from core.compliance.inbound import InboundOutcome
@@ -26,6 +26,7 @@ from core.providers.registry import ProviderRegistry
 log = logging.getLogger(__name__)
 
 WEBHOOK_PROVIDERS = (Provider.TWILIO, Provider.INFOBIP, Provider.CM)
+KEY_CACHE_SECONDS = 30.0
 
 
 class InboundPort(Protocol):
@@ -46,6 +47,7 @@ class WebhookService:
         self.providers = providers
         self.messages = messages
         self.compliance = compliance
+        self._key_cache: dict[tuple[str, int], tuple[float, list[tuple[str, str]]]] = {}
 
     async def handle(self, provider: str, account_id: int, request: WebhookRequest
                      ) -> WebhookResult:
@@ -54,21 +56,17 @@ class WebhookService:
         (``invalid_webhook_payload``) and stores nothing."""
         if provider not in WEBHOOK_PROVIDERS:
             raise NotFound(f"No webhook for provider {provider!r}.", code="not_found")
-        account = await Account.get_or_none(id=account_id)
-        if account is None:
-            raise PermissionDenied("Webhook signature does not match.",
-                                   code="invalid_signature")
-        await self._verify(provider, account, request)
+        await self._verify(provider, account_id, request)
         events: WebhookEvents = _PARSERS[provider](request)
-        summary = await self.messages.apply_receipts(account.id, events.receipts,
+        summary = await self.messages.apply_receipts(account_id, events.receipts,
                                                      source=f"webhook:{provider}")
         outcomes = []
-        ours = set(await SendingList.filter(account_id=account.id).values_list(
+        ours = set(await SendingList.filter(account_id=account_id).values_list(
             "phone_number", flat=True)) if events.inbound else set()
         for sms in events.inbound:
             if normalize_sender(sms.to_number) not in ours:
                 log.warning("inbound to %s is for no list of account %s; ignored",
-                            mask(sms.to_number), account.id)
+                            mask(sms.to_number), account_id)
                 continue
             outcomes.append(await self.receive(sms))
         return WebhookResult(summary.applied, summary.ignored, outcomes)
@@ -87,32 +85,45 @@ class WebhookService:
     async def simulator_receipt(self, receipt: Receipt) -> None:
         await self.messages.apply_receipts(None, [receipt], source="simulator")
 
-    async def _verify(self, provider: str, account: Account, request: WebhookRequest
-                      ) -> SendingList:
-        lists = SendingList.filter(account_id=account.id, provider=provider)
-        if provider == Provider.TWILIO:
-            # Status callbacks come From our number and inbound messages go To it, so try
-            # that list first; then any of the account's Twilio lists (one Twilio account
-            # often serves many numbers, and a receipt may name a number we dropped).
-            numbers = {normalize_sender(request.form.get(k, "")) for k in ("From", "To")}
-            candidates = sorted(await lists, key=lambda c: c.phone_number not in numbers)
-            tried: set[str] = set()
-            for candidate in candidates:
-                token = self.providers.credentials(candidate).get("auth_token")
-                if token and token not in tried:
-                    tried.add(token)
-                    if twilio.verify(request, token):
-                        return candidate
-        else:
-            token = query_token(request.query)
-            if token:
-                candidate = await lists.filter(webhook_token=token).first()
+    async def _verify(self, provider: str, account_id: int, request: WebhookRequest) -> None:
+        """Twilio: X-Twilio-Signature with the auth token of the list the callback names
+        (From on receipts, To on inbound), else of any of the account's Twilio lists.
+        Infobip and CM: the list's secret token in the URL, compared in constant time.
+        Secrets are cached briefly (webhooks come thousands a second); a miss reloads
+        once, so a rotated credential works at once."""
+        for fresh in (False, True):
+            keys = await self._keys(provider, account_id, fresh=fresh)
+            if provider == Provider.TWILIO:
+                numbers = {normalize_sender(request.form.get(k, "")) for k in ("From", "To")}
+                tokens = dict.fromkeys(t for n, t in keys if n in numbers)
+                tokens.update(dict.fromkeys(t for _, t in keys))
+                if any(twilio.verify(request, token) for token in tokens):
+                    return
+            else:
                 verify = infobip.verify if provider == Provider.INFOBIP else cm.verify
-                if candidate is not None and verify(request, candidate.webhook_token):
-                    return candidate
+                if query_token(request.query) and any(verify(request, t) for _, t in keys):
+                    return
         log.warning("rejected a %s webhook for account %s: signature or token mismatch",
-                    provider, account.id)
+                    provider, account_id)
         raise PermissionDenied("Webhook signature does not match.", code="invalid_signature")
+
+    async def _keys(self, provider: str, account_id: int, *, fresh: bool
+                    ) -> list[tuple[str, str]]:
+        """(list number, secret) of the account's lists on this provider."""
+        key = (provider, account_id)
+        cached = self._key_cache.get(key)
+        if cached is not None and not fresh and time.monotonic() - cached[0] < KEY_CACHE_SECONDS:
+            return cached[1]
+        entries = []
+        for sending_list in await SendingList.filter(account_id=account_id, provider=provider):
+            if provider == Provider.TWILIO:
+                secret = self.providers.credentials(sending_list).get("auth_token")
+            else:
+                secret = sending_list.webhook_token
+            if secret:
+                entries.append((sending_list.phone_number, secret))
+        self._key_cache[key] = (time.monotonic(), entries)
+        return entries
 
     async def _queue_reply(self, outcome: InboundOutcome) -> None:
         if outcome.contact_id is None or not outcome.reply_to:
