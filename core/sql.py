@@ -51,9 +51,15 @@ class Params:
         self.values.append(value)
         return f"${len(self.values)}" if self.pg else "?"
 
-    def many(self, values: Iterable[Any]) -> str:
-        """``(p1, p2, ...)`` for an IN list (never empty: callers check)."""
-        return "(" + ", ".join(self(v) for v in values) + ")"
+    def isin(self, column: str, values: Iterable[Any], pg_type: str = "bigint") -> str:
+        """``column`` is one of ``values`` (never empty: callers check).
+
+        PostgreSQL gets one array parameter (``= ANY($n::type[])``): a statement with
+        hundreds of IN placeholders is re-planned generically after five runs, and that
+        plan can be a hundred times slower. SQLite gets the plain IN list."""
+        if self.pg:
+            return f"{column} = ANY({self(list(values))}::{pg_type}[])"
+        return f"{column} IN (" + ", ".join(self(v) for v in values) + ")"
 
 
 async def fetch(sql: str, params: Params) -> list[dict[str, Any]]:

@@ -108,12 +108,14 @@ async def _insert_messages(batch: list[NewMessage], now: dt.datetime) -> list[di
     p = Params()
     rows = []
     pg = p.pg
+    stamp = ts(now)
     for m in batch:
         values = (m.public_id, m.account_id, m.sending_list_id, m.contact_id, m.list_contact_id,
                   m.creative_id, m.offer_id, m.schedule_id, m.run_id, m.blast_id, m.journey_id,
                   m.enrollment_id, m.to_number, m.from_number, m.body, m.segments, m.encoding,
                   m.price if pg else str(m.price), m.provider, "queued", 0, m.transactional,
-                  m.is_reply, m.idempotency_key, ts(m.not_before), ts(now), ts(now))
+                  m.is_reply, m.idempotency_key, ts(m.not_before) if m.not_before else None,
+                  stamp, stamp)
         rows.append("(" + ", ".join(p(v) for v in values) + ")")
     sql = (f"INSERT INTO message_sent ({', '.join(_COLUMNS)}) VALUES {', '.join(rows)} "
            f"ON CONFLICT DO NOTHING RETURNING id, public_id")
@@ -124,8 +126,8 @@ async def _existing_public_ids(public_ids: list[str]) -> list[str]:
     if not public_ids:
         return []
     p = Params()
-    found = await fetch(f"SELECT public_id FROM message_sent WHERE public_id IN "
-                        f"{p.many(public_ids)}", p)
+    found = await fetch("SELECT public_id FROM message_sent WHERE "
+                        f"{p.isin('public_id', public_ids, 'varchar')}", p)
     return [r["public_id"] for r in found]
 
 

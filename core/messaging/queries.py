@@ -6,12 +6,12 @@ racing (an executor and an opt-out, a receipt and a retry) can never both win.""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from core.sql import Params, execute, execute_many, fetch, is_postgres, placeholders, read_ts, ts
+from core.sql import Params, execute, execute_many, fetch, placeholders, read_ts, ts
 
 CLAIM_COLUMNS = (
     "id, public_id, account_id, sending_list_id, contact_id, list_contact_id, creative_id, "
@@ -83,7 +83,7 @@ async def mark_sending(ids: Sequence[int], *, token: str, lease_until: dt.dateti
     p = Params()
     sql = (
         f"UPDATE message_sent SET status = 'sending', attempts = attempts + 1, "
-        f"lease_expires_at = {p(ts(lease_until))} WHERE id IN {p.many(ids)} "
+        f"lease_expires_at = {p(ts(lease_until))} WHERE {p.isin('id', ids)} "
         f"AND claim_token = {p(token)} AND status = 'queued' RETURNING id"
     )
     return {r["id"] for r in await fetch(sql, p)}
@@ -107,23 +107,46 @@ async def drop(rows: Sequence[tuple[int, str]], *, token: str, now: dt.datetime)
         f"UPDATE message_sent SET status = 'dropped', status_detail = {ph[0]}, "
         f"dropped_at = {ph[1]}, claim_token = NULL, lease_expires_at = NULL "
         f"WHERE id = {ph[2]} AND claim_token = {ph[3]} AND status = 'queued'",
-        [(reason, ts(now), mid, token) for mid, reason in rows],
+        [(reason, stamp, mid, token) for stamp in [ts(now)] for mid, reason in rows],
     )
 
 
-async def mark_sent(rows: Sequence[tuple[int, str | None]], *, now: dt.datetime) -> None:
-    """Accepted by the provider: (id, provider message id). A receipt that raced ahead
-    keeps its later status (SET expressions all read the old row)."""
-    ph = placeholders(3)
+async def mark_sent(rows: Sequence[tuple[int, str | None]], *, now: dt.datetime) -> set[int]:
+    """Accepted by the provider: (id, provider message id). Returns the ids this moved to
+    ``sent``; a row a receipt already moved on only gets its provider id and sent time."""
+    if not rows:
+        return set()
+    p = Params()
+    moved: set[int] = set()
+    if p.pg:  # one statement per step for the whole batch
+        ids, pids = (list(c) for c in zip(*rows, strict=True))
+        values = f"unnest({p(ids)}::bigint[], {p(pids)}::varchar[]) AS v(id, pid)"
+        moved = {r["id"] for r in await fetch(
+            f"UPDATE message_sent AS m SET status = 'sent', status_detail = NULL, "
+            f"provider_message_id = COALESCE(m.provider_message_id, v.pid), "
+            f"sent_at = COALESCE(m.sent_at, {p(now)}), claim_token = NULL, "
+            f"lease_expires_at = NULL FROM {values} WHERE m.id = v.id "
+            f"AND m.status IN ('sending', 'orphaned') RETURNING m.id", p)}
+        if len(moved) < len(rows):
+            q = Params()
+            await execute(
+                f"UPDATE message_sent AS m SET provider_message_id = COALESCE("
+                f"m.provider_message_id, v.pid), sent_at = COALESCE(m.sent_at, {q(now)}), "
+                f"claim_token = NULL, lease_expires_at = NULL FROM unnest("
+                f"{q(ids)}::bigint[], {q(pids)}::varchar[]) AS v(id, pid) "
+                f"WHERE m.id = v.id AND m.status NOT IN ('sending', 'orphaned')", q)
+        return moved
+    stamp = ts(now)
+    q = Params()
+    moved = {r["id"] for r in await fetch(
+        f"UPDATE message_sent SET status = 'sent', status_detail = NULL, "
+        f"sent_at = COALESCE(sent_at, {q(stamp)}) WHERE {q.isin('id', [m for m, _ in rows])} "
+        f"AND status IN ('sending', 'orphaned') RETURNING id", q)}
     await execute_many(
-        f"UPDATE message_sent SET provider_message_id = COALESCE(provider_message_id, "
-        f"{ph[0]}), sent_at = COALESCE(sent_at, {ph[1]}), "
-        f"status = CASE WHEN status IN ('sending', 'orphaned') THEN 'sent' ELSE status END, "
-        f"status_detail = CASE WHEN status IN ('sending', 'orphaned') THEN NULL "
-        f"ELSE status_detail END, claim_token = NULL, lease_expires_at = NULL "
-        f"WHERE id = {ph[2]}",
-        [(pid, ts(now), mid) for mid, pid in rows],
-    )
+        "UPDATE message_sent SET provider_message_id = COALESCE(provider_message_id, ?), "
+        "sent_at = COALESCE(sent_at, ?), claim_token = NULL, lease_expires_at = NULL "
+        "WHERE id = ?", [(pid, stamp, mid) for mid, pid in rows])
+    return moved
 
 
 async def mark_failed(rows: Sequence[tuple[int, str | None, str | None, str]], *,
@@ -135,8 +158,8 @@ async def mark_failed(rows: Sequence[tuple[int, str | None, str | None, str]], *
         f"error_message = {ph[1]}, status_detail = {ph[2]}, failed_at = {ph[3]}, "
         f"claim_token = NULL, lease_expires_at = NULL "
         f"WHERE id = {ph[4]} AND status = 'sending'",
-        [(code, (msg or "")[:300] or None, detail, ts(now), mid)
-         for mid, code, msg, detail in rows],
+        [(code, (msg or "")[:300] or None, detail, stamp, mid)
+         for stamp in [ts(now)] for mid, code, msg, detail in rows],
     )
 
 
@@ -160,7 +183,7 @@ async def mark_unknown(ids: Sequence[int], *, until: dt.datetime, reason: str) -
     await execute(
         f"UPDATE message_sent SET status_detail = 'outcome_unknown', "
         f"error_message = {p(reason[:300])}, lease_expires_at = {p(ts(until))} "
-        f"WHERE id IN {p.many(ids)} AND status = 'sending'", p)
+        f"WHERE {p.isin('id', ids)} AND status = 'sending'", p)
 
 
 async def orphan_expired(*, now: dt.datetime, limit: int = 1000) -> list[dict[str, Any]]:
@@ -177,27 +200,61 @@ async def orphan_expired(*, now: dt.datetime, limit: int = 1000) -> list[dict[st
     return await fetch(sql, p)
 
 
+def _stamper() -> Callable[[dt.datetime], Any]:
+    """ts() with memory: a batch's rows mostly share one timestamp."""
+    seen: dict[dt.datetime, Any] = {}
+
+    def stamp(when: dt.datetime) -> Any:
+        if when not in seen:
+            seen[when] = ts(when)
+        return seen[when]
+
+    return stamp
+
+
 async def record_events(rows: Sequence[tuple[int, str, str | None, str, dt.datetime]]) -> None:
     """Status history: (message id, status, detail, source, when)."""
-    ph = placeholders(5)
+    if not rows:
+        return
+    clipped = [(mid, status, (detail or None) and detail[:200], source, when)
+               for mid, status, detail, source, when in rows]
+    p = Params()
+    if p.pg:
+        cols = [list(c) for c in zip(*clipped, strict=True)]
+        await execute(
+            "INSERT INTO message_event (message_id, status, detail, source, occurred_at) "
+            f"SELECT * FROM unnest({p(cols[0])}::bigint[], {p(cols[1])}::varchar[], "
+            f"{p(cols[2])}::varchar[], {p(cols[3])}::varchar[], "
+            f"{p(cols[4])}::timestamptz[])", p)
+        return
+    stamps = _stamper()
     await execute_many(
-        f"INSERT INTO message_event (message_id, status, detail, source, occurred_at) "
-        f"VALUES ({', '.join(ph)})",
-        [(mid, status, (detail or None) and detail[:200], source, ts(when))
-         for mid, status, detail, source, when in rows],
+        "INSERT INTO message_event (message_id, status, detail, source, occurred_at) "
+        "VALUES (?, ?, ?, ?, ?)",
+        [(mid, status, detail, source, stamps(when))
+         for mid, status, detail, source, when in clipped],
     )
 
 
 async def record_usage(rows: Sequence[tuple[int, int, int, Decimal]], *, now: dt.datetime
                        ) -> None:
     """One usage record per message that left: (account, message, segments, price)."""
-    ph = placeholders(5)
-    conflict = " ON CONFLICT (message_id) DO NOTHING"
+    if not rows:
+        return
+    p = Params()
+    if p.pg:
+        cols = [list(c) for c in zip(*rows, strict=True)]
+        await execute(
+            "INSERT INTO usage_record (account_id, message_id, segments, price, occurred_at) "
+            f"SELECT a, m, s, pr, {p(now)} FROM unnest({p(cols[0])}::int[], "
+            f"{p(cols[1])}::bigint[], {p(cols[2])}::int[], {p(cols[3])}::numeric[]) "
+            "AS v(a, m, s, pr) ON CONFLICT (message_id) DO NOTHING", p)
+        return
+    stamp = ts(now)
     await execute_many(
-        f"INSERT INTO usage_record (account_id, message_id, segments, price, occurred_at) "
-        f"VALUES ({', '.join(ph)}){conflict}",
-        [(acc, mid, seg, str(price) if not is_postgres() else price, ts(now))
-         for acc, mid, seg, price in rows],
+        "INSERT INTO usage_record (account_id, message_id, segments, price, occurred_at) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING",
+        [(acc, mid, seg, str(price), stamp) for acc, mid, seg, price in rows],
     )
 
 
@@ -208,7 +265,7 @@ async def bump_send_stats(list_contact_ids: Sequence[int], *, now: dt.datetime) 
     p = Params()
     await execute(
         f"UPDATE list_contact SET send_count = send_count + 1, last_sent_at = {p(ts(now))} "
-        f"WHERE id IN {p.many(ids)}", p)
+        f"WHERE {p.isin('id', ids)}", p)
 
 
 _RECEIPT_FROM = "('sending', 'sent', 'orphaned')"

@@ -48,9 +48,15 @@ class MessageQueries:
         return message
 
     async def history(self, message: MessageSent) -> list[HistoryEntry]:
+        """Queued and accepted come from the row's own times (the executor writes no event
+        for the happy path); everything else from its events, in time order."""
         events = await MessageEvent.filter(message_id=message.id).order_by("occurred_at", "id")
-        return [HistoryEntry("queued", None, "outbox", message.queued_at)] + [
-            HistoryEntry(e.status, e.detail, e.source, e.occurred_at) for e in events]
+        entries = [HistoryEntry("queued", None, "outbox", message.queued_at)]
+        if message.sent_at is not None:
+            entries.append(HistoryEntry("sent", "accepted by the provider", "executor",
+                                        message.sent_at))
+        entries += [HistoryEntry(e.status, e.detail, e.source, e.occurred_at) for e in events]
+        return sorted(entries, key=lambda h: h.at)
 
     async def list(self, actor: Actor, *, page: int, per_page: int, status: str | None = None,
                    list_number: str | None = None, schedule_id: int | None = None,

@@ -11,7 +11,7 @@ from core.accounts.models import AccountStatus, BillingStatus
 from core.billing.gate import AccountBillingGate
 from core.billing.models import UsageRecord
 from core.messaging.executor import Executor, ExecutorConfig
-from core.messaging.models import MessageEvent, MessageSent, MessageStatus
+from core.messaging.models import MessageSent, MessageStatus
 from core.providers.base import Outcome, SendOutcome
 from tests.conftest import IS_POSTGRES
 from tests.factories import make_tenant
@@ -44,7 +44,9 @@ async def test_queued_messages_are_sent_once_with_usage_and_history(services, cl
     assert one.provider_message_id == f"P{one.public_id}" and one.sent_at == clock.now()
     assert one.attempts == 1 and one.claim_token is None
     assert await UsageRecord.filter(message_id=one.id, segments=1).exists()
-    assert [e.status for e in await MessageEvent.filter(message_id=one.id)] == ["sent"]
+    history = await services.messages.history(one)
+    assert [(h.status, h.source, h.at) for h in history] == [
+        ("queued", "outbox", clock.now()), ("sent", "executor", clock.now())]
     sub = await type(subs[0]).get(id=subs[0].id)
     assert sub.send_count == 1 and sub.last_sent_at == clock.now()
     assert (await executor(services, clock, provider).drain()).claimed == 0
