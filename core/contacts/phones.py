@@ -206,9 +206,26 @@ def _why_invalid(number: PhoneNumber) -> str:
     return "This number is not in use in its country's numbering plan."
 
 
+# phonenumbers finds a number's region by typing it against each candidate region, then
+# types it again for number_type(): three passes over the US patterns per US number.
+# For +1 numbers one pass against the US metadata answers both (US is the first region
+# tried for +1, and it has no leading-digits shortcut); anything else takes the public
+# path. Tests check the two agree.
+_type_helper = getattr(phonenumbers.phonenumberutil, "_number_type_helper", None)
+_US_METADATA = phonenumbers.PhoneMetadata.metadata_for_region("US")
+
+
+def _type_and_region(number: PhoneNumber) -> tuple[int, str | None]:
+    if number.country_code == 1 and _type_helper is not None and _US_METADATA is not None \
+            and not number.italian_leading_zero:
+        kind = _type_helper(str(number.national_number), _US_METADATA)
+        if kind != PhoneNumberType.UNKNOWN:
+            return kind, "US"
+    return phonenumbers.number_type(number), phonenumbers.region_code_for_number(number)
+
+
 def _describe(number: PhoneNumber, shown: str) -> PhoneResult:
-    kind = phonenumbers.number_type(number)  # UNKNOWN means no pattern matched: invalid
-    region = phonenumbers.region_code_for_number(number)
+    kind, region = _type_and_region(number)  # UNKNOWN means no pattern matched: invalid
     if kind == PhoneNumberType.UNKNOWN or region is None or region == "ZZ":
         return PhoneError("invalid_phone", _why_invalid(number), shown)
     digits = f"{number.country_code}{number.national_number}"
