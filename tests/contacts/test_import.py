@@ -4,10 +4,11 @@ with its line, and a second run that changes nothing."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 import shutil
 from pathlib import Path
 
-from core.contacts.imports import INTERRUPTED, ImportProgress
+from core.contacts.imports import BATCH_ROWS, INTERRUPTED, ImportProgress
 from core.contacts.models import (
     Contact,
     ImportJob,
@@ -200,7 +201,8 @@ async def test_big_file_across_batches_with_progress(services, tmp_path):
     assert job.status == ImportStatus.COMPLETED
     assert (job.rows_processed, job.created_count, job.error_count) == (12_001, 12_000, 1)
     assert await errors_of(job) == [(12_002, "duplicate_in_file")]
-    assert len(seen) == 3 and seen[-1].rows_processed == 12_001
+    assert len(seen) == math.ceil(12_001 / BATCH_ROWS) >= 2
+    assert seen[-1].rows_processed == 12_001
     assert [p.bytes_processed for p in seen] == sorted(p.bytes_processed for p in seen)
     assert await ListContact.all().count() == 12_000
 
