@@ -87,8 +87,8 @@ class ComplianceService:
                     if sending_list is not None:
                         list_ids = [sending_list.id]
                     else:
-                        list_ids = list(await SendingList.filter(
-                            account_id=actor.account_id).values_list("id", flat=True))
+                        list_ids = [row["id"] for row in await SendingList.filter(
+                            account_id=actor.account_id).values("id")]
                     await queries.drop_queued_messages(
                         contact_id=contact, list_ids=list_ids, detail="contact_blocked",
                         source=f"compliance:{actor.label}", now=now)
@@ -133,5 +133,5 @@ class ComplianceService:
 
     @staticmethod
     async def _contact_id(e164: str) -> int | None:
-        found = await Contact.filter(phone_number=e164).values_list("id", flat=True)
-        return found[0] if found else None
+        found = await Contact.filter(phone_number=e164).values("id")
+        return int(found[0]["id"]) if found else None

@@ -77,8 +77,8 @@ class Suppression:
             return {}
         if sending_list.status != ListStatus.ACTIVE:
             return {i: drop(DropReason.INACTIVE_LIST) for i in ids}
-        account_zone = await Account.filter(id=sending_list.account_id).first().values_list(
-            "default_timezone", flat=True)
+        found = await Account.filter(id=sending_list.account_id).values("default_timezone")
+        account_zone = str(found[0]["default_timezone"]) if found else None
         contacts = {c.id: c for c in await Contact.filter(id__in=ids).only(
             "id", "phone_number", "is_valid", "timezone", "state")}
         statuses = dict(await ListContact.filter(

@@ -161,13 +161,14 @@ class ImportService:
         return rows, total
 
     async def recover_interrupted(self, *, job_id: int | None = None,
-                                  stale_after: dt.timedelta = STALE_AFTER) -> int:
+                                  stale_after: dt.timedelta | None = None) -> int:
         """Mark failed the jobs whose process died: pending or running, not run here,
         and no heartbeat for ``stale_after``. Returns how many were marked.
 
         A single-process installation (SQLite) passes ``stale_after=0`` at start-up:
         nothing else can be running its jobs."""
         now = self.clock.now()
+        stale_after = STALE_AFTER if stale_after is None else stale_after
         query = ImportJob.filter(status__in=[ImportStatus.PENDING, ImportStatus.RUNNING])
         if job_id is not None:
             query = query.filter(id=job_id)
