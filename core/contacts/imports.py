@@ -275,9 +275,13 @@ class ImportService:
             inserts, updates, unchanged = plan_batch(rows, ids, subscriptions, now)
             created = len(inserts)
             if not job.dry_run:
-                created = await queries.insert_subscriptions(
-                    conn, inserts, account_id=job.account_id, list_id=sending_list.id,
-                    source=f"import:{job.id}", now=now)
+                fresh = {known[0] for known in found.values() if known[2]}
+                created = 0
+                for new_contacts in (True, False):
+                    created += await queries.insert_subscriptions(
+                        conn, [r for r in inserts if (r[0] in fresh) is new_contacts],
+                        account_id=job.account_id, list_id=sending_list.id,
+                        source=f"import:{job.id}", now=now, new_contacts=new_contacts)
                 unchanged += len(inserts) - created  # subscribed meanwhile by someone else
                 await queries.update_subscriptions(conn, updates, now)
             await queries.insert_row_errors(conn, job.id, errors)

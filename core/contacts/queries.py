@@ -196,14 +196,32 @@ async def lookup_subscriptions(conn: BaseDBAsyncClient, list_id: int,
     return out
 
 
+_SUB_INSERT_COLUMNS = [
+    "account_id", "sending_list_id", "contact_id", "status", "signup_date", "signup_method",
+    "consent_date", "consent_source", "first_name", "last_name", "email",
+    "ad_network_source", "ad_network_id", "custom_fields", "in_workflow", "send_count",
+    "click_count", "revenue_total", "conversion_count", "created_at", "updated_at"]
+
+
 async def insert_subscriptions(conn: BaseDBAsyncClient, rows: Sequence[SubscriptionRow], *,
                                account_id: int, list_id: int, source: str,
-                               now: dt.datetime) -> int:
+                               now: dt.datetime, new_contacts: bool = False) -> int:
     """Subscribe contacts (status active, method import, stats zeroed); returns how many
-    were inserted (a row another writer created meanwhile is left alone)."""
+    were inserted (a row another writer created meanwhile is left alone).
+
+    ``new_contacts``: every contact was created in this very transaction, so nobody else
+    can have subscribed it yet, and PostgreSQL can COPY straight into the table."""
     if not rows:
         return 0
     active = SubscriptionStatus.ACTIVE.value
+    if is_postgres(conn) and new_contacts:
+        async with conn.acquire_connection() as raw:
+            await raw.copy_records_to_table("list_contact", columns=_SUB_INSERT_COLUMNS,
+                                            records=[
+                (account_id, list_id, r[0], active, r[1], "import", r[2], source, r[3],
+                 r[4], r[5], r[6], r[7], _json(r[8]), False, 0, 0, 0, 0, now, now)
+                for r in rows])
+        return len(rows)
     if is_postgres(conn):
         async with conn.acquire_connection() as raw:
             await _stage(raw, "import_stage_subscription",
