@@ -183,8 +183,10 @@ class CsvReader:
         self._text = io.TextIOWrapper(self._raw, encoding=self.encoding,
                                       errors="surrogateescape", newline="")
         csv.field_size_limit(FIELD_LIMIT)
+        # strict: a broken quote is reported on its row instead of silently swallowing
+        # the lines after it into one value.
         self._reader = csv.reader(self._text, delimiter=self.delimiter, quotechar='"',
-                                  doublequote=True, strict=False)
+                                  doublequote=True, strict=True)
         self._read_header()
 
     def _read_header(self) -> None:
@@ -253,8 +255,7 @@ class CsvReader:
             except csv.Error as exc:
                 self._last_line = self._reader.line_num  # type: ignore[attr-defined]
                 batch.rows += 1
-                batch.bad.append(BadRow(start, "malformed_row",
-                                        f"This row cannot be read as CSV ({exc})."))
+                batch.bad.append(BadRow(start, "malformed_row", _csv_problem(exc)))
                 continue
             self._last_line = self._reader.line_num  # type: ignore[attr-defined]
             if not any(cell.strip() for cell in record):
@@ -338,6 +339,17 @@ class CsvReader:
         except FieldError as exc:
             code = "future_" if exc.code == "future_date" else "invalid_"
             raise FieldError(code + field_name, exc.reason) from None
+
+
+def _csv_problem(exc: csv.Error) -> str:
+    text = str(exc)
+    if "unexpected end of data" in text:
+        return "A quoted value is never closed (a \" is missing); the file ends inside it."
+    if "expected after" in text:
+        return "Text follows a closing quote; put the whole value inside the quotes."
+    if "field larger" in text:
+        return f"A value is longer than {FIELD_LIMIT // 1024} KB (often a missing quote)."
+    return f"This row cannot be read as CSV ({text})."
 
 
 def _culprit(exc: FieldError, record: list[str], reader: CsvReader) -> str:
