@@ -338,11 +338,14 @@ def _beat_name(job_id: int) -> str:
     return f"import:{job_id}"
 
 
+_PLAIN_LINE_TYPE = {kind: kind.value for kind in LineType}  # enum .value is slow per row
+
+
 def _contact_row(good: GoodRow) -> queries.ContactRow:
     info = good.phone
-    line_type = good.declared_line_type or info.line_type
-    return (info.e164, info.country_code, line_type.value, (good.carrier or info.carrier)[:100],
-            info.timezone, info.state, info.area_code)
+    return (info.e164, info.country_code,
+            _PLAIN_LINE_TYPE[good.declared_line_type or info.line_type],
+            good.carrier or info.carrier, info.timezone, info.state, info.area_code)
 
 
 def plan_batch(rows: list[GoodRow], ids: dict[str, int],
@@ -362,7 +365,7 @@ def plan_batch(rows: list[GoodRow], ids: dict[str, int],
             signup = good.signup_date or good.consent_date or now
             inserts.append((contact_id or 0, signup, good.consent_date, good.first_name,
                             good.last_name, good.email, good.ad_network_source,
-                            good.ad_network_id, dict(good.custom)))
+                            good.ad_network_id, good.custom))
             continue
         merged = (
             good.first_name or existing.first_name,

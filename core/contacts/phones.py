@@ -355,7 +355,7 @@ def _prefix_facts(key: str) -> tuple[str, str | None]:
     ``key`` is as long as the longest prefix the data holds for this range, so every
     number sharing it gets the same answer: the same longest-prefix lookup that
     ``phonenumbers.carrier`` and ``phonenumbers.timezone`` perform, done once per prefix."""
-    carrier = _lookup(CARRIER_DATA, key, CARRIER_LONGEST_PREFIX)
+    carrier = _lookup(CARRIER_DATA, key, CARRIER_LONGEST_PREFIX)[:100]  # Contact.carrier
     zones = _lookup_raw(TIMEZONE_DATA, key, TIMEZONE_LONGEST_PREFIX)
     return carrier, _pick_zone(zones) if zones else None
 
