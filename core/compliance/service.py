@@ -53,19 +53,21 @@ class ComplianceService:
     async def check_batch(self, *, sending_list: SendingList, contact_ids: Sequence[int],
                           now: dt.datetime, transactional_ids: Collection[int] = frozenset(),
                           subscription_optional_ids: Collection[int] = frozenset(),
+                          reply_ids: Collection[int] = frozenset(),
                           ) -> dict[int, Verdict]:
         """May each contact receive from this list now? See ``Suppression.check_batch``."""
         return await self.suppression.check_batch(
             sending_list=sending_list, contact_ids=contact_ids, now=now,
             transactional_ids=transactional_ids,
-            subscription_optional_ids=subscription_optional_ids)
+            subscription_optional_ids=subscription_optional_ids, reply_ids=reply_ids)
 
     async def check(self, *, sending_list: SendingList, contact_id: int, now: dt.datetime,
-                    transactional: bool = False, subscription_optional: bool = False
-                    ) -> Verdict:
+                    transactional: bool = False, subscription_optional: bool = False,
+                    reply: bool = False) -> Verdict:
         return await self.suppression.check(
             sending_list=sending_list, contact_id=contact_id, now=now,
-            transactional=transactional, subscription_optional=subscription_optional)
+            transactional=transactional, subscription_optional=subscription_optional,
+            reply=reply)
 
     # -- blocks ---------------------------------------------------------------------------
 
