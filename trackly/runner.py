@@ -150,7 +150,7 @@ async def _recover_imports(services: Services, announce: Callable[[str], None]) 
     can simply be run again: re-importing changes nothing already imported)."""
     single = services.settings.is_sqlite
     marked = await services.imports.recover_interrupted(
-        **({"stale_after": dt.timedelta(0)} if single else {}))
+        stale_after=dt.timedelta(0) if single else None)
     if marked:
         announce(f"{marked} import(s) interrupted by the last stop were marked failed.")
 

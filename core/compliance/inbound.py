@@ -166,8 +166,8 @@ class InboundHandler:
                        contact: Contact, now: dt.datetime, result: _Result,
                        reason: UnsubscribeReason, brand: str, *, complaint: bool) -> None:
         if account.stop_scope == StopScope.ACCOUNT:
-            list_ids = list(await SendingList.filter(account_id=account.id).values_list(
-                "id", flat=True))
+            list_ids = [row["id"] for row in
+                        await SendingList.filter(account_id=account.id).values("id")]
         else:
             list_ids = [sending_list.id]
         keyword = (match.keyword or match.intent.value)[:64]

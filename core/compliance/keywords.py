@@ -118,7 +118,7 @@ _add(_OUT, "detener", "basta", "nomas", "nomasmensajes")
 _IN = InboundIntent.OPT_IN
 _add(_IN, "start", "startall", "restart")
 _add(_IN, "unstop")
-_add(_IN, "yes", "yess", "yes")
+_add(_IN, "yes", "yess", "yesss")
 _add(_IN, "subscribe", "resubscribe", "subscribeme", "optin", "optmein", "optbackin")
 _HELP = InboundIntent.HELP
 _add(_HELP, "help", "helpme", "halp", "ayuda", "info", "information", "moreinfo")

@@ -53,19 +53,21 @@ class ComplianceService:
     async def check_batch(self, *, sending_list: SendingList, contact_ids: Sequence[int],
                           now: dt.datetime, transactional_ids: Collection[int] = frozenset(),
                           subscription_optional_ids: Collection[int] = frozenset(),
+                          reply_ids: Collection[int] = frozenset(),
                           ) -> dict[int, Verdict]:
         """May each contact receive from this list now? See ``Suppression.check_batch``."""
         return await self.suppression.check_batch(
             sending_list=sending_list, contact_ids=contact_ids, now=now,
             transactional_ids=transactional_ids,
-            subscription_optional_ids=subscription_optional_ids)
+            subscription_optional_ids=subscription_optional_ids, reply_ids=reply_ids)
 
     async def check(self, *, sending_list: SendingList, contact_id: int, now: dt.datetime,
-                    transactional: bool = False, subscription_optional: bool = False
-                    ) -> Verdict:
+                    transactional: bool = False, subscription_optional: bool = False,
+                    reply: bool = False) -> Verdict:
         return await self.suppression.check(
             sending_list=sending_list, contact_id=contact_id, now=now,
-            transactional=transactional, subscription_optional=subscription_optional)
+            transactional=transactional, subscription_optional=subscription_optional,
+            reply=reply)
 
     # -- blocks ---------------------------------------------------------------------------
 
@@ -87,8 +89,8 @@ class ComplianceService:
                     if sending_list is not None:
                         list_ids = [sending_list.id]
                     else:
-                        list_ids = list(await SendingList.filter(
-                            account_id=actor.account_id).values_list("id", flat=True))
+                        list_ids = [row["id"] for row in await SendingList.filter(
+                            account_id=actor.account_id).values("id")]
                     await queries.drop_queued_messages(
                         contact_id=contact, list_ids=list_ids, detail="contact_blocked",
                         source=f"compliance:{actor.label}", now=now)
@@ -133,5 +135,5 @@ class ComplianceService:
 
     @staticmethod
     async def _contact_id(e164: str) -> int | None:
-        found = await Contact.filter(phone_number=e164).values_list("id", flat=True)
-        return found[0] if found else None
+        found = await Contact.filter(phone_number=e164).values("id")
+        return int(found[0]["id"]) if found else None

@@ -63,6 +63,7 @@ class Suppression:
     async def check_batch(self, *, sending_list: SendingList, contact_ids: Sequence[int],
                           now: dt.datetime, transactional_ids: Collection[int] = frozenset(),
                           subscription_optional_ids: Collection[int] = frozenset(),
+                          reply_ids: Collection[int] = frozenset(),
                           ) -> dict[int, Verdict]:
         """One verdict per contact id. Four queries, whatever the batch size.
 
@@ -70,14 +71,16 @@ class Suppression:
         block), not subscribed, unsubscribed, then quiet hours (defer to the next
         allowed instant; ``transactional_ids`` are exempt). ``subscription_optional_ids``
         may receive without a subscription (one-off API sends) but never after an
-        unsubscribe or a block."""
+        unsubscribe or a block. ``reply_ids`` are compliance replies (the opt-out
+        confirmation, the HELP answer: ``InboundOutcome.reply_text``): they go to
+        whoever just wrote to us, unsubscribed or blocked, at any hour."""
         ids = list(dict.fromkeys(contact_ids))
         if not ids:
             return {}
         if sending_list.status != ListStatus.ACTIVE:
             return {i: drop(DropReason.INACTIVE_LIST) for i in ids}
-        account_zone = await Account.filter(id=sending_list.account_id).first().values_list(
-            "default_timezone", flat=True)
+        found = await Account.filter(id=sending_list.account_id).values("default_timezone")
+        account_zone = str(found[0]["default_timezone"]) if found else None
         # Raw SQL: the executor asks about ~500 contacts a batch, thousands of times a
         # minute; building ORM objects for them cost more than the queries.
         p = Params()
@@ -102,6 +105,8 @@ class Suppression:
             status = statuses.get(contact_id)
             if contact is None or not contact.is_valid:
                 verdicts[contact_id] = drop(DropReason.INVALID_CONTACT)
+            elif contact_id in reply_ids:
+                verdicts[contact_id] = ALLOW
             elif contact.phone_number in blocked:
                 verdicts[contact_id] = drop(DropReason.CONTACT_BLOCKED)
             elif status is None and contact_id not in subscription_optional_ids:
@@ -117,13 +122,14 @@ class Suppression:
         return verdicts
 
     async def check(self, *, sending_list: SendingList, contact_id: int, now: dt.datetime,
-                    transactional: bool = False, subscription_optional: bool = False
-                    ) -> Verdict:
+                    transactional: bool = False, subscription_optional: bool = False,
+                    reply: bool = False) -> Verdict:
         """The same question for one contact."""
         verdicts = await self.check_batch(
             sending_list=sending_list, contact_ids=[contact_id], now=now,
             transactional_ids={contact_id} if transactional else frozenset(),
-            subscription_optional_ids={contact_id} if subscription_optional else frozenset())
+            subscription_optional_ids={contact_id} if subscription_optional else frozenset(),
+            reply_ids={contact_id} if reply else frozenset())
         return verdicts[contact_id]
 
 

@@ -56,8 +56,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
 }
 _ALIAS_OF = {alias: name for name, aliases in ALIASES.items() for alias in aliases}
 _HEADER_JUNK = re.compile(r"[^a-z0-9]+")
-_TEXT_LIMITS = {"first_name": 100, "last_name": 100, "ad_network_source": 100,
-                "ad_network_id": 100, "carrier": 100}
+_TEXT_LIMITS = (("first_name", 100), ("last_name", 100), ("ad_network_source", 100),
+                ("ad_network_id", 100), ("carrier", 100))
 
 
 class ImportFileError(ValidationError):
@@ -162,6 +162,7 @@ class CsvReader:
         self._text: io.TextIOWrapper | None = None
         self._reader: Iterator[list[str]] | None = None
         self._last_line = 0
+        self._index: dict[str, int] = {}
 
     # -- opening ---------------------------------------------------------------------
 
@@ -182,8 +183,10 @@ class CsvReader:
         self._text = io.TextIOWrapper(self._raw, encoding=self.encoding,
                                       errors="surrogateescape", newline="")
         csv.field_size_limit(FIELD_LIMIT)
+        # strict: a broken quote is reported on its row instead of silently swallowing
+        # the lines after it into one value.
         self._reader = csv.reader(self._text, delimiter=self.delimiter, quotechar='"',
-                                  doublequote=True, strict=False)
+                                  doublequote=True, strict=True)
         self._read_header()
 
     def _read_header(self) -> None:
@@ -213,6 +216,8 @@ class CsvReader:
                 n += 1
             used_keys.add(custom)
             self.custom_columns.append((custom, index))
+        # Every known field -> its column, or the empty cell appended after the last one.
+        self._index = {name: self.columns.get(name, self.width) for name in ALIASES}
         if "phone_number" not in self.columns:
             names = ", ".join(ALIASES["phone_number"][:5])
             raise ImportFileError(
@@ -250,8 +255,7 @@ class CsvReader:
             except csv.Error as exc:
                 self._last_line = self._reader.line_num  # type: ignore[attr-defined]
                 batch.rows += 1
-                batch.bad.append(BadRow(start, "malformed_row",
-                                        f"This row cannot be read as CSV ({exc})."))
+                batch.bad.append(BadRow(start, "malformed_row", _csv_problem(exc)))
                 continue
             self._last_line = self._reader.line_num  # type: ignore[attr-defined]
             if not any(cell.strip() for cell in record):
@@ -271,21 +275,22 @@ class CsvReader:
             yield batch
 
     def _row(self, line: int, record: list[str], seen: set[int]) -> GoodRow | BadRow:
-        if len(record) > self.width and any(c.strip() for c in record[self.width:]):
-            return BadRow(line, "malformed_row",
-                          f"This row has {len(record)} columns; the header has {self.width}.")
+        width = self.width
+        if len(record) > width:
+            if any(c.strip() for c in record[width:]):
+                return BadRow(line, "malformed_row",
+                              f"This row has {len(record)} columns; the header has {width}.")
+        else:
+            record = record + [""] * (width - len(record))
         if self.encoding.startswith("utf"):
             try:
                 "".join(record).encode("utf-8")
             except UnicodeEncodeError:
                 return BadRow(line, "invalid_encoding",
                               "This row has bytes that are not valid UTF-8.")
-
-        def cell(name: str) -> str:
-            index = self.columns.get(name)
-            return record[index].strip() if index is not None and index < len(record) else ""
-
-        raw_phone = cell("phone_number")
+        record.append("")  # absent columns point here
+        index = self._index
+        raw_phone = record[index["phone_number"]].strip()
         phone = parse_phone(raw_phone, region=self.region)
         if not isinstance(phone, PhoneInfo):
             return BadRow(line, phone.code, phone.reason, raw_phone)
@@ -294,24 +299,26 @@ class CsvReader:
             return BadRow(line, "duplicate_in_file",
                           f"{phone.e164} already appears on an earlier line.", raw_phone)
         try:
-            declared = parse_line_type(cell("line_type"))
+            declared = parse_line_type(record[index["line_type"]])
             if (declared or phone.line_type) == LineType.LANDLINE and not self.allow_landlines:
                 return BadRow(line, "landline",
                               f"{phone.e164} is a landline and this list does not accept "
                               "landlines.", raw_phone)
-            consent = self._date(cell("consent_date"), "consent date", "consent_date")
-            signup = self._date(cell("signup_date"), "signup date", "signup_date")
-            email = clean_contact_email(cell("email")) or ""
-            texts = {}
-            for name, limit in _TEXT_LIMITS.items():
-                value = cell(name)
+            consent = self._date(record[index["consent_date"]].strip(), "consent date",
+                                 "consent_date")
+            signup = self._date(record[index["signup_date"]].strip(), "signup date",
+                                "signup_date")
+            email = clean_contact_email(record[index["email"]]) or ""
+            texts = []
+            for name, limit in _TEXT_LIMITS:
+                value = record[index[name]].strip()
                 if len(value) > limit:
                     raise FieldError("value_too_long",
                                      f"{name} is longer than {limit} characters.")
-                texts[name] = value
+                texts.append(value)
             custom = {}
-            for key_name, index in self.custom_columns:
-                value = record[index].strip() if index < len(record) else ""
+            for key_name, column in self.custom_columns:
+                value = record[column].strip()
                 if value:
                     if len(value) > MAX_CUSTOM_VALUE:
                         raise FieldError("value_too_long", f"Column {key_name} is longer "
@@ -320,9 +327,9 @@ class CsvReader:
         except FieldError as exc:
             return BadRow(line, exc.code, exc.reason, _culprit(exc, record, self))
         seen.add(key)
-        return GoodRow(line, phone, declared, texts["carrier"], texts["first_name"],
-                       texts["last_name"], email, consent, signup,
-                       texts["ad_network_source"], texts["ad_network_id"], custom)
+        first_name, last_name, ad_source, ad_id, carrier = texts
+        return GoodRow(line, phone, declared, carrier, first_name, last_name, email, consent,
+                       signup, ad_source, ad_id, custom)
 
     def _date(self, value: str, what: str, field_name: str) -> dt.datetime | None:
         if not value:
@@ -332,6 +339,17 @@ class CsvReader:
         except FieldError as exc:
             code = "future_" if exc.code == "future_date" else "invalid_"
             raise FieldError(code + field_name, exc.reason) from None
+
+
+def _csv_problem(exc: csv.Error) -> str:
+    text = str(exc)
+    if "unexpected end of data" in text:
+        return "A quoted value is never closed (a \" is missing); the file ends inside it."
+    if "expected after" in text:
+        return "Text follows a closing quote; put the whole value inside the quotes."
+    if "field larger" in text:
+        return f"A value is longer than {FIELD_LIMIT // 1024} KB (often a missing quote)."
+    return f"This row cannot be read as CSV ({text})."
 
 
 def _culprit(exc: FieldError, record: list[str], reader: CsvReader) -> str:

@@ -44,7 +44,7 @@ from core.system.models import Heartbeat
 
 log = logging.getLogger(__name__)
 
-BATCH_ROWS = 5000
+BATCH_ROWS = 10_000
 STALE_AFTER = dt.timedelta(minutes=5)
 INTERRUPTED = ("The import was interrupted (the process stopped). Run it again: "
                "rows already imported are left as they are.")
@@ -161,13 +161,14 @@ class ImportService:
         return rows, total
 
     async def recover_interrupted(self, *, job_id: int | None = None,
-                                  stale_after: dt.timedelta = STALE_AFTER) -> int:
+                                  stale_after: dt.timedelta | None = None) -> int:
         """Mark failed the jobs whose process died: pending or running, not run here,
         and no heartbeat for ``stale_after``. Returns how many were marked.
 
         A single-process installation (SQLite) passes ``stale_after=0`` at start-up:
         nothing else can be running its jobs."""
         now = self.clock.now()
+        stale_after = STALE_AFTER if stale_after is None else stale_after
         query = ImportJob.filter(status__in=[ImportStatus.PENDING, ImportStatus.RUNNING])
         if job_id is not None:
             query = query.filter(id=job_id)
@@ -205,10 +206,15 @@ class ImportService:
                            allow_landlines=sending_list.allow_landlines)
         totals = _Totals()
         await self._beat(job.id, totals)
+        reading: asyncio.Future[Batch | None] | None = None
         try:
             await asyncio.to_thread(reader.open)
             batches = reader.batches(BATCH_ROWS)
-            while (batch := await asyncio.to_thread(next, batches, None)) is not None:
+            # Read and check the next batch in a thread while this one is written: the
+            # database works while Python parses.
+            reading = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
+            while (batch := await reading) is not None:
+                reading = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
                 await self._apply(job, sending_list, batch, totals)
                 if progress is not None:
                     progress(self._progress(job, totals))
@@ -226,6 +232,9 @@ class ImportService:
             await self._finish(job, ImportStatus.FAILED, totals,
                                f"Something went wrong on our side (reference: {ref}).")
         finally:
+            if reading is not None and not reading.done():
+                with contextlib.suppress(BaseException):
+                    await asyncio.shield(reading)  # a thread cannot be stopped mid-batch
             reader.close()
         await job.refresh_from_db()
         log.info("import job %s %s: %d rows, %d created, %d updated, %d unchanged, "
@@ -238,29 +247,41 @@ class ImportService:
         now = self.clock.now()
         errors = [(b.line, b.code, b.reason, b.value) for b in batch.bad]
         async with in_transaction() as conn:
-            existing = await queries.lookup_contacts(conn, [g.phone.e164 for g in batch.good])
+            await queries.relax_durability(conn)
+            if job.dry_run:
+                found = {phone: (ident, kind, False) for phone, (ident, kind) in
+                         (await queries.lookup_contacts(
+                             conn, [g.phone.e164 for g in batch.good])).items()}
+            else:
+                found = await queries.ensure_contacts(
+                    conn, [_contact_row(g) for g in batch.good], now)
             rows: list[GoodRow] = []
             for good in batch.good:
-                found = existing.get(good.phone.e164)
-                if found and good.declared_line_type is None and \
-                        found[1] == LineType.LANDLINE and not sending_list.allow_landlines:
+                known = found.get(good.phone.e164)
+                # A number we already had may be a landline by a lookup; new numbers were
+                # checked while reading.
+                if known and not known[2] and good.declared_line_type is None and \
+                        known[1] == LineType.LANDLINE and not sending_list.allow_landlines:
                     errors.append((good.line, "landline",
                                    f"{good.phone.e164} is a landline and this list does not "
                                    "accept landlines.", good.phone.e164))
                 else:
                     rows.append(good)
-            ids = {phone: ident for phone, (ident, _) in existing.items()}
-            new_contacts = [_contact_row(g) for g in rows if g.phone.e164 not in ids]
-            if new_contacts and not job.dry_run:
-                ids.update(await queries.insert_contacts(conn, new_contacts, now))
-            subscriptions = await queries.lookup_subscriptions(
-                conn, sending_list.id, [ids[g.phone.e164] for g in rows if g.phone.e164 in ids])
+            ids = {phone: known[0] for phone, known in found.items()}
+            known_before = [found[g.phone.e164][0] for g in rows
+                            if g.phone.e164 in found and not found[g.phone.e164][2]]
+            subscriptions = await queries.lookup_subscriptions(conn, sending_list.id,
+                                                               known_before)
             inserts, updates, unchanged = plan_batch(rows, ids, subscriptions, now)
             created = len(inserts)
             if not job.dry_run:
-                created = await queries.insert_subscriptions(
-                    conn, inserts, account_id=job.account_id, list_id=sending_list.id,
-                    source=f"import:{job.id}", now=now)
+                fresh = {known[0] for known in found.values() if known[2]}
+                created = 0
+                for new_contacts in (True, False):
+                    created += await queries.insert_subscriptions(
+                        conn, [r for r in inserts if (r[0] in fresh) is new_contacts],
+                        account_id=job.account_id, list_id=sending_list.id,
+                        source=f"import:{job.id}", now=now, new_contacts=new_contacts)
                 unchanged += len(inserts) - created  # subscribed meanwhile by someone else
                 await queries.update_subscriptions(conn, updates, now)
             await queries.insert_row_errors(conn, job.id, errors)
@@ -317,11 +338,14 @@ def _beat_name(job_id: int) -> str:
     return f"import:{job_id}"
 
 
+_PLAIN_LINE_TYPE = {kind: kind.value for kind in LineType}  # enum .value is slow per row
+
+
 def _contact_row(good: GoodRow) -> queries.ContactRow:
     info = good.phone
-    line_type = good.declared_line_type or info.line_type
-    return (info.e164, info.country_code, line_type.value, (good.carrier or info.carrier)[:100],
-            info.timezone, info.state, info.area_code)
+    return (info.e164, info.country_code,
+            _PLAIN_LINE_TYPE[good.declared_line_type or info.line_type],
+            good.carrier or info.carrier, info.timezone, info.state, info.area_code)
 
 
 def plan_batch(rows: list[GoodRow], ids: dict[str, int],
@@ -341,7 +365,7 @@ def plan_batch(rows: list[GoodRow], ids: dict[str, int],
             signup = good.signup_date or good.consent_date or now
             inserts.append((contact_id or 0, signup, good.consent_date, good.first_name,
                             good.last_name, good.email, good.ad_network_source,
-                            good.ad_network_id, dict(good.custom)))
+                            good.ad_network_id, good.custom))
             continue
         merged = (
             good.first_name or existing.first_name,

@@ -75,8 +75,14 @@ def parse_phone(raw: object, *, region: str = "US") -> PhoneResult:
     if len(text) > MAX_INPUT:
         return PhoneError("invalid_phone", "This is too long to be a phone number.", shown)
     region = (region or "US").upper()
-    number = _fast_nanp(text, region)
-    if number is None:
+    national = _fast_nanp(text, region)
+    if national is not None:
+        info = _describe_us(national)
+        if info is not None:
+            return info
+        number: PhoneNumber | None = PhoneNumber(country_code=1,
+                                                 national_number=int(national))
+    else:
         number, error = _slow_parse(text, region)
         if number is None:
             return PhoneError("invalid_phone", error, shown)
@@ -138,8 +144,9 @@ def mask(number: str | None) -> str:
 # -- internals ----------------------------------------------------------------------------
 
 
-def _fast_nanp(text: str, region: str) -> PhoneNumber | None:
-    """Build the number directly for plain NANP shapes: 10 digits, 1 + 10, +1 + 10."""
+def _fast_nanp(text: str, region: str) -> str | None:
+    """The 10 national digits of plain NANP shapes (10 digits, 1 + 10, +1 + 10), else None
+    (let the library parse it)."""
     if region not in NANP_REGIONS or not _FAST_CHARS.match(text):
         return None
     digits = _NON_DIGITS.sub("", text)
@@ -158,7 +165,7 @@ def _fast_nanp(text: str, region: str) -> PhoneNumber | None:
         return None
     if national[0] in "01":  # would not survive national-prefix stripping; let the library say
         return None
-    return PhoneNumber(country_code=1, national_number=int(national))
+    return national
 
 
 def _slow_parse(text: str, region: str) -> tuple[PhoneNumber | None, str]:
@@ -206,9 +213,89 @@ def _why_invalid(number: PhoneNumber) -> str:
     return "This number is not in use in its country's numbering plan."
 
 
+# phonenumbers finds a number's region by typing it against each candidate region, then
+# types it again for number_type(): three passes over the US patterns per US number, each
+# pattern looked up in a cache by its text. For +1 numbers one pass over the US patterns,
+# compiled once, answers both (US is the first region tried for +1 and has no
+# leading-digits shortcut); anything else takes the public path. The order of the checks
+# is the library's own (phonenumberutil._number_type_helper); tests check the two agree.
+@dataclass(frozen=True, slots=True)
+class _UsPatterns:
+    general: re.Pattern[str]
+    kinds: tuple[tuple[int, re.Pattern[str]], ...]  # checked in this order
+    fixed: re.Pattern[str]
+    mobile: re.Pattern[str]
+    same_fixed_and_mobile: bool
+
+
+def _compile_us() -> _UsPatterns:
+    meta = phonenumbers.PhoneMetadata.metadata_for_region("US")
+    assert meta is not None
+
+    def pattern(desc: object) -> re.Pattern[str] | None:
+        text = getattr(desc, "national_number_pattern", None)
+        return re.compile(text) if text else None
+
+    kinds = []
+    for name, kind in (("premium_rate", PhoneNumberType.PREMIUM_RATE),
+                       ("toll_free", PhoneNumberType.TOLL_FREE),
+                       ("shared_cost", PhoneNumberType.SHARED_COST),
+                       ("voip", PhoneNumberType.VOIP),
+                       ("personal_number", PhoneNumberType.PERSONAL_NUMBER),
+                       ("pager", PhoneNumberType.PAGER), ("uan", PhoneNumberType.UAN),
+                       ("voicemail", PhoneNumberType.VOICEMAIL)):
+        compiled = pattern(getattr(meta, name))
+        if compiled is not None:
+            kinds.append((kind, compiled))
+    never = re.compile(r"(?!)")
+    return _UsPatterns(general=pattern(meta.general_desc) or never, kinds=tuple(kinds),
+                       fixed=pattern(meta.fixed_line) or never,
+                       mobile=pattern(meta.mobile) or never,
+                       same_fixed_and_mobile=bool(meta.same_mobile_and_fixed_line_pattern))
+
+
+_US = _compile_us()
+
+
+def _us_type(national: str) -> int:
+    """PhoneNumberType of a national number against the US patterns (UNKNOWN: not US)."""
+    if len(national) != 10 or not _US.general.fullmatch(national):
+        return PhoneNumberType.UNKNOWN
+    for kind, pattern in _US.kinds:
+        if pattern.fullmatch(national):
+            return kind
+    if _US.fixed.fullmatch(national):
+        if _US.same_fixed_and_mobile or _US.mobile.fullmatch(national):
+            return PhoneNumberType.FIXED_LINE_OR_MOBILE
+        return PhoneNumberType.FIXED_LINE
+    if not _US.same_fixed_and_mobile and _US.mobile.fullmatch(national):
+        return PhoneNumberType.MOBILE
+    return PhoneNumberType.UNKNOWN
+
+
+def _type_and_region(number: PhoneNumber) -> tuple[int, str | None]:
+    if number.country_code == 1 and not number.italian_leading_zero:
+        kind = _us_type(str(number.national_number))
+        if kind != PhoneNumberType.UNKNOWN:
+            return kind, "US"
+    return phonenumbers.number_type(number), phonenumbers.region_code_for_number(number)
+
+
+def _describe_us(national: str) -> PhoneInfo | None:
+    """The fast path's answer for a US number, or None (not US, or not valid)."""
+    kind = _us_type(national)
+    if kind == PhoneNumberType.UNKNOWN:
+        return None
+    digits = "1" + national
+    carrier, timezone = _prefix_facts(digits[: _prefix_key_length(digits)])
+    area_code = national[:3]
+    return PhoneInfo(e164="+" + digits, country_code="US", line_type=_line_type(kind, True),
+                     carrier=carrier, timezone=timezone, state=AREA_CODE_STATES.get(area_code),
+                     area_code=area_code)
+
+
 def _describe(number: PhoneNumber, shown: str) -> PhoneResult:
-    kind = phonenumbers.number_type(number)  # UNKNOWN means no pattern matched: invalid
-    region = phonenumbers.region_code_for_number(number)
+    kind, region = _type_and_region(number)  # UNKNOWN means no pattern matched: invalid
     if kind == PhoneNumberType.UNKNOWN or region is None or region == "ZZ":
         return PhoneError("invalid_phone", _why_invalid(number), shown)
     digits = f"{number.country_code}{number.national_number}"
@@ -268,7 +355,7 @@ def _prefix_facts(key: str) -> tuple[str, str | None]:
     ``key`` is as long as the longest prefix the data holds for this range, so every
     number sharing it gets the same answer: the same longest-prefix lookup that
     ``phonenumbers.carrier`` and ``phonenumbers.timezone`` perform, done once per prefix."""
-    carrier = _lookup(CARRIER_DATA, key, CARRIER_LONGEST_PREFIX)
+    carrier = _lookup(CARRIER_DATA, key, CARRIER_LONGEST_PREFIX)[:100]  # Contact.carrier
     zones = _lookup_raw(TIMEZONE_DATA, key, TIMEZONE_LONGEST_PREFIX)
     return carrier, _pick_zone(zones) if zones else None
 

@@ -255,12 +255,13 @@ class ContactService:
         now = self.clock.now()
         values: dict[str, Any] = {}
         try:
-            if entry.signup_date is not None and entry.signup_date != "":
-                values["signup_date"] = (
-                    _aware(entry.signup_date) if isinstance(entry.signup_date, dt.datetime)
-                    else parse_date(str(entry.signup_date), now=now, what="signup_date"))
+            if isinstance(entry.signup_date, dt.datetime):
+                values["signup_date"] = _aware(entry.signup_date)
                 if values["signup_date"] > now + dt.timedelta(minutes=5):
                     raise FieldError("future_date", "signup_date is in the future.")
+            elif entry.signup_date is not None and entry.signup_date != "":
+                values["signup_date"] = parse_date(str(entry.signup_date), now=now,
+                                                   what="signup_date")
             for name, limit in (("first_name", 100), ("last_name", 100)):
                 value = clean_text(getattr(entry, name), field=name, max_length=limit)
                 if value is not None:

@@ -179,8 +179,9 @@ class Executor:
         drops: list[tuple[int, str]] = []
         defers: list[tuple[int, dt.datetime]] = []
         events: list[Event] = []
-        candidates: dict[int, list[ClaimedMessage]] = defaultdict(list)
-        replies: dict[int, list[ClaimedMessage]] = defaultdict(list)
+        # Verdicts are per contact, so compliance replies (which reach a contact who just
+        # opted out) are asked about apart from marketing to the same contact.
+        candidates: dict[tuple[int, bool], list[ClaimedMessage]] = defaultdict(list)
         for m in claimed:
             sending_list = lists.get(m.sending_list_id)
             reason = self._precheck(m, sending_list, statuses.get(m.account_id), now)
@@ -193,19 +194,19 @@ class Executor:
                     continue
             if reason is not None:
                 drops.append((m.id, reason))
-            elif m.is_reply:  # answers the recipient's own message: no subscription check
-                replies[m.sending_list_id].append(m)
             else:
-                candidates[m.sending_list_id].append(m)
+                candidates[(m.sending_list_id, m.is_reply)].append(m)
 
-        sendable: dict[int, list[ClaimedMessage]] = dict(replies)
-        for list_id, messages in candidates.items():
+        sendable: dict[int, list[ClaimedMessage]] = {}
+        for (list_id, replies), messages in candidates.items():
+            contact_ids = [m.contact_id for m in messages]
             verdicts = await self.policy.check_batch(
-                sending_list=lists[list_id], contact_ids=[m.contact_id for m in messages],
-                now=now, transactional_ids={m.contact_id for m in messages if m.transactional},
+                sending_list=lists[list_id], contact_ids=contact_ids, now=now,
+                transactional_ids={m.contact_id for m in messages if m.transactional},
                 # No subscription row: a one-off API send (opt-outs and blocks still apply).
                 subscription_optional_ids={m.contact_id for m in messages
-                                           if m.list_contact_id is None})
+                                           if m.list_contact_id is None},
+                reply_ids=set(contact_ids) if replies else set())
             keep = []
             for m in messages:
                 verdict = verdicts.get(m.contact_id)

@@ -18,7 +18,8 @@ class SendPolicy(Protocol):
 
     async def check_batch(self, *, sending_list: SendingList, contact_ids: Sequence[int],
                           now: dt.datetime, transactional_ids: set[int],
-                          subscription_optional_ids: set[int]) -> Mapping[int, Verdict]: ...
+                          subscription_optional_ids: set[int], reply_ids: set[int]
+                          ) -> Mapping[int, Verdict]: ...
 
 
 class BillingGate(Protocol):

@@ -51,6 +51,16 @@ async def test_stop_makes_queued_messages_unsendable_and_confirms_once(services,
     verdict = await services.compliance.check(sending_list=sending_list,
                                               contact_id=contact_id, now=clock.now())
     assert (verdict.decision, verdict.reason) == (Decision.DROP, "unsubscribed")
+    # The confirmation itself still goes to them, at any hour.
+    clock.advance(hours=14)  # 21:00 in Los Angeles, where 415 numbers are
+    marketing = await services.compliance.check(
+        sending_list=sending_list, contact_id=contact_id, now=clock.now(),
+        subscription_optional=True)
+    assert marketing.decision == Decision.DROP
+    confirmation = await services.compliance.check(
+        sending_list=sending_list, contact_id=contact_id, now=clock.now(), reply=True)
+    assert confirmation.allowed
+    clock.advance(hours=-14)
 
     lc = await ListContact.get(contact_id=contact_id)
     assert (lc.status, lc.unsubscribe_reason, lc.unsubscribe_keyword) == (

@@ -222,3 +222,15 @@ def test_agrees_with_the_library(raw: str):
                                                        phonenumbers.PhoneNumberFormat.E164)
     elif isinstance(ours, PhoneInfo) and not raw.strip().startswith("00"):
         pytest.fail(f"we accepted {raw!r}, phonenumbers does not")
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.integers(2_000_000_000, 9_999_999_999))
+def test_one_pass_typing_agrees_with_the_library(national: int):
+    """phones types +1 numbers in one pass over the US metadata; the public functions
+    (which make three) must say the same: type, region, validity."""
+    from core.contacts.phones import _type_and_region
+
+    number = phonenumbers.PhoneNumber(country_code=1, national_number=national)
+    assert _type_and_region(number) == (phonenumbers.number_type(number),
+                                        phonenumbers.region_code_for_number(number))

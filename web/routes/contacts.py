@@ -186,8 +186,9 @@ async def upsert_bulk(request: web.Request) -> web.Response:
             entries.append(None)
             early[index] = exc
     valid = [(i, e) for i, e in enumerate(entries) if e is not None]
-    errors = [{"index": i, "code": e.code, "error": e.message} for i, e in early.items()]
-    results = []
+    errors: list[dict[str, Any]] = [{"index": i, "code": e.code, "error": e.message}
+                                    for i, e in early.items()]
+    results: list[dict[str, Any]] = []
     if valid:
         outcome = await request.app[SERVICES].contacts.upsert_many(actor, [e for _, e in valid])
         for position, result in outcome.results:
