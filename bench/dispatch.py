@@ -25,6 +25,8 @@ import sys
 import time
 from decimal import Decimal
 
+from tortoise.transactions import in_transaction
+
 from bench.harness import PeakRss, Result, print_table, scratch_database
 from core.clock import SystemClock
 from core.contacts import queries as contact_sql
@@ -34,7 +36,7 @@ from core.messaging.executor import ExecutorConfig
 from core.messaging.outbox import NewMessage, enqueue
 from core.services import Services
 from core.settings import Settings
-from core.sql import Params, conn, execute, fetch, ts
+from core.sql import Params, execute, fetch, ts
 from tests.fakes.standalone import StandaloneFake
 from tests.fakes.twilio_fake import ACCOUNT_SID, AUTH_TOKEN
 from trackly.bootstrap import build_executor, build_services
@@ -55,11 +57,13 @@ async def seed(services: Services, count: int) -> tuple[SendingList, list[NewMes
     ids: dict[str, int] = {}
     for start in range(0, count, 10_000):
         chunk = phones[start:start + 10_000]
-        ids.update(await contact_sql.insert_contacts(conn(), [
-            (p, "US", "cell", "", "America/New_York", "NY", "212") for p in chunk], now))
-        await contact_sql.insert_subscriptions(
-            conn(), [(ids[p], now, None, "", "", "", "", "", {}) for p in chunk],
-            account_id=account.id, list_id=sending_list.id, source="bench", now=now)
+        async with in_transaction() as tx:
+            found = await contact_sql.ensure_contacts(tx, [
+                (p, "US", "cell", "", "America/New_York", "NY", "212") for p in chunk], now)
+            ids.update({p: ident for p, (ident, _, _) in found.items()})
+            await contact_sql.insert_subscriptions(
+                tx, [(ids[p], now, None, "", "", "", "", "", {}) for p in chunk],
+                account_id=account.id, list_id=sending_list.id, source="bench", now=now)
     subs = dict(await ListContact.filter(sending_list_id=sending_list.id).values_list(
         "contact_id", "id"))
     messages = [NewMessage(
@@ -96,7 +100,7 @@ async def baseline(backend: str, count: int, batch: int) -> Result:
                 break
             p = Params()
             await execute(f"UPDATE message_sent SET status = 'sent', sent_at = {p(ts(now))}, "
-                          f"claim_token = NULL WHERE id IN {p.many([m.id for m in claimed])}",
+                          f"claim_token = NULL WHERE {p.isin('id', [m.id for m in claimed])}",
                           p)
             done += len(claimed)
             latencies.append((time.perf_counter() - start) * 1000)

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.connection import get_connection
 from tortoise.context import TortoiseContext
 from tortoise.migrations.autodetector import MigrationAutodetector
@@ -43,9 +44,24 @@ def normalize_url(url: str) -> str:
     return url
 
 
+def connection_config(url: str) -> dict[str, Any]:
+    """tortoise's reading of the URL, plus what our PostgreSQL connections need.
+
+    Every statement asyncpg runs is prepared; after five runs PostgreSQL may switch a
+    prepared statement to a generic plan, which for our bulk lookups (``= ANY($1)``,
+    ``IN (...)`` from the ORM) can be a hundred times slower than the custom one.
+    Planning each run costs microseconds; a bad generic plan costs the send pipeline."""
+    config = expand_db_url(normalize_url(url))
+    if config["engine"] == "tortoise.backends.asyncpg":
+        settings = config["credentials"].setdefault("server_settings", {})
+        settings.setdefault("plan_cache_mode", "force_custom_plan")
+        settings.setdefault("application_name", "trackly")
+    return config
+
+
 def tortoise_config(url: str) -> dict[str, Any]:
     return {
-        "connections": {"default": normalize_url(url)},
+        "connections": {"default": connection_config(url)},
         "apps": {
             APP: {
                 "models": MODEL_MODULES,
