@@ -18,17 +18,23 @@ def is_postgres(client: BaseDBAsyncClient | None = None) -> bool:
     return (client or conn()).capabilities.dialect == "postgres"
 
 
-def ts(value: dt.datetime | None, client: BaseDBAsyncClient | None = None) -> Any:
-    """A datetime parameter: asyncpg takes aware datetimes; SQLite stores tortoise's text
-    form, so always give it microseconds and a UTC offset (sorts and compares as text)."""
+def sqlite_ts(value: dt.datetime | None) -> str | None:
+    """A datetime as SQLite holds it: the text tortoise (sqlite3's adapter) writes, in UTC,
+    so stored and given values compare as text."""
     if value is None:
         return None
     if value.tzinfo is None:
         raise ValueError("naive datetime given to SQL")
-    value = value.astimezone(dt.UTC)
-    if is_postgres(client):
-        return value
-    return value.isoformat(sep=" ", timespec="microseconds")
+    return value.astimezone(dt.UTC).isoformat(sep=" ")
+
+
+def ts(value: dt.datetime | None, client: BaseDBAsyncClient | None = None) -> Any:
+    """A datetime parameter for either backend: asyncpg takes aware datetimes."""
+    if value is not None and is_postgres(client):
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to SQL")
+        return value.astimezone(dt.UTC)
+    return sqlite_ts(value)
 
 
 def read_ts(value: Any) -> dt.datetime | None:

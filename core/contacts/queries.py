@@ -22,6 +22,7 @@ from tortoise.connection import get_connection
 
 from core.contacts.models import SubscriptionStatus
 from core.messaging.models import MessageEvent, MessageSent, MessageStatus
+from core.sql import is_postgres, read_ts, sqlite_ts
 
 
 @dataclass(slots=True)
@@ -50,11 +51,6 @@ SubscriptionUpdate = tuple[int, str, str, str, dt.datetime | None, str, str, dic
 RowErrorRow = tuple[int, str, str, str]
 
 
-def is_postgres(conn: BaseDBAsyncClient | None = None) -> bool:
-    conn = conn or get_connection("default")
-    return conn.capabilities.dialect == "postgres"
-
-
 def _json(value: dict[str, Any]) -> str:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode("utf-8")
 
@@ -75,18 +71,6 @@ async def _stage(raw: Any, table: str, records: Sequence[tuple[Any, ...]]) -> No
                       "ON COMMIT DELETE ROWS")
     await raw.execute(f"TRUNCATE {table}")
     await raw.copy_records_to_table(table, records=records)
-
-
-def _ts(value: dt.datetime | None) -> str | None:
-    """SQLite stores datetimes as text the way tortoise writes them."""
-    return None if value is None else str(value.astimezone(dt.UTC))
-
-
-def _from_ts(value: Any) -> dt.datetime | None:
-    if value is None or isinstance(value, dt.datetime):
-        return value
-    parsed = dt.datetime.fromisoformat(str(value))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 async def relax_durability(conn: BaseDBAsyncClient) -> None:
@@ -145,7 +129,7 @@ async def ensure_contacts(conn: BaseDBAsyncClient, rows: Sequence[ContactRow],
     out = {phone: (ident, kind, False) for phone, (ident, kind) in existing.items()}
     missing = [row for row in rows if row[0] not in out]
     if missing:
-        stamp = _ts(now)
+        stamp = sqlite_ts(now)
         async with conn.acquire_connection() as raw:
             await raw.executemany(
                 "INSERT INTO contact (phone_number, country_code, is_valid, line_type, "
@@ -190,7 +174,7 @@ async def lookup_subscriptions(conn: BaseDBAsyncClient, list_id: int,
         custom = r[9]
         out[r[1]] = ExistingSubscription(
             id=r[0], status=r[2], first_name=r[3], last_name=r[4], email=r[5],
-            consent_date=_from_ts(r[6]), ad_network_source=r[7], ad_network_id=r[8],
+            consent_date=read_ts(r[6]), ad_network_source=r[7], ad_network_id=r[8],
             custom_fields=orjson.loads(custom) if isinstance(custom, str | bytes) else
             (custom or {}))
     return out
@@ -237,9 +221,9 @@ async def insert_subscriptions(conn: BaseDBAsyncClient, rows: Sequence[Subscript
                 "ON CONFLICT (sending_list_id, contact_id) DO NOTHING",
                 account_id, list_id, active, source, now)
             return int(status.split()[-1])
-    stamp = _ts(now)
-    params = [(account_id, list_id, r[0], active, _ts(r[1]), _ts(r[2]), source, r[3], r[4],
-               r[5], r[6], r[7], _json(r[8]), stamp, stamp) for r in rows]
+    stamp = sqlite_ts(now)
+    params = [(account_id, list_id, r[0], active, sqlite_ts(r[1]), sqlite_ts(r[2]), source,
+               r[3], r[4], r[5], r[6], r[7], _json(r[8]), stamp, stamp) for r in rows]
     async with conn.acquire_connection() as raw:
         before = raw.total_changes
         await raw.executemany(
@@ -266,8 +250,8 @@ async def update_subscriptions(conn: BaseDBAsyncClient, rows: Sequence[Subscript
                 "ad_network_id = u.ani, custom_fields = u.cf::jsonb, updated_at = $1 "
                 "FROM import_stage_update AS u WHERE lc.id = u.id", now)
             return int(status.split()[-1])
-    stamp = _ts(now)
-    params = [(r[1], r[2], r[3], _ts(r[4]), r[5], r[6], _json(r[7]), stamp, r[0])
+    stamp = sqlite_ts(now)
+    params = [(r[1], r[2], r[3], sqlite_ts(r[4]), r[5], r[6], _json(r[7]), stamp, r[0])
               for r in rows]
     async with conn.acquire_connection() as raw:
         before = raw.total_changes
@@ -325,7 +309,7 @@ async def drop_queued_messages(*, contact_id: int, list_ids: Sequence[int], deta
                 f"UPDATE {table} SET status = ?, status_detail = ?, dropped_at = ?, "
                 "updated_at = ? WHERE contact_id = ? AND status = ? "
                 "AND sending_list_id IN (SELECT value FROM json_each(?)) RETURNING id",
-                (dropped, detail, _ts(now), _ts(now), contact_id, queued,
+                (dropped, detail, sqlite_ts(now), sqlite_ts(now), contact_id, queued,
                  json.dumps(list(list_ids))))
             rows = await cursor.fetchall()
             await cursor.close()
