@@ -73,7 +73,6 @@ async def test_bad_lists_are_refused_and_nothing_is_stored(services, http):
     tenant = await make_tenant(services)
     cases = [
         ({"provider": "simulator"}, "missing_phone_number"),
-        ({"phone_number": "+14155550003"}, "missing_provider"),
         ({"phone_number": "+14155550003", "provider": "nexmo"}, "invalid_provider"),
         ({"phone_number": "not a number", "provider": "simulator"}, "invalid_phone"),
         ({"phone_number": "1234", "provider": "simulator"}, "invalid_phone"),
@@ -161,3 +160,13 @@ async def test_list_pagination(services, http):
                                  headers=tenant.headers())).json()
     assert page["pagination"] == {"page": 2, "per_page": 2, "total": 3, "total_pages": 2}
     assert [x["phone_number"] for x in page["data"]] == ["+14155550102"]
+
+
+async def test_provider_defaults_to_the_installation_setting(services, http):
+    from tests.factories import make_tenant
+
+    tenant = await make_tenant(services, "Defaults", "d@d.test")
+    resp = await http.post("/api/v2/lists", headers=tenant.headers(),
+                           json={"phone_number": "+14155550009"})
+    assert resp.status == 201, await resp.text()
+    assert (await resp.json())["provider"] == services.settings.default_provider == "simulator"

@@ -43,7 +43,8 @@ class ListFields(BaseModel):
 
 class ListCreate(ListFields):
     phone_number: str | int  # type: ignore[assignment]
-    provider: str  # type: ignore[assignment]
+    provider: str | None = Field(None, description="twilio, infobip, cm or simulator; "
+                                 "defaults to TRACKLY_DEFAULT_PROVIDER")
 
 
 class ListOut(BaseModel):
@@ -108,6 +109,8 @@ async def create_list(request: web.Request) -> web.Response:
     actor = await require_actor(request)
     body = await parse_body(request, ListCreate)
     services = request.app[SERVICES]
+    if body.provider is None:
+        body.provider = services.settings.default_provider
     created = await services.lists.create_list(actor, _changes(body))
     return respond(list_out(services, actor, created), status=201)
 
