@@ -84,3 +84,43 @@ def test_run_serves_the_api_and_stops_cleanly(tmp_path, stop_signal):
     assert "Discord bot is off: DISCORD_TOKEN is not set." in output
     assert "Stopped." in output
     assert key not in output
+
+
+def post(url: str, body: dict, headers: dict[str, str]) -> tuple[int, dict]:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                     headers={**headers, "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def test_a_message_sent_to_the_simulator_is_delivered(tmp_path):
+    """Issue 4, must show 0: nothing configured, a simulator list, a key, one send."""
+    port = free_port()
+    proc = start(tmp_path, port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        account = trackly("account", "create", "Acme", "--owner-email", "o@acme.test",
+                          cwd=tmp_path, secret=None).stdout.strip()
+        key = {"X-Api-Key": trackly("apikey", "create", "--account", account, "--role",
+                                    "member", cwd=tmp_path, secret=None).stdout.strip()}
+        status, _ = post(f"{base}/api/v2/lists", {"phone_number": "+14155550000"}, key)
+        assert status == 201
+        status, sent = post(f"{base}/api/v2/send", {
+            "to": "(212) 555-0100", "body": "Hello!", "list_number": "+14155550000",
+            "transactional": True}, key)
+        assert status == 201, sent
+        assert (sent["segments"], sent["encoding"]) == (1, "GSM-7")
+        deadline = time.monotonic() + 30
+        while True:
+            status, message = get(f"{base}/api/v2/messages/{sent['message_id']}", key)
+            if message["status"] == "delivered" or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert message["status"] == "delivered", message
+        assert message["provider"] == "simulator"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=10)
