@@ -82,15 +82,17 @@ class Result:
 
 def print_table(title: str, results: Sequence[Result], unit: str = "msg/s") -> None:
     print(f"\n{title}")
-    header = (f"{'backend':<9} {'case':<28} {'items':>8} {'seconds':>8} {unit:>10} "
+    header = (f"{'backend':<9} {'case':<31} {'items':>8} {'seconds':>8} {unit:>10} "
               f"{'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'peak MB':>8} {'vs base':>8}")
     print(header)
     print("-" * len(header))
     for r in results:
         ratio = f"{r.rate / r.baseline_rate:.2f}x" if r.baseline_rate else "-"
-        print(f"{r.backend:<9} {r.case:<28} {r.items:>8} {r.seconds:>8.2f} {r.rate:>10,.0f} "
-              f"{r.pct(0.5):>8.1f} {r.pct(0.95):>8.1f} {r.pct(0.99):>8.1f} "
-              f"{r.peak_mb:>8.0f} {ratio:>8}" + (f"  {r.note}" if r.note else ""))
+        pcts = " ".join(f"{r.pct(q):>8.1f}" if r.latencies_ms else f"{'-':>8}"
+                        for q in (0.5, 0.95, 0.99))
+        peak = f"{r.peak_mb:>8.0f}" if r.peak_mb else f"{'-':>8}"
+        print(f"{r.backend:<9} {r.case:<31} {r.items:>8} {r.seconds:>8.2f} {r.rate:>10,.0f} "
+              f"{pcts} {peak} {ratio:>8}" + (f"  {r.note}" if r.note else ""))
 
 
 @contextlib.asynccontextmanager
