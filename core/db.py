@@ -92,16 +92,10 @@ async def database(url: str, *, create: bool = False) -> AsyncIterator[TortoiseC
 
 async def migrate(url: str) -> list[str]:
     """Apply every committed migration not yet applied; return their names."""
-    applied: list[str] = []
-
-    def progress(event: str, app_label: str, name: str) -> None:
-        if event.endswith("applied") or event == "apply_success":
-            applied.append(name)
-
     async with database(url) as ctx:
         executor = MigrationExecutor(ctx.db("default"), tortoise_config(url)["apps"])
         plan = await executor.plan()
-        await executor.migrate(progress=progress)
+        await executor.migrate()
         return [step.migration.name for step in plan if not step.backward]
 
 

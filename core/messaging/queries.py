@@ -111,42 +111,31 @@ async def drop(rows: Sequence[tuple[int, str]], *, token: str, now: dt.datetime)
     )
 
 
-async def mark_sent(rows: Sequence[tuple[int, str | None]], *, now: dt.datetime) -> set[int]:
-    """Accepted by the provider: (id, provider message id). Returns the ids this moved to
-    ``sent``; a row a receipt already moved on only gets its provider id and sent time."""
+_SENT_SET = (
+    "provider_message_id = COALESCE(m.provider_message_id, {pid}), "
+    "sent_at = COALESCE(m.sent_at, {now}), "
+    "status = CASE WHEN m.status IN ('sending', 'orphaned') THEN 'sent' ELSE m.status END, "
+    "status_detail = CASE WHEN m.status IN ('sending', 'orphaned') THEN NULL "
+    "ELSE m.status_detail END, claim_token = NULL, lease_expires_at = NULL"
+)
+
+
+async def mark_sent(rows: Sequence[tuple[int, str | None]], *, now: dt.datetime) -> None:
+    """Accepted by the provider: (id, provider message id). A receipt that raced ahead
+    keeps its later status (SET expressions all read the old row)."""
     if not rows:
-        return set()
+        return
     p = Params()
-    moved: set[int] = set()
-    if p.pg:  # one statement per step for the whole batch
+    if p.pg:  # one statement for the whole batch
         ids, pids = (list(c) for c in zip(*rows, strict=True))
-        values = f"unnest({p(ids)}::bigint[], {p(pids)}::varchar[]) AS v(id, pid)"
-        moved = {r["id"] for r in await fetch(
-            f"UPDATE message_sent AS m SET status = 'sent', status_detail = NULL, "
-            f"provider_message_id = COALESCE(m.provider_message_id, v.pid), "
-            f"sent_at = COALESCE(m.sent_at, {p(now)}), claim_token = NULL, "
-            f"lease_expires_at = NULL FROM {values} WHERE m.id = v.id "
-            f"AND m.status IN ('sending', 'orphaned') RETURNING m.id", p)}
-        if len(moved) < len(rows):
-            q = Params()
-            await execute(
-                f"UPDATE message_sent AS m SET provider_message_id = COALESCE("
-                f"m.provider_message_id, v.pid), sent_at = COALESCE(m.sent_at, {q(now)}), "
-                f"claim_token = NULL, lease_expires_at = NULL FROM unnest("
-                f"{q(ids)}::bigint[], {q(pids)}::varchar[]) AS v(id, pid) "
-                f"WHERE m.id = v.id AND m.status NOT IN ('sending', 'orphaned')", q)
-        return moved
-    stamp = ts(now)
-    q = Params()
-    moved = {r["id"] for r in await fetch(
-        f"UPDATE message_sent SET status = 'sent', status_detail = NULL, "
-        f"sent_at = COALESCE(sent_at, {q(stamp)}) WHERE {q.isin('id', [m for m, _ in rows])} "
-        f"AND status IN ('sending', 'orphaned') RETURNING id", q)}
-    await execute_many(
-        "UPDATE message_sent SET provider_message_id = COALESCE(provider_message_id, ?), "
-        "sent_at = COALESCE(sent_at, ?), claim_token = NULL, lease_expires_at = NULL "
-        "WHERE id = ?", [(pid, stamp, mid) for mid, pid in rows])
-    return moved
+        await execute(
+            f"UPDATE message_sent AS m SET {_SENT_SET.format(pid='v.pid', now=p(now))} "
+            f"FROM unnest({p(ids)}::bigint[], {p(pids)}::varchar[]) AS v(id, pid) "
+            "WHERE m.id = v.id", p)
+        return
+    await execute_many(  # SQLite is in-process: a statement per row is cheap
+        f"UPDATE message_sent AS m SET {_SENT_SET.format(pid='?', now='?')} WHERE m.id = ?",
+        [(pid, stamp, mid) for stamp in [ts(now)] for mid, pid in rows])
 
 
 async def mark_failed(rows: Sequence[tuple[int, str | None, str | None, str]], *,

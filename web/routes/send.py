@@ -39,12 +39,6 @@ class SendOut(BaseModel):
     to: str
 
 
-class BulkMessage(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    to: str | int | None = None
-    body: str | None = None
-
-
 class BulkIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     list_number: str | int | None = None
