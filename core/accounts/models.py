@@ -82,9 +82,11 @@ class AccountAccess(Model):
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="accesses", on_delete=fields.CASCADE
     )
+    account_id: int
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="accesses", on_delete=fields.CASCADE
     )
+    user_id: int
     role = fields.CharEnumField(Role, max_length=16)
     invited_at = fields.DatetimeField(null=True)
     invite_expires_at = fields.DatetimeField(null=True)
@@ -103,9 +105,11 @@ class ApiKey(Model):
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="api_keys", on_delete=fields.CASCADE
     )
+    account_id: int
     created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="api_keys", null=True, on_delete=fields.SET_NULL
     )
+    created_by_id: int | None
     name = fields.CharField(max_length=100, default="")
     prefix = fields.CharField(max_length=12)
     key_hash = fields.CharField(max_length=64, unique=True)
@@ -126,9 +130,11 @@ class DiscordLink(Model):
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="discord_links", on_delete=fields.CASCADE
     )
+    account_id: int
     api_key: fields.ForeignKeyNullableRelation[ApiKey] = fields.ForeignKeyField(
         "models.ApiKey", related_name="discord_links", null=True, on_delete=fields.SET_NULL
     )
+    api_key_id: int | None
     role = fields.CharEnumField(Role, max_length=16)
     discord_username = fields.CharField(max_length=100, default="")
     linked_at = fields.DatetimeField()

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from core.accounts.models import Account
 
 
 class CreativeType(StrEnum):
@@ -23,9 +27,10 @@ class MessageCreative(Model):
     ``{"link1": {"offer_id": 3, "params": {"sub1": "spring"}}}``."""
 
     id = fields.IntField(primary_key=True)
-    account = fields.ForeignKeyField(
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="creatives", on_delete=fields.CASCADE
     )
+    account_id: int
     name = fields.CharField(max_length=200)
     body = fields.TextField()
     link_bindings = fields.JSONField(default=dict)

@@ -1,7 +1,12 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from core.accounts.models import Account
 
 
 class Heartbeat(Model):
@@ -20,9 +25,10 @@ class IdempotencyRecord(Model):
     """The first answer to a create carrying ``Idempotency-Key``, replayed on repeats."""
 
     id = fields.BigIntField(primary_key=True)
-    account = fields.ForeignKeyField(
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="idempotency_records", on_delete=fields.CASCADE
     )
+    account_id: int
     key = fields.CharField(max_length=200)
     method = fields.CharField(max_length=8)
     path = fields.CharField(max_length=200)
