@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -56,7 +57,8 @@ class Account(Model):
     billing_status = fields.CharEnumField(BillingStatus, max_length=32, default=BillingStatus.OK)
     billing_status_since = fields.DatetimeField(null=True)
     discord_channel_id = fields.BigIntField(null=True)
-    settings = fields.JSONField(default=dict)  # alert settings and rarely-read options
+    # alert settings and rarely-read options
+    settings: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

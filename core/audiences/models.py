@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -63,7 +63,7 @@ class AudienceCondition(Model):
     group_id: int
     field = fields.CharField(max_length=100)  # e.g. signup_date, custom.zip
     operator = fields.CharField(max_length=20)  # eq, ne, gt, .. within_days
-    value = fields.JSONField(null=True)
+    value: fields.JSONField[Any] = fields.JSONField(null=True)
     position = fields.IntField(default=0)
 
     class Meta:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.indexes import Index
@@ -62,7 +62,7 @@ class Invoice(Model):
     usage_amount = fields.DecimalField(max_digits=14, decimal_places=4, default=0)
     platform_fee = fields.DecimalField(max_digits=10, decimal_places=2, default=0)
     total = fields.DecimalField(max_digits=14, decimal_places=2, default=0)
-    line_items = fields.JSONField(default=list)
+    line_items: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(default=list)
     issued_at = fields.DatetimeField(null=True)
     due_at = fields.DatetimeField(null=True)
     paid_at = fields.DatetimeField(null=True)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.indexes import Index
@@ -69,7 +69,8 @@ class Schedule(Model):
     recurrence = fields.CharEnumField(Recurrence, max_length=16, default=Recurrence.ONE_TIME)
     send_date = fields.DateField(null=True)
     send_time = fields.TimeField(null=True)
-    days_of_week = fields.JSONField(default=list)  # [0..6], Monday is 0
+    # [0..6], Monday is 0
+    days_of_week: fields.JSONField[list[int]] = fields.JSONField(default=list)
     start_date = fields.DateField(null=True)
     end_date = fields.DateField(null=True)
     timezone = fields.CharField(max_length=64, default="America/New_York")
@@ -104,7 +105,7 @@ class ScheduleBlast(Model):
     )
     creative_id: int | None
     body = fields.TextField(null=True)
-    link_bindings = fields.JSONField(default=dict)
+    link_bindings: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     percent_audience = fields.IntField(default=100)
     position = fields.IntField(default=0)
     is_winner = fields.BooleanField(default=False)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.indexes import Index
@@ -144,7 +144,7 @@ class ListContact(Model):
     email = fields.CharField(max_length=254, default="")
     ad_network_source = fields.CharField(max_length=100, default="")
     ad_network_id = fields.CharField(max_length=100, default="")
-    custom_fields = fields.JSONField(default=dict)
+    custom_fields: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     unsubscribe_reason = fields.CharEnumField(UnsubscribeReason, max_length=16, null=True)
     unsubscribed_at = fields.DatetimeField(null=True)
     unsubscribe_keyword = fields.CharField(max_length=64, null=True)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -33,7 +33,7 @@ class MessageCreative(Model):
     account_id: int
     name = fields.CharField(max_length=200)
     body = fields.TextField()
-    link_bindings = fields.JSONField(default=dict)
+    link_bindings: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     type = fields.CharEnumField(CreativeType, max_length=16, default=CreativeType.ONE_TIME)
     status = fields.CharEnumField(CreativeStatus, max_length=16, default=CreativeStatus.ACTIVE)
     send_count = fields.IntField(default=0)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.indexes import Index
@@ -46,7 +46,8 @@ class WelcomeJourney(Model):
         "models.SendingList", related_name="journeys", on_delete=fields.CASCADE
     )
     sending_list_id: int
-    trigger = fields.JSONField(default=dict)  # nested AND/OR groups over fields and method
+    # nested AND/OR groups over fields and method
+    trigger: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     status = fields.CharEnumField(JourneyStatus, max_length=16, default=JourneyStatus.DRAFT)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
@@ -67,7 +68,7 @@ class JourneyStep(Model):
     journey_id: int
     position = fields.IntField()
     step_type = fields.CharEnumField(StepType, max_length=16)
-    config = fields.JSONField(default=dict)
+    config: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     yes_position = fields.IntField(null=True)
     no_position = fields.IntField(null=True)
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.indexes import Index
@@ -37,7 +37,7 @@ class Notification(Model):
     severity = fields.CharEnumField(Severity, max_length=16)
     title = fields.CharField(max_length=200)
     body = fields.TextField(default="")
-    data = fields.JSONField(default=dict)
+    data: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     dedup_key = fields.CharField(max_length=200, null=True)
     is_resolution = fields.BooleanField(default=False)
     status = fields.CharEnumField(

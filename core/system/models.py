@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -15,7 +15,7 @@ class Heartbeat(Model):
     id = fields.IntField(primary_key=True)
     component = fields.CharField(max_length=64, unique=True)
     beat_at = fields.DatetimeField()
-    detail = fields.JSONField(default=dict)
+    detail: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
 
     class Meta:
         table = "heartbeat"
@@ -34,7 +34,7 @@ class IdempotencyRecord(Model):
     path = fields.CharField(max_length=200)
     request_hash = fields.CharField(max_length=64)
     status_code = fields.IntField(null=True)  # null while the first request is running
-    response = fields.JSONField(null=True)
+    response: fields.JSONField[Any] = fields.JSONField(null=True)
     created_at = fields.DatetimeField()
 
     class Meta:

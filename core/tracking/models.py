@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.indexes import Index
@@ -170,7 +170,8 @@ class Conversion(Model):
     revenue = fields.DecimalField(max_digits=14, decimal_places=4)
     txn_id = fields.CharField(max_length=128)
     source = fields.CharField(max_length=32)  # conv, conv_offer, pixel, tune, everflow, api
-    payload = fields.JSONField(default=dict)  # the postback as received
+    # the postback as received
+    payload: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     occurred_at = fields.DatetimeField()
     created_at = fields.DatetimeField(auto_now_add=True)
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.indexes import Index
@@ -30,7 +30,8 @@ class WebhookEndpoint(Model):
     account_id: int
     url = fields.CharField(max_length=2048)
     secret_sealed = fields.TextField()
-    events = fields.JSONField(default=list)  # delivery, unsubscribe, reply, click, conversion
+    # delivery, unsubscribe, reply, click, conversion
+    events: fields.JSONField[list[str]] = fields.JSONField(default=list)
     status = fields.CharEnumField(EndpointStatus, max_length=8, default=EndpointStatus.ACTIVE)
     consecutive_failures = fields.IntField(default=0)
     last_success_at = fields.DatetimeField(null=True)
@@ -49,7 +50,7 @@ class WebhookDelivery(Model):
     endpoint_id: int
     event_id = fields.CharField(max_length=32, unique=True)
     event = fields.CharField(max_length=16)
-    payload = fields.JSONField()
+    payload: fields.JSONField[dict[str, Any]] = fields.JSONField()
     status = fields.CharEnumField(DeliveryStatus, max_length=16, default=DeliveryStatus.PENDING)
     attempts = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField(null=True)
