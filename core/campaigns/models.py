@@ -104,7 +104,7 @@ class ScheduleBlast(Model):
         "models.MessageCreative", related_name="blasts", null=True, on_delete=fields.SET_NULL
     )
     creative_id: int | None
-    body = fields.TextField(null=True)
+    body: str | None = fields.TextField(null=True)
     link_bindings: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     percent_audience = fields.IntField(default=100)
     position = fields.IntField(default=0)

@@ -80,7 +80,8 @@ class SendingList(Model):
     country_code = fields.CharField(max_length=2, default="US")
     provider = fields.CharEnumField(Provider, max_length=16)
     brand_name = fields.CharField(max_length=100, default="")
-    credentials_sealed = fields.TextField(null=True)  # SecretBox token; never in responses
+    # SecretBox token; never in responses
+    credentials_sealed: str | None = fields.TextField(null=True)
     webhook_token = fields.CharField(max_length=64, unique=True)  # path secret for receipts
     status = fields.CharEnumField(ListStatus, max_length=16, default=ListStatus.ACTIVE)
     rate_limit_per_minute = fields.IntField(default=17_000)
@@ -218,7 +219,7 @@ class ImportJob(Model):
     updated_count = fields.IntField(default=0)
     unchanged_count = fields.IntField(default=0)
     error_count = fields.IntField(default=0)
-    failure = fields.TextField(null=True)
+    failure: str | None = fields.TextField(null=True)
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
