@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
@@ -41,8 +42,9 @@ class DiscordLinkService:
         account raises AccountSuspended. The key itself is never stored or logged."""
         _, key = await self.accounts.authenticate(raw_key)
         now = self.clock.now()
-        fields = {"account_id": key.account_id, "api_key_id": key.id, "role": key.role,
-                  "discord_username": (discord_username or "")[:100], "linked_at": now}
+        fields: dict[str, Any] = {
+            "account_id": key.account_id, "api_key_id": key.id, "role": key.role,
+            "discord_username": (discord_username or "")[:100], "linked_at": now}
         # Update, else insert; the unique discord_user_id settles a race between two links
         # (each statement commits on its own, so a failed insert poisons no transaction).
         relinked = bool(await DiscordLink.filter(discord_user_id=discord_user_id)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -56,7 +57,8 @@ class Account(Model):
     billing_status = fields.CharEnumField(BillingStatus, max_length=32, default=BillingStatus.OK)
     billing_status_since = fields.DatetimeField(null=True)
     discord_channel_id = fields.BigIntField(null=True)
-    settings = fields.JSONField(default=dict)  # alert settings and rarely-read options
+    # alert settings and rarely-read options
+    settings: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -82,9 +84,11 @@ class AccountAccess(Model):
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="accesses", on_delete=fields.CASCADE
     )
+    account_id: int
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="accesses", on_delete=fields.CASCADE
     )
+    user_id: int
     role = fields.CharEnumField(Role, max_length=16)
     invited_at = fields.DatetimeField(null=True)
     invite_expires_at = fields.DatetimeField(null=True)
@@ -103,9 +107,11 @@ class ApiKey(Model):
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="api_keys", on_delete=fields.CASCADE
     )
+    account_id: int
     created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="api_keys", null=True, on_delete=fields.SET_NULL
     )
+    created_by_id: int | None
     name = fields.CharField(max_length=100, default="")
     prefix = fields.CharField(max_length=12)
     key_hash = fields.CharField(max_length=64, unique=True)
@@ -126,9 +132,11 @@ class DiscordLink(Model):
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="discord_links", on_delete=fields.CASCADE
     )
+    account_id: int
     api_key: fields.ForeignKeyNullableRelation[ApiKey] = fields.ForeignKeyField(
         "models.ApiKey", related_name="discord_links", null=True, on_delete=fields.SET_NULL
     )
+    api_key_id: int | None
     role = fields.CharEnumField(Role, max_length=16)
     discord_username = fields.CharField(max_length=100, default="")
     linked_at = fields.DatetimeField()

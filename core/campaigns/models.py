@@ -1,10 +1,17 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from core.accounts.models import Account
+    from core.audiences.models import Audience
+    from core.contacts.models import SendingList
+    from core.creatives.models import MessageCreative
 
 
 class SendType(StrEnum):
@@ -46,21 +53,24 @@ class RunStatus(StrEnum):
 
 class Schedule(Model):
     id = fields.IntField(primary_key=True)
-    account = fields.ForeignKeyField(
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="schedules", on_delete=fields.CASCADE
     )
+    account_id: int
     name = fields.CharField(max_length=200)
-    sending_list = fields.ForeignKeyField(
+    sending_list: fields.ForeignKeyRelation[SendingList] = fields.ForeignKeyField(
         "models.SendingList", related_name="schedules", on_delete=fields.CASCADE
     )
-    audiences = fields.ManyToManyField(
+    sending_list_id: int
+    audiences: fields.ManyToManyRelation[Audience] = fields.ManyToManyField(
         "models.Audience", related_name="schedules", through="schedule_audience"
     )
     send_type = fields.CharEnumField(SendType, max_length=16, default=SendType.BLAST)
     recurrence = fields.CharEnumField(Recurrence, max_length=16, default=Recurrence.ONE_TIME)
     send_date = fields.DateField(null=True)
     send_time = fields.TimeField(null=True)
-    days_of_week = fields.JSONField(default=list)  # [0..6], Monday is 0
+    # [0..6], Monday is 0
+    days_of_week: fields.JSONField[list[int]] = fields.JSONField(default=list)
     start_date = fields.DateField(null=True)
     end_date = fields.DateField(null=True)
     timezone = fields.CharField(max_length=64, default="America/New_York")
@@ -86,14 +96,16 @@ class ScheduleBlast(Model):
     """A message variant of a schedule: a creative, or an inline body with offer links."""
 
     id = fields.IntField(primary_key=True)
-    schedule = fields.ForeignKeyField(
+    schedule: fields.ForeignKeyRelation[Schedule] = fields.ForeignKeyField(
         "models.Schedule", related_name="blasts", on_delete=fields.CASCADE
     )
-    creative = fields.ForeignKeyField(
+    schedule_id: int
+    creative: fields.ForeignKeyNullableRelation[MessageCreative] = fields.ForeignKeyField(
         "models.MessageCreative", related_name="blasts", null=True, on_delete=fields.SET_NULL
     )
-    body = fields.TextField(null=True)
-    link_bindings = fields.JSONField(default=dict)
+    creative_id: int | None
+    body: str | None = fields.TextField(null=True)
+    link_bindings: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     percent_audience = fields.IntField(default=100)
     position = fields.IntField(default=0)
     is_winner = fields.BooleanField(default=False)
@@ -106,20 +118,23 @@ class ScheduleRun(Model):
     """One execution of a schedule: who launched it, how far it got, what it cost."""
 
     id = fields.IntField(primary_key=True)
-    schedule = fields.ForeignKeyField(
+    schedule: fields.ForeignKeyRelation[Schedule] = fields.ForeignKeyField(
         "models.Schedule", related_name="runs", on_delete=fields.CASCADE
     )
-    account = fields.ForeignKeyField(
+    schedule_id: int
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="schedule_runs", on_delete=fields.CASCADE
     )
+    account_id: int
     status = fields.CharEnumField(RunStatus, max_length=16, default=RunStatus.RESOLVING)
     launched_by = fields.CharField(max_length=64)
     scheduled_for = fields.DatetimeField(null=True)
     started_at = fields.DatetimeField()
     finished_at = fields.DatetimeField(null=True)
-    winner_blast = fields.ForeignKeyField(
+    winner_blast: fields.ForeignKeyNullableRelation[ScheduleBlast] = fields.ForeignKeyField(
         "models.ScheduleBlast", related_name="won_runs", null=True, on_delete=fields.SET_NULL
     )
+    winner_blast_id: int | None
     winner_decided_at = fields.DatetimeField(null=True)
     recipients_total = fields.IntField(default=0)
     skipped_count = fields.IntField(default=0)

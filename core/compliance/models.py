@@ -1,10 +1,15 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from core.accounts.models import Account
+    from core.contacts.models import Contact, SendingList
 
 
 class InboundIntent(StrEnum):
@@ -19,16 +24,19 @@ class InboundMessage(Model):
     """An SMS a recipient sent to one of our numbers."""
 
     id = fields.BigIntField(primary_key=True)
-    account = fields.ForeignKeyField(
+    account: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="inbound_messages", null=True, on_delete=fields.CASCADE
     )
-    sending_list = fields.ForeignKeyField(
+    account_id: int | None
+    sending_list: fields.ForeignKeyNullableRelation[SendingList] = fields.ForeignKeyField(
         "models.SendingList", related_name="inbound_messages", null=True,
         on_delete=fields.SET_NULL,
     )
-    contact = fields.ForeignKeyField(
+    sending_list_id: int | None
+    contact: fields.ForeignKeyNullableRelation[Contact] = fields.ForeignKeyField(
         "models.Contact", related_name="inbound_messages", null=True, on_delete=fields.SET_NULL
     )
+    contact_id: int | None
     from_number = fields.CharField(max_length=20)
     to_number = fields.CharField(max_length=20)
     body = fields.TextField()

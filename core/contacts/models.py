@@ -1,10 +1,14 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from core.accounts.models import Account
 
 
 class Provider(StrEnum):
@@ -66,16 +70,18 @@ class SendingList(Model):
     """A from-number with its provider configuration. Contacts subscribe to lists."""
 
     id = fields.IntField(primary_key=True)
-    account = fields.ForeignKeyField(
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="sending_lists", on_delete=fields.CASCADE
     )
+    account_id: int
     name = fields.CharField(max_length=200, default="")
     phone_number = fields.CharField(max_length=20, unique=True)
     number_type = fields.CharEnumField(NumberType, max_length=16, default=NumberType.LONG_CODE)
     country_code = fields.CharField(max_length=2, default="US")
     provider = fields.CharEnumField(Provider, max_length=16)
     brand_name = fields.CharField(max_length=100, default="")
-    credentials_sealed = fields.TextField(null=True)  # SecretBox token; never in responses
+    # SecretBox token; never in responses
+    credentials_sealed: str | None = fields.TextField(null=True)
     webhook_token = fields.CharField(max_length=64, unique=True)  # path secret for receipts
     status = fields.CharEnumField(ListStatus, max_length=16, default=ListStatus.ACTIVE)
     rate_limit_per_minute = fields.IntField(default=17_000)
@@ -113,15 +119,18 @@ class ListContact(Model):
     """The subscription of a contact to a sending list, with its consent and activity."""
 
     id = fields.BigIntField(primary_key=True)
-    account = fields.ForeignKeyField(
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="list_contacts", on_delete=fields.CASCADE
     )
-    sending_list = fields.ForeignKeyField(
+    account_id: int
+    sending_list: fields.ForeignKeyRelation[SendingList] = fields.ForeignKeyField(
         "models.SendingList", related_name="list_contacts", on_delete=fields.CASCADE
     )
-    contact = fields.ForeignKeyField(
+    sending_list_id: int
+    contact: fields.ForeignKeyRelation[Contact] = fields.ForeignKeyField(
         "models.Contact", related_name="subscriptions", on_delete=fields.CASCADE
     )
+    contact_id: int
     status = fields.CharEnumField(
         SubscriptionStatus, max_length=16, default=SubscriptionStatus.ACTIVE
     )
@@ -136,7 +145,7 @@ class ListContact(Model):
     email = fields.CharField(max_length=254, default="")
     ad_network_source = fields.CharField(max_length=100, default="")
     ad_network_id = fields.CharField(max_length=100, default="")
-    custom_fields = fields.JSONField(default=dict)
+    custom_fields: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     unsubscribe_reason = fields.CharEnumField(UnsubscribeReason, max_length=16, null=True)
     unsubscribed_at = fields.DatetimeField(null=True)
     unsubscribe_keyword = fields.CharField(max_length=64, null=True)
@@ -165,12 +174,14 @@ class Block(Model):
     """Do-not-contact entry for one list, or for the whole account when no list is set."""
 
     id = fields.IntField(primary_key=True)
-    account = fields.ForeignKeyField(
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="blocks", on_delete=fields.CASCADE
     )
-    sending_list = fields.ForeignKeyField(
+    account_id: int
+    sending_list: fields.ForeignKeyNullableRelation[SendingList] = fields.ForeignKeyField(
         "models.SendingList", related_name="blocks", null=True, on_delete=fields.CASCADE
     )
+    sending_list_id: int | None
     phone_number = fields.CharField(max_length=20)
     reason = fields.CharField(max_length=200, default="")
     created_by = fields.CharField(max_length=64, default="system")
@@ -188,12 +199,14 @@ class ImportJob(Model):
     """A CSV import running in the background, with its progress and counts."""
 
     id = fields.IntField(primary_key=True)
-    account = fields.ForeignKeyField(
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="imports", on_delete=fields.CASCADE
     )
-    sending_list = fields.ForeignKeyField(
+    account_id: int
+    sending_list: fields.ForeignKeyRelation[SendingList] = fields.ForeignKeyField(
         "models.SendingList", related_name="imports", on_delete=fields.CASCADE
     )
+    sending_list_id: int
     created_by = fields.CharField(max_length=64, default="system")
     filename = fields.CharField(max_length=255, default="")
     file_path = fields.CharField(max_length=1024, default="")
@@ -206,7 +219,7 @@ class ImportJob(Model):
     updated_count = fields.IntField(default=0)
     unchanged_count = fields.IntField(default=0)
     error_count = fields.IntField(default=0)
-    failure = fields.TextField(null=True)
+    failure: str | None = fields.TextField(null=True)
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -219,8 +232,10 @@ class ImportRowError(Model):
     """One bad row of an import, with its line number in the file."""
 
     id = fields.BigIntField(primary_key=True)
-    job = fields.ForeignKeyField("models.ImportJob", related_name="row_errors",
-                                 on_delete=fields.CASCADE)
+    job: fields.ForeignKeyRelation[ImportJob] = fields.ForeignKeyField(
+        "models.ImportJob", related_name="row_errors", on_delete=fields.CASCADE
+    )
+    job_id: int
     line = fields.IntField()
     code = fields.CharField(max_length=32)
     reason = fields.CharField(max_length=300)

@@ -80,12 +80,12 @@ def parse_phone(raw: object, *, region: str = "US") -> PhoneResult:
         info = _describe_us(national)
         if info is not None:
             return info
-        number: PhoneNumber | None = PhoneNumber(country_code=1,
-                                                 national_number=int(national))
+        number = PhoneNumber(country_code=1, national_number=int(national))
     else:
-        number, error = _slow_parse(text, region)
-        if number is None:
+        parsed, error = _slow_parse(text, region)
+        if parsed is None:
             return PhoneError("invalid_phone", error, shown)
+        number = parsed
     return _describe(number, shown)
 
 

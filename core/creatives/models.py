@@ -1,9 +1,13 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from core.accounts.models import Account
 
 
 class CreativeType(StrEnum):
@@ -23,12 +27,13 @@ class MessageCreative(Model):
     ``{"link1": {"offer_id": 3, "params": {"sub1": "spring"}}}``."""
 
     id = fields.IntField(primary_key=True)
-    account = fields.ForeignKeyField(
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="creatives", on_delete=fields.CASCADE
     )
+    account_id: int
     name = fields.CharField(max_length=200)
     body = fields.TextField()
-    link_bindings = fields.JSONField(default=dict)
+    link_bindings: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     type = fields.CharEnumField(CreativeType, max_length=16, default=CreativeType.ONE_TIME)
     status = fields.CharEnumField(CreativeStatus, max_length=16, default=CreativeStatus.ACTIVE)
     send_count = fields.IntField(default=0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from core.accounts.models import Account
@@ -42,7 +43,7 @@ class CreativeCost:
     preview: str
 
 
-def _choice(enum: type, value: Any, field: str) -> Any:
+def _choice(enum: type[StrEnum], value: Any, field: str) -> Any:
     try:
         return enum(str(value).strip().lower())
     except ValueError:

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from core.accounts.models import Account
+    from core.contacts.models import ListContact, SendingList
 
 
 class JourneyStatus(StrEnum):
@@ -32,14 +37,17 @@ class EnrollmentStatus(StrEnum):
 
 class WelcomeJourney(Model):
     id = fields.IntField(primary_key=True)
-    account = fields.ForeignKeyField(
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="journeys", on_delete=fields.CASCADE
     )
+    account_id: int
     name = fields.CharField(max_length=200)
-    sending_list = fields.ForeignKeyField(
+    sending_list: fields.ForeignKeyRelation[SendingList] = fields.ForeignKeyField(
         "models.SendingList", related_name="journeys", on_delete=fields.CASCADE
     )
-    trigger = fields.JSONField(default=dict)  # nested AND/OR groups over fields and method
+    sending_list_id: int
+    # nested AND/OR groups over fields and method
+    trigger: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     status = fields.CharEnumField(JourneyStatus, max_length=16, default=JourneyStatus.DRAFT)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
@@ -54,12 +62,13 @@ class JourneyStep(Model):
     Steps run in ``position`` order. A condition jumps to ``yes_position``/``no_position``."""
 
     id = fields.IntField(primary_key=True)
-    journey = fields.ForeignKeyField(
+    journey: fields.ForeignKeyRelation[WelcomeJourney] = fields.ForeignKeyField(
         "models.WelcomeJourney", related_name="steps", on_delete=fields.CASCADE
     )
+    journey_id: int
     position = fields.IntField()
     step_type = fields.CharEnumField(StepType, max_length=16)
-    config = fields.JSONField(default=dict)
+    config: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     yes_position = fields.IntField(null=True)
     no_position = fields.IntField(null=True)
 
@@ -70,15 +79,18 @@ class JourneyStep(Model):
 
 class JourneyEnrollment(Model):
     id = fields.BigIntField(primary_key=True)
-    account = fields.ForeignKeyField(
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="journey_enrollments", on_delete=fields.CASCADE
     )
-    journey = fields.ForeignKeyField(
+    account_id: int
+    journey: fields.ForeignKeyRelation[WelcomeJourney] = fields.ForeignKeyField(
         "models.WelcomeJourney", related_name="enrollments", on_delete=fields.CASCADE
     )
-    list_contact = fields.ForeignKeyField(
+    journey_id: int
+    list_contact: fields.ForeignKeyRelation[ListContact] = fields.ForeignKeyField(
         "models.ListContact", related_name="enrollments", on_delete=fields.CASCADE
     )
+    list_contact_id: int
     current_position = fields.IntField(default=0)
     status = fields.CharEnumField(
         EnrollmentStatus, max_length=16, default=EnrollmentStatus.ACTIVE

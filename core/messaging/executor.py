@@ -211,7 +211,9 @@ class Executor:
             for m in messages:
                 verdict = verdicts.get(m.contact_id)
                 if verdict is None or verdict.decision == Decision.DROP:
-                    drops.append((m.id, verdict.reason if verdict else "not_subscribed"))
+                    reason = verdict.reason if verdict else "not_subscribed"
+                    assert reason is not None  # drop() always names its reason
+                    drops.append((m.id, reason))
                 elif verdict.decision == Decision.DEFER:
                     assert verdict.until is not None
                     if verdict.until - m.queued_at > self.config.quiet_hours_limit:

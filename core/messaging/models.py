@@ -1,10 +1,19 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from core.accounts.models import Account
+    from core.campaigns.models import Schedule, ScheduleBlast, ScheduleRun
+    from core.contacts.models import Contact, ListContact, SendingList
+    from core.creatives.models import MessageCreative
+    from core.journeys.models import JourneyEnrollment, WelcomeJourney
+    from core.offers.models import Offer
 
 
 class MessageStatus(StrEnum):
@@ -39,40 +48,51 @@ class MessageSent(Model):
 
     id = fields.BigIntField(primary_key=True)
     public_id = fields.CharField(max_length=8, unique=True)
-    account = fields.ForeignKeyField(
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="messages", on_delete=fields.CASCADE
     )
-    sending_list = fields.ForeignKeyField(
+    account_id: int
+    sending_list: fields.ForeignKeyRelation[SendingList] = fields.ForeignKeyField(
         "models.SendingList", related_name="messages", on_delete=fields.CASCADE
     )
-    contact = fields.ForeignKeyField(
+    sending_list_id: int
+    contact: fields.ForeignKeyRelation[Contact] = fields.ForeignKeyField(
         "models.Contact", related_name="messages", on_delete=fields.CASCADE
     )
-    list_contact = fields.ForeignKeyField(
+    contact_id: int
+    list_contact: fields.ForeignKeyNullableRelation[ListContact] = fields.ForeignKeyField(
         "models.ListContact", related_name="messages", null=True, on_delete=fields.SET_NULL
     )
-    creative = fields.ForeignKeyField(
+    list_contact_id: int | None
+    creative: fields.ForeignKeyNullableRelation[MessageCreative] = fields.ForeignKeyField(
         "models.MessageCreative", related_name="messages", null=True, on_delete=fields.SET_NULL
     )
-    offer = fields.ForeignKeyField(
+    creative_id: int | None
+    offer: fields.ForeignKeyNullableRelation[Offer] = fields.ForeignKeyField(
         "models.Offer", related_name="messages", null=True, on_delete=fields.SET_NULL
     )
-    schedule = fields.ForeignKeyField(
+    offer_id: int | None
+    schedule: fields.ForeignKeyNullableRelation[Schedule] = fields.ForeignKeyField(
         "models.Schedule", related_name="messages", null=True, on_delete=fields.SET_NULL
     )
-    run = fields.ForeignKeyField(
+    schedule_id: int | None
+    run: fields.ForeignKeyNullableRelation[ScheduleRun] = fields.ForeignKeyField(
         "models.ScheduleRun", related_name="messages", null=True, on_delete=fields.SET_NULL
     )
-    blast = fields.ForeignKeyField(
+    run_id: int | None
+    blast: fields.ForeignKeyNullableRelation[ScheduleBlast] = fields.ForeignKeyField(
         "models.ScheduleBlast", related_name="messages", null=True, on_delete=fields.SET_NULL
     )
-    journey = fields.ForeignKeyField(
+    blast_id: int | None
+    journey: fields.ForeignKeyNullableRelation[WelcomeJourney] = fields.ForeignKeyField(
         "models.WelcomeJourney", related_name="messages", null=True, on_delete=fields.SET_NULL
     )
-    enrollment = fields.ForeignKeyField(
+    journey_id: int | None
+    enrollment: fields.ForeignKeyNullableRelation[JourneyEnrollment] = fields.ForeignKeyField(
         "models.JourneyEnrollment", related_name="messages", null=True,
         on_delete=fields.SET_NULL,
     )
+    enrollment_id: int | None
     to_number = fields.CharField(max_length=20)
     from_number = fields.CharField(max_length=20)
     body = fields.TextField()
@@ -122,9 +142,10 @@ class MessageEvent(Model):
     """Status history of a message: every transition and every receipt."""
 
     id = fields.BigIntField(primary_key=True)
-    message = fields.ForeignKeyField(
+    message: fields.ForeignKeyRelation[MessageSent] = fields.ForeignKeyField(
         "models.MessageSent", related_name="events", on_delete=fields.CASCADE
     )
+    message_id: int
     status = fields.CharEnumField(MessageStatus, max_length=16)
     detail = fields.CharField(max_length=200, null=True)
     source = fields.CharField(max_length=32)  # executor, webhook:twilio, reconciler, ...
@@ -140,18 +161,22 @@ class MessageShortLink(Model):
 
     id = fields.BigIntField(primary_key=True)
     code = fields.CharField(max_length=7, unique=True)
-    account = fields.ForeignKeyField(
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="short_links", on_delete=fields.CASCADE
     )
-    message = fields.ForeignKeyField(
+    account_id: int
+    message: fields.ForeignKeyNullableRelation[MessageSent] = fields.ForeignKeyField(
         "models.MessageSent", related_name="short_links", null=True, on_delete=fields.CASCADE
     )
-    contact = fields.ForeignKeyField(
+    message_id: int | None
+    contact: fields.ForeignKeyNullableRelation[Contact] = fields.ForeignKeyField(
         "models.Contact", related_name="short_links", null=True, on_delete=fields.CASCADE
     )
-    offer = fields.ForeignKeyField(
+    contact_id: int | None
+    offer: fields.ForeignKeyNullableRelation[Offer] = fields.ForeignKeyField(
         "models.Offer", related_name="short_links", null=True, on_delete=fields.SET_NULL
     )
+    offer_id: int | None
     link_key = fields.CharField(max_length=16, default="link1")
     destination_url = fields.CharField(max_length=2048)
     created_at = fields.DatetimeField()

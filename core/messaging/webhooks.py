@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -141,7 +142,7 @@ class WebhookService:
             now=self.clock.now())
 
 
-_PARSERS = {
+_PARSERS: dict[str, Callable[[WebhookRequest], WebhookEvents]] = {
     Provider.TWILIO: twilio.parse,
     Provider.INFOBIP: infobip.parse,
     Provider.CM: cm.parse,

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from core.accounts.models import Account
 
 
 class Severity(StrEnum):
@@ -25,14 +29,15 @@ class Notification(Model):
     cleared. The bot claims pending rows and marks them delivered."""
 
     id = fields.BigIntField(primary_key=True)
-    account = fields.ForeignKeyField(
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="notifications", on_delete=fields.CASCADE
     )
+    account_id: int
     kind = fields.CharField(max_length=32)  # opt_out, inbound, failure_rate, billing, ...
     severity = fields.CharEnumField(Severity, max_length=16)
     title = fields.CharField(max_length=200)
     body = fields.TextField(default="")
-    data = fields.JSONField(default=dict)
+    data: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     dedup_key = fields.CharField(max_length=200, null=True)
     is_resolution = fields.BooleanField(default=False)
     status = fields.CharEnumField(
@@ -54,9 +59,10 @@ class AlertState(Model):
     """Which alert conditions are currently open, so each is raised once and cleared once."""
 
     id = fields.IntField(primary_key=True)
-    account = fields.ForeignKeyField(
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="alert_states", on_delete=fields.CASCADE
     )
+    account_id: int
     dedup_key = fields.CharField(max_length=200)
     opened_at = fields.DatetimeField()
     cleared_at = fields.DatetimeField(null=True)

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from core.accounts.models import Account
 
 
 class PayoutType(StrEnum):
@@ -27,9 +31,10 @@ class OfferStatus(StrEnum):
 
 class Offer(Model):
     id = fields.IntField(primary_key=True)
-    account = fields.ForeignKeyField(
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="offers", on_delete=fields.CASCADE
     )
+    account_id: int
     name = fields.CharField(max_length=200)
     tracking_url = fields.CharField(max_length=2048)
     payout = fields.DecimalField(max_digits=12, decimal_places=4, default=0)

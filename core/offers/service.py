@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 from typing import Any
 
 from core.clock import Clock
@@ -17,7 +18,7 @@ EDITABLE = ("name", "tracking_url", "payout", "payout_type", "advertiser", "stat
             "attribution_window_days", "bot_filter_mode")
 
 
-def _choice(enum: type, value: Any, field: str) -> Any:
+def _choice(enum: type[StrEnum], value: Any, field: str) -> Any:
     try:
         return enum(str(value).strip().lower())
     except ValueError:

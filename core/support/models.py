@@ -1,10 +1,14 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from core.accounts.models import Account
 
 
 class TicketPriority(StrEnum):
@@ -30,9 +34,10 @@ class TicketStatus(StrEnum):
 class SupportTicket(Model):
     id = fields.IntField(primary_key=True)
     number = fields.IntField(unique=True)
-    account = fields.ForeignKeyField(
+    account: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="support_tickets", null=True, on_delete=fields.SET_NULL
     )
+    account_id: int | None
     opener_discord_id = fields.BigIntField()
     opener_name = fields.CharField(max_length=100, default="")
     subject = fields.CharField(max_length=200)
@@ -66,9 +71,10 @@ class SupportTicketMessage(Model):
     """The transcript: messages posted in the ticket's thread."""
 
     id = fields.BigIntField(primary_key=True)
-    ticket = fields.ForeignKeyField(
+    ticket: fields.ForeignKeyRelation[SupportTicket] = fields.ForeignKeyField(
         "models.SupportTicket", related_name="messages", on_delete=fields.CASCADE
     )
+    ticket_id: int
     discord_message_id = fields.BigIntField(unique=True)
     author_discord_id = fields.BigIntField()
     author_name = fields.CharField(max_length=100, default="")

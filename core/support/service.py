@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
@@ -176,7 +177,7 @@ class SupportService:
                 f"one in {_minutes(wait)} minute(s), or reopen #{last.number}.",
                 code="support_cooldown", retry_after=wait.total_seconds())
 
-    async def _create_numbered(self, **fields: object) -> SupportTicket:
+    async def _create_numbered(self, **fields: Any) -> SupportTicket:
         """MAX(number)+1 under the unique constraint: a concurrent opener that takes the
         same number makes this insert fail, and we simply try the next one."""
         for _ in range(NUMBER_ATTEMPTS):
@@ -184,7 +185,9 @@ class SupportService:
                 async with in_transaction():
                     top = await SupportTicket.all().order_by("-number").first().values_list(
                         "number", flat=True)
-                    return await SupportTicket.create(number=(top or 0) + 1, **fields)
+                    # tortoise types a flat values_list after first() as a tuple; it is the
+                    # number itself, or None when there is no ticket yet.
+                    return await SupportTicket.create(number=(top or 0) + 1, **fields)  # type: ignore[operator]
             except IntegrityError:
                 continue
         raise Conflict("Too many tickets are being opened at once; try again.",

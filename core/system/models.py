@@ -1,7 +1,12 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from core.accounts.models import Account
 
 
 class Heartbeat(Model):
@@ -10,7 +15,7 @@ class Heartbeat(Model):
     id = fields.IntField(primary_key=True)
     component = fields.CharField(max_length=64, unique=True)
     beat_at = fields.DatetimeField()
-    detail = fields.JSONField(default=dict)
+    detail: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
 
     class Meta:
         table = "heartbeat"
@@ -20,15 +25,16 @@ class IdempotencyRecord(Model):
     """The first answer to a create carrying ``Idempotency-Key``, replayed on repeats."""
 
     id = fields.BigIntField(primary_key=True)
-    account = fields.ForeignKeyField(
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="idempotency_records", on_delete=fields.CASCADE
     )
+    account_id: int
     key = fields.CharField(max_length=200)
     method = fields.CharField(max_length=8)
     path = fields.CharField(max_length=200)
     request_hash = fields.CharField(max_length=64)
     status_code = fields.IntField(null=True)  # null while the first request is running
-    response = fields.JSONField(null=True)
+    response: fields.JSONField[Any] = fields.JSONField(null=True)
     created_at = fields.DatetimeField()
 
     class Meta:

@@ -1,10 +1,20 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from core.accounts.models import Account
+    from core.campaigns.models import Schedule
+    from core.contacts.models import Contact, SendingList
+    from core.creatives.models import MessageCreative
+    from core.journeys.models import WelcomeJourney
+    from core.messaging.models import MessageSent, MessageShortLink
+    from core.offers.models import Offer
 
 
 class ConversionType(StrEnum):
@@ -21,21 +31,26 @@ class MessageShortLinkClick(Model):
     """Every request to a short link, humans and bots alike."""
 
     id = fields.BigIntField(primary_key=True)
-    short_link = fields.ForeignKeyField(
+    short_link: fields.ForeignKeyRelation[MessageShortLink] = fields.ForeignKeyField(
         "models.MessageShortLink", related_name="clicks", on_delete=fields.CASCADE
     )
-    account = fields.ForeignKeyField(
+    short_link_id: int
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="link_clicks", on_delete=fields.CASCADE
     )
-    message = fields.ForeignKeyField(
+    account_id: int
+    message: fields.ForeignKeyNullableRelation[MessageSent] = fields.ForeignKeyField(
         "models.MessageSent", related_name="link_clicks", null=True, on_delete=fields.CASCADE
     )
-    contact = fields.ForeignKeyField(
+    message_id: int | None
+    contact: fields.ForeignKeyNullableRelation[Contact] = fields.ForeignKeyField(
         "models.Contact", related_name="link_clicks", null=True, on_delete=fields.CASCADE
     )
-    offer = fields.ForeignKeyField(
+    contact_id: int | None
+    offer: fields.ForeignKeyNullableRelation[Offer] = fields.ForeignKeyField(
         "models.Offer", related_name="link_clicks", null=True, on_delete=fields.SET_NULL
     )
+    offer_id: int | None
     clicked_at = fields.DatetimeField()
     ip_address = fields.CharField(max_length=45, default="")
     user_agent = fields.CharField(max_length=512, default="")
@@ -57,40 +72,50 @@ class MessageClick(Model):
 
     id = fields.BigIntField(primary_key=True)
     click_id = fields.CharField(max_length=24, unique=True)
-    account = fields.ForeignKeyField(
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="message_clicks", on_delete=fields.CASCADE
     )
-    message = fields.ForeignKeyField(
+    account_id: int
+    message: fields.ForeignKeyRelation[MessageSent] = fields.ForeignKeyField(
         "models.MessageSent", related_name="counted_clicks", on_delete=fields.CASCADE
     )
-    contact = fields.ForeignKeyField(
+    message_id: int
+    contact: fields.ForeignKeyRelation[Contact] = fields.ForeignKeyField(
         "models.Contact", related_name="counted_clicks", on_delete=fields.CASCADE
     )
-    short_link = fields.ForeignKeyField(
+    contact_id: int
+    short_link: fields.ForeignKeyRelation[MessageShortLink] = fields.ForeignKeyField(
         "models.MessageShortLink", related_name="counted_clicks", on_delete=fields.CASCADE
     )
-    raw_click = fields.ForeignKeyField(
+    short_link_id: int
+    raw_click: fields.ForeignKeyNullableRelation[MessageShortLinkClick] = fields.ForeignKeyField(
         "models.MessageShortLinkClick", related_name="counted", null=True,
         on_delete=fields.SET_NULL,
     )
-    offer = fields.ForeignKeyField(
+    raw_click_id: int | None
+    offer: fields.ForeignKeyNullableRelation[Offer] = fields.ForeignKeyField(
         "models.Offer", related_name="counted_clicks", null=True, on_delete=fields.SET_NULL
     )
-    creative = fields.ForeignKeyField(
+    offer_id: int | None
+    creative: fields.ForeignKeyNullableRelation[MessageCreative] = fields.ForeignKeyField(
         "models.MessageCreative", related_name="counted_clicks", null=True,
         on_delete=fields.SET_NULL,
     )
-    schedule = fields.ForeignKeyField(
+    creative_id: int | None
+    schedule: fields.ForeignKeyNullableRelation[Schedule] = fields.ForeignKeyField(
         "models.Schedule", related_name="counted_clicks", null=True, on_delete=fields.SET_NULL
     )
-    journey = fields.ForeignKeyField(
+    schedule_id: int | None
+    journey: fields.ForeignKeyNullableRelation[WelcomeJourney] = fields.ForeignKeyField(
         "models.WelcomeJourney", related_name="counted_clicks", null=True,
         on_delete=fields.SET_NULL,
     )
-    sending_list = fields.ForeignKeyField(
+    journey_id: int | None
+    sending_list: fields.ForeignKeyNullableRelation[SendingList] = fields.ForeignKeyField(
         "models.SendingList", related_name="counted_clicks", null=True,
         on_delete=fields.SET_NULL,
     )
+    sending_list_id: int | None
     clicked_at = fields.DatetimeField()
 
     class Meta:
@@ -103,40 +128,50 @@ class Conversion(Model):
     """A postback or pixel hit, attributed through its click to everything upstream."""
 
     id = fields.BigIntField(primary_key=True)
-    account = fields.ForeignKeyField(
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="conversions", on_delete=fields.CASCADE
     )
-    click = fields.ForeignKeyField(
+    account_id: int
+    click: fields.ForeignKeyNullableRelation[MessageClick] = fields.ForeignKeyField(
         "models.MessageClick", related_name="conversions", null=True, on_delete=fields.SET_NULL
     )
-    message = fields.ForeignKeyField(
+    click_id: int | None
+    message: fields.ForeignKeyNullableRelation[MessageSent] = fields.ForeignKeyField(
         "models.MessageSent", related_name="conversions", null=True, on_delete=fields.SET_NULL
     )
-    contact = fields.ForeignKeyField(
+    message_id: int | None
+    contact: fields.ForeignKeyNullableRelation[Contact] = fields.ForeignKeyField(
         "models.Contact", related_name="conversions", null=True, on_delete=fields.SET_NULL
     )
-    offer = fields.ForeignKeyField(
+    contact_id: int | None
+    offer: fields.ForeignKeyNullableRelation[Offer] = fields.ForeignKeyField(
         "models.Offer", related_name="conversions", null=True, on_delete=fields.SET_NULL
     )
-    creative = fields.ForeignKeyField(
+    offer_id: int | None
+    creative: fields.ForeignKeyNullableRelation[MessageCreative] = fields.ForeignKeyField(
         "models.MessageCreative", related_name="conversions", null=True,
         on_delete=fields.SET_NULL,
     )
-    schedule = fields.ForeignKeyField(
+    creative_id: int | None
+    schedule: fields.ForeignKeyNullableRelation[Schedule] = fields.ForeignKeyField(
         "models.Schedule", related_name="conversions", null=True, on_delete=fields.SET_NULL
     )
-    journey = fields.ForeignKeyField(
+    schedule_id: int | None
+    journey: fields.ForeignKeyNullableRelation[WelcomeJourney] = fields.ForeignKeyField(
         "models.WelcomeJourney", related_name="conversions", null=True,
         on_delete=fields.SET_NULL,
     )
-    sending_list = fields.ForeignKeyField(
+    journey_id: int | None
+    sending_list: fields.ForeignKeyNullableRelation[SendingList] = fields.ForeignKeyField(
         "models.SendingList", related_name="conversions", null=True, on_delete=fields.SET_NULL
     )
+    sending_list_id: int | None
     event_type = fields.CharEnumField(ConversionType, max_length=16, default=ConversionType.SALE)
     revenue = fields.DecimalField(max_digits=14, decimal_places=4)
     txn_id = fields.CharField(max_length=128)
     source = fields.CharField(max_length=32)  # conv, conv_offer, pixel, tune, everflow, api
-    payload = fields.JSONField(default=dict)  # the postback as received
+    # the postback as received
+    payload: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     occurred_at = fields.DatetimeField()
     created_at = fields.DatetimeField(auto_now_add=True)
 

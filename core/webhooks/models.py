@@ -1,10 +1,14 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from core.accounts.models import Account
 
 
 class EndpointStatus(StrEnum):
@@ -20,12 +24,14 @@ class DeliveryStatus(StrEnum):
 
 class WebhookEndpoint(Model):
     id = fields.IntField(primary_key=True)
-    account = fields.ForeignKeyField(
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="webhook_endpoints", on_delete=fields.CASCADE
     )
+    account_id: int
     url = fields.CharField(max_length=2048)
     secret_sealed = fields.TextField()
-    events = fields.JSONField(default=list)  # delivery, unsubscribe, reply, click, conversion
+    # delivery, unsubscribe, reply, click, conversion
+    events: fields.JSONField[list[str]] = fields.JSONField(default=list)
     status = fields.CharEnumField(EndpointStatus, max_length=8, default=EndpointStatus.ACTIVE)
     consecutive_failures = fields.IntField(default=0)
     last_success_at = fields.DatetimeField(null=True)
@@ -38,12 +44,13 @@ class WebhookEndpoint(Model):
 
 class WebhookDelivery(Model):
     id = fields.BigIntField(primary_key=True)
-    endpoint = fields.ForeignKeyField(
+    endpoint: fields.ForeignKeyRelation[WebhookEndpoint] = fields.ForeignKeyField(
         "models.WebhookEndpoint", related_name="deliveries", on_delete=fields.CASCADE
     )
+    endpoint_id: int
     event_id = fields.CharField(max_length=32, unique=True)
     event = fields.CharField(max_length=16)
-    payload = fields.JSONField()
+    payload: fields.JSONField[dict[str, Any]] = fields.JSONField()
     status = fields.CharEnumField(DeliveryStatus, max_length=16, default=DeliveryStatus.PENDING)
     attempts = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField(null=True)

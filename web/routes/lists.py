@@ -42,7 +42,7 @@ class ListFields(BaseModel):
 
 
 class ListCreate(ListFields):
-    phone_number: str | int  # type: ignore[assignment]
+    phone_number: str | int
     provider: str | None = Field(None, description="twilio, infobip, cm or simulator; "
                                  "defaults to TRACKLY_DEFAULT_PROVIDER")
 
