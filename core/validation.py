@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import re
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from core.errors import ValidationError
+
+E = TypeVar("E", bound=StrEnum)
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 
@@ -28,3 +32,14 @@ def clean_name(value: str, *, field: str = "name", max_length: int = 200) -> str
         raise ValidationError(f"The {field} is longer than {max_length} characters.",
                               code=f"invalid_{field}", field=field)
     return name
+
+
+def choice(enum: type[E], value: Any, field: str) -> E:
+    """One of ``enum``'s values (any case, surrounding spaces ignored), or
+    ``invalid_<field>`` naming the choices."""
+    try:
+        return enum(str(value).strip().lower())
+    except ValueError:
+        choices = ", ".join(e.value for e in enum)
+        raise ValidationError(f"{field} must be one of: {choices}.", code=f"invalid_{field}",
+                              field=field) from None

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
 from core.accounts.models import Account
@@ -21,7 +20,7 @@ from core.offers.models import Offer
 from core.pagination import Page
 from core.permissions import Action, Actor
 from core.settings import Settings
-from core.validation import clean_name
+from core.validation import choice, clean_name
 
 
 @dataclass(frozen=True)
@@ -41,14 +40,6 @@ class CreativeCost:
     smart: Cost  # with curly quotes, dashes and the like made GSM
     smart_encoding_enabled: bool
     preview: str
-
-
-def _choice(enum: type[StrEnum], value: Any, field: str) -> Any:
-    try:
-        return enum(str(value).strip().lower())
-    except ValueError:
-        raise ValidationError(f"{field} must be one of: {', '.join(e.value for e in enum)}.",
-                              code=f"invalid_{field}", field=field) from None
 
 
 class CreativeService:
@@ -89,7 +80,7 @@ class CreativeService:
         actor.require(Action.READ)
         query = MessageCreative.filter(account_id=actor.account_id)
         if status:
-            query = query.filter(status=_choice(CreativeStatus, status, "status"))
+            query = query.filter(status=choice(CreativeStatus, status, "status"))
         total = await query.count()
         rows = await query.order_by("-id").offset((page - 1) * per_page).limit(per_page)
         return Page(rows, total)
@@ -127,7 +118,7 @@ class CreativeService:
                                       code="offer_not_found", field=f"link_bindings.{key}")
         out["link_bindings"] = bindings
         if data.get("type") is not None:
-            out["type"] = _choice(CreativeType, data["type"], "type")
+            out["type"] = choice(CreativeType, data["type"], "type")
         if data.get("status") is not None:
-            out["status"] = _choice(CreativeStatus, data["status"], "status")
+            out["status"] = choice(CreativeStatus, data["status"], "status")
         return out

@@ -9,12 +9,13 @@ from dataclasses import dataclass
 
 from core.clock import Clock
 from core.contacts.models import SendingList
-from core.errors import NotFound, ValidationError
+from core.errors import NotFound
 from core.messaging import queries
 from core.messaging.models import MessageEvent, MessageSent, MessageStatus
 from core.pagination import Page
 from core.permissions import Action, Actor
 from core.providers.base import Receipt
+from core.validation import choice
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +66,7 @@ class MessageQueries:
         actor.require(Action.READ)
         query = MessageSent.filter(account_id=actor.account_id)
         if status:
-            try:
-                query = query.filter(status=MessageStatus(status))
-            except ValueError:
-                raise ValidationError(
-                    f"status must be one of: {', '.join(s.value for s in MessageStatus)}.",
-                    code="invalid_status", field="status") from None
+            query = query.filter(status=choice(MessageStatus, status, "status"))
         if list_number:
             found = await SendingList.get_or_none(account_id=actor.account_id,
                                                   phone_number=list_number)

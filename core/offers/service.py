@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from enum import StrEnum
 from typing import Any
 
 from core.clock import Clock
@@ -12,19 +11,10 @@ from core.offers.macros import validate_tracking_url
 from core.offers.models import Offer, OfferSource, OfferStatus, PayoutType
 from core.pagination import Page
 from core.permissions import Action, Actor
-from core.validation import clean_name
+from core.validation import choice, clean_name
 
 EDITABLE = ("name", "tracking_url", "payout", "payout_type", "advertiser", "status",
             "attribution_window_days", "bot_filter_mode")
-
-
-def _choice(enum: type[StrEnum], value: Any, field: str) -> Any:
-    try:
-        return enum(str(value).strip().lower())
-    except ValueError:
-        choices = ", ".join(e.value for e in enum)
-        raise ValidationError(f"{field} must be one of: {choices}.", code=f"invalid_{field}",
-                              field=field) from None
 
 
 def _money(value: Any, field: str) -> Decimal:
@@ -52,9 +42,9 @@ def clean_offer_fields(data: dict[str, Any]) -> dict[str, Any]:
             case "payout":
                 out[key] = _money(value, "payout")
             case "payout_type":
-                out[key] = _choice(PayoutType, value, "payout_type")
+                out[key] = choice(PayoutType, value, "payout_type")
             case "status":
-                out[key] = _choice(OfferStatus, value, "status")
+                out[key] = choice(OfferStatus, value, "status")
             case "advertiser":
                 out[key] = " ".join(str(value).split())[:200]
             case "attribution_window_days":
@@ -111,7 +101,7 @@ class OfferService:
         actor.require(Action.READ)
         query = Offer.filter(account_id=actor.account_id)
         if status:
-            query = query.filter(status=_choice(OfferStatus, status, "status"))
+            query = query.filter(status=choice(OfferStatus, status, "status"))
         total = await query.count()
         items = await query.order_by("-id").offset((page - 1) * per_page).limit(per_page)
         return Page(items, total)
