@@ -14,7 +14,7 @@ from core.creatives.models import CreativeStatus, CreativeType, MessageCreative
 from core.errors import NotFound, ValidationError
 from core.ids import short_code
 from core.messaging.links import clean_bindings, tracking_base
-from core.messaging.render import compliance_text, finish
+from core.messaging.render import brand_of, compliance_text, finish
 from core.messaging.template import RecipientFields, link_keys, validate_body
 from core.offers.models import Offer
 from core.pagination import Page
@@ -86,20 +86,26 @@ class CreativeService:
         return Page(rows, total)
 
     async def cost(self, actor: Actor, creative: MessageCreative) -> CreativeCost:
+        return (await self.costs(actor, [creative]))[0]
+
+    async def costs(self, actor: Actor, creatives: list[MessageCreative]
+                    ) -> list[CreativeCost]:
+        """What one send of each creative costs; the account is read once for all."""
         account = await Account.get(id=actor.account_id)
         prepend, append = compliance_text(account, None)
         base = tracking_base(account.tracking_domain, self.settings.tracking_base)
-        code = short_code()
-        links = {key: f"{base}/{code}" for key in link_keys(creative.body)}
-        recipient = RecipientFields(brand_name=account.brand_name or account.name)
-        plain = finish(creative.body, recipient, links, prepend=prepend, append=append,
-                       smart=False)
-        smart = finish(creative.body, recipient, links, prepend=prepend, append=append,
-                       smart=True)
-        return CreativeCost(
-            standard=Cost(plain.characters, plain.segments, plain.encoding, plain.price),
-            smart=Cost(smart.characters, smart.segments, smart.encoding, smart.price),
-            smart_encoding_enabled=account.smart_encoding, preview=plain.text)
+        recipient = RecipientFields(brand_name=brand_of(account, None))
+        out = []
+        for creative in creatives:
+            code = short_code()
+            links = {key: f"{base}/{code}" for key in link_keys(creative.body)}
+            plain, smart = (finish(creative.body, recipient, links, prepend=prepend,
+                                   append=append, smart=flag) for flag in (False, True))
+            out.append(CreativeCost(
+                standard=Cost(plain.characters, plain.segments, plain.encoding, plain.price),
+                smart=Cost(smart.characters, smart.segments, smart.encoding, smart.price),
+                smart_encoding_enabled=account.smart_encoding, preview=plain.text))
+        return out
 
     async def _clean(self, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -74,8 +74,10 @@ async def list_creatives(request: web.Request) -> web.Response:
     page, per_page = page_params(request)
     found = await request.app[SERVICES].creatives.list(actor, page=page, per_page=per_page,
                                                        status=request.query.get("status"))
-    return respond(paginated([await _out(request, c) for c in found.items], page=page,
-                             per_page=per_page, total=found.total))
+    costs = await request.app[SERVICES].creatives.costs(actor, found.items)
+    return respond(paginated([creative_out(c, cost) for c, cost in zip(found.items, costs,
+                                                                        strict=True)],
+                             page=page, per_page=per_page, total=found.total))
 
 
 @routes.post("/api/v2/creatives")
