@@ -4,6 +4,8 @@ answers what it costs to send."""
 
 from __future__ import annotations
 
+import builtins
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -88,8 +90,8 @@ class CreativeService:
     async def cost(self, actor: Actor, creative: MessageCreative) -> CreativeCost:
         return (await self.costs(actor, [creative]))[0]
 
-    async def costs(self, actor: Actor, creatives: list[MessageCreative]
-                    ) -> list[CreativeCost]:
+    async def costs(self, actor: Actor, creatives: Sequence[MessageCreative]
+                    ) -> builtins.list[CreativeCost]:  # (``list`` is a method here)
         """What one send of each creative costs; the account is read once for all."""
         account = await Account.get(id=actor.account_id)
         prepend, append = compliance_text(account, None)
