@@ -37,7 +37,8 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
     box = SecretBox(secret_key or resolve_secret_key(settings))
     accounts = AccountService(clock=clock)
     notifications = NotificationService(clock=clock)
-    lists = SendingListService(clock=clock, box=box)
+    lists = SendingListService(clock=clock, box=box,
+                               default_provider=settings.default_provider)
     contacts = ContactService(clock=clock, lists=lists)
     compliance = ComplianceService(clock=clock, contacts=contacts, lists=lists,
                                    notifications=notifications)

@@ -67,9 +67,11 @@ def parse_provider(value: Any) -> Provider:
 
 
 class SendingListService:
-    def __init__(self, *, clock: Clock, box: SecretBox) -> None:
+    def __init__(self, *, clock: Clock, box: SecretBox,
+                 default_provider: str = Provider.SIMULATOR) -> None:
         self.clock = clock
         self.box = box
+        self.default_provider = default_provider  # for a list created without one
 
     async def create_list(self, actor: Actor, changes: ListChanges) -> SendingList:
         actor.require(Action.BUILD)
@@ -79,9 +81,8 @@ class SendingListService:
         if "phone_number" not in given:
             raise ValidationError("phone_number is required.", code="missing_phone_number",
                                   field="phone_number")
-        if "provider" not in given:
-            raise ValidationError("provider is required.", code="missing_provider",
-                                  field="provider")
+        if given.get("provider") is None:
+            given["provider"] = self.default_provider
         account = await Account.get(id=actor.account_id)
         sending_list = SendingList(account_id=actor.account_id,
                                    webhook_token=secrets.token_urlsafe(32))

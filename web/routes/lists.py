@@ -109,8 +109,6 @@ async def create_list(request: web.Request) -> web.Response:
     actor = await require_actor(request)
     body = await parse_body(request, ListCreate)
     services = request.app[SERVICES]
-    if body.provider is None:
-        body.provider = services.settings.default_provider
     created = await services.lists.create_list(actor, _changes(body))
     return respond(list_out(services, actor, created), status=201)
 
