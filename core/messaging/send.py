@@ -4,15 +4,18 @@ outbox. The executor takes it from there; nothing here talks to a provider."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tortoise.transactions import in_transaction
+
 from core.accounts.models import Account
 from core.clock import Clock
+from core.contacts import queries as contact_sql
 from core.contacts.lists import SendingListService
 from core.contacts.models import ListContact, ListStatus, SendingList, SubscriptionStatus
 from core.contacts.phones import PhoneInfo, mask, parse_phone
-from core.contacts.service import ContactService
 from core.creatives.models import CreativeStatus, MessageCreative
 from core.errors import NotFound, TracklyError, ValidationError
 from core.messaging.content import blocked_reason
@@ -57,6 +60,13 @@ class BulkSendOutcome:
 
 
 @dataclass(frozen=True)
+class _Recipient:
+    e164: str
+    contact_id: int
+    subscription: ListContact | None
+
+
+@dataclass(frozen=True)
 class _Template:
     body: str
     bindings: dict[str, dict[str, Any]]
@@ -66,12 +76,11 @@ class _Template:
 
 
 class SendService:
-    def __init__(self, *, clock: Clock, settings: Settings, lists: SendingListService,
-                 contacts: ContactService) -> None:
+    def __init__(self, *, clock: Clock, settings: Settings, lists: SendingListService
+                 ) -> None:
         self.clock = clock
         self.settings = settings
         self.lists = lists
-        self.contacts = contacts
 
     async def send(self, actor: Actor, request: SendRequest) -> SendResult:
         actor.require(Action.SEND)
@@ -88,9 +97,12 @@ class SendService:
         sending_list = await self._usable_list(actor, request.list_number)
         account = await Account.get(id=actor.account_id)
         template = await self._template(actor, request.body, request.creative_id)
-        message = await self._prepare(account, sending_list, template, request.to,
-                                      transactional=request.transactional,
-                                      idempotency_key=request.idempotency_key)
+        recipient = (await self._recipients(account, sending_list, [request.to]))[0]
+        if isinstance(recipient, ValidationError):
+            raise recipient
+        message = self._prepare(account, sending_list, template, recipient,
+                                transactional=request.transactional,
+                                idempotency_key=request.idempotency_key)
         written = await enqueue([message], now=self.clock.now())
         if not written:  # the same Idempotency-Key raced us: answer with the first
             earlier = await MessageSent.get(account_id=actor.account_id,
@@ -115,7 +127,7 @@ class SendService:
         sending_list = await self._usable_list(actor, list_number)
         account = await Account.get(id=actor.account_id)
         outcome = BulkSendOutcome()
-        prepared: list[tuple[int, NewMessage]] = []
+        wellformed: list[tuple[int, dict[str, Any]]] = []
         for index, item in enumerate(messages):
             try:
                 if not isinstance(item, dict):
@@ -125,12 +137,25 @@ class SendService:
                 if not item.get("body"):
                     raise ValidationError("body is required.", code="missing_body",
                                           field="body")
+                wellformed.append((index, item))
+            except TracklyError as exc:
+                outcome.errors.append((index, exc.code, exc.message))
+        # Every recipient looked up (or created) at once: a thousand-message request must
+        # not cost two thousand queries.
+        recipients = await self._recipients(account, sending_list,
+                                            [item["to"] for _, item in wellformed])
+        prepared: list[tuple[int, NewMessage]] = []
+        for (index, item), recipient in zip(wellformed, recipients, strict=True):
+            try:
+                if isinstance(recipient, ValidationError):
+                    raise recipient
                 template = await self._template(actor, item["body"], None)
-                prepared.append((index, await self._prepare(
-                    account, sending_list, template, item["to"],
+                prepared.append((index, self._prepare(
+                    account, sending_list, template, recipient,
                     transactional=bool(item.get("transactional", False)))))
             except TracklyError as exc:
                 outcome.errors.append((index, exc.code, exc.message))
+        outcome.errors.sort()
         written = await enqueue([m for _, m in prepared], now=self.clock.now())
         by_public_id = {w.public_id for w in written}
         for index, m in prepared:
@@ -172,20 +197,38 @@ class SendService:
                                   field="body")
         return _Template(body, {}, {}, None, None)
 
-    async def _prepare(self, account: Account, sending_list: SendingList, template: _Template,
-                       to: Any, *, transactional: bool, idempotency_key: str | None = None
-                       ) -> NewMessage:
-        info = parse_phone(to, region=account.default_region)
-        if not isinstance(info, PhoneInfo):
-            raise ValidationError(f"{info.reason}", code="invalid_phone", field="to")
-        contact, _ = await self.contacts.ensure_contact(info)
-        subscription = await ListContact.get_or_none(sending_list_id=sending_list.id,
-                                                     contact_id=contact.id)
+    async def _recipients(self, account: Account, sending_list: SendingList,
+                          numbers: Sequence[Any]) -> list[_Recipient | ValidationError]:
+        """Each number's contact (created when new) and subscription to the list, read in
+        a constant number of queries; a number that is not one becomes its error."""
+        parsed = [parse_phone(n, region=account.default_region) for n in numbers]
+        infos = {p.e164: p for p in parsed if isinstance(p, PhoneInfo)}
+        ids: dict[str, int] = {}
+        if infos:
+            async with in_transaction() as tx:
+                found = await contact_sql.ensure_contacts(tx, [
+                    (i.e164, i.country_code, i.line_type, i.carrier[:100], i.timezone,
+                     i.state, i.area_code) for i in infos.values()], self.clock.now())
+            ids = {phone: ident for phone, (ident, _, _) in found.items()}
+        subscriptions = {s.contact_id: s for s in await ListContact.filter(
+            sending_list_id=sending_list.id, contact_id__in=list(ids.values()))} if ids else {}
+        out: list[_Recipient | ValidationError] = []
+        for p in parsed:
+            if isinstance(p, PhoneInfo):
+                out.append(_Recipient(p.e164, ids[p.e164], subscriptions.get(ids[p.e164])))
+            else:
+                out.append(ValidationError(p.reason, code="invalid_phone", field="to"))
+        return out
+
+    def _prepare(self, account: Account, sending_list: SendingList, template: _Template,
+                 recipient: _Recipient, *, transactional: bool,
+                 idempotency_key: str | None = None) -> NewMessage:
+        subscription = recipient.subscription
         if subscription is not None and subscription.status == SubscriptionStatus.UNSUBSCRIBED:
-            raise ValidationError(f"{info.e164} has unsubscribed from "
+            raise ValidationError(f"{recipient.e164} has unsubscribed from "
                                   f"{sending_list.phone_number}.",
                                   code="contact_unsubscribed", field="to")
-        recipient = RecipientFields(
+        fields = RecipientFields(
             first_name=subscription.first_name if subscription else "",
             last_name=subscription.last_name if subscription else "",
             brand_name=brand_of(account, sending_list),
@@ -193,19 +236,20 @@ class SendService:
         base = tracking_base(account.tracking_domain, self.settings.tracking_base)
         urls, links = new_links(template.bindings, template.offer_urls, base)
         prepend, append = compliance_text(account, sending_list)
-        rendered: Rendered = finish(template.body, recipient, urls, prepend=prepend,
+        rendered: Rendered = finish(template.body, fields, urls, prepend=prepend,
                                     append=append, smart=account.smart_encoding)
         blocked = blocked_reason(rendered.text)
         if blocked:
             raise ValidationError(f"This message cannot be sent: {blocked}.",
                                   code="blocked_content", field="body")
         return NewMessage(
-            account_id=account.id, sending_list_id=sending_list.id, contact_id=contact.id,
+            account_id=account.id, sending_list_id=sending_list.id,
+            contact_id=recipient.contact_id,
             # No subscription: a one-off API send (blocks and opt-outs still apply).
             list_contact_id=subscription.id if subscription else None,
-            to_number=info.e164, from_number=sending_list.phone_number, body=rendered.text,
-            segments=rendered.segments, encoding=rendered.encoding, price=rendered.price,
-            provider=sending_list.provider, transactional=transactional,
+            to_number=recipient.e164, from_number=sending_list.phone_number,
+            body=rendered.text, segments=rendered.segments, encoding=rendered.encoding,
+            price=rendered.price, provider=sending_list.provider, transactional=transactional,
             idempotency_key=idempotency_key, creative_id=template.creative_id,
             offer_id=template.offer_id, links=links)
 
