@@ -11,8 +11,9 @@ import pytest
 from core.permissions import Role
 from core.support.models import SupportTicket, SupportTicketMessage
 from tests.discord_fake import FakeDiscord
-from tests.discord_fake.fixtures import eventually, link_user
+from tests.discord_fake.fixtures import link_user
 from tests.factories import make_tenant
+from tests.helpers import eventually
 
 ET = dt.timezone(dt.timedelta(hours=-5))  # New York in early March (before DST starts)
 SUPPORT, ONCALL = FakeDiscord.SUPPORT_ROLE_ID, FakeDiscord.ONCALL_ROLE_ID

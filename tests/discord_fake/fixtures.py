@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 import yarl
@@ -39,7 +39,6 @@ from core.settings import Settings
 from tests.discord_fake.payloads import FakeUser
 from tests.discord_fake.server import FakeDiscord
 
-T = TypeVar("T")
 READY_WITHIN = 10.0
 
 
@@ -129,16 +128,3 @@ def assert_only_known_routes(fake: FakeDiscord) -> None:
 async def link_user(services: Services, user: FakeUser, raw_key: str) -> LinkResult:
     """Link a fake Discord user to an account, as ``/sms link`` would."""
     return await services.discord_links.link(user.id, user.name, raw_key)
-
-
-async def eventually(check: Callable[[], Awaitable[T]], *, within: float = 5.0,
-                     what: str = "condition") -> T:
-    """Poll a database condition the bot reaches asynchronously (a gateway event has no
-    reply to wait for). The time limit only bounds a failing test."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not (result := await check()):
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {within}s waiting for {what}")
-        await asyncio.sleep(0.01)
-    return result

@@ -5,7 +5,6 @@ calls our webhooks back."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -25,16 +24,11 @@ from tests.fakes.base import FakeServer
 from tests.fakes.cm_fake import CmFake
 from tests.fakes.infobip_fake import InfobipFake
 from tests.fakes.twilio_fake import TwilioFake
+from tests.helpers import free_port
 from trackly.bootstrap import build_executor, build_services
 from web.app import create_app
 
 LIST_NUMBER = "+14155550100"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

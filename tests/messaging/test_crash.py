@@ -4,7 +4,6 @@ recipient received twice, and every message ends in a terminal state with a reas
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
@@ -16,6 +15,7 @@ import pytest
 from core.clock import SystemClock
 from core.messaging.models import TERMINAL_STATUSES, MessageSent, MessageStatus
 from tests.conftest import IS_POSTGRES, TEST_SECRET
+from tests.helpers import eventually
 from tests.messaging.helpers import make_subscribers, queue_to
 from tests.messaging.stack import stack
 
@@ -38,13 +38,6 @@ def start_worker(database_url: str, fake_url: str, public_url: str, tmp_path
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-async def wait_for(check, what: str, within: float = 120.0, poll: float = 0.05) -> None:
-    deadline = time.monotonic() + within
-    while not await check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(poll)
-
-
 async def test_sigkill_mid_send_never_sends_twice_and_accounts_for_every_message(
         db, tmp_path):
     clock = SystemClock()  # the worker process reads the real clock too
@@ -60,7 +53,8 @@ async def test_sigkill_mid_send_never_sends_twice_and_accounts_for_every_message
             async def some_out() -> bool:
                 assert first.poll() is None, first.stderr.read().decode()
                 return len(s.fake.accepted) >= 1_050  # mid-batch, not on a boundary
-            await wait_for(some_out, "the first 1,050 messages", poll=0.002)
+            await eventually(some_out, what="the first 1,050 messages", within=120,
+                             poll=0.002)
         finally:
             first.send_signal(signal.SIGKILL)
             first.wait()
@@ -74,7 +68,8 @@ async def test_sigkill_mid_send_never_sends_twice_and_accounts_for_every_message
             async def settled() -> bool:
                 assert second.poll() is None, second.stderr.read().decode()
                 return not await MessageSent.exclude(status__in=TERMINAL_STATUSES).exists()
-            await wait_for(settled, "every message to reach a terminal state")
+            await eventually(settled, what="every message to reach a terminal state",
+                             within=120, poll=0.05)
             took = time.monotonic() - began
             await s.fake.drain()
         finally:

@@ -4,9 +4,9 @@ contact's message if it has not left."""
 from __future__ import annotations
 
 import asyncio
-import time
 
 from core.messaging.models import MessageSent, MessageStatus
+from tests.helpers import eventually
 from tests.messaging.helpers import make_subscribers, queue_to
 from tests.messaging.stack import LIST_NUMBER, stack
 
@@ -24,9 +24,17 @@ async def test_stop_mid_send_stops_the_contacts_queued_message(db, clock, tmp_pa
         stop = asyncio.Event()
         running = asyncio.create_task(s.executor.run(stop))
         try:
-            await _until(lambda: len(s.fake.accepted) >= 1000, "1,000 messages out")
+            async def some_out() -> bool:
+                return len(s.fake.accepted) >= 1000
+
+            await eventually(some_out, what="1,000 messages out", within=120)
             assert await s.fake.send_inbound(target, LIST_NUMBER, "Stop texting me") == 200
-            await _until_db_settled()
+            async def settled() -> bool:
+                return not await MessageSent.filter(status__in=[
+                    MessageStatus.QUEUED, MessageStatus.SENDING]).exists()
+
+            await eventually(settled, what="no message queued or sending", within=120,
+                             poll=0.1)
         finally:
             stop.set()
             await running
@@ -38,18 +46,3 @@ async def test_stop_mid_send_stops_the_contacts_queued_message(db, clock, tmp_pa
         out = await MessageSent.filter(is_reply=False, status__in=[
             MessageStatus.SENT, MessageStatus.DELIVERED]).count()
         assert out == TOTAL - 1  # everyone else got theirs
-
-
-async def _until(check, what: str, within: float = 120) -> None:
-    deadline = time.monotonic() + within
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.02)
-
-
-async def _until_db_settled(within: float = 120) -> None:
-    deadline = time.monotonic() + within
-    while await MessageSent.filter(status__in=[MessageStatus.QUEUED,
-                                               MessageStatus.SENDING]).exists():
-        assert time.monotonic() < deadline, "messages still queued or sending"
-        await asyncio.sleep(0.1)
