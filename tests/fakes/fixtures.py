@@ -12,45 +12,45 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import TypeVar
 
 import aiohttp
 import pytest
 from aiohttp import web
 
 from core.providers.base import WebhookRequest
+from tests.fakes.base import FakeServer
 from tests.fakes.cm_fake import CmFake
 from tests.fakes.infobip_fake import InfobipFake
 from tests.fakes.twilio_fake import TwilioFake
 
+F = TypeVar("F", bound=FakeServer)
 
-@pytest.fixture
-async def twilio_fake() -> AsyncIterator[TwilioFake]:
-    fake = TwilioFake()
+
+async def _started(fake: F) -> AsyncIterator[F]:
     await fake.start()
     try:
         yield fake
     finally:
         await fake.close()
+
+
+@pytest.fixture
+async def twilio_fake() -> AsyncIterator[TwilioFake]:
+    async for fake in _started(TwilioFake()):
+        yield fake
 
 
 @pytest.fixture
 async def infobip_fake() -> AsyncIterator[InfobipFake]:
-    fake = InfobipFake()
-    await fake.start()
-    try:
+    async for fake in _started(InfobipFake()):
         yield fake
-    finally:
-        await fake.close()
 
 
 @pytest.fixture
 async def cm_fake() -> AsyncIterator[CmFake]:
-    fake = CmFake()
-    await fake.start()
-    try:
+    async for fake in _started(CmFake()):
         yield fake
-    finally:
-        await fake.close()
 
 
 @pytest.fixture
