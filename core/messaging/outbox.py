@@ -58,7 +58,6 @@ class NewMessage:
 class Queued:
     id: int
     public_id: str
-    body: str
 
 
 _COLUMNS = ("public_id", "account_id", "sending_list_id", "contact_id", "list_contact_id",
@@ -101,7 +100,7 @@ async def _insert_chunk(chunk: list[NewMessage], now: dt.datetime) -> list[Queue
             raise RuntimeError("could not draw unique message ids")
 
     await _insert_links([(mid, m) for mid, m in queued.values() if m.links], now)
-    return [Queued(mid, pid, m.body) for pid, (mid, m) in queued.items()]
+    return [Queued(mid, pid) for pid, (mid, _) in queued.items()]
 
 
 async def _insert_messages(batch: list[NewMessage], now: dt.datetime) -> list[dict]:
