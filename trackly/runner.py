@@ -17,6 +17,7 @@ from core.db import database, migrate, pending_migrations
 from core.services import Services
 from core.settings import SettingsError
 from scheduler.jobs import build_scheduler
+from trackly.bootstrap import build_executor
 from web.app import create_app
 
 log = logging.getLogger("trackly")
@@ -102,8 +103,6 @@ def _report_bot_exit(task: asyncio.Task[None]) -> None:
 async def worker_component(services: Services) -> AsyncIterator[None]:
     """The send executor: drains the outbox until stopped (finishing the chunk in flight
     and releasing the rest of its claim)."""
-    from trackly.bootstrap import build_executor
-
     stop = asyncio.Event()
     task = asyncio.create_task(build_executor(services).run(stop), name="executor")
     try:

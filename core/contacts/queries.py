@@ -289,8 +289,9 @@ async def drop_queued_messages(*, contact_id: int, list_ids: Sequence[int], deta
                                source: str, now: dt.datetime) -> int:
     """Make a contact's QUEUED messages from these lists unsendable (status dropped).
 
-    One conditional UPDATE: a message an executor already claimed is not touched (the
-    executor re-checks suppression at claim time). Each dropped message gets an event.
+    One conditional UPDATE on status 'queued', which includes messages an executor has
+    claimed but not yet marked 'sending': its own conditional update then finds them
+    gone, so they never leave. Each dropped message gets an event.
     Runs in the caller's transaction when there is one."""
     if not list_ids:
         return 0
