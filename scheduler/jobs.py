@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 15
 ALERT_CHECK_SECONDS = 30
+UPLOAD_SWEEP_MINUTES = 60
 
 
 def build_scheduler(services: Services) -> AsyncIOScheduler:
@@ -28,8 +29,13 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
         if changed:
             log.info("failure-rate alerts: %s", ", ".join(changed))
 
+    async def import_uploads() -> None:
+        await services.imports.sweep_uploads()
+
     scheduler.add_job(heartbeat, "interval", seconds=HEARTBEAT_SECONDS, id="heartbeat",
                       max_instances=1, coalesce=True, next_run_time=services.clock.now())
     scheduler.add_job(failure_rates, "interval", seconds=ALERT_CHECK_SECONDS,
                       id="failure_rates", max_instances=1, coalesce=True)
+    scheduler.add_job(import_uploads, "interval", minutes=UPLOAD_SWEEP_MINUTES,
+                      id="import_uploads", max_instances=1, coalesce=True)
     return scheduler

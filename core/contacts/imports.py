@@ -46,6 +46,10 @@ log = logging.getLogger(__name__)
 
 BATCH_ROWS = 10_000
 STALE_AFTER = dt.timedelta(minutes=5)
+# How long a stored upload outlives the last job that read it: a dry run stays
+# committable for this long, then its file is swept.
+UPLOAD_RETENTION = dt.timedelta(hours=24)
+_ACTIVE = (ImportStatus.PENDING, ImportStatus.RUNNING)
 INTERRUPTED = ("The import was interrupted (the process stopped). Run it again: "
                "rows already imported are left as they are.")
 
@@ -187,6 +191,33 @@ class ImportService:
         if marked:
             log.warning("%d interrupted import job(s) marked failed", marked)
         return marked
+
+    async def sweep_uploads(self, *, keep_for: dt.timedelta = UPLOAD_RETENTION) -> int:
+        """Delete the stored uploads nothing can use any more: every job that read the
+        file ended more than ``keep_for`` ago, or no job names it and it is that old (an
+        upload whose job was never created). A file a pending or running job reads always
+        stays, and files outside the upload folder (``trackly import FILE``) are never
+        touched. Returns how many files were removed."""
+        cutoff = self.clock.now() - keep_for
+        stored = await asyncio.to_thread(_stored_uploads, self.upload_dir)
+        last_used: dict[str, dt.datetime] = {}
+        in_use: set[str] = set()
+        names = list(stored)
+        for start in range(0, len(names), 500):
+            for path, status, finished_at, created_at in await ImportJob.filter(
+                    file_path__in=names[start:start + 500]).values_list(
+                    "file_path", "status", "finished_at", "created_at"):
+                if status in _ACTIVE:
+                    in_use.add(path)
+                at = finished_at or created_at
+                last_used[path] = max(at, last_used.get(path, at))
+        doomed = [path for path, modified in stored.items() if path not in in_use and (
+            last_used[path] < cutoff if path in last_used else modified < cutoff)]
+        await asyncio.to_thread(_unlink_all, doomed)
+        if doomed:
+            log.info("removed %d stored import upload(s) older than %s", len(doomed),
+                     keep_for)
+        return len(doomed)
 
     # -- running --------------------------------------------------------------------
 
@@ -332,6 +363,19 @@ def _file_facts(path: Path) -> tuple[str, int] | None:
 def _remove_upload(path: Path, upload_dir: Path) -> None:
     if path.parent.resolve() == upload_dir.resolve():
         path.unlink(missing_ok=True)
+
+
+def _stored_uploads(upload_dir: Path) -> dict[str, dt.datetime]:
+    """Each stored upload's path (as jobs record it) and when it was last written."""
+    if not upload_dir.is_dir():
+        return {}
+    return {str(path.resolve()): dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+            for path in upload_dir.glob("*.csv") if path.is_file()}
+
+
+def _unlink_all(paths: list[str]) -> None:
+    for path in paths:
+        Path(path).unlink(missing_ok=True)
 
 
 def _beat_name(job_id: int) -> str:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import io
+import os
 import sqlite3
 from pathlib import Path
 
@@ -71,6 +73,53 @@ async def test_upload_is_a_dry_run_by_default_then_commit(services, http):
 
     listing = await (await http.get("/api/v2/imports", headers=tenant.headers())).json()
     assert [j["id"] for j in listing["data"]] == [committed["id"], accepted["import_id"]]
+
+
+async def test_stored_uploads_are_swept_a_day_after_their_last_use(services, http, clock,
+                                                                   settings, tmp_path):
+    tenant = await make_tenant(services)
+    await make_list(services, tenant)
+    resp = await http.post("/api/v2/imports", headers=tenant.headers(),
+                           data=form(AWKWARD, list_number=LIST_NUMBER))
+    dry = await finished(http, tenant, (await resp.json())["import_id"])
+    upload = Path((await ImportJob.get(id=dry["id"])).file_path)
+    # An upload whose job was never created (the process died in between), two days old.
+    stray = settings.data_dir / "imports" / "stray.csv"
+    stray.write_bytes(b"phone_number\n4155550100\n")
+    two_days_ago = (clock.now() - dt.timedelta(days=2)).timestamp()
+    os.utime(stray, (two_days_ago, two_days_ago))
+    # The user's own file, imported from the command line, is theirs.
+    own = tmp_path / "own.csv"
+    own.write_bytes(AWKWARD.read_bytes())
+    own_job = await services.imports.create_job(tenant.owner, list_number=LIST_NUMBER,
+                                                path=own)
+    await services.imports.run(own_job.id)
+
+    assert await services.imports.sweep_uploads() == 1  # only the stray one
+    assert await asyncio.to_thread(lambda: (upload.exists(), stray.exists())) == (True,
+                                                                                 False)
+
+    clock.advance(hours=23)
+    assert await services.imports.sweep_uploads() == 0  # the dry run is still committable
+    clock.advance(hours=2)
+    assert await services.imports.sweep_uploads() == 1
+    assert await asyncio.to_thread(lambda: (upload.exists(), own.exists())) == (False, True)
+    resp = await http.post(f"/api/v2/imports/{dry['id']}/commit", headers=tenant.headers())
+    assert (resp.status, (await resp.json())["code"]) == (400, "missing_file")
+    assert await ListContact.all().count() == 0
+
+
+async def test_a_running_import_keeps_its_upload_however_old(services, http, clock):
+    tenant = await make_tenant(services)
+    sending_list = await make_list(services, tenant)
+    path = services.imports.new_upload_path()
+    path.write_bytes(AWKWARD.read_bytes())
+    job = await services.imports.create_job(tenant.owner, list_number=LIST_NUMBER,
+                                            path=path, dry_run=False)
+    clock.advance(days=3)
+    assert await services.imports.sweep_uploads() == 0
+    await services.imports.run(job.id)
+    assert await ListContact.filter(sending_list_id=sending_list.id).count() == 7
 
 
 async def test_explicit_commit_upload_and_a_second_upload_changes_nothing(services, http):
