@@ -13,8 +13,10 @@ and size, in a fresh database and a fresh process each:
   (SQLite), no file, no parsing.
 
 rows/s counts the rows of the file for the import and the rows written for the
-baseline. Peak memory is the process's maximum resident set size (ru_maxrss), so it
-includes the interpreter and the libraries.
+baseline; "vs base" divides the two. The percentiles are per batch of 10,000 rows (the
+import: read, check and write one batch; the baseline: write one). Peak memory is the
+process's maximum resident set size (ru_maxrss), so it includes the interpreter and the
+libraries.
 """
 
 from __future__ import annotations
@@ -31,11 +33,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / "data"
 sys.path.insert(0, str(ROOT))
+
+from bench.harness import Result, print_table  # noqa: E402  (after the path is set)
 
 SECRET = "bench-secret-key-0123456789abcdef"
 LIST_NUMBER = "+14155550000"
@@ -166,7 +171,7 @@ def drop_database(backend: str, pg_admin: str, url: str) -> None:
 # -- the two measurements (each in its own process) ------------------------------------------
 
 
-async def measure_import(url: str, path: Path) -> dict[str, float]:
+async def measure_import(url: str, path: Path) -> dict[str, Any]:
     from core.clock import FakeClock
     from core.contacts.lists import ListChanges
     from core.db import database
@@ -183,15 +188,23 @@ async def measure_import(url: str, path: Path) -> dict[str, float]:
                                                             provider="simulator"))
         job = await services.imports.create_job(actor, list_number=LIST_NUMBER, path=path,
                                                 dry_run=False)
-        started = time.perf_counter()
-        job = await services.imports.run(job.id)
+        laps: list[float] = []
+        started = last = time.perf_counter()
+
+        def lap(_: object) -> None:
+            nonlocal last
+            now = time.perf_counter()
+            laps.append((now - last) * 1000)
+            last = now
+
+        job = await services.imports.run(job.id, progress=lap)
         seconds = time.perf_counter() - started
     assert job.status == "completed", job.failure
     return {"rows": job.rows_processed, "written": job.created_count, "seconds": seconds,
-            "errors": job.error_count}
+            "errors": job.error_count, "laps": laps}
 
 
-async def measure_baseline(url: str, rows: int) -> dict[str, float]:
+async def measure_baseline(url: str, rows: int) -> dict[str, Any]:
     """The good rows of the file, already normalised in memory, written bare."""
     from tortoise.transactions import in_transaction
 
@@ -201,7 +214,7 @@ async def measure_baseline(url: str, rows: int) -> dict[str, float]:
     codes = us_area_codes()
     good = int(rows * 0.95)
     settings = Settings(database_url=url, secret_key=SECRET, data_dir=DATA)
-    seconds = 0.0
+    laps: list[float] = []
     async with database(settings.database_url) as ctx:
         conn = ctx.db("default")
         await conn.execute_query(
@@ -251,8 +264,9 @@ async def measure_baseline(url: str, rows: int) -> dict[str, float]:
                         "custom_fields, in_workflow, send_count, click_count, revenue_total, "
                         "conversion_count, created_at, updated_at) "
                         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", subs)
-            seconds += time.perf_counter() - began
-    return {"rows": good, "written": good, "seconds": seconds, "errors": 0}
+            laps.append((time.perf_counter() - began) * 1000)
+    return {"rows": good, "written": good, "seconds": sum(laps) / 1000, "errors": 0,
+            "laps": laps}
 
 
 def child(mode: str, url: str, rows: int) -> None:
@@ -264,7 +278,7 @@ def child(mode: str, url: str, rows: int) -> None:
     print(json.dumps(result))
 
 
-def run_child(mode: str, url: str, rows: int) -> dict[str, float]:
+def run_child(mode: str, url: str, rows: int) -> dict[str, Any]:
     done = subprocess.run([sys.executable, __file__, "--child", mode, "--url", url,
                            "--rows", str(rows)], capture_output=True, text=True,
                           check=False, env={**os.environ, "PYTHONPATH": str(ROOT)})
@@ -291,23 +305,26 @@ def main() -> None:
     backends = args.backends.split(",")
     for rows in sizes:
         data_file(rows)
-    lines = [f"{'backend':<10} {'rows':>9} {'mode':<9} {'written':>9} {'bad':>7} "
-             f"{'seconds':>8} {'rows/s':>9} {'peak MB':>8}"]
-    lines.append("-" * len(lines[0]))
+    results: list[Result] = []
     for backend in backends:
         for rows in sizes:
-            for mode in ("import", "baseline"):
+            measured = {}
+            for mode in ("baseline", "import"):
                 url = fresh_database(backend, args.pg, f"{os.getpid()}")
                 try:
                     print(f"{backend} {rows} {mode} ...", file=sys.stderr, flush=True)
-                    r = run_child(mode, url, rows)
+                    measured[mode] = run_child(mode, url, rows)
                 finally:
                     drop_database(backend, args.pg, url)
-                lines.append(
-                    f"{backend:<10} {int(r['rows']):>9,} {mode:<9} {int(r['written']):>9,} "
-                    f"{int(r['errors']):>7,} {r['seconds']:>8.2f} "
-                    f"{r['rows'] / r['seconds']:>9,.0f} {r['peak_mb']:>8.0f}")
-    print("\n".join(lines))
+            base = measured["baseline"]
+            for mode in ("baseline", "import"):
+                r = measured[mode]
+                results.append(Result(
+                    backend, f"{mode} {rows:,} rows", int(r["rows"]), r["seconds"],
+                    latencies_ms=r["laps"], peak_mb=r["peak_mb"],
+                    baseline_rate=base["rows"] / base["seconds"] if mode == "import" else None,
+                    note=f"{int(r['written']):,} written, {int(r['errors']):,} bad"))
+    print_table("CSV import (percentiles per batch of 10,000 rows)", results, unit="rows/s")
 
 
 if __name__ == "__main__":

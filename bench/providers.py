@@ -1,5 +1,8 @@
 """Throughput of the provider layer alone: the simulator in process, and each adapter
-against its fake running in another process over loopback HTTP. Prints a table.
+against its fake running in another process over loopback HTTP. Prints a table with
+per-batch latency percentiles and the process's peak memory; "vs base" compares each row
+with the in-process simulator at 0 ms latency measured in the same run (the adapter layer
+with no I/O at all).
 
     python -m bench.providers [--messages 100000] [--http-messages 20000]
 
@@ -15,6 +18,7 @@ import time
 
 import aiohttp
 
+from bench.harness import PeakRss, Result, print_table
 from core.providers.base import OutboundSms, Outcome, Receipt, SmsProvider
 from core.providers.cm import CmProvider
 from core.providers.infobip import InfobipProvider
@@ -35,18 +39,27 @@ def messages(n: int) -> list[OutboundSms]:
 
 
 async def drive(adapter: SmsProvider, batch: list[OutboundSms], *, size: int,
-                parallel: int) -> tuple[float, int]:
-    """Send in batches of `size`, `parallel` batches in flight. (seconds, accepted)."""
+                parallel: int, backend: str, case: str) -> tuple[Result, int]:
+    """Send in batches of `size`, `parallel` batches in flight; (result, accepted)."""
     chunks = [batch[i:i + size] for i in range(0, len(batch), size)]
     accepted = 0
-    started = time.perf_counter()
-    for i in range(0, len(chunks), parallel):
-        results = await asyncio.gather(*(adapter.send(c) for c in chunks[i:i + parallel]))
-        accepted += sum(o.outcome is Outcome.ACCEPTED for r in results for o in r)
-    return time.perf_counter() - started, accepted
+    laps: list[float] = []
+
+    async def timed(chunk: list[OutboundSms]) -> int:
+        began = time.perf_counter()
+        outcomes = await adapter.send(chunk)
+        laps.append((time.perf_counter() - began) * 1000)
+        return sum(o.outcome is Outcome.ACCEPTED for o in outcomes)
+
+    async with PeakRss() as rss:
+        started = time.perf_counter()
+        for i in range(0, len(chunks), parallel):
+            accepted += sum(await asyncio.gather(*map(timed, chunks[i:i + parallel])))
+        seconds = time.perf_counter() - started
+    return Result(backend, case, len(batch), seconds, laps, rss.peak), accepted
 
 
-async def simulator_rows(n: int) -> list[tuple[str, int, float, int]]:
+async def simulator_rows(n: int) -> list[Result]:
     rows = []
     received = 0
 
@@ -58,15 +71,16 @@ async def simulator_rows(n: int) -> list[tuple[str, int, float, int]]:
         received = 0
         sim = SimulatorProvider(on_receipt=on_receipt, latency_ms=latency,
                                 receipt_delay_ms=0, seed=1)
-        seconds, accepted = await drive(sim, messages(n), size=500, parallel=4)
+        result, accepted = await drive(sim, messages(n), size=500, parallel=4,
+                                       backend="process",
+                                       case=f"simulator {latency} ms, 500 x4")
         await sim.drain()
         assert received == accepted == n
-        rows.append((f"simulator, {latency} ms latency, batches of 500 x4", n, seconds,
-                     accepted))
+        rows.append(result)
     return rows
 
 
-async def http_rows(n: int) -> list[tuple[str, int, float, int]]:
+async def http_rows(n: int) -> list[Result]:
     rows = []
     async with aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=0, limit_per_host=200)) as session:
@@ -87,13 +101,12 @@ async def http_rows(n: int) -> list[tuple[str, int, float, int]]:
                     adapter = CmProvider(product_token=PRODUCT_TOKEN, session=session,
                                          base_url=fake.url)
                     size, parallel = 100, 8
-                seconds, accepted = await drive(adapter, messages(n), size=size,
-                                                parallel=parallel)
+                result, accepted = await drive(
+                    adapter, messages(n), size=size, parallel=parallel, backend="http",
+                    case=f"{provider} -> fake, {size} x{parallel}")
                 record = await FakeControl(fake.url, session).messages()
                 assert record["count"] == accepted == n and not record["received_twice"]
-                label = (f"{provider} adapter -> fake process over HTTP, batches of {size}"
-                         f" x{parallel}")
-                rows.append((label, n, seconds, accepted))
+                rows.append(result)
             finally:
                 await asyncio.to_thread(fake.stop)
     return rows
@@ -106,11 +119,10 @@ def main() -> None:
     args = parser.parse_args()
     rows = asyncio.run(simulator_rows(args.messages))
     rows += asyncio.run(http_rows(args.http_messages))
-    width = max(len(r[0]) for r in rows)
-    print(f"{'path':<{width}} | messages | seconds | msg/s")
-    print(f"{'-' * width}-|----------|---------|--------")
-    for label, n, seconds, _ in rows:
-        print(f"{label:<{width}} | {n:>8} | {seconds:>7.2f} | {n / seconds:>7.0f}")
+    for row in rows[1:]:
+        row.baseline_rate = rows[0].rate
+    print_table("provider adapters alone (percentiles per batch; Twilio: one request per "
+                "message, 100 in flight)", rows)
 
 
 if __name__ == "__main__":
