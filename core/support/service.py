@@ -7,8 +7,12 @@ and this service enforces what staff and openers may do."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import logging
+import weakref
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,6 +125,18 @@ class SupportService:
         self.clock = clock
         self.max_open_tickets = max_open_tickets
         self.cooldown = cooldown
+        # One opener's checks and writes in turn, so a double submit cannot slip two
+        # tickets past the open-ticket limit (the bot is one process per token).
+        self._opener_locks: weakref.WeakValueDictionary[int, asyncio.Lock] = \
+            weakref.WeakValueDictionary()
+
+    @contextlib.asynccontextmanager
+    async def _one_at_a_time(self, opener: Participant) -> AsyncIterator[None]:
+        lock = self._opener_locks.get(opener.discord_id)
+        if lock is None:
+            lock = self._opener_locks[opener.discord_id] = asyncio.Lock()
+        async with lock:
+            yield
 
     def availability(self) -> Availability:
         now = self.clock.now()
@@ -137,17 +153,18 @@ class SupportService:
                           channel_id: int | None = None) -> OpenedTicket:
         subject = _clean_text(subject, field="subject", limit=MAX_SUBJECT, what="subject")
         priority, category = parse_priority(priority), parse_category(category)
-        await self._check_open_limit(opener)
-        await self._check_cooldown(opener)
-        link = await DiscordLink.get_or_none(discord_user_id=opener.discord_id)
-        now = self.clock.now()
-        ticket = await self._create_numbered(
-            account_id=None if link is None else link.account_id,
-            opener_discord_id=opener.discord_id, opener_name=opener.name[:100],
-            subject=subject, priority=priority, category=category, status=TicketStatus.OPEN,
-            guild_id=guild_id,
-            channel_id=channel_id, opened_at=now, last_activity_at=now,
-        )
+        async with self._one_at_a_time(opener):
+            await self._check_open_limit(opener)
+            await self._check_cooldown(opener)
+            link = await DiscordLink.get_or_none(discord_user_id=opener.discord_id)
+            now = self.clock.now()
+            ticket = await self._create_numbered(
+                account_id=None if link is None else link.account_id,
+                opener_discord_id=opener.discord_id, opener_name=opener.name[:100],
+                subject=subject, priority=priority, category=category,
+                status=TicketStatus.OPEN, guild_id=guild_id, channel_id=channel_id,
+                opened_at=now, last_activity_at=now,
+            )
         log.info("support ticket #%s opened by discord user %s (%s)", ticket.number,
                  opener.discord_id, priority)
         return OpenedTicket(ticket=ticket, availability=self.availability(),
@@ -293,14 +310,16 @@ class SupportService:
     async def reopen(self, by: Participant, ref: TicketRef) -> SupportTicket:
         ticket = await self.locate(ref)
         self._require_staff_or_opener(by, ticket, "reopen")
-        if not by.is_staff:
-            await self._check_open_limit(by)
-        status = TicketStatus.CLAIMED if ticket.assignee_discord_id else TicketStatus.OPEN
-        now = self.clock.now()
-        moved = await SupportTicket.filter(id=ticket.id, status=TicketStatus.CLOSED).update(
-            status=status, reopened_at=now, reopen_count=F("reopen_count") + 1,
-            closed_at=None, closed_by_discord_id=None, close_reason=None,
-            last_activity_at=now)
+        async with self._one_at_a_time(by):
+            if not by.is_staff:
+                await self._check_open_limit(by)
+            status = TicketStatus.CLAIMED if ticket.assignee_discord_id else TicketStatus.OPEN
+            now = self.clock.now()
+            moved = await SupportTicket.filter(id=ticket.id, status=TicketStatus.CLOSED
+                                               ).update(
+                status=status, reopened_at=now, reopen_count=F("reopen_count") + 1,
+                closed_at=None, closed_by_discord_id=None, close_reason=None,
+                last_activity_at=now)
         if not moved:
             raise Conflict(f"Ticket #{ticket.number} is not closed.", code="ticket_not_closed")
         log.info("support ticket #%s reopened by discord user %s", ticket.number,

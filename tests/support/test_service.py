@@ -77,6 +77,15 @@ async def test_open_ticket_limit_and_cooldown(services, clock):
     assert (await open_for(services)).number == 4
 
 
+async def test_a_burst_of_opens_by_one_user_stops_at_the_limit(services):
+    services.support.max_open_tickets = 3
+    results = await asyncio.gather(*(open_for(services, subject=f"try {i}")
+                                     for i in range(6)), return_exceptions=True)
+    refused = [r for r in results if isinstance(r, QuotaExceeded)]
+    assert len(refused) == 3 and all(r.code == "too_many_open_tickets" for r in refused)
+    assert await SupportTicket.filter(opener_discord_id=ALICE.discord_id).count() == 3
+
+
 async def test_a_ticket_life_records_first_response_and_resolution(services, clock):
     ticket = await open_for(services)
     ref = TicketRef(thread_id=777)
