@@ -41,6 +41,7 @@ from core.errors import NotFound, ValidationError
 from core.ids import reference_id
 from core.permissions import Action, Actor
 from core.system.models import Heartbeat
+from core.system.service import record_beat
 
 log = logging.getLogger(__name__)
 
@@ -339,13 +340,8 @@ class ImportService:
             await asyncio.to_thread(_remove_upload, Path(job.file_path), self.upload_dir)
 
     async def _beat(self, job_id: int, totals: _Totals) -> None:
-        now = self.clock.now()
-        detail = {"rows": totals.rows, "bytes": totals.bytes}
-        updated = await Heartbeat.filter(component=_beat_name(job_id)).update(
-            beat_at=now, detail=detail)
-        if not updated:
-            await Heartbeat.get_or_create(component=_beat_name(job_id),
-                                          defaults={"beat_at": now, "detail": detail})
+        await record_beat(_beat_name(job_id), self.clock.now(),
+                          {"rows": totals.rows, "bytes": totals.bytes})
 
     @staticmethod
     def _progress(job: ImportJob, totals: _Totals) -> ImportProgress:

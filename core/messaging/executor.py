@@ -9,8 +9,10 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import os
 import random
 import secrets
+import socket
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,11 +28,14 @@ from core.messaging.ports import BillingGate, ProviderLookup, SendPolicy
 from core.messaging.queries import ClaimedMessage
 from core.messaging.ratelimit import TokenBucket
 from core.providers.base import OutboundSms, Outcome, SendOutcome
+from core.system.models import Heartbeat
+from core.system.service import record_beat
 
 log = logging.getLogger(__name__)
 
 Event = tuple[int, str, str | None, str, dt.datetime]
 SOURCE = "executor"
+WORKER_BEAT = "worker:"  # + instance: one heartbeat per running executor
 
 
 @dataclass
@@ -48,7 +53,7 @@ class ExecutorConfig:
     poll_interval: float = 0.25
     reconcile_every: float = 15.0
     list_cache_seconds: float = 5.0  # lists and account statuses: changes apply within it
-    rate_share: float = 1.0  # this process's share of each list's rate limit
+    presence_every: float = 5.0  # seconds between heartbeats; 3 missed and a worker is gone
 
 
 @dataclass
@@ -85,13 +90,20 @@ class Executor:
         self._lists: dict[int, tuple[float, SendingList]] = {}
         self._accounts: dict[int, tuple[float, str]] = {}
         self._stopping = False
+        self.instance = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self._share = 1.0  # of each list's rate limit: 1 / the live workers
 
     # -- running ---------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
         """Drain the outbox until ``stop`` is set; finishes the chunk in flight."""
+        try:
+            await self.announce_presence()  # take our share before the first send
+        except Exception:
+            log.exception("worker heartbeat failed; sending at the full rate for now")
         lanes = [asyncio.create_task(self._lane(stop), name=f"executor-lane-{i}")
                  for i in range(self.config.lanes)]
+        lanes.append(asyncio.create_task(self._presence_loop(stop), name="executor-presence"))
         lanes.append(asyncio.create_task(self._reconcile_loop(stop), name="executor-reconcile"))
         try:
             await stop.wait()
@@ -125,6 +137,44 @@ class Executor:
                 log.exception("reconcile failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.config.reconcile_every)
+
+    async def _presence_loop(self, stop: asyncio.Event) -> None:
+        try:
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.config.presence_every)
+                if stop.is_set():
+                    break
+                try:
+                    await self.announce_presence()
+                except Exception:
+                    log.exception("worker heartbeat failed")
+        finally:
+            # Leaving now hands our share back at the others' next beat.
+            with contextlib.suppress(Exception):
+                await Heartbeat.filter(component=WORKER_BEAT + self.instance).delete()
+
+    async def announce_presence(self) -> int:
+        """Beat, count the live workers (a beat within three intervals), and take an
+        equal share of every list's rate limit, so N workers together keep to it.
+        Returns how many workers are live."""
+        now = self.clock.now()
+        await record_beat(WORKER_BEAT + self.instance, now, {"lanes": self.config.lanes})
+        live = await Heartbeat.filter(
+            component__startswith=WORKER_BEAT,
+            beat_at__gte=now - dt.timedelta(seconds=3 * self.config.presence_every)).count()
+        share = 1.0 / max(1, live)
+        if share != self._share:
+            log.info("%d live send workers: this one takes 1/%d of each list's rate limit",
+                     live, max(1, live))
+            self._share = share
+            for _, bucket in self._buckets.values():
+                bucket.set_share(share)
+        return live
+
+    def rate_per_minute(self, sending_list: SendingList) -> float:
+        """The messages per minute this worker allows itself on the list now."""
+        return self._bucket(sending_list).rate * 60
 
     async def drain_once(self) -> BatchReport:
         """Claim one batch and take it to its outcomes."""
@@ -374,7 +424,7 @@ class Executor:
         limit = sending_list.rate_limit_per_minute
         cached = self._buckets.get(sending_list.id)
         if cached is None or cached[0] != limit:
-            cached = (limit, TokenBucket(limit, share=self.config.rate_share))
+            cached = (limit, TokenBucket(limit, share=self._share))
             self._buckets[sending_list.id] = cached
         return cached[1]
 

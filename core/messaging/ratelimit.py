@@ -1,5 +1,6 @@
 """A token bucket per sending list: its messages-per-minute limit, with one second of
-burst. Per process; several workers share a list's limit by each taking a share."""
+burst. Per process; the live workers share a list's limit, each taking an equal share
+(the executor re-counts them every few seconds and calls :meth:`TokenBucket.set_share`)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,17 @@ import time
 
 class TokenBucket:
     def __init__(self, per_minute: int, *, share: float = 1.0) -> None:
-        self.rate = max(per_minute * share / 60.0, 0.01)  # tokens per second
-        self.capacity = max(self.rate, 1.0)
+        self.per_minute = per_minute
+        self.rate, self.capacity = _shape(per_minute, share)  # tokens per second, burst
         self.tokens = self.capacity
         self.updated = time.monotonic()
         self._lock = asyncio.Lock()
+
+    def set_share(self, share: float) -> None:
+        """From now on take ``share`` of the limit (the other live workers take the rest)."""
+        self._refill()
+        self.rate, self.capacity = _shape(self.per_minute, share)
+        self.tokens = min(self.tokens, self.capacity)
 
     def _refill(self) -> None:
         now = time.monotonic()
@@ -30,3 +37,8 @@ class TokenBucket:
                     self.tokens -= got
                     return got
                 await asyncio.sleep((1 - self.tokens) / self.rate)
+
+
+def _shape(per_minute: int, share: float) -> tuple[float, float]:
+    rate = max(per_minute * share / 60.0, 0.01)
+    return rate, max(rate, 1.0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from dataclasses import dataclass
@@ -23,6 +24,13 @@ class DatabaseHealth:
     error: str | None = None
 
 
+async def record_beat(component: str, at: dt.datetime, detail: dict[str, Any]) -> None:
+    """Upsert ``component``'s last sign of life."""
+    if not await Heartbeat.filter(component=component).update(beat_at=at, detail=detail):
+        await Heartbeat.get_or_create(component=component,
+                                      defaults={"beat_at": at, "detail": detail})
+
+
 class SystemService:
     def __init__(self, *, clock: Clock) -> None:
         self.clock = clock
@@ -40,11 +48,7 @@ class SystemService:
                               conn.capabilities.dialect)
 
     async def beat(self, component: str, **detail: Any) -> None:
-        now = self.clock.now()
-        updated = await Heartbeat.filter(component=component).update(beat_at=now, detail=detail)
-        if not updated:
-            await Heartbeat.get_or_create(component=component,
-                                          defaults={"beat_at": now, "detail": detail})
+        await record_beat(component, self.clock.now(), detail)
 
     async def heartbeats(self) -> dict[str, Heartbeat]:
         return {hb.component: hb for hb in await Heartbeat.all()}

@@ -10,9 +10,10 @@ import pytest
 from core.accounts.models import AccountStatus, BillingStatus
 from core.billing.gate import AccountBillingGate
 from core.billing.models import UsageRecord
-from core.messaging.executor import Executor, ExecutorConfig
+from core.messaging.executor import WORKER_BEAT, Executor, ExecutorConfig
 from core.messaging.models import MessageSent, MessageStatus
 from core.providers.base import Outcome, SendOutcome
+from core.system.models import Heartbeat
 from tests.conftest import IS_POSTGRES
 from tests.factories import make_tenant
 from tests.messaging.helpers import make_list, make_subscribers, queue_to
@@ -184,3 +185,33 @@ async def test_concurrent_executors_never_send_twice(services, clock):
     await asyncio.gather(*(ex.drain() for ex in executors))
     assert len(provider.attempts) == 400
     assert set(provider.attempts.values()) == {1}
+
+
+async def test_live_workers_split_each_lists_rate_limit(services, clock):
+    tenant = await make_tenant(services)
+    lst = await make_list(tenant.account.id, rate=600)
+    first, second = (executor(services, clock, ScriptedProvider()) for _ in range(2))
+    assert await first.announce_presence() == 1
+    assert first.rate_per_minute(lst) == pytest.approx(600)
+
+    assert await second.announce_presence() == 2
+    assert await first.announce_presence() == 2
+    assert first.rate_per_minute(lst) == second.rate_per_minute(lst) == pytest.approx(300)
+
+    # The second stops beating (killed): three intervals later the first takes it all back.
+    clock.advance(seconds=16)
+    assert await first.announce_presence() == 1
+    assert first.rate_per_minute(lst) == pytest.approx(600)
+
+
+async def test_a_stopped_worker_leaves_at_once(services, clock):
+    worker = executor(services, clock, ScriptedProvider())
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run(stop))
+    await asyncio.sleep(0.05)
+    assert await Heartbeat.filter(component__startswith=WORKER_BEAT).count() == 1
+    stop.set()
+    await running
+    assert await Heartbeat.filter(component__startswith=WORKER_BEAT).count() == 0
+    other = executor(services, clock, ScriptedProvider())
+    assert await other.announce_presence() == 1
