@@ -71,7 +71,7 @@ class RestRoutes:
         return _error(401, "401: Unauthorized")
 
     def _body(self: FakeDiscord, request: web.Request) -> Any:
-        return request["record"].body
+        return self.record_of(request).body
 
     def _channel(self: FakeDiscord, channel_id: int) -> dict[str, Any] | None:
         return self.threads.get(channel_id) or self.channels.get(channel_id)
@@ -180,7 +180,7 @@ class RestRoutes:
         if kind in (CHANNEL_MESSAGE, DEFERRED_MESSAGE):
             loading = p.LOADING if kind == DEFERRED_MESSAGE else 0
             message = self._interaction_message(interaction, data, flags | loading,
-                                                request["record"].files)
+                                                self.record_of(request).files)
             interaction.original = message
             info["response_message_id"] = message["id"]
             resource["message"] = message
@@ -189,7 +189,7 @@ class RestRoutes:
                 interaction.settled.set()
         elif kind == UPDATE_MESSAGE and interaction.original is not None:
             # a component's answer that edits the message the component is on
-            self._apply_edit(interaction.original, data, request["record"].files)
+            self._apply_edit(interaction.original, data, self.record_of(request).files)
             resource["message"] = interaction.original
             interaction.settled.set()
         else:  # DEFERRED_UPDATE, autocomplete choices, modals
@@ -202,7 +202,7 @@ class RestRoutes:
             return _error(404, "Unknown Webhook", 10015)
         data = self._body(request) or {}
         message = self._interaction_message(interaction, data, int(data.get("flags", 0)),
-                                            request["record"].files)
+                                            self.record_of(request).files)
         interaction.followups.append(message)
         await self._publish(message)
         if request.query.get("wait") in ("true", "1", "True"):
@@ -228,7 +228,7 @@ class RestRoutes:
         if request.method != "PATCH":
             raise web.HTTPMethodNotAllowed(request.method, ["GET", "PATCH", "DELETE"])
         was_loading = int(message["flags"]) & p.LOADING
-        self._apply_edit(message, self._body(request) or {}, request["record"].files)
+        self._apply_edit(message, self._body(request) or {}, self.record_of(request).files)
         message["flags"] = int(message["flags"]) & ~p.LOADING
         if mid == "@original":
             interaction.original_edits += 1
@@ -328,7 +328,7 @@ class RestRoutes:
             guild_id=self.GUILD_ID if in_guild else None, mentions=users, mention_roles=roles,
             member=self.member_payload(self.bot_user, with_user=False) if in_guild else None,
             components=data.get("components"),
-            attachments=self._attachments(request["record"].files))
+            attachments=self._attachments(self.record_of(request).files))
         self._store_message(channel_id, message)
         await self.dispatch("MESSAGE_CREATE", message)
         return _json(message)
@@ -344,7 +344,7 @@ class RestRoutes:
         if request.method == "GET":
             return _json(message)
         if request.method == "PATCH":
-            self._apply_edit(message, self._body(request) or {}, request["record"].files)
+            self._apply_edit(message, self._body(request) or {}, self.record_of(request).files)
             await self.dispatch("MESSAGE_UPDATE", message)
             return _json(message)
         if request.method == "DELETE":

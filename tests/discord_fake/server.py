@@ -39,6 +39,9 @@ class Recorded:
     known: bool = True
 
 
+RECORD = web.RequestKey("record", Recorded)
+
+
 class FakeDiscord(Acting, Gateway, RestRoutes):
     TOKEN = "fake-bot-token.for-tests"
     APP_ID = 900000000000000001
@@ -232,7 +235,7 @@ class FakeDiscord(Acting, Gateway, RestRoutes):
         body, raw, files = await _read_body(request)
         path = request.path.removeprefix(self.API_PREFIX)
         record = Recorded(request.method, path, dict(request.query), body, raw, files)
-        request["record"] = record
+        request[RECORD] = record
         self.requests.append(record)
         try:
             response = await handler(request)
@@ -242,8 +245,12 @@ class FakeDiscord(Acting, Gateway, RestRoutes):
         self._changed()
         return response
 
+    @staticmethod
+    def record_of(request: web.Request) -> Recorded:
+        return request[RECORD]
+
     async def _unknown(self, request: web.Request) -> web.StreamResponse:
-        request["record"].known = False
+        self.record_of(request).known = False
         return json_response({"message": "404: Not Found", "code": 0}, status=404)
 
 
