@@ -138,8 +138,32 @@ class SupportCog(commands.GroupCog, group_name="support",
             return
         if isinstance(message.channel, (discord.TextChannel, discord.VoiceChannel)):
             return  # tickets live in threads
-        files = "".join(f"\n[attachment] {a.url}" for a in message.attachments)
         await self.support.record_message(
             thread_id=message.channel.id, message_id=message.id,
-            author=participant(self.bot, message.author), content=message.content + files,
+            author=participant(self.bot, message.author),
+            content=message.content + _attachment_lines(message),
             posted_at=message.created_at)
+
+    @commands.Cog.listener()
+    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        """Mirror edits of transcript messages (raw: the message may not be cached)."""
+        message = payload.message
+        if message.author.bot or message.edited_at is None:
+            return  # a bot's own post, or an update that is no edit (a link preview)
+        await self.support.record_edit(message_id=message.id,
+                                       content=message.content + _attachment_lines(message),
+                                       edited_at=message.edited_at)
+
+    @commands.Cog.listener()
+    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        await self.support.record_deletions([payload.message_id], self.support.clock.now())
+
+    @commands.Cog.listener()
+    async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent
+                                         ) -> None:
+        await self.support.record_deletions(sorted(payload.message_ids),
+                                            self.support.clock.now())
+
+
+def _attachment_lines(message: discord.Message) -> str:
+    return "".join(f"\n[attachment] {a.url}" for a in message.attachments)

@@ -79,8 +79,11 @@ class SupportTicketMessage(Model):
     author_discord_id = fields.BigIntField()
     author_name = fields.CharField(max_length=100, default="")
     is_staff = fields.BooleanField(default=False)
-    content = fields.TextField()
+    content = fields.TextField()  # as it reads now (after any edit)
+    original_content: str | None = fields.TextField(null=True)  # as first posted, if edited
     posted_at = fields.DatetimeField()
+    edited_at = fields.DatetimeField(null=True)
+    deleted_at = fields.DatetimeField(null=True)  # deleted in Discord; the text is kept
 
     class Meta:
         table = "support_ticket_message"

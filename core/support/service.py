@@ -12,7 +12,7 @@ import contextlib
 import datetime as dt
 import logging
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -376,6 +376,36 @@ class SupportService:
         await SupportTicket.filter(id=ticket.id, last_activity_at__lt=posted_at).update(
             last_activity_at=posted_at)
         return message
+
+    async def record_edit(self, *, message_id: int, content: str, edited_at: dt.datetime
+                          ) -> SupportTicketMessage | None:
+        """Mirror an edit of a recorded message: the transcript reads as the thread does,
+        keeps the text as first posted, and notes when. None when nothing changed: a
+        message we never recorded or that was deleted, an update that leaves the text as it
+        was (Discord sends one when a link preview appears), or an edit older than the
+        one already recorded (events can arrive out of order)."""
+        content = redact_api_keys(content or "")
+        message = await SupportTicketMessage.get_or_none(discord_message_id=message_id)
+        if message is None or message.deleted_at is not None or message.content == content \
+                or (message.edited_at is not None and message.edited_at >= edited_at):
+            return None
+        changed = await SupportTicketMessage.filter(id=message.id, content=message.content
+                                                    ).update(
+            content=content, edited_at=edited_at,
+            original_content=message.original_content or message.content)
+        if not changed:
+            return None  # another edit won the race; it is the newer one
+        await SupportTicket.filter(id=message.ticket_id, last_activity_at__lt=edited_at
+                                   ).update(last_activity_at=edited_at)
+        return await SupportTicketMessage.get(id=message.id)
+
+    async def record_deletions(self, message_ids: Sequence[int], deleted_at: dt.datetime
+                               ) -> int:
+        """Mark recorded messages deleted in Discord (their text stays in the transcript);
+        returns how many were ticket messages not yet marked."""
+        return await SupportTicketMessage.filter(
+            discord_message_id__in=list(message_ids), deleted_at__isnull=True
+        ).update(deleted_at=deleted_at)
 
     async def transcript(self, who: Participant, ref: TicketRef
                          ) -> list[SupportTicketMessage]:

@@ -291,3 +291,36 @@ async def test_messages_outside_ticket_threads_are_not_recorded(bot, discord_fak
 
 async def _count_is(n: int) -> bool:
     return await SupportTicketMessage.all().count() == n
+
+
+async def test_edits_and_deletions_in_a_ticket_thread_reach_the_transcript(
+        bot, discord_fake, clock):
+    alice, sam = discord_fake.add_user("alice"), discord_fake.staff("sam")
+    await discord_fake.command(alice, "support new", {"subject": "Campaign stuck"})
+    thread_id = int(discord_fake.created_threads()[0]["id"])
+    first = await discord_fake.push_message(alice, "Campaign 12 is stuck",
+                                            channel_id=thread_id)
+    second = await discord_fake.push_message(alice, "since 9am", channel_id=thread_id)
+    third = await discord_fake.push_message(sam, "On it", channel_id=thread_id)
+    chatter = await discord_fake.push_message(alice, "lunch?")  # #general, no ticket
+    await eventually(lambda: _count_is(3), what="three transcript lines")
+
+    clock.advance(minutes=1)
+    edited_at = clock.now()
+    await discord_fake.edit_message(first, "Campaign 21 is stuck")
+    # A link preview arriving is an update without an edit: nothing changes.
+    await discord_fake.dispatch("MESSAGE_UPDATE", {**second, "embeds": [{"title": "x"}]})
+    await discord_fake.edit_message(chatter, "lunch at 1?")
+    clock.advance(minutes=1)
+    await discord_fake.delete_messages(second)
+    await discord_fake.delete_messages(third, chatter)  # a moderator's purge
+    await discord_fake.command(alice, "support list")  # the bot has handled them all
+
+    async def settled() -> list[SupportTicketMessage] | None:
+        lines = await SupportTicketMessage.all().order_by("discord_message_id")
+        return lines if sum(m.deleted_at is not None for m in lines) == 2 else None
+    lines = await eventually(settled, what="the deletions mirrored")
+    assert [(m.content, m.original_content, m.edited_at, m.deleted_at) for m in lines] == [
+        ("Campaign 21 is stuck", "Campaign 12 is stuck", edited_at, None),
+        ("since 9am", None, None, clock.now()),
+        ("On it", None, None, clock.now())]

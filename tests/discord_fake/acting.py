@@ -140,3 +140,24 @@ class Acting:
         self._store_message(channel_id, msg)
         await self.dispatch("MESSAGE_CREATE", msg)
         return msg
+
+    async def edit_message(self: FakeDiscord, msg: dict[str, Any], content: str
+                           ) -> dict[str, Any]:
+        """The author edits a message they posted: Discord sends the whole message, with
+        ``edited_timestamp``, as MESSAGE_UPDATE."""
+        msg.update(content=content, edited_timestamp=p.iso(self.now()))
+        await self.dispatch("MESSAGE_UPDATE", dict(msg))
+        return msg
+
+    async def delete_messages(self: FakeDiscord, *msgs: dict[str, Any]) -> None:
+        """Delete messages of one channel: one MESSAGE_DELETE, or MESSAGE_DELETE_BULK for
+        several (as a moderator's purge)."""
+        channel_id = int(msgs[0]["channel_id"])
+        gone = {m["id"] for m in msgs}
+        self.messages[channel_id] = [m for m in self.messages.get(channel_id, [])
+                                     if m["id"] not in gone]
+        where = {"channel_id": str(channel_id), "guild_id": str(self.GUILD_ID)}
+        if len(msgs) == 1:
+            await self.dispatch("MESSAGE_DELETE", {"id": msgs[0]["id"], **where})
+        else:
+            await self.dispatch("MESSAGE_DELETE_BULK", {"ids": sorted(gone), **where})

@@ -197,6 +197,38 @@ async def test_transcript_ignores_unknown_threads_duplicates_and_keys(services, 
     assert await SupportTicketMessage.all().count() == 1
 
 
+async def test_edits_keep_the_first_text_and_only_move_forward(services, clock):
+    support = services.support
+    ticket = await open_for(services)
+    await support.attach_thread(ticket.id, 42)
+    await support.record_message(thread_id=42, message_id=7, author=ALICE,
+                                 content="campaign 12", posted_at=clock.now())
+    t1, t2 = clock.now() + dt.timedelta(minutes=1), clock.now() + dt.timedelta(minutes=2)
+    key = "trk_" + "B2" * 16
+    newer = await support.record_edit(message_id=7, content=f"campaign 21, key {key}",
+                                      edited_at=t2)
+    assert newer is not None and key not in newer.content
+    assert (newer.original_content, newer.edited_at) == ("campaign 12", t2)
+    # An older edit arriving late, a repeat, and a message we never saw change nothing.
+    assert await support.record_edit(message_id=7, content="campaign 13", edited_at=t1) is None
+    assert await support.record_edit(message_id=7, content=newer.content,
+                                     edited_at=t2 + dt.timedelta(seconds=1)) is None
+    assert await support.record_edit(message_id=8, content="?", edited_at=t2) is None
+    assert (await ticket_of(ticket)).last_activity_at == t2
+
+    assert await support.record_deletions([7, 8], t2) == 1
+    assert await support.record_deletions([7], t2) == 0
+    assert await support.record_edit(message_id=7, content="after", edited_at=t2 +
+                                     dt.timedelta(minutes=1)) is None
+    [line] = await support.transcript(ALICE, TicketRef(number=ticket.number))
+    assert (line.content.startswith("campaign 21, key"), line.original_content,
+            line.deleted_at) == (True, "campaign 12", t2)
+
+
+async def ticket_of(ticket: SupportTicket) -> SupportTicket:
+    return await SupportTicket.get(id=ticket.id)
+
+
 async def test_staff_opening_their_own_ticket_is_not_a_first_response(services, clock):
     ticket = await open_for(services, STAFF)
     await services.support.attach_thread(ticket.id, 5)
