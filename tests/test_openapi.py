@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from openapi_spec_validator import validate
 
 from web.app import create_app
+
+
+async def test_the_server_url_and_paths_make_the_real_addresses(http, settings):
+    """A generated client joins servers[0].url and a path: that must be our address."""
+    doc = await (await http.get("/api/v2/openapi.json")).json()
+    [server] = doc["servers"]
+    base = urlsplit(server["url"])
+    assert f"{base.scheme}://{base.netloc}" == settings.public_url
+    for path, status in (("/api/v2/account", 401), ("/healthz", 200)):
+        assert path in doc["paths"]
+        assert (await http.get(base.path.rstrip("/") + path)).status == status
 
 
 async def test_openapi_document_is_valid_and_complete(services, http):

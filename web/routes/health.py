@@ -46,4 +46,4 @@ async def readyz(request: web.Request) -> web.Response:
 async def openapi(request: web.Request) -> web.Response:
     settings = request.app[SERVICES].settings
     return respond(build_document(request.app, version=app_version(),
-                                  server_url=f"{settings.public_url}/api/v2"))
+                                  server_url=settings.public_url))
