@@ -22,6 +22,11 @@ def message_public_id() -> str:
     return random_string(8, UNAMBIGUOUS)
 
 
+def looks_like_message_id(value: str) -> bool:
+    """Could ``value`` be one of :func:`message_public_id`'s? (Checked before a lookup.)"""
+    return len(value) == 8 and all(c in UNAMBIGUOUS for c in value)
+
+
 def short_code() -> str:
     return random_string(7, UNAMBIGUOUS)
 

@@ -11,6 +11,9 @@ from core.errors import ValidationError
 E = TypeVar("E", bound=StrEnum)
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+# The largest row id or ticket number (a 32-bit INTEGER column on PostgreSQL). Faces bound
+# the numbers they accept by it, so an absurd id is "not found", never a driver overflow.
+MAX_ID = 2**31 - 1
 
 
 def clean_email(value: str, *, field: str = "email") -> str:

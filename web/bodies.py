@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import json
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar, overload
 
 from aiohttp import web
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from pydantic import ValidationError as PydanticError
 
-from core.errors import ValidationError
+from core.errors import NotFound, ValidationError
+from core.validation import MAX_ID
 
 M = TypeVar("M", bound=BaseModel)
+MAX_PAGE = 1_000_000
+# An id in a request body: a row id our tables can hold.
+ObjectId = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 async def read_json(request: web.Request) -> Any:
@@ -19,8 +27,9 @@ async def read_json(request: web.Request) -> Any:
     if not raw.strip():
         return {}
     try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        # Strict JSON: Python would accept NaN and Infinity, which no column can store.
+        return json.loads(raw, parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError):
         raise ValidationError("The request body is not valid JSON.",
                               code="invalid_json") from None
 
@@ -48,15 +57,24 @@ def validate(model: type[M], data: dict[str, Any]) -> M:
 
 
 def page_params(request: web.Request, *, max_per_page: int = 100) -> tuple[int, int]:
-    page = _positive_int(request, "page", 1)
-    per_page = _positive_int(request, "per_page", 50)
-    if per_page > max_per_page:
-        raise ValidationError(f"per_page may be at most {max_per_page}.",
-                              code="invalid_per_page", field="per_page")
+    page = positive_int(request, "page", default=1, maximum=MAX_PAGE)
+    per_page = positive_int(request, "per_page", default=50, maximum=max_per_page)
     return page, per_page
 
 
-def _positive_int(request: web.Request, name: str, default: int) -> int:
+@overload
+def positive_int(request: web.Request, name: str, *, default: int,
+                 maximum: int = ...) -> int: ...
+
+
+@overload
+def positive_int(request: web.Request, name: str, *, default: None = None,
+                 maximum: int = ...) -> int | None: ...
+
+
+def positive_int(request: web.Request, name: str, *, default: int | None = None,
+                 maximum: int = MAX_ID) -> int | None:
+    """Query parameter ``name``: a whole number from 1 to ``maximum``, or ``default``."""
     raw = request.query.get(name)
     if raw is None or raw == "":
         return default
@@ -65,9 +83,19 @@ def _positive_int(request: web.Request, name: str, default: int) -> int:
     except ValueError:
         raise ValidationError(f"{name} must be a whole number.", code=f"invalid_{name}",
                               field=name) from None
-    if value < 1:
-        raise ValidationError(f"{name} must be 1 or more.", code=f"invalid_{name}",
-                              field=name)
+    if not 1 <= value <= maximum:
+        raise ValidationError(f"{name} must be from 1 to {maximum:,}.",
+                              code=f"invalid_{name}", field=name)
+    return value
+
+
+def path_id(request: web.Request, name: str, thing: str) -> int:
+    """The id in the path (routes match it with ``\\d+``); one no table can hold is, like
+    any missing one, ``<thing>_not_found``."""
+    raw = request.match_info[name]
+    value = int(raw)
+    if not 1 <= value <= MAX_ID:
+        raise NotFound(f"No {thing.replace('_', ' ')} {raw[:20]}.", code=f"{thing}_not_found")
     return value
 
 

@@ -14,6 +14,7 @@ from bot.render import support as render
 from bot.replies import thinking
 from bot.support_desk import TicketDesk
 from core.support.service import TicketRef
+from core.validation import MAX_ID
 
 if TYPE_CHECKING:
     from bot.client import TracklyBot
@@ -22,7 +23,7 @@ log = logging.getLogger(__name__)
 
 Priority = Literal["low", "normal", "high", "urgent"]
 Category = Literal["general", "billing", "technical", "api"]
-TicketNumber = app_commands.Range[int, 1]
+TicketNumber = app_commands.Range[int, 1, MAX_ID]
 TICKET_HELP = "Ticket number (default: the ticket of this thread)"
 
 

@@ -21,6 +21,7 @@ CUSTOM_KEY = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
 MAX_CUSTOM_FIELDS = 100
 MAX_CUSTOM_VALUE = 1000
 CustomValue = str | int | float | bool
+MAX_SAFE_INTEGER = 2**53 - 1  # what JSON readers (JavaScript) keep exactly
 
 # Dates as PRODUCT.md lists them: YYYY-MM-DD, MM/DD/YYYY, MM-DD-YYYY, ISO 8601.
 _YMD = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
@@ -98,7 +99,14 @@ def clean_custom_fields(values: Any, *, field: str = "custom_fields"
 
 
 def _clean_value(key: str, value: Any, field: str) -> CustomValue | None:
-    if value is None or isinstance(value, bool | int):
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise ValidationError(
+                f"Custom field {key!r} is too large a whole number (at most "
+                f"{MAX_SAFE_INTEGER:,} either way); send it as a string.",
+                code="invalid_custom_fields", field=field)
         return value
     if isinstance(value, float):
         if not math.isfinite(value):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from core.clock import Clock
 from core.contacts.models import SendingList
 from core.errors import NotFound
+from core.ids import looks_like_message_id
 from core.messaging import queries
 from core.messaging.models import MessageEvent, MessageSent, MessageStatus
 from core.pagination import Page
@@ -42,6 +43,8 @@ class MessageQueries:
 
     async def get(self, actor: Actor, public_id: str) -> MessageSent:
         actor.require(Action.READ)
+        if not looks_like_message_id(public_id):
+            raise NotFound(f"No message {public_id[:20]}.", code="message_not_found")
         message = await MessageSent.get_or_none(public_id=public_id,
                                                 account_id=actor.account_id)
         if message is None:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from core.accounts.models import Account, ApiKey
 from core.permissions import Role
 from web.auth import require_actor
-from web.bodies import confirmed, iso, parse_body, read_json
+from web.bodies import confirmed, iso, parse_body, path_id, read_json
 from web.keys import API_KEY, SERVICES
 from web.openapi import operation
 from web.render import respond
@@ -89,5 +89,5 @@ async def revoke_key(request: web.Request) -> web.Response:
     body = await read_json(request)
     confirmed(request, body if isinstance(body, dict) else None)
     key = await request.app[SERVICES].accounts.revoke_api_key(
-        actor, int(request.match_info["key_id"]))
+        actor, path_id(request, "key_id", "api_key"))
     return respond({"success": True, **key_out(key)})

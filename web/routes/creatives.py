@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from core.creatives.models import MessageCreative
 from core.creatives.service import CreativeCost
 from web.auth import require_actor
-from web.bodies import iso, page_params, paginated, parse_body
+from web.bodies import ObjectId, iso, page_params, paginated, parse_body, path_id
 from web.keys import SERVICES
 from web.openapi import operation
 from web.render import respond
@@ -20,7 +20,7 @@ routes = web.RouteTableDef()
 
 class LinkBinding(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    offer_id: int
+    offer_id: ObjectId
     params: dict[str, str | int | float] = Field(default_factory=dict)
 
 
@@ -102,7 +102,7 @@ async def create_creative(request: web.Request) -> web.Response:
 async def get_creative(request: web.Request) -> web.Response:
     actor = await require_actor(request)
     creative = await request.app[SERVICES].creatives.get(
-        actor, int(request.match_info["creative_id"]))
+        actor, path_id(request, "creative_id", "creative"))
     return respond(await _out(request, creative))
 
 
@@ -113,5 +113,5 @@ async def update_creative(request: web.Request) -> web.Response:
     actor = await require_actor(request)
     body = await parse_body(request, CreativeIn)
     creative = await request.app[SERVICES].creatives.update(
-        actor, int(request.match_info["creative_id"]), **body.model_dump(exclude_unset=True))
+        actor, path_id(request, "creative_id", "creative"), **body.model_dump(exclude_unset=True))
     return respond(await _out(request, creative))

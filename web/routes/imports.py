@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import IO, Any
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, Field
 
 from core.contacts.models import ImportJob, ImportRowError
 from core.errors import ValidationError
 from core.permissions import Action
 from web.auth import require_actor
-from web.bodies import iso, page_params, paginated
+from web.bodies import iso, page_params, paginated, path_id
 from web.errors import body_limit, json_error
 from web.keys import SERVICES
 from web.openapi import operation
@@ -146,7 +147,7 @@ async def get_import(request: web.Request) -> web.Response:
     actor = await require_actor(request)
     page, per_page = _error_page(request)
     imports = request.app[SERVICES].imports
-    job_id = int(request.match_info["import_id"])
+    job_id = path_id(request, "import_id", "import")
     job = await imports.get_job(actor, job_id)
     errors, total = await imports.row_errors(actor, job_id, page=page, per_page=per_page)
     page_info = paginated([], page=page, per_page=per_page, total=total)["pagination"]
@@ -160,7 +161,7 @@ async def get_import(request: web.Request) -> web.Response:
            errors={400: "`not_a_dry_run`, `missing_file`", 404: "`import_not_found`"})
 async def commit_import(request: web.Request) -> web.Response:
     actor = await require_actor(request)
-    job = await request.app[SERVICES].imports.commit(actor, int(request.match_info["import_id"]))
+    job = await request.app[SERVICES].imports.commit(actor, path_id(request, "import_id", "import"))
     return respond({"import_id": job.id, "status": job.status, "dry_run": job.dry_run,
                     "list_number": (await job.sending_list).phone_number}, status=202)
 
@@ -174,20 +175,25 @@ async def _receive(request: web.Request, path: Path
     fields: dict[str, str] = {}
     filename = ""
     size: int | None = None
-    reader = await request.multipart()
-    while (part := await reader.next()) is not None:
-        if not isinstance(part, BodyPartReader):
-            raise ValidationError("Nested multipart bodies are not supported.",
-                                  code="invalid_content_type")
-        if part.name == "file" and size is None:
-            filename = (part.filename or "upload.csv")[:255]
-            size = await _save(part, path)
-            if size < 0:
-                return fields, filename, size
-        elif part.name in ("list_number", "dry_run"):
-            fields[part.name] = await _small(part)
-        else:
-            await part.release()
+    try:
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            if not isinstance(part, BodyPartReader):
+                raise ValidationError("Nested multipart bodies are not supported.",
+                                      code="invalid_content_type")
+            if part.name == "file" and size is None:
+                filename = (part.filename or "upload.csv")[:255]
+                size = await _save(part, path)
+                if size < 0:
+                    return fields, filename, size
+            elif part.name in ("list_number", "dry_run"):
+                fields[part.name] = await _small(part)
+            else:
+                await part.release()
+    except (HttpProcessingError, ValueError) as exc:  # a part's headers or framing
+        raise ValidationError("The multipart body is malformed: "
+                              f"{getattr(exc, 'message', None) or exc}"[:200],
+                              code="invalid_multipart") from None
     return fields, filename, size
 
 

@@ -12,7 +12,7 @@ from core.contacts.models import SendingList
 from core.permissions import Action, Actor
 from core.services import Services
 from web.auth import require_actor
-from web.bodies import iso, page_params, paginated, parse_body
+from web.bodies import iso, page_params, paginated, parse_body, path_id
 from web.keys import SERVICES
 from web.openapi import operation
 from web.render import respond
@@ -119,7 +119,7 @@ async def create_list(request: web.Request) -> web.Response:
 async def get_list(request: web.Request) -> web.Response:
     actor = await require_actor(request)
     services = request.app[SERVICES]
-    found = await services.lists.get_list(actor, int(request.match_info["list_id"]))
+    found = await services.lists.get_list(actor, path_id(request, "list_id", "list"))
     return respond(list_out(services, actor, found))
 
 
@@ -132,6 +132,6 @@ async def update_list(request: web.Request) -> web.Response:
     actor = await require_actor(request)
     body = await parse_body(request, ListFields)
     services = request.app[SERVICES]
-    updated = await services.lists.update_list(actor, int(request.match_info["list_id"]),
+    updated = await services.lists.update_list(actor, path_id(request, "list_id", "list"),
                                                _changes(body))
     return respond(list_out(services, actor, updated))

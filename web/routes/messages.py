@@ -11,7 +11,7 @@ from core.errors import ValidationError
 from core.messaging.models import MessageSent
 from core.messaging.service import HistoryEntry
 from web.auth import require_actor
-from web.bodies import iso, page_params, paginated
+from web.bodies import iso, page_params, paginated, positive_int
 from web.keys import SERVICES
 from web.openapi import operation
 from web.render import respond
@@ -74,14 +74,10 @@ async def get_message(request: web.Request) -> web.Response:
 async def list_messages(request: web.Request) -> web.Response:
     actor = await require_actor(request)
     page, per_page = page_params(request)
-    schedule = request.query.get("schedule_id")
-    if schedule is not None and not schedule.isdigit():
-        raise ValidationError("schedule_id must be a number.", code="invalid_schedule_id",
-                              field="schedule_id")
     found = await request.app[SERVICES].messages.list(
         actor, page=page, per_page=per_page, status=request.query.get("status"),
         list_number=request.query.get("list_number"),
-        schedule_id=int(schedule) if schedule else None,
+        schedule_id=positive_int(request, "schedule_id"),
         since=_time(request, "since"), until=_time(request, "until"))
     return respond(paginated([message_out(m) for m in found.items], page=page,
                              per_page=per_page, total=found.total))

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core.offers.models import Offer
 from web.auth import require_actor
-from web.bodies import iso, page_params, paginated, parse_body
+from web.bodies import iso, page_params, paginated, parse_body, path_id
 from web.keys import SERVICES
 from web.openapi import operation
 from web.render import respond
@@ -75,7 +75,7 @@ async def create_offer(request: web.Request) -> web.Response:
            errors={404: "offer_not_found"})
 async def get_offer(request: web.Request) -> web.Response:
     actor = await require_actor(request)
-    offer = await request.app[SERVICES].offers.get(actor, int(request.match_info["offer_id"]))
+    offer = await request.app[SERVICES].offers.get(actor, path_id(request, "offer_id", "offer"))
     return respond(offer_out(offer))
 
 
@@ -85,5 +85,5 @@ async def update_offer(request: web.Request) -> web.Response:
     actor = await require_actor(request)
     body = await parse_body(request, OfferIn)
     offer = await request.app[SERVICES].offers.update(
-        actor, int(request.match_info["offer_id"]), **body.model_dump(exclude_unset=True))
+        actor, path_id(request, "offer_id", "offer"), **body.model_dump(exclude_unset=True))
     return respond(offer_out(offer))

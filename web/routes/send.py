@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from core.errors import ValidationError
 from core.messaging.send import MAX_BULK, SendRequest, SendResult
 from web.auth import require_actor
-from web.bodies import parse_body
+from web.bodies import ObjectId, parse_body
 from web.idempotency import HEADER, idempotent
 from web.keys import SERVICES
 from web.openapi import operation
@@ -24,7 +24,7 @@ class SendIn(BaseModel):
     to: str | int | None = Field(None, description="Any common form; E.164 in responses")
     body: str | None = Field(None, description="Up to 1600 characters; {{first_name}}, "
                              "{{brand_name}}, {{custom.key|default}} allowed")
-    creative_id: int | None = Field(None, description="Send a creative instead of a body")
+    creative_id: ObjectId | None = Field(None, description="Send a creative instead of a body")
     list_number: str | int | None = Field(None, description="The sending list's number")
     transactional: bool = Field(False, description="Exempt from quiet hours")
 
