@@ -62,6 +62,14 @@ def _schema(obj: type[BaseModel] | dict[str, Any], defs: dict[str, Any]) -> dict
     return {"$ref": f"#/components/schemas/{obj.__name__}"}
 
 
+def _body_required(request: type[BaseModel] | dict[str, Any]) -> bool:
+    """An empty JSON body reads as {}: it is optional when no field is required. A body
+    given as a raw schema (multipart uploads) is required."""
+    if isinstance(request, dict):
+        return True
+    return any(field.is_required() for field in request.model_fields.values())
+
+
 def build_document(app: web.Application, *, version: str, server_url: str) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
@@ -87,7 +95,7 @@ def build_document(app: web.Application, *, version: str, server_url: str) -> di
             item["parameters"] = params
         if op.request is not None:
             item["requestBody"] = {
-                "required": True,
+                "required": _body_required(op.request),
                 "content": {op.request_content_type: {"schema": _schema(op.request, schemas)}},
             }
         ok: dict[str, Any] = {"description": "Success"}
