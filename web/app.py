@@ -6,7 +6,8 @@ from aiohttp import web
 
 from core.services import Services
 from web.errors import MAX_BODY, error_middleware
-from web.keys import SERVICES
+from web.keys import METRICS, SERVICES
+from web.metrics import HttpMetrics
 from web.routes import (
     account,
     contacts,
@@ -26,8 +27,12 @@ ROUTE_TABLES = [health.routes, account.routes, lists.routes, contacts.routes, im
 
 
 def create_app(services: Services) -> web.Application:
-    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY)
+    metrics = HttpMetrics()
+    # Metrics outermost: they count the answer error_middleware made of an exception.
+    app = web.Application(middlewares=[metrics.middleware, error_middleware],
+                          client_max_size=MAX_BODY)
     app[SERVICES] = services
+    app[METRICS] = metrics
     for table in ROUTE_TABLES:
         app.add_routes(table)
     return app

@@ -38,6 +38,7 @@ class Operation:
     request: type[BaseModel] | dict[str, Any] | None = None
     request_content_type: str = "application/json"
     response: type[BaseModel] | dict[str, Any] | None = None
+    response_content_type: str = "application/json"
     status: int = 200
     public: bool = False
     query: Sequence[tuple[str, str, str]] = ()  # (name, type, description)
@@ -100,7 +101,8 @@ def build_document(app: web.Application, *, version: str, server_url: str) -> di
             }
         ok: dict[str, Any] = {"description": "Success"}
         if op.response is not None:
-            ok["content"] = {"application/json": {"schema": _schema(op.response, schemas)}}
+            ok["content"] = {op.response_content_type: {"schema": _schema(op.response,
+                                                                         schemas)}}
         responses: dict[str, Any] = {str(op.status): ok}
         error_ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         for status, text in {**_error_defaults(op), **{str(k): v for k, v in op.errors.items()}

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from importlib.metadata import PackageNotFoundError, version
 
 from aiohttp import web
 
-from web.keys import SERVICES
+from core.operations import snapshot
+from web.keys import METRICS, SERVICES
 from web.openapi import build_document, operation
 from web.render import respond
 
+log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
 
@@ -47,3 +50,18 @@ async def openapi(request: web.Request) -> web.Response:
     settings = request.app[SERVICES].settings
     return respond(build_document(request.app, version=app_version(),
                                   server_url=settings.public_url))
+
+
+@routes.get("/metrics")
+@operation("Prometheus metrics: this process's HTTP traffic and figures, and the send "
+           "queue, heartbeats, imports and alerts of the whole installation (aggregates "
+           "only)", tag="operations", public=True, response={"type": "string"},
+           response_content_type="text/plain")
+async def metrics(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    try:
+        state = await snapshot(services.clock)
+    except Exception:  # the process figures are still worth a scrape
+        log.warning("metrics: the database did not answer", exc_info=True)
+        state = None
+    return request.app[METRICS].exposition(state)

@@ -1,0 +1,58 @@
+"""What an operator's dashboard reads (``GET /metrics``): the state of the send queue, the
+components' heartbeats, running imports and open alerts. System-wide aggregates only:
+nothing here names an account, a number or a message, because ``/metrics`` is public.
+
+Every query is bounded by an index or by a small table (the queued rows, heartbeats,
+running jobs, open alerts), so a scrape stays cheap however many messages were sent."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from core.clock import Clock
+from core.contacts.models import ImportJob, ImportStatus
+from core.messaging.models import MessageStatus
+from core.notifications.models import AlertState
+from core.sql import Params, fetch, read_ts
+from core.system.models import Heartbeat
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    queued: int  # waiting in the outbox (including messages held for quiet hours)
+    sending: int  # claimed by a worker, outcome not yet known
+    oldest_queued_age: float | None  # seconds since the oldest queued message was queued
+    heartbeat_ages: dict[str, float]  # component -> seconds since its last beat
+    live_workers: int
+    imports_running: int
+    open_alerts: int
+
+
+async def snapshot(clock: Clock, *, worker_window: dt.timedelta = dt.timedelta(seconds=15)
+                   ) -> Snapshot:
+    now = clock.now()
+    p = Params()
+    [row] = await fetch(
+        "SELECT "
+        f"SUM(CASE WHEN status = {p(MessageStatus.QUEUED.value)} THEN 1 ELSE 0 END) AS queued, "
+        f"SUM(CASE WHEN status = {p(MessageStatus.SENDING.value)} THEN 1 ELSE 0 END) "
+        "AS sending, "
+        f"MIN(CASE WHEN status = {p(MessageStatus.QUEUED.value)} THEN queued_at END) AS oldest "
+        f"FROM message_sent WHERE status IN ({p(MessageStatus.QUEUED.value)}, "
+        f"{p(MessageStatus.SENDING.value)})", p)
+    oldest = read_ts(row["oldest"])
+    ages: dict[str, float] = {}
+    live_workers = 0
+    for beat in await Heartbeat.all():
+        age = max(0.0, (now - beat.beat_at).total_seconds())
+        if beat.component.startswith("worker:"):
+            live_workers += now - beat.beat_at <= worker_window
+        elif not beat.component.startswith("import:"):
+            ages[beat.component] = age
+    return Snapshot(
+        queued=int(row["queued"] or 0), sending=int(row["sending"] or 0),
+        oldest_queued_age=None if oldest is None else max(0.0, (now - oldest).total_seconds()),
+        heartbeat_ages=ages, live_workers=live_workers,
+        imports_running=await ImportJob.filter(status=ImportStatus.RUNNING).count(),
+        open_alerts=await AlertState.filter(is_open=True).count())
