@@ -93,6 +93,7 @@ async def test_a_ticket_life(bot, discord_fake, services, clock):
     await discord_fake.push_message(sam, "Looking at it now.", channel_id=thread_id)
     transcript = await eventually(
         lambda: _transcript(1, expect=2), what="both messages in the transcript")
+    await eventually(lambda: _first_response_recorded(1), what="the first response")
     assert [(m.author_discord_id, m.content, m.is_staff, m.posted_at) for m in transcript] == [
         (alice.id, "Any update? It has been all night.", False,
          answered_at - dt.timedelta(minutes=2)),
@@ -122,6 +123,10 @@ async def test_a_ticket_life(bot, discord_fake, services, clock):
     t1 = await ticket(1)
     assert (t1.status, t1.reopen_count, t1.closed_at, t1.first_response_at) == (
         "claimed", 1, None, answered_at)
+
+
+async def _first_response_recorded(number: int) -> bool:
+    return (await ticket(number)).first_response_at is not None
 
 
 async def _transcript(number: int, *, expect: int) -> list[SupportTicketMessage] | None:
