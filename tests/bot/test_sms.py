@@ -189,3 +189,27 @@ async def test_last_used_is_recorded_when_linking(bot, discord_fake, services, t
     assert link.api_key.last_used_at == clock.now()
     assert link.linked_at == clock.now()
     assert clock.now() - link.linked_at < dt.timedelta(seconds=1)
+
+
+@pytest.mark.parametrize("seen_first", [True, False])
+async def test_a_key_edited_into_a_message_is_deleted_too(bot, discord_fake, tenant, caplog,
+                                                          seen_first):
+    caplog.set_level(logging.DEBUG)
+    key = tenant.keys[Role.OWNER]
+    alice = discord_fake.add_user("alice")
+    posted = await discord_fake.push_message(alice, "here is my key, one sec")
+    if seen_first:
+        await discord_fake.command(alice, "sms ping")  # the bot has read the harmless post
+    await discord_fake.edit_message(posted, f"here is my key: {key}")
+
+    notice = await discord_fake.wait_until(
+        lambda: discord_fake.bot_messages(FakeDiscord.GENERAL_CHANNEL_ID),
+        what="the bot's warning")
+    assert notice[0]["content"].startswith(f"<@{alice.id}> that message contained a "
+                                           "Trackly API key, so I deleted it.")
+    [delete] = discord_fake.find_requests("DELETE", "/messages/")
+    assert delete.path == f"/channels/{FakeDiscord.GENERAL_CHANNEL_ID}/messages/{posted['id']}"
+    await discord_fake.command(alice, "sms ping")  # the bot has handled every event
+    assert len(discord_fake.bot_messages(FakeDiscord.GENERAL_CHANNEL_ID)) == 1  # one notice
+    assert discord_fake.requests_containing(key) == []
+    assert key not in caplog.text
