@@ -7,6 +7,7 @@ import logging
 import re
 
 import pytest
+from tortoise.connection import get_connection
 
 from core.accounts.models import AccountStatus, DiscordLink
 from core.permissions import Actor, Role
@@ -213,3 +214,23 @@ async def test_a_key_edited_into_a_message_is_deleted_too(bot, discord_fake, ten
     assert len(discord_fake.bot_messages(FakeDiscord.GENERAL_CHANNEL_ID)) == 1  # one notice
     assert discord_fake.requests_containing(key) == []
     assert key not in caplog.text
+
+
+async def test_a_database_failure_while_checking_the_link_is_answered_with_a_reference(
+        bot, discord_fake, services, tenant, caplog):
+    alice = discord_fake.add_user("alice")
+    await link_user(services, alice, tenant.keys[Role.MEMBER])
+    caplog.set_level(logging.ERROR)
+    db = get_connection("default")
+    await db.execute_script("ALTER TABLE discord_link RENAME TO discord_link_away")
+    try:  # the link check, which runs before the command, cannot read the links
+        reply = await discord_fake.command(alice, "sms whoami")
+    finally:
+        await db.execute_script("ALTER TABLE discord_link_away RENAME TO discord_link")
+    assert reply.ephemeral and reply.content.startswith("Something went wrong on our side.")
+    ref = re.search(r"reference `(\w{10})`", reply.content).group(1)
+    [record] = [r for r in caplog.records if ref in r.getMessage()]
+    assert record.getMessage().startswith(f"command /sms whoami failed for discord user "
+                                          f"{alice.id}")
+    assert record.exc_info is not None and record.exc_info[0].__name__ == "OperationalError"
+    assert "discord_link" not in reply.content  # internals stay in the log
