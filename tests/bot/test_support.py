@@ -329,3 +329,29 @@ async def test_edits_and_deletions_in_a_ticket_thread_reach_the_transcript(
         ("Campaign 21 is stuck", "Campaign 12 is stuck", edited_at, None),
         ("since 9am", None, None, clock.now()),
         ("On it", None, None, clock.now())]
+
+
+async def test_urgent_tickets_at_night_are_not_told_to_wait_for_opening_hours(
+        bot, discord_fake, services, clock):
+    services.support.cooldown = dt.timedelta(0)
+    # Saturday 7 March 2026, 18:00 EST: closed until Monday 09:00, which is EDT by then.
+    clock.set(dt.datetime(2026, 3, 7, 18, 0, tzinfo=ET))
+    monday_9 = dt.datetime(2026, 3, 9, 13, 0, tzinfo=dt.UTC)
+    normal = await discord_fake.command(discord_fake.add_user("alice"), "support new",
+                                        {"subject": "Question"})
+    assert normal.content.splitlines()[1] == (
+        f"Support is closed right now; we open Monday 09:00 ET ({ts(monday_9)}, "
+        f"{ts(monday_9, 'R')}), and that is when to expect an answer.")
+
+    urgent = await discord_fake.command(discord_fake.add_user("bob"), "support new",
+                                        {"subject": "All sends failing", "priority": "urgent"})
+    assert urgent.content.splitlines()[1:] == [
+        f"Support is closed right now (we open Monday 09:00 ET, {ts(monday_9)}), but the "
+        "on-call team answers urgent tickets at any hour.",
+        "It is urgent, so the on-call team has been paged."]
+    page = opening(discord_fake, int(discord_fake.created_threads()[1]["id"]))
+    hours_field = page["embeds"][0]["fields"][3]
+    assert hours_field["name"] == "Hours"
+    assert "on-call team answers urgent tickets at any hour" in hours_field["value"]
+    assert "that is when to expect an answer" not in hours_field["value"]
+    assert discord_fake.pinged_roles(page) == [SUPPORT, ONCALL]
