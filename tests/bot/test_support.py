@@ -355,3 +355,25 @@ async def test_urgent_tickets_at_night_are_not_told_to_wait_for_opening_hours(
     assert "on-call team answers urgent tickets at any hour" in hours_field["value"]
     assert "that is when to expect an answer" not in hours_field["value"]
     assert discord_fake.pinged_roles(page) == [SUPPORT, ONCALL]
+
+
+async def test_system_messages_are_no_answer_and_no_transcript_line(bot, discord_fake, clock):
+    alice, sam = discord_fake.add_user("alice"), discord_fake.staff("sam")
+    await discord_fake.command(alice, "support new", {"subject": "Campaign stuck"})
+    thread_id = int(discord_fake.created_threads()[0]["id"])
+    question = await discord_fake.push_message(alice, "Campaign 12 is stuck",
+                                               channel_id=thread_id)
+    clock.advance(minutes=5)
+    # Sam pins Alice's message and adds a teammate: Discord posts both as Sam's.
+    await discord_fake.push_message(sam, "", channel_id=thread_id, msg_type=6)
+    await discord_fake.push_message(sam, "", channel_id=thread_id, msg_type=1)
+    clock.advance(minutes=5)
+    answered_at = clock.now()
+    await discord_fake.push_message(sam, "Looking at it", channel_id=thread_id)
+    await eventually(lambda: _first_response_recorded(1), what="the first response")
+    await discord_fake.command(alice, "support list")  # the bot has handled every message
+    lines = await SupportTicketMessage.all().order_by("posted_at", "id")
+    assert [(m.discord_message_id, m.content) for m in lines] == [
+        (int(question["id"]), "Campaign 12 is stuck"),
+        (lines[1].discord_message_id, "Looking at it")]
+    assert (await ticket(1)).first_response_at == answered_at
