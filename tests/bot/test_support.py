@@ -377,3 +377,13 @@ async def test_system_messages_are_no_answer_and_no_transcript_line(bot, discord
         (int(question["id"]), "Campaign 12 is stuck"),
         (lines[1].discord_message_id, "Looking at it")]
     assert (await ticket(1)).first_response_at == answered_at
+
+
+async def test_reopening_a_ticket_that_is_not_closed_says_so(bot, discord_fake, services):
+    services.support.max_open_tickets = 1
+    alice = discord_fake.add_user("alice")
+    await discord_fake.command(alice, "support new", {"subject": "Help"})
+    reply = await discord_fake.command(alice, "support reopen", {"ticket": 1})
+    assert (reply.ephemeral, reply.content) == (True, "Ticket #1 is not closed.")
+    t1 = await ticket(1)
+    assert (t1.status, t1.reopen_count) == ("open", 0)
