@@ -387,3 +387,22 @@ async def test_reopening_a_ticket_that_is_not_closed_says_so(bot, discord_fake, 
     assert (reply.ephemeral, reply.content) == (True, "Ticket #1 is not closed.")
     t1 = await ticket(1)
     assert (t1.status, t1.reopen_count) == ("open", 0)
+
+
+async def test_a_ticket_idle_long_enough_to_be_archived_can_still_be_assigned(
+        bot, discord_fake, clock):
+    alice, sam = discord_fake.add_user("alice"), discord_fake.staff("sam")
+    sue = discord_fake.add_user("sue", roles=[SUPPORT])
+    await discord_fake.command(alice, "support new", {"subject": "Help"})
+    thread_id = int(discord_fake.created_threads()[0]["id"])
+    clock.advance(days=8)
+    await discord_fake.auto_archive(thread_id)  # a week without a message
+
+    reply = await discord_fake.command(sam, "support assign", {"member": sue, "ticket": 1})
+    assert reply.content == f"Ticket #1 is now <@{sue.id}>'s."
+    assert sue.id in discord_fake.thread_members[thread_id]
+    assert not discord_fake.threads[thread_id]["thread_metadata"]["archived"]
+    assert discord_fake.bot_messages(thread_id)[-1]["content"] == (
+        f"Assigned to <@{sue.id}> by <@{sam.id}>.")
+    assert ((await ticket(1)).status, (await ticket(1)).assignee_discord_id) == (
+        "claimed", sue.id)

@@ -163,3 +163,9 @@ class Acting:
             await self.dispatch("MESSAGE_DELETE", {"id": msgs[0]["id"], **where})
         else:
             await self.dispatch("MESSAGE_DELETE_BULK", {"ids": sorted(gone), **where})
+
+    async def auto_archive(self: FakeDiscord, thread_id: int) -> None:
+        """Discord archives a thread idle for its auto-archive duration (unlocked)."""
+        thread = self.threads[thread_id]
+        thread["thread_metadata"] |= {"archived": True, "archive_timestamp": p.iso(self.now())}
+        await self.dispatch("THREAD_UPDATE", thread)
