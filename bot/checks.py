@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import discord
 from discord import app_commands
 
-from bot.errors import CoreCheckFailure
+from bot.errors import CheckCrashed, CoreCheckFailure
 from core.errors import TracklyError
 from core.permissions import Actor
 from core.support.service import Participant
@@ -34,6 +34,8 @@ def linked() -> Callable[[T], T]:
             interaction.extras[ACTOR] = await links.actor_for(interaction.user.id)
         except TracklyError as exc:
             raise CoreCheckFailure(exc) from exc
+        except Exception as exc:
+            raise CheckCrashed(exc) from exc
         return True
 
     return app_commands.check(predicate)

@@ -33,6 +33,16 @@ class CoreCheckFailure(app_commands.CheckFailure):
         self.original = original
 
 
+class CheckCrashed(app_commands.AppCommandError):
+    """A check failed on our side (e.g. the database is down). discord.py hands only
+    AppCommandErrors to the error handler: anything else would leave the user with
+    "the application did not respond" and no reference to quote."""
+
+    def __init__(self, original: Exception) -> None:
+        super().__init__(f"a command check failed: {type(original).__name__}")
+        self.original = original
+
+
 def user_message(error: BaseException) -> str | None:
     """The sentence to show for an expected error, or None if the error is a bug."""
     cause = getattr(error, "original", error)

@@ -71,8 +71,14 @@ class TicketDesk:
             content, allowed_mentions=allowed)
 
     async def add_member(self, ticket: SupportTicket, user: discord.abc.Snowflake) -> None:
+        """Discord refuses new members in an archived thread, and an active ticket's thread
+        archives itself after a week without messages: wake it first."""
         if ticket.thread_id is not None:
-            await (await self._thread(ticket.thread_id)).add_user(user)
+            thread = await self._thread(ticket.thread_id)
+            if thread.archived:
+                thread = await thread.edit(archived=False,
+                                           reason=f"Ticket #{ticket.number} assigned")
+            await thread.add_user(user)
 
     async def archive(self, ticket: SupportTicket) -> None:
         """Closed tickets are archived and locked: the transcript stays, the chat stops."""

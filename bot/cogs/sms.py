@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import deque
 from typing import TYPE_CHECKING
 
 import discord
@@ -19,11 +20,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+GUARD_MEMORY = 1000  # recent messages already flagged, so one leak gets one notice
+
 
 class SmsCog(commands.GroupCog, group_name="sms", group_description="Your Trackly account"):
     def __init__(self, bot: TracklyBot) -> None:
         self.bot = bot
         self.services = bot.services
+        self._flagged: deque[int] = deque(maxlen=GUARD_MEMORY)
         super().__init__()
 
     @app_commands.command(name="ping", description="Gateway latency and database health")
@@ -68,10 +72,19 @@ class SmsCog(commands.GroupCog, group_name="sms", group_description="Your Trackl
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
         """A key pasted into a server channel is public: delete it, tell them to revoke."""
+        await self._guard(message)
+
+    @commands.Cog.listener()
+    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        """A key edited into a message is just as public as one posted with it."""
+        await self._guard(payload.message)
+
+    async def _guard(self, message: discord.Message) -> None:
         if message.author.bot or message.guild is None:
             return
-        if not contains_api_key(message.content):
+        if not contains_api_key(message.content) or message.id in self._flagged:
             return
+        self._flagged.append(message.id)
         try:
             await message.delete()
             deleted = True

@@ -134,8 +134,10 @@ class SupportCog(commands.GroupCog, group_name="support",
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
-        """Mirror what people post in ticket threads into the ticket's transcript."""
-        if message.author.bot or message.guild is None:
+        """Mirror what people post in ticket threads into the ticket's transcript. System
+        messages (a pin, someone added) carry the acting user as author but are no reply:
+        they would count as a staff member's first response."""
+        if message.author.bot or message.guild is None or message.is_system():
             return
         if isinstance(message.channel, (discord.TextChannel, discord.VoiceChannel)):
             return  # tickets live in threads

@@ -20,9 +20,13 @@ def thread_name(ticket: SupportTicket) -> str:
     return f"#{ticket.number} {ticket.subject}"[:100]
 
 
-def availability_line(availability: Availability) -> str:
+def availability_line(availability: Availability, *, urgent: bool = False) -> str:
     if availability.open_now:
         return "Support is open now; someone will be with you shortly."
+    if urgent:  # on-call is paged at any hour: the opening time is not the answer time
+        return (f"Support is closed right now (we open {availability.opens_label}, "
+                f"{when(availability.opens_at, 'F')}), but the on-call team answers "
+                "urgent tickets at any hour.")
     return (f"Support is closed right now; we open {availability.opens_label} "
             f"({when(availability.opens_at, 'F')}, {when(availability.opens_at, 'R')}), "
             "and that is when to expect an answer.")
@@ -45,7 +49,8 @@ def opening_message(opened: OpenedTicket, opener: discord.abc.User, *,
     embed.add_field(name="Priority", value=badge(ticket))
     embed.add_field(name="Category", value=str(ticket.category))
     embed.add_field(name="Opened", value=when(ticket.opened_at, "F"))
-    embed.add_field(name="Hours", value=availability_line(opened.availability), inline=False)
+    embed.add_field(name="Hours", value=availability_line(
+        opened.availability, urgent=opened.page_oncall), inline=False)
     embed.set_footer(text="Everything posted here is kept as the ticket's transcript.")
     allowed = discord.AllowedMentions(everyone=False, users=[opener],
                                       roles=[discord.Object(r) for r in roles])
@@ -54,7 +59,7 @@ def opening_message(opened: OpenedTicket, opener: discord.abc.User, *,
 
 def opened_reply(opened: OpenedTicket, thread_id: int) -> str:
     lines = [f"Ticket **#{opened.ticket.number}** is open: <#{thread_id}>.",
-             availability_line(opened.availability)]
+             availability_line(opened.availability, urgent=opened.page_oncall)]
     if opened.page_oncall:
         lines.append("It is urgent, so the on-call team has been paged.")
     return "\n".join(lines)

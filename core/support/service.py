@@ -310,6 +310,8 @@ class SupportService:
     async def reopen(self, by: Participant, ref: TicketRef) -> SupportTicket:
         ticket = await self.locate(ref)
         self._require_staff_or_opener(by, ticket, "reopen")
+        if ticket.status != TicketStatus.CLOSED:  # before the limit, which counts this one
+            raise Conflict(f"Ticket #{ticket.number} is not closed.", code="ticket_not_closed")
         async with self._one_at_a_time(by):
             if not by.is_staff:
                 await self._check_open_limit(by)

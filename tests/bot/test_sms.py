@@ -7,6 +7,7 @@ import logging
 import re
 
 import pytest
+from tortoise.connection import get_connection
 
 from core.accounts.models import AccountStatus, DiscordLink
 from core.permissions import Actor, Role
@@ -189,3 +190,47 @@ async def test_last_used_is_recorded_when_linking(bot, discord_fake, services, t
     assert link.api_key.last_used_at == clock.now()
     assert link.linked_at == clock.now()
     assert clock.now() - link.linked_at < dt.timedelta(seconds=1)
+
+
+@pytest.mark.parametrize("seen_first", [True, False])
+async def test_a_key_edited_into_a_message_is_deleted_too(bot, discord_fake, tenant, caplog,
+                                                          seen_first):
+    caplog.set_level(logging.DEBUG)
+    key = tenant.keys[Role.OWNER]
+    alice = discord_fake.add_user("alice")
+    posted = await discord_fake.push_message(alice, "here is my key, one sec")
+    if seen_first:
+        await discord_fake.command(alice, "sms ping")  # the bot has read the harmless post
+    await discord_fake.edit_message(posted, f"here is my key: {key}")
+
+    notice = await discord_fake.wait_until(
+        lambda: discord_fake.bot_messages(FakeDiscord.GENERAL_CHANNEL_ID),
+        what="the bot's warning")
+    assert notice[0]["content"].startswith(f"<@{alice.id}> that message contained a "
+                                           "Trackly API key, so I deleted it.")
+    [delete] = discord_fake.find_requests("DELETE", "/messages/")
+    assert delete.path == f"/channels/{FakeDiscord.GENERAL_CHANNEL_ID}/messages/{posted['id']}"
+    await discord_fake.command(alice, "sms ping")  # the bot has handled every event
+    assert len(discord_fake.bot_messages(FakeDiscord.GENERAL_CHANNEL_ID)) == 1  # one notice
+    assert discord_fake.requests_containing(key) == []
+    assert key not in caplog.text
+
+
+async def test_a_database_failure_while_checking_the_link_is_answered_with_a_reference(
+        bot, discord_fake, services, tenant, caplog):
+    alice = discord_fake.add_user("alice")
+    await link_user(services, alice, tenant.keys[Role.MEMBER])
+    caplog.set_level(logging.ERROR)
+    db = get_connection("default")
+    await db.execute_script("ALTER TABLE discord_link RENAME TO discord_link_away")
+    try:  # the link check, which runs before the command, cannot read the links
+        reply = await discord_fake.command(alice, "sms whoami")
+    finally:
+        await db.execute_script("ALTER TABLE discord_link_away RENAME TO discord_link")
+    assert reply.ephemeral and reply.content.startswith("Something went wrong on our side.")
+    ref = re.search(r"reference `(\w{10})`", reply.content).group(1)
+    [record] = [r for r in caplog.records if ref in r.getMessage()]
+    assert record.getMessage().startswith(f"command /sms whoami failed for discord user "
+                                          f"{alice.id}")
+    assert record.exc_info is not None and record.exc_info[0].__name__ == "OperationalError"
+    assert "discord_link" not in reply.content  # internals stay in the log

@@ -93,6 +93,7 @@ async def test_a_ticket_life(bot, discord_fake, services, clock):
     await discord_fake.push_message(sam, "Looking at it now.", channel_id=thread_id)
     transcript = await eventually(
         lambda: _transcript(1, expect=2), what="both messages in the transcript")
+    await eventually(lambda: _first_response_recorded(1), what="the first response")
     assert [(m.author_discord_id, m.content, m.is_staff, m.posted_at) for m in transcript] == [
         (alice.id, "Any update? It has been all night.", False,
          answered_at - dt.timedelta(minutes=2)),
@@ -122,6 +123,10 @@ async def test_a_ticket_life(bot, discord_fake, services, clock):
     t1 = await ticket(1)
     assert (t1.status, t1.reopen_count, t1.closed_at, t1.first_response_at) == (
         "claimed", 1, None, answered_at)
+
+
+async def _first_response_recorded(number: int) -> bool:
+    return (await ticket(number)).first_response_at is not None
 
 
 async def _transcript(number: int, *, expect: int) -> list[SupportTicketMessage] | None:
@@ -324,3 +329,80 @@ async def test_edits_and_deletions_in_a_ticket_thread_reach_the_transcript(
         ("Campaign 21 is stuck", "Campaign 12 is stuck", edited_at, None),
         ("since 9am", None, None, clock.now()),
         ("On it", None, None, clock.now())]
+
+
+async def test_urgent_tickets_at_night_are_not_told_to_wait_for_opening_hours(
+        bot, discord_fake, services, clock):
+    services.support.cooldown = dt.timedelta(0)
+    # Saturday 7 March 2026, 18:00 EST: closed until Monday 09:00, which is EDT by then.
+    clock.set(dt.datetime(2026, 3, 7, 18, 0, tzinfo=ET))
+    monday_9 = dt.datetime(2026, 3, 9, 13, 0, tzinfo=dt.UTC)
+    normal = await discord_fake.command(discord_fake.add_user("alice"), "support new",
+                                        {"subject": "Question"})
+    assert normal.content.splitlines()[1] == (
+        f"Support is closed right now; we open Monday 09:00 ET ({ts(monday_9)}, "
+        f"{ts(monday_9, 'R')}), and that is when to expect an answer.")
+
+    urgent = await discord_fake.command(discord_fake.add_user("bob"), "support new",
+                                        {"subject": "All sends failing", "priority": "urgent"})
+    assert urgent.content.splitlines()[1:] == [
+        f"Support is closed right now (we open Monday 09:00 ET, {ts(monday_9)}), but the "
+        "on-call team answers urgent tickets at any hour.",
+        "It is urgent, so the on-call team has been paged."]
+    page = opening(discord_fake, int(discord_fake.created_threads()[1]["id"]))
+    hours_field = page["embeds"][0]["fields"][3]
+    assert hours_field["name"] == "Hours"
+    assert "on-call team answers urgent tickets at any hour" in hours_field["value"]
+    assert "that is when to expect an answer" not in hours_field["value"]
+    assert discord_fake.pinged_roles(page) == [SUPPORT, ONCALL]
+
+
+async def test_system_messages_are_no_answer_and_no_transcript_line(bot, discord_fake, clock):
+    alice, sam = discord_fake.add_user("alice"), discord_fake.staff("sam")
+    await discord_fake.command(alice, "support new", {"subject": "Campaign stuck"})
+    thread_id = int(discord_fake.created_threads()[0]["id"])
+    question = await discord_fake.push_message(alice, "Campaign 12 is stuck",
+                                               channel_id=thread_id)
+    clock.advance(minutes=5)
+    # Sam pins Alice's message and adds a teammate: Discord posts both as Sam's.
+    await discord_fake.push_message(sam, "", channel_id=thread_id, msg_type=6)
+    await discord_fake.push_message(sam, "", channel_id=thread_id, msg_type=1)
+    clock.advance(minutes=5)
+    answered_at = clock.now()
+    await discord_fake.push_message(sam, "Looking at it", channel_id=thread_id)
+    await eventually(lambda: _first_response_recorded(1), what="the first response")
+    await discord_fake.command(alice, "support list")  # the bot has handled every message
+    lines = await SupportTicketMessage.all().order_by("posted_at", "id")
+    assert [(m.discord_message_id, m.content) for m in lines] == [
+        (int(question["id"]), "Campaign 12 is stuck"),
+        (lines[1].discord_message_id, "Looking at it")]
+    assert (await ticket(1)).first_response_at == answered_at
+
+
+async def test_reopening_a_ticket_that_is_not_closed_says_so(bot, discord_fake, services):
+    services.support.max_open_tickets = 1
+    alice = discord_fake.add_user("alice")
+    await discord_fake.command(alice, "support new", {"subject": "Help"})
+    reply = await discord_fake.command(alice, "support reopen", {"ticket": 1})
+    assert (reply.ephemeral, reply.content) == (True, "Ticket #1 is not closed.")
+    t1 = await ticket(1)
+    assert (t1.status, t1.reopen_count) == ("open", 0)
+
+
+async def test_a_ticket_idle_long_enough_to_be_archived_can_still_be_assigned(
+        bot, discord_fake, clock):
+    alice, sam = discord_fake.add_user("alice"), discord_fake.staff("sam")
+    sue = discord_fake.add_user("sue", roles=[SUPPORT])
+    await discord_fake.command(alice, "support new", {"subject": "Help"})
+    thread_id = int(discord_fake.created_threads()[0]["id"])
+    clock.advance(days=8)
+    await discord_fake.auto_archive(thread_id)  # a week without a message
+
+    reply = await discord_fake.command(sam, "support assign", {"member": sue, "ticket": 1})
+    assert reply.content == f"Ticket #1 is now <@{sue.id}>'s."
+    assert sue.id in discord_fake.thread_members[thread_id]
+    assert not discord_fake.threads[thread_id]["thread_metadata"]["archived"]
+    assert discord_fake.bot_messages(thread_id)[-1]["content"] == (
+        f"Assigned to <@{sue.id}> by <@{sam.id}>.")
+    assert ((await ticket(1)).status, (await ticket(1)).assignee_discord_id) == (
+        "claimed", sue.id)

@@ -122,9 +122,11 @@ class Acting:
 
     async def push_message(self: FakeDiscord, user: p.FakeUser, content: str, *,
                            channel_id: int | None = None,
-                           files: dict[str, bytes] | None = None) -> dict[str, Any]:
+                           files: dict[str, bytes] | None = None,
+                           msg_type: int = 0) -> dict[str, Any]:
         """``user`` posts ``content`` (and ``files``: name -> bytes) in a channel or thread
-        (default #general)."""
+        (default #general). ``msg_type`` other than 0 makes it a system message Discord
+        posts on the user's behalf (6: "pinned a message", 1: "added someone")."""
         channel_id = channel_id or self.GENERAL_CHANNEL_ID
         if channel_id not in self.channels and channel_id not in self.threads:
             raise AssertionError(f"no channel or thread {channel_id}")
@@ -134,7 +136,7 @@ class Acting:
                         when=self.now(), guild_id=self.GUILD_ID,
                         member=self.member_payload(user, with_user=False), mentions=mentions,
                         mention_roles=[int(r) for r in p.ROLE_MENTION.findall(content)],
-                        attachments=self._attachments([
+                        msg_type=msg_type, attachments=self._attachments([
                             {"filename": name, "data": data, "content_type": None}
                             for name, data in (files or {}).items()]))
         self._store_message(channel_id, msg)
@@ -161,3 +163,9 @@ class Acting:
             await self.dispatch("MESSAGE_DELETE", {"id": msgs[0]["id"], **where})
         else:
             await self.dispatch("MESSAGE_DELETE_BULK", {"ids": sorted(gone), **where})
+
+    async def auto_archive(self: FakeDiscord, thread_id: int) -> None:
+        """Discord archives a thread idle for its auto-archive duration (unlocked)."""
+        thread = self.threads[thread_id]
+        thread["thread_metadata"] |= {"archived": True, "archive_timestamp": p.iso(self.now())}
+        await self.dispatch("THREAD_UPDATE", thread)

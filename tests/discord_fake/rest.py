@@ -21,6 +21,7 @@ UNKNOWN_CHANNEL = 10003
 UNKNOWN_MESSAGE = 10008
 UNKNOWN_INTERACTION = 10062
 ALREADY_ACKNOWLEDGED = 40060
+THREAD_ARCHIVED = 50083
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -382,6 +383,8 @@ class RestRoutes:
             return _error(404, "Unknown Channel", UNKNOWN_CHANNEL)
         if user_id not in self.users:
             return _error(404, "Unknown User", 10013)
+        if self.threads[thread_id]["thread_metadata"]["archived"]:  # as Discord documents
+            return _error(400, "Thread is archived", THREAD_ARCHIVED)
         self.thread_members[thread_id].add(user_id)
         self.threads[thread_id]["member_count"] = len(self.thread_members[thread_id])
         return _no_content()
