@@ -69,7 +69,12 @@ async def scheduler_component(services: Services) -> AsyncIterator[None]:
         scheduler.shutdown(wait=False)
 
 
-def bot_component(announce: Callable[[str], None]) -> Component:
+BOT_RETRY_FIRST = 5.0  # seconds before the first retry of a bot that could not connect
+BOT_RETRY_MAX = 300.0
+
+
+def bot_component(announce: Callable[[str], None], *, retry_first: float = BOT_RETRY_FIRST
+                  ) -> Component:
     @contextlib.asynccontextmanager
     async def run(services: Services) -> AsyncIterator[None]:
         token = services.settings.discord_token
@@ -77,26 +82,56 @@ def bot_component(announce: Callable[[str], None]) -> Component:
             announce("Discord bot is off: DISCORD_TOKEN is not set.")
             yield
             return
-        from bot.client import build_bot
-
-        bot = build_bot(services)
-        task = asyncio.create_task(bot.start(token.get_secret_value()), name="discord-bot")
-        task.add_done_callback(_report_bot_exit)
+        stop = asyncio.Event()
+        task = asyncio.create_task(
+            _keep_bot_running(services, token.get_secret_value(), stop, retry_first),
+            name="discord-bot")
         announce("Discord bot is starting.")
         try:
             yield
         finally:
-            await bot.close()
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            stop.set()
+            try:
+                await asyncio.wait_for(task, timeout=4.0)
+            except TimeoutError:
+                log.warning("Discord bot did not stop in time")
 
     return run
 
 
-def _report_bot_exit(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.error("Discord bot stopped: %s", task.exception())
+async def _keep_bot_running(services: Services, token: str, stop: asyncio.Event,
+                            retry_first: float) -> None:
+    """Run the bot until ``stop``. discord.py reconnects a bot that lost its gateway by
+    itself, but a start that fails (Discord or the network down when the process starts)
+    ends the bot for good, so that is retried here with backoff, with a fresh client each
+    time. A refused token is not retried: it will not get better."""
+    import discord
+
+    from bot.client import build_bot
+
+    delay = retry_first
+    while not stop.is_set():
+        bot = build_bot(services)
+        running = asyncio.create_task(bot.start(token))
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not bot.is_closed():
+            await bot.close()
+        try:
+            await running
+            return  # closed: we are stopping
+        except asyncio.CancelledError:
+            return
+        except discord.LoginFailure as exc:
+            log.error("Discord bot is off: Discord refused the token (%s)", exc)
+            return
+        except Exception as exc:  # network, Discord 5xx, gateway refused...
+            log.error("Discord bot stopped: %s; retrying in %.0f s", exc or type(exc).__name__,
+                      delay)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+        delay = min(delay * 2, BOT_RETRY_MAX)
 
 
 @contextlib.asynccontextmanager
