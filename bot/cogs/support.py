@@ -56,7 +56,9 @@ class SupportCog(commands.GroupCog, group_name="support",
             raise
         await self.support.attach_thread(opened.ticket.id, thread.id)
         await interaction.edit_original_response(
-            content=render.opened_reply(opened, thread.id))
+            content=render.opened_reply(
+                opened, thread.id,
+                oncall_role_id=self.bot.services.settings.discord_oncall_role_id))
 
     @app_commands.command(name="list", description="Your tickets")
     async def list_tickets(self, interaction: discord.Interaction) -> None:

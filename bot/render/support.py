@@ -38,29 +38,31 @@ def opening_message(opened: OpenedTicket, opener: discord.abc.User, *,
     """The thread's first message: pings the opener, the support role and, for urgent
     tickets, the on-call role (at any hour). A ping in a private thread adds them to it."""
     ticket = opened.ticket
-    roles = [r for r in (support_role_id,
-                         oncall_role_id if opened.page_oncall else None) if r]
+    paging = opened.page_oncall and oncall_role_id is not None  # nobody to page without
+    roles = [r for r in (support_role_id, oncall_role_id if paging else None) if r]
     mentions = " ".join([opener.mention, *(f"<@&{r}>" for r in roles)])
     content = f"{mentions}\n**Ticket #{ticket.number}**: {ticket.subject}"
-    if opened.page_oncall:
+    if paging:
         content += "\nUrgent ticket: paging on-call."
     embed = discord.Embed(title=f"Ticket #{ticket.number}", description=ticket.subject,
                           colour=DANGER if opened.page_oncall else COLOUR)
     embed.add_field(name="Priority", value=badge(ticket))
     embed.add_field(name="Category", value=str(ticket.category))
     embed.add_field(name="Opened", value=when(ticket.opened_at, "F"))
-    embed.add_field(name="Hours", value=availability_line(
-        opened.availability, urgent=opened.page_oncall), inline=False)
+    embed.add_field(name="Hours", value=availability_line(opened.availability, urgent=paging),
+                    inline=False)
     embed.set_footer(text="Everything posted here is kept as the ticket's transcript.")
     allowed = discord.AllowedMentions(everyone=False, users=[opener],
                                       roles=[discord.Object(r) for r in roles])
     return content, embed, allowed
 
 
-def opened_reply(opened: OpenedTicket, thread_id: int) -> str:
+def opened_reply(opened: OpenedTicket, thread_id: int, *, oncall_role_id: int | None
+                 ) -> str:
+    paging = opened.page_oncall and oncall_role_id is not None
     lines = [f"Ticket **#{opened.ticket.number}** is open: <#{thread_id}>.",
-             availability_line(opened.availability, urgent=opened.page_oncall)]
-    if opened.page_oncall:
+             availability_line(opened.availability, urgent=paging)]
+    if paging:
         lines.append("It is urgent, so the on-call team has been paged.")
     return "\n".join(lines)
 

@@ -406,3 +406,19 @@ async def test_a_ticket_idle_long_enough_to_be_archived_can_still_be_assigned(
         f"Assigned to <@{sue.id}> by <@{sam.id}>.")
     assert ((await ticket(1)).status, (await ticket(1)).assignee_discord_id) == (
         "claimed", sue.id)
+
+
+async def test_without_an_oncall_role_urgent_tickets_promise_no_page(
+        bot, discord_fake, services, clock, monkeypatch):
+    monkeypatch.setattr(services.settings, "discord_oncall_role_id", None)
+    bob = discord_fake.add_user("bob")
+    clock.set(dt.datetime(2026, 3, 4, 3, 0, tzinfo=ET))  # Wednesday 03:00, closed
+    reply = await discord_fake.command(bob, "support new",
+                                       {"subject": "All sends failing", "priority": "urgent"})
+    assert "on-call" not in reply.content
+    assert "we open today 09:00 ET" in reply.content
+    assert reply.content.endswith("and that is when to expect an answer.")
+    page = opening(discord_fake, int(discord_fake.created_threads()[0]["id"]))
+    assert discord_fake.pinged_roles(page) == [SUPPORT]
+    assert "on-call" not in page["content"]
+    assert "on-call" not in page["embeds"][0]["fields"][3]["value"]
