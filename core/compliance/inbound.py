@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from core.accounts.models import Account, StopScope
@@ -30,7 +31,7 @@ from core.contacts.models import (
     UnsubscribeReason,
 )
 from core.contacts.phones import PhoneInfo, mask, normalize_sender, parse_phone
-from core.contacts.service import ContactService
+from core.contacts.service import READDABLE_REASONS, ContactService
 from core.notifications.models import Severity
 from core.notifications.service import NotificationService
 from core.providers.base import InboundSms
@@ -171,19 +172,28 @@ class InboundHandler:
         else:
             list_ids = [sending_list.id]
         keyword = (match.keyword or match.intent.value)[:64]
+        # Active subscriptions, and those an operator removed: an API upsert may bring
+        # back someone removed by hand, never someone who said STOP, so the STOP is what
+        # the row must say from now on.
         changed = await ListContact.filter(
+            Q(status=SubscriptionStatus.ACTIVE) |
+            Q(status=SubscriptionStatus.UNSUBSCRIBED,
+              unsubscribe_reason__in=list(READDABLE_REASONS)),
             contact_id=contact.id, sending_list_id__in=list_ids,
-            status=SubscriptionStatus.ACTIVE,
         ).update(status=SubscriptionStatus.UNSUBSCRIBED, unsubscribe_reason=reason,
                  unsubscribed_at=now, unsubscribe_keyword=keyword, updated_at=now)
-        # Record the opt-out even for someone not (yet) on the receiving list, so a later
-        # import or API call cannot subscribe them without a new opt-in.
-        if not await ListContact.filter(sending_list_id=sending_list.id,
-                                        contact_id=contact.id).exists():
+        # Record the opt-out even on the lists in scope the sender is not (yet) on, so a
+        # later import or API call cannot subscribe them without a new opt-in.
+        present = set(await ListContact.filter(
+            contact_id=contact.id, sending_list_id__in=list_ids
+        ).values_list("sending_list_id", flat=True))
+        for list_id in list_ids:
+            if list_id in present:
+                continue
             try:
                 async with in_transaction():
                     await ListContact.create(
-                        account_id=account.id, sending_list_id=sending_list.id,
+                        account_id=account.id, sending_list_id=list_id,
                         contact_id=contact.id, status=SubscriptionStatus.UNSUBSCRIBED,
                         signup_date=now, signup_method=SignupMethod.KEYWORD,
                         unsubscribe_reason=reason, unsubscribed_at=now,

@@ -53,6 +53,8 @@ _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t
 _ZERO_WIDTH = dict.fromkeys(
     [0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x00AD, 0x180E, 0x034F], None)
 _TOKEN_JUNK = re.compile(r"[^a-z]")
+# A letter held down ("STOPPPP", "stoooop"): no English word repeats a letter three times.
+_RUNS = re.compile(r"([a-z])\1{2,}")
 _SPLIT = re.compile(r"[\s,;:/\\()\[\]{}<>\"“”«»…~*_=^`]+")
 _QUOTES = "\"“”'‘’«»"
 # iMessage and Android reactions quote our own message back ("Liked “Reply STOP...”").
@@ -81,10 +83,15 @@ def _words(text: str) -> list[str]:
         if has_letters:
             raw = raw.strip(".!?-'") or raw  # "stop!" keeps "!" off the leet map
             raw = raw.translate(_LEET)
-        word = _TOKEN_JUNK.sub("", raw)
+        word = _RUNS.sub(r"\1", _TOKEN_JUNK.sub("", raw))
         if word:
             words.append(word)
     return words
+
+
+def _joined(words: list[str]) -> str:
+    """The words as one ("s t o p p p" -> "stop"), held-down letters let go."""
+    return _RUNS.sub(r"\1", "".join(words))
 
 
 # -- vocabulary ---------------------------------------------------------------------------
@@ -345,7 +352,7 @@ def classify(text: str | None) -> KeywordMatch:
         kind, rule, keyword = opt_out
         return KeywordMatch(InboundIntent.OPT_OUT, f"{kind}:{rule}", keyword, opt_out=True)
 
-    for candidate in ("".join(words), "".join(_strip_fillers(words))):
+    for candidate in (_joined(words), _joined(_strip_fillers(words))):
         found = _EXACT.get(candidate)
         if found is not None and found[0] in (InboundIntent.OPT_IN, InboundIntent.HELP):
             return KeywordMatch(found[0], f"exact:{found[1].lower()}", found[1])
@@ -353,8 +360,8 @@ def classify(text: str | None) -> KeywordMatch:
 
 
 def _complaint(words: list[str]) -> str | None:
-    squashed = "".join(_strip_fillers(words))
-    found = _EXACT.get(squashed) or _EXACT.get("".join(words))
+    squashed = _joined(_strip_fillers(words))
+    found = _EXACT.get(squashed) or _EXACT.get(_joined(words))
     if found is not None and found[0] == InboundIntent.COMPLAINT:
         return found[1]
     negated = {i + 1 for i, w in enumerate(words) if w in ("not", "no", "isnt", "aint")}
@@ -371,7 +378,7 @@ def _complaint(words: list[str]) -> str | None:
 def _opt_out(words: list[str]) -> tuple[str, str, str] | None:
     """("exact" | "fuzzy" | "phrase" | "token", rule, keyword) when the text means stop."""
     core = _strip_fillers(words)
-    for candidate in ("".join(words), "".join(core)):
+    for candidate in (_joined(words), _joined(core)):
         found = _EXACT.get(candidate)
         if found is not None:
             if found[0] == InboundIntent.OPT_OUT:
@@ -379,7 +386,7 @@ def _opt_out(words: list[str]) -> tuple[str, str, str] | None:
             if found[0] != InboundIntent.COMPLAINT:
                 return None  # START, HELP... said plainly
     if len(core) <= 2:
-        target = _fuzzy("".join(core))
+        target = _fuzzy(_joined(core))
         if target is not None:
             canonical = _EXACT[target][1]
             return "fuzzy", target, canonical

@@ -286,8 +286,12 @@ class CsvReader:
             try:
                 "".join(record).encode("utf-8")
             except UnicodeEncodeError:
-                return BadRow(line, "invalid_encoding",
-                              "This row has bytes that are not valid UTF-8.")
+                if self.encoding != "utf-8":  # the file said what it is (a BOM)
+                    return BadRow(line, "invalid_encoding",
+                                  "This row has bytes that are not valid UTF-8.")
+                # UTF-8 was only a guess from the first 64 KB: a spreadsheet's
+                # Windows-1252 file whose first accent comes later lands here.
+                record = [_legacy_text(cell) for cell in record]
         record.append("")  # absent columns point here
         index = self._index
         raw_phone = record[index["phone_number"]].strip()
@@ -339,6 +343,21 @@ class CsvReader:
         except FieldError as exc:
             code = "future_" if exc.code == "future_date" else "invalid_"
             raise FieldError(code + field_name, exc.reason) from None
+
+
+def _legacy_text(cell: str) -> str:
+    """A cell read as UTF-8 whose bytes were not UTF-8, read again as Windows-1252."""
+    raw = cell.encode("utf-8", "surrogateescape")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    return "".join(_CP1252[byte] for byte in raw)
+
+
+# Each byte as Windows-1252 reads it; the five bytes it leaves undefined as Latin-1 does
+# (what browsers do with "windows-1252").
+_CP1252 = tuple(bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in range(256))
 
 
 def _csv_problem(exc: csv.Error) -> str:

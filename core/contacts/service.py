@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 
 MAX_BULK = 1000
 # An API upsert may bring back someone an operator removed; never someone who opted out.
-_READDABLE = frozenset({UnsubscribeReason.MANUAL, UnsubscribeReason.INVALID_CONTACT,
+READDABLE_REASONS = frozenset({UnsubscribeReason.MANUAL, UnsubscribeReason.INVALID_CONTACT,
                         UnsubscribeReason.BAD_RESPONSE})
 
 
@@ -324,7 +324,7 @@ class ContactService:
             put("consent_source", str(entry.signup_method))
         resubscribed = False
         if existing.status == SubscriptionStatus.UNSUBSCRIBED and \
-                existing.unsubscribe_reason in _READDABLE:
+                existing.unsubscribe_reason in READDABLE_REASONS:
             put("status", SubscriptionStatus.ACTIVE)
             put("unsubscribe_reason", None)
             put("unsubscribed_at", None)

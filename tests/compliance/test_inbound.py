@@ -216,3 +216,38 @@ async def test_received_at_from_the_provider_is_kept(services, clock):
         provider="cm", provider_message_id="cm-1", from_number=PHONE, to_number=LIST_NUMBER,
         body="hello", received_at=when))
     assert (await InboundMessage.get()).received_at == when
+
+
+async def test_stop_after_an_operator_removal_is_recorded_and_confirmed(services):
+    # Removed by hand (reason manual), then the person texts STOP: an API upsert may
+    # bring back a manual removal, so unless the STOP is recorded they are re-added.
+    tenant = await make_tenant(services)
+    await make_list(services, tenant)
+    await subscribe(services, tenant, PHONE)
+    await services.contacts.unsubscribe(tenant.owner, phone_number=PHONE,
+                                        list_number=LIST_NUMBER)
+    outcome = await services.compliance.handle_inbound(sms("STOP"))
+    assert outcome.action == InboundAction.UNSUBSCRIBED and outcome.reply_text
+    lc = await ListContact.get()
+    assert (lc.status, lc.unsubscribe_reason, lc.unsubscribe_keyword) == (
+        "unsubscribed", "message", "STOP")
+    again = await subscribe(services, tenant, PHONE)
+    assert again.list_contact.status == SubscriptionStatus.UNSUBSCRIBED
+    second = await services.compliance.handle_inbound(sms("STOP"))
+    assert second.reply_text is None and second.action == InboundAction.ALREADY_UNSUBSCRIBED
+
+
+async def test_an_account_wide_stop_covers_lists_the_sender_is_not_on_yet(services):
+    tenant = await make_tenant(services)
+    await make_list(services, tenant)
+    await make_list(services, tenant, "+14155550009")
+    await Account.filter(id=tenant.account.id).update(stop_scope=StopScope.ACCOUNT)
+    await subscribe(services, tenant, PHONE)
+    outcome = await services.compliance.handle_inbound(sms("STOP"))
+    assert outcome.action == InboundAction.UNSUBSCRIBED and outcome.reply_text
+    other = await subscribe(services, tenant, PHONE, "+14155550009")
+    assert other.list_contact.status == SubscriptionStatus.UNSUBSCRIBED
+    assert await ListContact.filter(contact__phone_number=PHONE,
+                                    status="active").count() == 0
+    second = await services.compliance.handle_inbound(sms("STOP"))
+    assert second.reply_text is None and second.list_contacts_changed == 0

@@ -31,6 +31,9 @@ CASES: list[tuple[str, InboundIntent]] = [
     # -- misspellings of STOP and UNSUBSCRIBE ------------------------------------------------
     ("STPO", OUT), ("stopp", OUT), ("SOTP", OUT), ("STP", OUT), ("tsop", OUT),
     ("sstop", OUT), ("stoop", OUT), ("srop", OUT), ("stoo", OUT), ("stpp", OUT),
+    ("STOPPPP", OUT), ("stopppp", OUT), ("Stoooop", OUT), ("STOPPPPP!!!", OUT),
+    ("st000p", OUT), ("s t o p p p", OUT), ("Stoppp texting me", OUT),
+    ("unsubscribeeee", OUT), ("pleaseeee stop", OUT), ("STOPPP ALL", OUT),
     ("unsubcribe", OUT), ("unsubscibe", OUT), ("unsuscribe", OUT), ("unsubscrib", OUT),
     ("unsubscirbe", OUT), ("unsubsribe", OUT), ("unsusbcribe", OUT), ("unsubb", OUT),
     ("cancell", OUT), ("cancle", OUT), ("optuot", OUT), ("qiut", OUT),
@@ -98,6 +101,8 @@ CASES: list[tuple[str, InboundIntent]] = [
     ("I love this deal", NONE), ("What time does the sale end?", NONE),
     ("This is not spam", NONE), ("call me later", NONE), ("stopwatch", NONE),
     ("unstoppable", NONE), ("blockchain", NONE), ("endless summer", NONE),
+    ("soooo good", NONE), ("Toooop deal", NONE), ("stoooop by the store", NONE),
+    ("HELPPP", HELP), ("Yesssss", IN),
 ]
 
 

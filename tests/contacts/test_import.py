@@ -166,22 +166,46 @@ async def test_encodings_and_separators(services):
 async def test_broken_bytes_and_quotes_cost_only_their_rows(services, tmp_path):
     tenant = await make_tenant(services)
     await make_list(services, tenant)
-    # Past the 64 KB sample the encoding was guessed from: one row with bytes that are not
-    # UTF-8, one with text after a closing quote, one quote never closed at the end.
+    # Past the 64 KB sample the encoding was guessed from: one row with text after a
+    # closing quote, one quote never closed at the end.
     lines = [b"phone,note"] + [b"415555%04d,fine" % i for i in range(200, 5200)]
-    lines += [b"4155559001,caf\xe9 \xff", b"4155559002,ok", b'4155559003,"quoted"tail',
+    lines += [b"4155559002,ok", b'4155559003,"quoted"tail',
               b"4155559004,ok", b'4155559005,"never closed', b"4155559006,swallowed"]
     path = tmp_path / "broken.csv"
     path.write_bytes(b"\n".join(lines) + b"\n")
     assert path.stat().st_size > 64 * 1024
     job = await run_import(services, tenant, path, dry_run=False)
     assert job.status == ImportStatus.COMPLETED
-    assert await errors_of(job) == [(5002, "invalid_encoding"), (5004, "malformed_row"),
-                                    (5006, "malformed_row")]
+    assert await errors_of(job) == [(5003, "malformed_row"), (5005, "malformed_row")]
     assert job.created_count == 5002
-    bad = await ImportRowError.get(job_id=job.id, line=5006)
+    bad = await ImportRowError.get(job_id=job.id, line=5005)
     assert "never closed" in bad.reason
     assert await ListContact.filter(contact__phone_number="+14155559004").exists()
+
+
+async def test_windows_1252_accents_past_the_sample_import_correctly(services, tmp_path):
+    # A spreadsheet's Windows-1252 export whose first accent comes after the 64 KB the
+    # encoding is guessed from (so the guess is UTF-8): the accented rows still import.
+    tenant = await make_tenant(services)
+    await make_list(services, tenant)
+    lines = [b"phone,first_name,city"] + [b"415555%04d,Ann,Austin" % i
+                                           for i in range(200, 5200)]
+    lines += [b"4155559001,Zo\xeb,S\xe3o Paulo", b"4155559002,Ren\xe9e,caf\xe9 \x80 \x81"]
+    path = tmp_path / "excel.csv"
+    path.write_bytes(b"\r\n".join(lines) + b"\r\n")
+    assert path.stat().st_size > 64 * 1024
+    job = await run_import(services, tenant, path, dry_run=False)
+    assert (job.created_count, job.error_count) == (5002, 0)
+    zoe = await ListContact.get(contact__phone_number="+14155559001")
+    assert (zoe.first_name, zoe.custom_fields) == ("Zoë", {"city": "São Paulo"})
+    renee = await ListContact.get(contact__phone_number="+14155559002")
+    assert (renee.first_name, renee.custom_fields) == ("Renée", {"city": "café € \x81"})
+
+    # A file that says it is UTF-8 (a BOM) keeps rejecting the rows that are not.
+    marked = tmp_path / "marked.csv"
+    marked.write_bytes(b"\xef\xbb\xbfphone,note\n4155559101,ok\n4155559102,caf\xe9\n")
+    job = await run_import(services, tenant, marked, dry_run=False)
+    assert (job.created_count, await errors_of(job)) == (1, [(3, "invalid_encoding")])
 
 
 async def test_utf16_spreadsheet_export(services, tmp_path):
