@@ -47,6 +47,12 @@ def validate(model: type[M], data: dict[str, Any]) -> M:
     except PydanticError as exc:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"]) or None
+        if err["type"] == "extra_forbidden":
+            # Named by one code, whatever the key: a key such as "phone" must not produce
+            # a code ("invalid_phone") that means something else.
+            known = ", ".join(sorted(model.model_fields))
+            raise ValidationError(f"Unknown field {str(field)[:60]!r}; the fields are: "
+                                  f"{known}.", code="unknown_field", field=field) from None
         if err["type"] == "missing" and field:
             raise ValidationError(f"{field} is required.", code=f"missing_{field}",
                                   field=field) from None

@@ -94,7 +94,7 @@ async def test_bad_lists_are_refused_and_nothing_is_stored(services, http):
         ({"phone_number": "+14155550003", "provider": "simulator", "status": "paused"},
          "invalid_status"),
         ({"phone_number": "+14155550003", "provider": "simulator", "surprise": 1},
-         "invalid_surprise"),
+         "unknown_field"),
     ]
     for body, code in cases:
         resp = await http.post("/api/v2/lists", headers=tenant.headers(), json=body)

@@ -42,7 +42,7 @@ async def post(http, tenant, body, role=Role.OWNER, **headers):
     ({"to": "2125550101", "creative_id": 999, "list_number": NUMBER}, 404,
      "creative_not_found"),
     ({"to": "2125550101", "body": "hi", "list_number": NUMBER, "from": "x"}, 400,
-     "invalid_from"),
+     "unknown_field"),
 ])
 async def test_bad_sends_are_refused_and_queue_nothing(http, tenant, body, status, code):
     got_status, got = await post(http, tenant, body)
