@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from core.billing.gate import AccountBillingGate
 from core.messaging.executor import Executor, ExecutorConfig
 from core.messaging.models import MessageSent, MessageStatus
@@ -80,3 +82,14 @@ async def test_late_receipt_settles_an_unknown_or_orphaned_message(services, clo
     assert (a.status, a.provider_message_id) == (MessageStatus.DELIVERED, "SMlate")
     assert b.status == MessageStatus.SENT and b.status_detail is None
     assert a.delivered_at < clock.now() - dt.timedelta(minutes=10)
+
+
+@pytest.mark.parametrize("provider", ["twilio", "infobip", "cm"])
+@pytest.mark.parametrize("account", ["\u00b2", "\u0661", "99999999999", "9" * 30, "9" * 5000, "0"])
+async def test_a_webhook_account_no_table_can_hold_is_refused_not_a_500(
+        services, http, provider, account):
+    resp = await http.post(f"/api/webhook-feedbacks/{provider}",
+                           params={"account": account, "token": "x"},
+                           data=b'{"results": []}', headers={"Content-Type": "application/json"})
+    assert resp.status in (400, 403), await resp.text()
+    assert (await resp.json())["code"] in ("missing_account", "invalid_signature")
