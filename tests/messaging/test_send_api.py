@@ -159,3 +159,23 @@ async def test_another_accounts_message_is_404(http, services, tenant):
     other = await make_tenant(services, "Other", "o@other.test")
     resp = await http.get(f"/api/v2/messages/{sent['message_id']}", headers=other.headers())
     assert (resp.status, (await resp.json())["code"]) == (404, "message_not_found")
+
+
+async def test_bulk_items_of_the_wrong_type_are_item_errors_never_a_500(http, tenant):
+    """A body that is no string used to be a 500 that queued nothing; "false" (a string)
+    made a marketing message transactional, exempt from quiet hours."""
+    resp = await http.post("/api/v2/send/bulk", headers=tenant.headers(), json={
+        "list_number": NUMBER, "messages": [
+            {"to": "2125550101", "body": 123}, {"to": "2125550102", "body": ["x"]},
+            {"to": "2125550103", "body": "fine"},
+            {"to": "2125550104", "body": "hi", "transactional": "false"},
+            {"to": ["2125550105"], "body": "hi"},
+            {"to": "2125550106", "body": "urgent", "transactional": True}]})
+    assert resp.status == 201, await resp.text()
+    body = await resp.json()
+    assert [(e["index"], e["code"]) for e in body["errors"]] == [
+        (0, "invalid_body"), (1, "invalid_body"), (3, "invalid_transactional"),
+        (4, "invalid_phone")]
+    assert [m["index"] for m in body["messages"]] == [2, 5]
+    rows = {m.to_number: m.transactional for m in await MessageSent.all()}
+    assert rows == {"+12125550103": False, "+12125550106": True}
