@@ -10,8 +10,10 @@ from core.messaging.models import MessageSent, MessageStatus
 from core.messaging.service import MessageQueries
 from core.providers.base import DeliveryState, Outcome, Receipt, SendOutcome
 from tests.factories import make_tenant
+from tests.fakes.base import ReceiptMode
 from tests.messaging.helpers import make_list, make_subscribers, queue_to
 from tests.messaging.scripted import ScriptedProvider
+from tests.messaging.stack import stack
 
 
 def receipt(state, *, pid=None, mid=None, code=None):
@@ -93,3 +95,23 @@ async def test_a_webhook_account_no_table_can_hold_is_refused_not_a_500(
                            data=b'{"results": []}', headers={"Content-Type": "application/json"})
     assert resp.status in (400, 403), await resp.text()
     assert (await resp.json())["code"] in ("missing_account", "invalid_signature")
+
+
+async def test_an_oversized_twilio_receipt_is_applied_within_the_columns(db, clock, tmp_path):
+    """A signed status callback whose ErrorCode or ErrorMessage is longer than our columns
+    was a 500 on PostgreSQL (so Twilio retried it until it gave up: the receipt was lost)."""
+    async with stack("twilio", clock=clock, tmp_path=tmp_path) as s:
+        s.fake.receipt_mode = ReceiptMode.NONE  # only ours
+        sent = await s.send("+12125550101")
+        await s.executor.drain()
+        row = await s.row(sent["message_id"])
+        url = f"{s.fake.receipt_url}&message_id={sent['message_id']}"
+        params = {"AccountSid": s.fake.account_sid, "From": "+14155550100",
+                  "To": "+12125550101", "MessageSid": row.provider_message_id,
+                  "MessageStatus": "undelivered", "ErrorCode": "3" * 40,
+                  "ErrorMessage": "y" * 1000}
+        assert await s.fake.post(url, data=params, headers=s.fake.sign(url, params)) == 200
+        row = await s.row(sent["message_id"])
+        assert row.status == MessageStatus.UNDELIVERED
+        assert row.error_code is not None and row.error_code.startswith("333")
+        assert len(row.error_code) <= 32 and len(row.error_message) <= 300
