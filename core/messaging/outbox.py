@@ -15,6 +15,7 @@ from core.ids import message_public_id, short_code
 from core.sql import Params, execute, fetch, ts
 
 CHUNK = 500
+LINK_ROWS = 2000  # short links per INSERT (8 parameters each)
 MAX_REDRAWS = 5
 
 
@@ -135,17 +136,21 @@ async def _insert_links(items: list[tuple[int, NewMessage]], now: dt.datetime) -
     for _ in range(MAX_REDRAWS):
         if not pending:
             return
-        p = Params()
-        rows = []
-        for mid, m, link in pending:
-            values = (link.code, m.account_id, mid, m.contact_id, link.offer_id, link.link_key,
-                      link.destination_url, ts(now))
-            rows.append("(" + ", ".join(p(v) for v in values) + ")")
-        inserted = await fetch(
-            "INSERT INTO message_short_link (code, account_id, message_id, contact_id, "
-            f"offer_id, link_key, destination_url, created_at) VALUES {', '.join(rows)} "
-            "ON CONFLICT DO NOTHING RETURNING code", p)
-        done = {r["code"] for r in inserted}
+        done: set[str] = set()
+        # A chunk of ten-link messages is 5,000 rows: 40,000 parameters in one statement
+        # is past PostgreSQL's limit (32,767), so the rows go in slices.
+        for start in range(0, len(pending), LINK_ROWS):
+            p = Params()
+            rows = []
+            for mid, m, link in pending[start:start + LINK_ROWS]:
+                values = (link.code, m.account_id, mid, m.contact_id, link.offer_id,
+                          link.link_key, link.destination_url, ts(now))
+                rows.append("(" + ", ".join(p(v) for v in values) + ")")
+            inserted = await fetch(
+                "INSERT INTO message_short_link (code, account_id, message_id, contact_id, "
+                f"offer_id, link_key, destination_url, created_at) VALUES {', '.join(rows)} "
+                "ON CONFLICT DO NOTHING RETURNING code", p)
+            done.update(r["code"] for r in inserted)
         retry = []
         for mid, m, link in pending:
             if link.code in done:
