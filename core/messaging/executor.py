@@ -43,6 +43,10 @@ class ExecutorConfig:
     batch_size: int = 500
     lanes: int = 2  # batches processed side by side in one process
     lease: dt.timedelta = dt.timedelta(seconds=60)
+    # A claimed message the rate limit kept waiting longer than this goes back to the
+    # queue, so quiet hours, opt-outs, billing and staleness are checked again before it
+    # leaves (a list at 1/s takes minutes for a batch).
+    recheck_after: dt.timedelta = dt.timedelta(seconds=10)
     unknown_grace: dt.timedelta = dt.timedelta(minutes=10)
     stale_after: dt.timedelta = dt.timedelta(minutes=30)
     quiet_hours_limit: dt.timedelta = dt.timedelta(hours=24)
@@ -289,7 +293,8 @@ class Executor:
             await queries.record_events(events)
 
         if sendable:
-            await asyncio.gather(*(self._send_list(lists[list_id], messages, token, report)
+            await asyncio.gather(*(self._send_list(lists[list_id], messages, token, report,
+                                                   checked_at=now)
                                    for list_id, messages in sendable.items()))
 
     def _precheck(self, m: ClaimedMessage, sending_list: SendingList | None,
@@ -306,7 +311,8 @@ class Executor:
         return None
 
     async def _send_list(self, sending_list: SendingList, messages: list[ClaimedMessage],
-                         token: str, report: BatchReport) -> None:
+                         token: str, report: BatchReport, *, checked_at: dt.datetime
+                         ) -> None:
         provider = self.providers.get(sending_list)
         bucket = self._bucket(sending_list)
         pending = messages
@@ -315,8 +321,13 @@ class Executor:
                 await queries.release([(m.id, m.not_before) for m in pending], token=token)
                 return
             take = await bucket.take(len(pending))
-            chunk, pending = pending[:take], pending[take:]
             now = self.clock.now()
+            if now - checked_at > self.config.recheck_after:
+                # The verdicts are out of date (it may be 21:00 by now): check again.
+                bucket.give_back(take)
+                await queries.release([(m.id, m.not_before) for m in pending], token=token)
+                return
+            chunk, pending = pending[:take], pending[take:]
             ours = await queries.mark_sending([m.id for m in chunk], token=token,
                                               lease_until=now + self.config.lease)
             chunk = [m for m in chunk if m.id in ours]  # the rest were dropped meanwhile

@@ -15,6 +15,7 @@ from core.ids import message_public_id, short_code
 from core.sql import Params, execute, fetch, ts
 
 CHUNK = 500
+LINK_ROWS = 2000  # short links per INSERT (8 parameters each)
 MAX_REDRAWS = 5
 
 
@@ -85,6 +86,11 @@ async def _insert_chunk(chunk: list[NewMessage], now: dt.datetime) -> list[Queue
     for _ in range(MAX_REDRAWS):
         if not pending:
             break
+        seen: set[str] = set()  # an id twice in one INSERT: the second row would be lost
+        for m in pending:
+            while m.public_id in seen:
+                m.public_id = message_public_id()
+            seen.add(m.public_id)
         by_public_id = {m.public_id: m for m in pending}
         for row in await _insert_messages(pending, now):
             queued[row["public_id"]] = (row["id"], by_public_id[row["public_id"]])
@@ -135,27 +141,42 @@ async def _insert_links(items: list[tuple[int, NewMessage]], now: dt.datetime) -
     for _ in range(MAX_REDRAWS):
         if not pending:
             return
-        p = Params()
-        rows = []
+        # A code twice in one batch would come back as written for both links.
+        seen: set[str] = set()
         for mid, m, link in pending:
-            values = (link.code, m.account_id, mid, m.contact_id, link.offer_id, link.link_key,
-                      link.destination_url, ts(now))
-            rows.append("(" + ", ".join(p(v) for v in values) + ")")
-        inserted = await fetch(
-            "INSERT INTO message_short_link (code, account_id, message_id, contact_id, "
-            f"offer_id, link_key, destination_url, created_at) VALUES {', '.join(rows)} "
-            "ON CONFLICT DO NOTHING RETURNING code", p)
-        done = {r["code"] for r in inserted}
+            while link.code in seen:
+                await _redraw_code(mid, m, link)
+            seen.add(link.code)
+        done: set[str] = set()
+        # A chunk of ten-link messages is 5,000 rows: 40,000 parameters in one statement
+        # is past PostgreSQL's limit (32,767), so the rows go in slices.
+        for start in range(0, len(pending), LINK_ROWS):
+            p = Params()
+            rows = []
+            for mid, m, link in pending[start:start + LINK_ROWS]:
+                values = (link.code, m.account_id, mid, m.contact_id, link.offer_id,
+                          link.link_key, link.destination_url, ts(now))
+                rows.append("(" + ", ".join(p(v) for v in values) + ")")
+            inserted = await fetch(
+                "INSERT INTO message_short_link (code, account_id, message_id, contact_id, "
+                f"offer_id, link_key, destination_url, created_at) VALUES {', '.join(rows)} "
+                "ON CONFLICT DO NOTHING RETURNING code", p)
+            done.update(r["code"] for r in inserted)
         retry = []
         for mid, m, link in pending:
             if link.code in done:
                 continue
-            # The code exists elsewhere: draw a new one and fix the (still queued) body.
-            old = link.code
-            link.code = short_code()
-            m.body = m.body.replace(old, link.code)
-            q = Params()
-            await execute(f"UPDATE message_sent SET body = {q(m.body)} WHERE id = {q(mid)}", q)
+            await _redraw_code(mid, m, link)  # the code exists elsewhere
             retry.append((mid, m, link))
         pending = retry
     raise RuntimeError("could not draw unique link codes")
+
+
+async def _redraw_code(message_row_id: int, m: NewMessage, link: NewLink) -> None:
+    """A new code for ``link``, and the (still queued) body fixed to show it."""
+    old = link.code
+    link.code = short_code()
+    m.body = m.body.replace(old, link.code)
+    q = Params()
+    await execute(f"UPDATE message_sent SET body = {q(m.body)} WHERE id = {q(message_row_id)}",
+                  q)

@@ -38,6 +38,11 @@ class TokenBucket:
                     return got
                 await asyncio.sleep((1 - self.tokens) / self.rate)
 
+    def give_back(self, tokens: int) -> None:
+        """Return tokens taken but not used (the messages went back to the queue)."""
+        self._refill()
+        self.tokens = min(self.capacity, self.tokens + tokens)
+
 
 def _shape(per_minute: int, share: float) -> tuple[float, float]:
     rate = max(per_minute * share / 60.0, 0.01)

@@ -134,9 +134,21 @@ class SendService:
                     raise ValidationError("Each message is an object {to, body}.",
                                           code="invalid_message")
                 _require(item.get("to"), "to")
+                to = item["to"]
+                if not isinstance(to, str | int) or isinstance(to, bool):
+                    raise ValidationError("to must be a phone number.",
+                                          code="invalid_phone", field="to")
                 if not item.get("body"):
                     raise ValidationError("body is required.", code="missing_body",
                                           field="body")
+                if not isinstance(item["body"], str):
+                    raise ValidationError("body must be text.", code="invalid_body",
+                                          field="body")
+                # bool("false") is True: a string would exempt marketing from quiet hours.
+                if not isinstance(item.get("transactional", False), bool):
+                    raise ValidationError("transactional must be true or false.",
+                                          code="invalid_transactional",
+                                          field="transactional")
                 wellformed.append((index, item))
             except TracklyError as exc:
                 outcome.errors.append((index, exc.code, exc.message))
@@ -152,7 +164,7 @@ class SendService:
                 template = await self._template(actor, item["body"], None)
                 prepared.append((index, self._prepare(
                     account, sending_list, template, recipient,
-                    transactional=bool(item.get("transactional", False)))))
+                    transactional=item.get("transactional", False))))
             except TracklyError as exc:
                 outcome.errors.append((index, exc.code, exc.message))
         outcome.errors.sort()

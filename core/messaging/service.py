@@ -7,8 +7,10 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from core.accounts.models import Account
 from core.clock import Clock
 from core.contacts.models import SendingList
+from core.contacts.phones import normalize_sender
 from core.errors import NotFound
 from core.ids import looks_like_message_id
 from core.messaging import queries
@@ -71,10 +73,13 @@ class MessageQueries:
         if status:
             query = query.filter(status=choice(MessageStatus, status, "status"))
         if list_number:
-            found = await SendingList.get_or_none(account_id=actor.account_id,
-                                                  phone_number=list_number)
+            # Any form /send takes ('+' in a query string arrives as a space).
+            account = await Account.get(id=actor.account_id)
+            normal = normalize_sender(list_number, region=account.default_region)
+            found = await SendingList.get_or_none(
+                account_id=actor.account_id, phone_number=normal) if normal else None
             if found is None:
-                raise NotFound(f"No sending list {list_number}.", code="list_not_found")
+                raise NotFound(f"No sending list {list_number[:30]}.", code="list_not_found")
             query = query.filter(sending_list_id=found.id)
         if schedule_id is not None:
             query = query.filter(schedule_id=schedule_id)

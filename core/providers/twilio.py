@@ -228,11 +228,12 @@ def parse(request: WebhookRequest) -> WebhookEvents:
     state = _STATES.get(status)
     if state is None:
         raise invalid_payload(f"Unknown Twilio MessageStatus {status!r}.")
-    error_code = form.get("ErrorCode") or None
+    # Sized for our columns: an oversized value must not turn the receipt into a 500.
     receipt = Receipt(
-        provider=NAME, provider_message_id=sid, state=state,
+        provider=NAME, provider_message_id=clip(sid, 100), state=state,
         message_id=request.query.get(MESSAGE_ID_PARAM) or None,
-        error_code=error_code, error_message=form.get("ErrorMessage") or None,
+        error_code=clip(form.get("ErrorCode"), 32),
+        error_message=clip(form.get("ErrorMessage"), 300),
         raw_status=status,
     )
     return WebhookEvents(receipts=[receipt])

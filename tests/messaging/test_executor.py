@@ -215,3 +215,27 @@ async def test_a_stopped_worker_leaves_at_once(services, clock):
     assert await Heartbeat.filter(component__startswith=WORKER_BEAT).count() == 0
     other = executor(services, clock, ScriptedProvider())
     assert await other.announce_presence() == 1
+
+
+async def test_a_slow_list_rechecks_before_sending_past_21_00(services, clock):
+    """A list at one message a second takes minutes for a batch. The checks made when it
+    was claimed (quiet hours here) must not wave through a message that leaves after
+    21:00: what waits that long goes back to the queue and is checked again."""
+    clock.set(dt.datetime(2026, 3, 4, 1, 59, tzinfo=dt.UTC))  # 20:59 in New York
+    tenant = await make_tenant(services)
+    lst = await make_list(tenant.account.id, rate=60)  # one token a second
+    subs = await make_subscribers(lst, 3, when=clock.now())
+    await queue_to(subs, lst, now=clock.now())
+
+    def slow(sms, attempt):  # each send takes two minutes of the clock
+        clock.advance(minutes=2)
+        return accept(sms, attempt)
+
+    provider = ScriptedProvider(slow)
+    await executor(services, clock, provider).drain()
+    rows = await MessageSent.all().order_by("id")
+    assert len(provider.requests) == 1  # the one that left at 20:59
+    assert [r.status for r in rows] == [MessageStatus.SENT, MessageStatus.QUEUED,
+                                        MessageStatus.QUEUED]
+    morning = dt.datetime(2026, 3, 4, 13, 0, tzinfo=dt.UTC)  # 08:00 in New York
+    assert [r.not_before for r in rows[1:]] == [morning, morning]

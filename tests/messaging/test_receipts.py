@@ -2,14 +2,18 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from core.billing.gate import AccountBillingGate
 from core.messaging.executor import Executor, ExecutorConfig
 from core.messaging.models import MessageSent, MessageStatus
 from core.messaging.service import MessageQueries
 from core.providers.base import DeliveryState, Outcome, Receipt, SendOutcome
 from tests.factories import make_tenant
+from tests.fakes.base import ReceiptMode
 from tests.messaging.helpers import make_list, make_subscribers, queue_to
 from tests.messaging.scripted import ScriptedProvider
+from tests.messaging.stack import stack
 
 
 def receipt(state, *, pid=None, mid=None, code=None):
@@ -80,3 +84,34 @@ async def test_late_receipt_settles_an_unknown_or_orphaned_message(services, clo
     assert (a.status, a.provider_message_id) == (MessageStatus.DELIVERED, "SMlate")
     assert b.status == MessageStatus.SENT and b.status_detail is None
     assert a.delivered_at < clock.now() - dt.timedelta(minutes=10)
+
+
+@pytest.mark.parametrize("provider", ["twilio", "infobip", "cm"])
+@pytest.mark.parametrize("account", ["\u00b2", "\u0661", "99999999999", "9" * 30, "9" * 5000, "0"])
+async def test_a_webhook_account_no_table_can_hold_is_refused_not_a_500(
+        services, http, provider, account):
+    resp = await http.post(f"/api/webhook-feedbacks/{provider}",
+                           params={"account": account, "token": "x"},
+                           data=b'{"results": []}', headers={"Content-Type": "application/json"})
+    assert resp.status in (400, 403), await resp.text()
+    assert (await resp.json())["code"] in ("missing_account", "invalid_signature")
+
+
+async def test_an_oversized_twilio_receipt_is_applied_within_the_columns(db, clock, tmp_path):
+    """A signed status callback whose ErrorCode or ErrorMessage is longer than our columns
+    was a 500 on PostgreSQL (so Twilio retried it until it gave up: the receipt was lost)."""
+    async with stack("twilio", clock=clock, tmp_path=tmp_path) as s:
+        s.fake.receipt_mode = ReceiptMode.NONE  # only ours
+        sent = await s.send("+12125550101")
+        await s.executor.drain()
+        row = await s.row(sent["message_id"])
+        url = f"{s.fake.receipt_url}&message_id={sent['message_id']}"
+        params = {"AccountSid": s.fake.account_sid, "From": "+14155550100",
+                  "To": "+12125550101", "MessageSid": row.provider_message_id,
+                  "MessageStatus": "undelivered", "ErrorCode": "3" * 40,
+                  "ErrorMessage": "y" * 1000}
+        assert await s.fake.post(url, data=params, headers=s.fake.sign(url, params)) == 200
+        row = await s.row(sent["message_id"])
+        assert row.status == MessageStatus.UNDELIVERED
+        assert row.error_code is not None and row.error_code.startswith("333")
+        assert len(row.error_code) <= 32 and len(row.error_message) <= 300

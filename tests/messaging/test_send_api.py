@@ -159,3 +159,47 @@ async def test_another_accounts_message_is_404(http, services, tenant):
     other = await make_tenant(services, "Other", "o@other.test")
     resp = await http.get(f"/api/v2/messages/{sent['message_id']}", headers=other.headers())
     assert (resp.status, (await resp.json())["code"]) == (404, "message_not_found")
+
+
+async def test_bulk_items_of_the_wrong_type_are_item_errors_never_a_500(http, tenant):
+    """A body that is no string used to be a 500 that queued nothing; "false" (a string)
+    made a marketing message transactional, exempt from quiet hours."""
+    resp = await http.post("/api/v2/send/bulk", headers=tenant.headers(), json={
+        "list_number": NUMBER, "messages": [
+            {"to": "2125550101", "body": 123}, {"to": "2125550102", "body": ["x"]},
+            {"to": "2125550103", "body": "fine"},
+            {"to": "2125550104", "body": "hi", "transactional": "false"},
+            {"to": ["2125550105"], "body": "hi"},
+            {"to": "2125550106", "body": "urgent", "transactional": True}]})
+    assert resp.status == 201, await resp.text()
+    body = await resp.json()
+    assert [(e["index"], e["code"]) for e in body["errors"]] == [
+        (0, "invalid_body"), (1, "invalid_body"), (3, "invalid_transactional"),
+        (4, "invalid_phone")]
+    assert [m["index"] for m in body["messages"]] == [2, 5]
+    rows = {m.to_number: m.transactional for m in await MessageSent.all()}
+    assert rows == {"+12125550103": False, "+12125550106": True}
+
+
+async def test_listing_by_list_number_takes_any_form_the_send_takes(http, tenant):
+    """?list_number=+14155550100 arrives as " 14155550100" ('+' is a space in a query);
+    /send accepted the number in any form while GET /messages wanted exact E.164, and a
+    NUL byte in it was a 500 on PostgreSQL."""
+    await post(http, tenant, {"to": "2125550101", "body": "hi", "list_number": NUMBER})
+    for raw in ["+14155550100", "4155550100", "%2B1%20(415)%20555-0100"]:
+        resp = await http.get(f"/api/v2/messages?list_number={raw}",
+                              headers=tenant.headers())
+        assert resp.status == 200, (raw, await resp.text())
+        assert (await resp.json())["pagination"]["total"] == 1
+    for raw in ["%00", "4155550199"]:
+        resp = await http.get(f"/api/v2/messages?list_number={raw}",
+                              headers=tenant.headers())
+        assert (resp.status, (await resp.json())["code"]) == (404, "list_not_found")
+
+
+@pytest.mark.parametrize("query", ["since=0001-01-01T00:00:00%2B01:00",
+                                   "until=9999-12-31T23:59:59-01:00"])
+async def test_times_past_the_calendar_in_utc_are_refused_not_a_500(http, tenant, query):
+    resp = await http.get(f"/api/v2/messages?{query}", headers=tenant.headers())
+    assert resp.status == 400, await resp.text()
+    assert (await resp.json())["code"] == f"invalid_{query.split('=')[0]}"

@@ -46,10 +46,11 @@ def _time(request: web.Request, name: str) -> dt.datetime | None:
         return None
     try:
         value = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
+        # In UTC, as stored: 0001-01-01T00:00+01:00 has no UTC time (OverflowError).
+        return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+    except (ValueError, OverflowError):
         raise ValidationError(f"{name} must be an ISO 8601 time, e.g. 2026-03-01T00:00:00Z.",
                               code=f"invalid_{name}", field=name) from None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 @routes.get("/api/v2/messages/{message_id}")

@@ -7,6 +7,7 @@ from aiohttp import web
 
 from core.errors import ValidationError
 from core.providers.base import WebhookRequest
+from core.validation import MAX_ID
 from web.keys import SERVICES
 from web.openapi import operation
 from web.render import respond
@@ -25,7 +26,9 @@ routes = web.RouteTableDef()
 async def provider_webhook(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     account = request.query.get("account", "")
-    if not account.isdigit():
+    # ASCII digits only ("²".isdigit() is true, int() refuses it) and an id a table holds.
+    if not (account.isascii() and account.isdigit() and len(account) <= 10
+            and 1 <= int(account) <= MAX_ID):
         raise ValidationError("account is required in the webhook URL.",
                               code="missing_account", field="account")
     raw = await request.read()
