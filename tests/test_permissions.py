@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from core.errors import Conflict, PermissionDenied
@@ -115,3 +117,24 @@ async def test_invitations_expire_after_seven_days(services, clock):
     clock.advance(days=6)
     access = await services.accounts.accept_invitation("prompt@acme.test", tenant.account.id)
     assert access.accepted_at == clock.now()
+
+
+async def test_two_owners_demoting_each_other_at_once_leave_one_owner(services):
+    tenant = await make_tenant(services)
+    await services.accounts.add_user(tenant.owner, "two@acme.test", Role.OWNER)
+    await services.accounts.accept_invitation("two@acme.test", tenant.account.id)
+    first, second = [a.user for a in await services.accounts.list_team(tenant.owner)]
+
+    def as_owner(user) -> Actor:
+        return Actor(account_id=tenant.account.id, role=Role.OWNER, kind=ActorKind.USER,
+                     user_id=user.id)
+
+    # Warm the connection pool, so both transactions really run side by side.
+    await asyncio.gather(*(services.accounts.list_team(tenant.owner) for _ in range(4)))
+    results = await asyncio.gather(
+        services.accounts.change_role(as_owner(first), second.id, Role.MEMBER),
+        services.accounts.change_role(as_owner(second), first.id, Role.MEMBER),
+        return_exceptions=True)
+    assert sorted(type(r).__name__ for r in results) == ["AccountAccess", "Conflict"]
+    roles = [a.role for a in await services.accounts.list_team(tenant.owner)]
+    assert sorted(roles) == [Role.MEMBER, Role.OWNER]

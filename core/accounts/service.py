@@ -132,6 +132,7 @@ class AccountService:
         actor.require(Action.MANAGE_TEAM)
         role = parse_role(role) if isinstance(role, str) else role
         async with in_transaction():
+            await self._lock_team(actor.account_id)
             access = await self._access(actor, user_id)
             if access.role == Role.OWNER and role != Role.OWNER:
                 await self._keep_an_owner(actor.account_id, excluding=access.id)
@@ -145,6 +146,7 @@ class AccountService:
             raise PermissionDenied("You cannot remove yourself from an account.",
                                    code="cannot_remove_self")
         async with in_transaction():
+            await self._lock_team(actor.account_id)
             access = await self._access(actor, user_id)
             if access.role == Role.OWNER:
                 await self._keep_an_owner(actor.account_id, excluding=access.id)
@@ -155,6 +157,13 @@ class AccountService:
         if access is None:
             raise NotFound("No such user on this account.", code="user_not_found")
         return access
+
+    @staticmethod
+    async def _lock_team(account_id: int) -> None:
+        """Team changes of one account take turns (the account row is the lock): two owners
+        demoting each other at once must not both pass the last-owner check."""
+        # (A full-row select: tortoise drops FOR UPDATE from values_list queries.)
+        await Account.select_for_update().filter(id=account_id).first()
 
     async def _keep_an_owner(self, account_id: int, *, excluding: int) -> None:
         others = await AccountAccess.filter(
