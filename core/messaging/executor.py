@@ -49,7 +49,9 @@ class ExecutorConfig:
     recheck_after: dt.timedelta = dt.timedelta(seconds=10)
     unknown_grace: dt.timedelta = dt.timedelta(minutes=10)
     stale_after: dt.timedelta = dt.timedelta(minutes=30)
-    quiet_hours_limit: dt.timedelta = dt.timedelta(hours=24)
+    # Longest a quiet-hours deferral may wait: a Saturday evening in a state without
+    # Sunday marketing waits ~36 h for Monday 08:00, and deferrals delay, never drop.
+    quiet_hours_limit: dt.timedelta = dt.timedelta(hours=72)
     billing_retry: dt.timedelta = dt.timedelta(seconds=60)
     max_attempts: int = 6
     backoff_base: float = 2.0  # seconds, doubled per attempt

@@ -239,3 +239,24 @@ async def test_a_slow_list_rechecks_before_sending_past_21_00(services, clock):
                                         MessageStatus.QUEUED]
     morning = dt.datetime(2026, 3, 4, 13, 0, tzinfo=dt.UTC)  # 08:00 in New York
     assert [r.not_before for r in rows[1:]] == [morning, morning]
+
+
+async def test_a_saturday_evening_message_to_a_state_without_sundays_waits_for_monday(
+        services, clock):
+    """Alabama allows no marketing on Sundays: Saturday 20:30 local waits ~36 hours for
+    Monday 08:00. Delayed, not dropped (PRODUCT.md section 3)."""
+    central = dt.timezone(dt.timedelta(hours=-6))  # Alabama in March, before DST
+    clock.set(dt.datetime(2026, 3, 7, 20, 30, tzinfo=central))  # a Saturday
+    tenant = await make_tenant(services)
+    lst = await make_list(tenant.account.id)
+    [sub] = await make_subscribers(lst, 1, when=clock.now())
+    await type(sub.contact).filter(id=sub.contact_id).update(state="AL",
+                                                              timezone="America/Chicago")
+    [queued] = await queue_to([sub], lst, now=clock.now())
+    provider = ScriptedProvider()
+    report = await executor(services, clock, provider).drain()
+    assert report.deferred == 1 and not report.dropped
+    message = await MessageSent.get(public_id=queued.public_id)
+    assert message.status == MessageStatus.QUEUED
+    # 08:00 Monday in Chicago, which is CDT by then (DST began that Sunday).
+    assert message.not_before == dt.datetime(2026, 3, 9, 13, 0, tzinfo=dt.UTC)
