@@ -43,3 +43,19 @@ async def test_openapi_document_is_valid_and_complete(services, http):
     assert set(keys) == {"get", "post"}
     assert "201" in keys["post"]["responses"]
     assert doc["paths"]["/healthz"]["get"]["security"] == []
+
+
+async def test_bounds_the_server_enforces_are_in_the_document(http):
+    doc = await (await http.get("/api/v2/openapi.json")).json()
+
+    def param(path: str, name: str) -> dict:
+        [found] = [p for p in doc["paths"][path]["get"]["parameters"] if p["name"] == name]
+        return found["schema"]
+
+    assert param("/api/v2/contacts", "per_page")["maximum"] == 1000
+    assert param("/api/v2/lists", "per_page")["maximum"] == 100
+    assert param("/api/v2/lists", "page") == {"type": "integer", "minimum": 1,
+                                              "maximum": 1_000_000, "default": 1}
+    assert param("/api/v2/lists/{list_id}", "list_id") == {
+        "type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+    assert param("/api/v2/messages/{message_id}", "message_id") == {"type": "string"}

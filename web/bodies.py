@@ -62,6 +62,16 @@ def validate(model: type[M], data: dict[str, Any]) -> M:
                               field=field) from None
 
 
+def paging(max_per_page: int = 100, *, default: int = 50, what: str = "Page"
+           ) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """``page`` and ``per_page`` as the OpenAPI document describes them (``operation``'s
+    ``query``), with the bounds :func:`page_params` enforces."""
+    return [("page", "integer", f"{what}, from 1",
+             {"minimum": 1, "maximum": MAX_PAGE, "default": 1}),
+            ("per_page", "integer", f"Items per page, up to {max_per_page}",
+             {"minimum": 1, "maximum": max_per_page, "default": default})]
+
+
 def page_params(request: web.Request, *, max_per_page: int = 100) -> tuple[int, int]:
     page = positive_int(request, "page", default=1, maximum=MAX_PAGE)
     per_page = positive_int(request, "per_page", default=50, maximum=max_per_page)

@@ -13,6 +13,8 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel
 
+from core.validation import MAX_ID
+
 ERROR_SCHEMA = {
     "type": "object",
     "required": ["error", "code"],
@@ -41,7 +43,8 @@ class Operation:
     response_content_type: str = "application/json"
     status: int = 200
     public: bool = False
-    query: Sequence[tuple[str, str, str]] = ()  # (name, type, description)
+    # (name, type, description) or (name, type, description, extra schema keywords)
+    query: Sequence[tuple[str, str, str] | tuple[str, str, str, dict[str, Any]]] = ()
     errors: dict[int, str] = field(default_factory=dict)
     description: str = ""
 
@@ -83,14 +86,17 @@ def build_document(app: web.Application, *, version: str, server_url: str) -> di
                                 "operationId": f"{route.method.lower()}_{route.handler.__name__}"}
         if op.description:
             item["description"] = op.description
+        pattern = route.resource.get_info().get("pattern") if route.resource else None
         params = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            {"name": name, "in": "path", "required": True,
+             "schema": _path_schema(name, pattern.pattern if pattern else "")}
             for name in _path_params(path)
         ]
         params += [
-            {"name": name, "in": "query", "required": False, "schema": {"type": typ},
-             "description": text}
-            for name, typ, text in op.query
+            {"name": q[0], "in": "query", "required": False,
+             "schema": {"type": q[1], **(q[3] if len(q) > 3 else {})},
+             "description": q[2]}
+            for q in op.query
         ]
         if params:
             item["parameters"] = params
@@ -137,6 +143,13 @@ def _error_defaults(op: Operation) -> dict[str, str]:
     if op.public:
         return {k: v for k, v in _STANDARD_ERRORS.items() if k in ("400", "413", "500")}
     return dict(_STANDARD_ERRORS)
+
+
+def _path_schema(name: str, pattern: str) -> dict[str, Any]:
+    """A path id the route matches as digits is an integer id; anything else a string."""
+    if f"(?P<{name}>\\d+)" in pattern:
+        return {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+    return {"type": "string"}
 
 
 def _path_params(path: str) -> list[str]:

@@ -11,7 +11,16 @@ from core.contacts.models import ListContact
 from core.contacts.service import MAX_BULK, ContactInput, UpsertResult
 from core.errors import TracklyError, ValidationError
 from web.auth import require_actor
-from web.bodies import confirmed, iso, page_params, paginated, parse_body, read_json, validate
+from web.bodies import (
+    confirmed,
+    iso,
+    page_params,
+    paginated,
+    paging,
+    parse_body,
+    read_json,
+    validate,
+)
 from web.idempotency import idempotent
 from web.keys import SERVICES
 from web.openapi import operation
@@ -221,7 +230,7 @@ async def update_fields(request: web.Request) -> web.Response:
 @operation("Contacts, newest signup first", tag="contacts",
            query=[("list_number", "string", "Only this list"),
                   ("active", "boolean", "true: subscribed; false: unsubscribed"),
-                  ("page", "integer", "Page, from 1"), ("per_page", "integer", "Max 1000")])
+                  *paging(1000)])
 async def list_contacts(request: web.Request) -> web.Response:
     actor = await require_actor(request)
     page, per_page = page_params(request, max_per_page=1000)

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from core.creatives.models import MessageCreative
 from core.creatives.service import CreativeCost
 from web.auth import require_actor
-from web.bodies import ObjectId, iso, page_params, paginated, parse_body, path_id
+from web.bodies import ObjectId, iso, page_params, paginated, paging, parse_body, path_id
 from web.keys import SERVICES
 from web.openapi import operation
 from web.render import respond
@@ -67,8 +67,7 @@ async def _out(request: web.Request, creative: MessageCreative) -> dict[str, Any
 
 @routes.get("/api/v2/creatives")
 @operation("List creatives with their cost per send", tag="creatives",
-           query=[("page", "integer", "Page, from 1"), ("per_page", "integer", "Up to 100"),
-                  ("status", "string", "active, paused or archived")])
+           query=[*paging(), ("status", "string", "active, paused or archived")])
 async def list_creatives(request: web.Request) -> web.Response:
     actor = await require_actor(request)
     page, per_page = page_params(request)

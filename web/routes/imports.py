@@ -15,7 +15,7 @@ from core.contacts.models import ImportJob, ImportRowError
 from core.errors import ValidationError
 from core.permissions import Action
 from web.auth import require_actor
-from web.bodies import iso, page_params, paginated, path_id
+from web.bodies import iso, page_params, paginated, paging, path_id
 from web.errors import body_limit, json_error
 from web.keys import SERVICES
 from web.openapi import operation
@@ -126,7 +126,7 @@ async def create_import(request: web.Request) -> web.StreamResponse:
 
 @routes.get("/api/v2/imports")
 @operation("Imports, newest first", tag="imports",
-           query=[("page", "integer", "Page, from 1"), ("per_page", "integer", "Max 100")])
+           query=paging())
 async def list_imports(request: web.Request) -> web.Response:
     actor = await require_actor(request)
     page, per_page = page_params(request)
@@ -139,9 +139,7 @@ async def list_imports(request: web.Request) -> web.Response:
 @routes.get("/api/v2/imports/{import_id:\\d+}")
 @operation("An import's progress, counts and bad rows (paged by line)", tag="imports",
            response=ImportOut,
-           query=[("page", "integer", "Page of errors, from 1"),
-                  ("per_page", "integer", f"Errors per page, default 100, max "
-                                          f"{MAX_ERRORS_PAGE}")],
+           query=paging(MAX_ERRORS_PAGE, default=100, what="Page of bad rows"),
            errors={404: "`import_not_found`"})
 async def get_import(request: web.Request) -> web.Response:
     actor = await require_actor(request)

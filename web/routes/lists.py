@@ -12,7 +12,7 @@ from core.contacts.models import SendingList
 from core.permissions import Action, Actor
 from core.services import Services
 from web.auth import require_actor
-from web.bodies import iso, page_params, paginated, parse_body, path_id
+from web.bodies import iso, page_params, paginated, paging, parse_body, path_id
 from web.keys import SERVICES
 from web.openapi import operation
 from web.render import respond
@@ -92,7 +92,7 @@ def _changes(body: BaseModel) -> ListChanges:
 
 @routes.get("/api/v2/lists")
 @operation("List sending lists", tag="lists",
-           query=[("page", "integer", "Page, from 1"), ("per_page", "integer", "Max 100")])
+           query=paging())
 async def list_lists(request: web.Request) -> web.Response:
     actor = await require_actor(request)
     page, per_page = page_params(request)

@@ -11,7 +11,7 @@ from core.errors import ValidationError
 from core.messaging.models import MessageSent
 from core.messaging.service import HistoryEntry
 from web.auth import require_actor
-from web.bodies import iso, page_params, paginated, positive_int
+from web.bodies import iso, page_params, paginated, paging, positive_int
 from web.keys import SERVICES
 from web.openapi import operation
 from web.render import respond
@@ -71,7 +71,7 @@ async def get_message(request: web.Request) -> web.Response:
                   ("schedule_id", "integer", "Messages of one campaign"),
                   ("since", "string", "ISO 8601, queued at or after"),
                   ("until", "string", "ISO 8601, queued before"),
-                  ("page", "integer", "Page, from 1"), ("per_page", "integer", "Up to 100")])
+                  *paging()])
 async def list_messages(request: web.Request) -> web.Response:
     actor = await require_actor(request)
     page, per_page = page_params(request)

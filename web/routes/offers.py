@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core.offers.models import Offer
 from web.auth import require_actor
-from web.bodies import iso, page_params, paginated, parse_body, path_id
+from web.bodies import iso, page_params, paginated, paging, parse_body, path_id
 from web.keys import SERVICES
 from web.openapi import operation
 from web.render import respond
@@ -48,8 +48,7 @@ def offer_out(offer: Offer) -> dict[str, Any]:
 
 @routes.get("/api/v2/offers")
 @operation("List offers", tag="offers",
-           query=[("page", "integer", "Page, from 1"), ("per_page", "integer", "Up to 100"),
-                  ("status", "string", "active, paused, expired or archived")])
+           query=[*paging(), ("status", "string", "active, paused, expired or archived")])
 async def list_offers(request: web.Request) -> web.Response:
     actor = await require_actor(request)
     page, per_page = page_params(request)
