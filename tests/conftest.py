@@ -5,6 +5,7 @@ and an HTTP client talking to the real web app over loopback."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import os
 import secrets
@@ -41,36 +42,39 @@ def _asyncpg_dsn(url: str) -> str:
     return urlunsplit(("postgresql", *parts[1:]))
 
 
+@contextlib.contextmanager
+def scratch_postgres(prefix: str, *, server: str = BASE_URL, migrated: bool = True
+                     ) -> Iterator[str]:
+    """A PostgreSQL database of its own on ``server`` (a unique name, so parallel runs
+    never meet), migrated unless asked not to; dropped afterwards. Yields its URL."""
+    name = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(_asyncpg_dsn(server))
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        url = _with_database(server, name)
+        if migrated:
+            asyncio.run(migrate(url))
+        yield url
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
-    """SQLite: in memory, fresh per test. PostgreSQL: one database per test session (so
-    parallel sessions never meet), migrated once, truncated per test."""
+    """SQLite: in memory, fresh per test. PostgreSQL: one database per test session,
+    migrated once, truncated per test."""
     if not IS_POSTGRES:
         yield "sqlite://:memory:"
         return
-    name = f"trackly_test_{os.getpid()}_{secrets.token_hex(3)}"
-    admin_dsn = _asyncpg_dsn(BASE_URL)
-
-    async def create() -> None:
-        conn = await asyncpg.connect(admin_dsn)
-        try:
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-        await migrate(_with_database(BASE_URL, name))
-
-    async def drop() -> None:
-        conn = await asyncpg.connect(admin_dsn)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
-
-    asyncio.run(create())
-    try:
-        yield _with_database(BASE_URL, name)
-    finally:
-        asyncio.run(drop())
+    with scratch_postgres("trackly_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -6,11 +6,9 @@ is repeatable)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
-import secrets
 import subprocess
 import sys
 import time
@@ -20,12 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.error import URLError
 
-import asyncpg
 import pytest
 
-from core.db import migrate
 from tests.cli_helpers import trackly
-from tests.conftest import BASE_URL, IS_POSTGRES, TEST_SECRET, _asyncpg_dsn, _with_database
+from tests.conftest import IS_POSTGRES, TEST_SECRET, scratch_postgres
 from tests.helpers import free_port
 
 pytestmark = pytest.mark.slow
@@ -51,22 +47,8 @@ def database(tmp_path_factory) -> Iterator[str]:
     if not IS_POSTGRES:
         yield f"sqlite://{tmp_path_factory.mktemp('fuzz') / 'api.sqlite3'}"
         return
-    name = f"trackly_fuzz_{os.getpid()}_{secrets.token_hex(3)}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(_asyncpg_dsn(BASE_URL))
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    try:
-        url = _with_database(BASE_URL, name)
-        asyncio.run(migrate(url))
+    with scratch_postgres("trackly_fuzz") as url:
         yield url
-    finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="module")

@@ -4,14 +4,13 @@ tables and columns on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
-import secrets
 import sqlite3
 
 import asyncpg
 
 from core.db import model_changes_without_migration
 from tests.cli_helpers import trackly
-from tests.conftest import BASE_URL, IS_POSTGRES, _asyncpg_dsn, _with_database
+from tests.conftest import BASE_URL, IS_POSTGRES, _asyncpg_dsn, scratch_postgres
 
 PG_ADMIN = BASE_URL if IS_POSTGRES else "postgres://postgres@127.0.0.1:5432/test"
 
@@ -63,24 +62,11 @@ def test_trackly_migrate_gives_the_same_tables_on_sqlite_and_postgres(tmp_path):
                     env={"TRACKLY_DATABASE_URL": f"sqlite://{sqlite_file}"})
     assert "up to date" in again.stdout
 
-    name = f"trackly_mig_{secrets.token_hex(4)}"
-    admin = _asyncpg_dsn(PG_ADMIN)
-
-    async def admin_sql(sql: str) -> None:
-        conn = await asyncpg.connect(admin)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(admin_sql(f'CREATE DATABASE "{name}"'))
-    try:
-        pg_url = _with_database(PG_ADMIN, name)
+    # An empty database: `trackly migrate` is what is being tested.
+    with scratch_postgres("trackly_mig", server=PG_ADMIN, migrated=False) as pg_url:
         done = trackly("migrate", cwd=tmp_path, env={"TRACKLY_DATABASE_URL": pg_url})
         assert done.returncode == 0, done.stderr
         pg_cols, pg_indexes = asyncio.run(_pg_schema(_asyncpg_dsn(pg_url)))
-    finally:
-        asyncio.run(admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
     sqlite_cols = _sqlite_schema(sqlite_file)
     assert len(sqlite_cols) > 300
