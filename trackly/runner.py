@@ -7,9 +7,10 @@ import contextlib
 import datetime as dt
 import logging
 import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager
 from enum import StrEnum
+from typing import Any
 
 from aiohttp import web
 
@@ -82,19 +83,12 @@ def bot_component(announce: Callable[[str], None], *, retry_first: float = BOT_R
             announce("Discord bot is off: DISCORD_TOKEN is not set.")
             yield
             return
-        stop = asyncio.Event()
-        task = asyncio.create_task(
-            _keep_bot_running(services, token.get_secret_value(), stop, retry_first),
-            name="discord-bot")
-        announce("Discord bot is starting.")
-        try:
+        secret = token.get_secret_value()
+        async with _until_stopped(
+                lambda stop: _keep_bot_running(services, secret, stop, retry_first),
+                name="discord-bot", within=4.0, late="Discord bot did not stop in time"):
+            announce("Discord bot is starting.")
             yield
-        finally:
-            stop.set()
-            try:
-                await asyncio.wait_for(task, timeout=4.0)
-            except TimeoutError:
-                log.warning("Discord bot did not stop in time")
 
     return run
 
@@ -138,16 +132,26 @@ async def _keep_bot_running(services: Services, token: str, stop: asyncio.Event,
 async def worker_component(services: Services) -> AsyncIterator[None]:
     """The send executor: drains the outbox until stopped (finishing the chunk in flight
     and releasing the rest of its claim)."""
+    async with _until_stopped(build_executor(services).run, name="executor", within=3.0,
+                              late="executor did not stop in time; its lease will expire"):
+        yield
+
+
+@contextlib.asynccontextmanager
+async def _until_stopped(run: Callable[[asyncio.Event], Coroutine[Any, Any, None]], *,
+                         name: str, within: float, late: str) -> AsyncIterator[None]:
+    """``run(stop)`` as a task while the block runs; then set ``stop`` and give it
+    ``within`` seconds to finish (the shutdown budget is 5 s in all)."""
     stop = asyncio.Event()
-    task = asyncio.create_task(build_executor(services).run(stop), name="executor")
+    task = asyncio.create_task(run(stop), name=name)
     try:
         yield
     finally:
         stop.set()
         try:
-            await asyncio.wait_for(task, timeout=3.0)
+            await asyncio.wait_for(task, timeout=within)
         except TimeoutError:
-            log.warning("executor did not stop in time; its lease will expire")
+            log.warning(late)
 
 
 def components_for(role: Role, *, host: str, port: int, announce: Callable[[str], None]
