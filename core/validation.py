@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sized
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -14,6 +15,7 @@ _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 # The largest row id or ticket number (a 32-bit INTEGER column on PostgreSQL). Faces bound
 # the numbers they accept by it, so an absurd id is "not found", never a driver overflow.
 MAX_ID = 2**31 - 1
+MAX_BULK = 1000  # records per bulk request (API.md)
 
 
 def clean_email(value: str, *, field: str = "email") -> str:
@@ -35,6 +37,17 @@ def clean_name(value: str, *, field: str = "name", max_length: int = 200) -> str
         raise ValidationError(f"The {field} is longer than {max_length} characters.",
                               code=f"invalid_{field}", field=field)
     return name
+
+
+def bulk_size(items: Sized, *, field: str, noun: str) -> None:
+    """A bulk request holds 1 to ``MAX_BULK`` records: ``missing_<field>`` or
+    ``too_many_<field>`` otherwise (``noun`` is one record: "contact")."""
+    if not items:
+        raise ValidationError(f"{field} must hold at least one {noun}.",
+                              code=f"missing_{field}", field=field)
+    if len(items) > MAX_BULK:
+        raise ValidationError(f"At most {MAX_BULK} {field} per request.",
+                              code=f"too_many_{field}", field=field)
 
 
 def choice(enum: type[E], value: Any, field: str) -> E:

@@ -41,10 +41,10 @@ from core.contacts.models import (
 from core.contacts.phones import PhoneInfo, mask, parse_phone
 from core.errors import NotFound, TracklyError, ValidationError
 from core.permissions import Action, Actor
+from core.validation import bulk_size
 
 log = logging.getLogger(__name__)
 
-MAX_BULK = 1000
 # An API upsert may bring back someone an operator removed; never someone who opted out.
 READDABLE_REASONS = frozenset({UnsubscribeReason.MANUAL, UnsubscribeReason.INVALID_CONTACT,
                         UnsubscribeReason.BAD_RESPONSE})
@@ -143,12 +143,7 @@ class ContactService:
     async def upsert_many(self, actor: Actor, entries: Sequence[ContactInput]) -> BulkOutcome:
         """Each entry on its own: one bad entry never stops the others."""
         actor.require(Action.BUILD)
-        if not entries:
-            raise ValidationError("contacts must hold at least one contact.",
-                                  code="missing_contacts", field="contacts")
-        if len(entries) > MAX_BULK:
-            raise ValidationError(f"At most {MAX_BULK} contacts per request.",
-                                  code="too_many_contacts", field="contacts")
+        bulk_size(entries, field="contacts", noun="contact")
         outcome = BulkOutcome()
         for index, entry in enumerate(entries):
             try:

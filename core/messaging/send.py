@@ -27,9 +27,9 @@ from core.messaging.template import RecipientFields, link_keys, validate_body
 from core.offers.models import Offer
 from core.permissions import Action, Actor
 from core.settings import Settings
+from core.validation import bulk_size
 
 log = logging.getLogger(__name__)
-MAX_BULK = 1000
 
 
 @dataclass(frozen=True)
@@ -118,12 +118,7 @@ class SendService:
         """Each message on its own: a bad number never stops the others."""
         actor.require(Action.SEND)
         _require(list_number, "list_number")
-        if not messages:
-            raise ValidationError("messages must hold at least one message.",
-                                  code="missing_messages", field="messages")
-        if len(messages) > MAX_BULK:
-            raise ValidationError(f"At most {MAX_BULK} messages per request.",
-                                  code="too_many_messages", field="messages")
+        bulk_size(messages, field="messages", noun="message")
         sending_list = await self._usable_list(actor, list_number)
         account = await Account.get(id=actor.account_id)
         outcome = BulkSendOutcome()

@@ -8,8 +8,9 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.contacts.models import ListContact
-from core.contacts.service import MAX_BULK, ContactInput, UpsertResult
+from core.contacts.service import ContactInput, UpsertResult
 from core.errors import TracklyError, ValidationError
+from core.validation import MAX_BULK, bulk_size
 from web.auth import require_actor
 from web.bodies import (
     confirmed,
@@ -175,12 +176,7 @@ async def upsert_contact(request: web.Request) -> web.Response:
 async def upsert_bulk(request: web.Request) -> web.Response:
     actor = await require_actor(request)
     body = await parse_body(request, BulkIn)
-    if not body.contacts:
-        raise ValidationError("contacts must hold at least one contact.",
-                              code="missing_contacts", field="contacts")
-    if len(body.contacts) > MAX_BULK:
-        raise ValidationError(f"At most {MAX_BULK} contacts per request.",
-                              code="too_many_contacts", field="contacts")
+    bulk_size(body.contacts, field="contacts", noun="contact")
     entries: list[ContactInput | None] = []
     early: dict[int, TracklyError] = {}
     for index, item in enumerate(body.contacts):

@@ -8,7 +8,8 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.errors import ValidationError
-from core.messaging.send import MAX_BULK, SendRequest, SendResult
+from core.messaging.send import SendRequest, SendResult
+from core.validation import MAX_BULK
 from web.auth import require_actor
 from web.bodies import ObjectId, parse_body
 from web.idempotency import HEADER, idempotent
