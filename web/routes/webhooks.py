@@ -7,7 +7,7 @@ from aiohttp import web
 
 from core.errors import ValidationError
 from core.providers.base import WebhookRequest
-from core.validation import MAX_ID
+from web.bodies import positive_int
 from web.keys import SERVICES
 from web.openapi import operation
 from web.render import respond
@@ -25,10 +25,11 @@ routes = web.RouteTableDef()
            errors={403: "invalid_signature", 404: "not_found"})
 async def provider_webhook(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    account = request.query.get("account", "")
-    # ASCII digits only ("²".isdigit() is true, int() refuses it) and an id a table holds.
-    if not (account.isascii() and account.isdigit() and len(account) <= 10
-            and 1 <= int(account) <= MAX_ID):
+    try:
+        account = positive_int(request, "account")  # an id a table can hold
+    except ValidationError:
+        account = None
+    if account is None:  # providers are configured once: one code for a wrong URL
         raise ValidationError("account is required in the webhook URL.",
                               code="missing_account", field="account")
     raw = await request.read()
@@ -39,7 +40,7 @@ async def provider_webhook(request: web.Request) -> web.Response:
         url=services.settings.public_url + request.path_qs, method=request.method,
         headers=dict(request.headers), query=dict(request.query), form=form, body=raw)
     provider = request.match_info["provider"]
-    result = await services.webhooks.handle(provider, int(account), hook)
+    result = await services.webhooks.handle(provider, account, hook)
     if provider == "twilio":  # Twilio wants TwiML; replies go through our outbox instead
         return web.Response(text="<Response/>", content_type="text/xml")
     return respond({"success": True, "receipts": result.receipts_applied,
