@@ -6,22 +6,17 @@ is repeatable)."""
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.error import URLError
 
 import pytest
 
-from tests.cli_helpers import trackly
-from tests.conftest import IS_POSTGRES, TEST_SECRET, scratch_postgres
+from tests.cli_helpers import http_json, start_run, trackly
+from tests.conftest import IS_POSTGRES, scratch_postgres
 from tests.helpers import free_port
 
 pytestmark = pytest.mark.slow
@@ -33,12 +28,10 @@ class LiveApi:
     base_url: str
     key: str
 
-    def call(self, method: str, path: str, body: dict) -> dict:
-        request = urllib.request.Request(
-            self.base_url + path, method=method, data=json.dumps(body).encode(),
-            headers={"X-Api-Key": self.key, "Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.load(response)
+    def create(self, path: str, body: dict) -> dict:
+        status, made = http_json("POST", self.base_url + path, body, {"X-Api-Key": self.key})
+        assert status == 201, made
+        return made
 
 
 @pytest.fixture(scope="module")
@@ -64,45 +57,28 @@ def live_api(database, tmp_path_factory) -> Iterator[LiveApi]:
     made = trackly("apikey", "create", "--account", "1", "--role", "owner", cwd=workdir,
                    env=env)
     assert made.returncode == 0, made.stderr
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("TRACKLY_", "DISCORD_"))}
-    full_env.update(env, TRACKLY_SECRET_KEY=TEST_SECRET)
-    server = subprocess.Popen([sys.executable, "-m", "trackly", "run", "--port", str(port)],
-                              cwd=workdir, env=full_env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE)
+    server = start_run(cwd=workdir, port=port, env=env)
     try:
-        _wait_until_up(base_url, server)
         api = LiveApi(base_url, made.stdout.split()[0])
         # Something for the generated requests to find: a list, an offer, a creative.
-        api.call("POST", "/api/v2/lists", {"name": "Deals", "phone_number": LIST_NUMBER,
-                                           "provider": "simulator"})
-        offer = api.call("POST", "/api/v2/offers", {
+        api.create("/api/v2/lists", {"name": "Deals", "phone_number": LIST_NUMBER,
+                                     "provider": "simulator"})
+        offer = api.create("/api/v2/offers", {
             "name": "Solar", "tracking_url": "https://network.example/c?aff={click_id}",
             "payout": "12.50"})
-        api.call("POST", "/api/v2/creatives", {
+        api.create("/api/v2/creatives", {
             "name": "Quote", "body": "Quote: {{link1}}",
             "link_bindings": {"link1": {"offer_id": offer["id"]}}})
         yield api
     finally:
         server.terminate()
         try:
-            _, errors = server.communicate(timeout=10)
+            output, _ = server.communicate(timeout=10)
         except subprocess.TimeoutExpired:
             server.kill()
-            _, errors = server.communicate()
+            output, _ = server.communicate()
         # Whatever the checks saw, the server's own log must hold no unhandled error.
-        assert b"unhandled error" not in errors, errors.decode()[-5000:]
-
-
-def _wait_until_up(base_url: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
-        try:
-            with urllib.request.urlopen(f"{base_url}/healthz", timeout=2):
-                return
-        except (URLError, ConnectionError):
-            time.sleep(0.1)
-    raise AssertionError("trackly run did not answer /healthz within 60 s")
+        assert "unhandled error" not in output, output[-5000:]
 
 
 def test_no_generated_request_makes_a_server_error(live_api: LiveApi, tmp_path) -> None:

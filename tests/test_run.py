@@ -2,47 +2,27 @@
 
 from __future__ import annotations
 
-import json
-import os
 import signal
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 
-from tests.cli_helpers import trackly
+from tests.cli_helpers import http_json, start_run, trackly
 from tests.helpers import free_port
 
 
 def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict]:
-    request = urllib.request.Request(url, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=5) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read())
+    return http_json("GET", url, headers=headers)
+
+
+def post(url: str, body: dict, headers: dict[str, str]) -> tuple[int, dict]:
+    return http_json("POST", url, body, headers)
 
 
 def start(tmp_path, port: int) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRACKLY_", "DISCORD_"))}
-    env["TRACKLY_PORT"] = str(port)
-    proc = subprocess.Popen([sys.executable, "-m", "trackly", "run"], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            status, _ = get(f"http://127.0.0.1:{port}/healthz")
-            if status == 200:
-                return proc
-        except OSError:
-            time.sleep(0.2)
-        if proc.poll() is not None:
-            pytest.fail(f"trackly run exited early:\n{proc.communicate()[0]}")
-    proc.kill()
-    pytest.fail(f"trackly run did not answer /healthz within 60s:\n{proc.communicate()[0]}")
+    """With nothing configured: no secret key, the default SQLite file."""
+    return start_run(cwd=tmp_path, port=port, secret=None)
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
@@ -78,16 +58,6 @@ def test_run_serves_the_api_and_stops_cleanly(tmp_path, stop_signal):
     assert "Discord bot is off: DISCORD_TOKEN is not set." in output
     assert "Stopped." in output
     assert key not in output
-
-
-def post(url: str, body: dict, headers: dict[str, str]) -> tuple[int, dict]:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={**headers, "Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=5) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read())
 
 
 def test_a_message_sent_to_the_simulator_is_delivered(tmp_path):
