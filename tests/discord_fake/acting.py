@@ -169,3 +169,16 @@ class Acting:
         thread = self.threads[thread_id]
         thread["thread_metadata"] |= {"archived": True, "archive_timestamp": p.iso(self.now())}
         await self.dispatch("THREAD_UPDATE", thread)
+
+    async def delete_thread(self: FakeDiscord, thread_id: int, *, seen: bool = True) -> None:
+        """A moderator deletes a thread: it and its messages are gone, and any request
+        about it answers 404 Unknown Channel. ``seen=False``: the bot was away and never
+        got THREAD_DELETE (Discord does not replay it to a new session)."""
+        thread = self.threads.pop(thread_id)
+        self.thread_members.pop(thread_id, None)
+        self.messages.pop(thread_id, None)
+        if seen:
+            await self.dispatch("THREAD_DELETE", {
+                "id": thread["id"], "guild_id": thread["guild_id"],
+                "parent_id": thread["parent_id"], "type": thread["type"]})
+        self._changed()
