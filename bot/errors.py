@@ -1,6 +1,7 @@
 """The one place app-command errors become replies.
 
-Core errors are the user's to fix: a short private reply with core's own sentence.
+Core errors are the user's to fix: a short private reply with core's sentence, and what to
+do next where that names a command (bot.render.errors).
 Anything else is ours: logged with its traceback and a reference id the user can quote."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import logging
 import discord
 from discord import app_commands
 
+from bot.render.errors import explain
 from bot.replies import reply_privately
 from core.errors import TracklyError
 from core.ids import reference_id
@@ -47,7 +49,7 @@ def user_message(error: BaseException) -> str | None:
     """The sentence to show for an expected error, or None if the error is a bug."""
     cause = getattr(error, "original", error)
     if isinstance(cause, TracklyError):
-        return cause.message
+        return explain(cause)
     if isinstance(error, UserFacingError):
         return error.message
     if isinstance(error, app_commands.NoPrivateMessage):

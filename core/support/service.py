@@ -259,8 +259,7 @@ class SupportService:
                                code="ticket_closed")
             if ticket.assignee_discord_id != staff.discord_id:
                 raise Conflict(f"Ticket #{ticket.number} is already claimed by someone "
-                               "else; use /support assign to take it over.",
-                               code="ticket_claimed")
+                               "else.", code="ticket_claimed")
         return ticket
 
     async def assign(self, staff: Participant, ref: TicketRef,

@@ -422,3 +422,15 @@ async def test_without_an_oncall_role_urgent_tickets_promise_no_page(
     assert discord_fake.pinged_roles(page) == [SUPPORT]
     assert "on-call" not in page["content"]
     assert "on-call" not in page["embeds"][0]["fields"][3]["value"]
+
+
+async def test_claiming_a_ticket_held_by_someone_else_points_to_assign(bot, discord_fake):
+    alice, sam, sue = (discord_fake.add_user("alice"), discord_fake.staff("sam"),
+                       discord_fake.staff("sue"))
+    await discord_fake.command(alice, "support new", {"subject": "Help"})
+    await discord_fake.command(sam, "support claim", {"ticket": 1})
+    reply = await discord_fake.command(sue, "support claim", {"ticket": 1})
+    assert (reply.ephemeral, reply.content) == (
+        True, "Ticket #1 is already claimed by someone else. Use `/support assign` to take "
+        "it over.")
+    assert (await ticket(1)).assignee_discord_id == sam.id
