@@ -77,9 +77,10 @@ class SupportCog(commands.GroupCog, group_name="support",
     async def claim(self, interaction: discord.Interaction,
                     ticket: TicketNumber | None = None) -> None:
         await thinking(interaction)
-        claimed = await self.support.claim(participant_of(interaction), ref(interaction, ticket))
-        await self.desk.post(claimed, f"{interaction.user.mention} is on this ticket.")
-        await interaction.edit_original_response(content=f"You claimed ticket #{claimed.number}.")
+        claim = await self.support.claim(participant_of(interaction), ref(interaction, ticket))
+        if claim.changed:  # claiming it again is no news for the thread
+            await self.desk.post(claim.ticket, f"{interaction.user.mention} is on this ticket.")
+        await interaction.edit_original_response(content=render.claimed_reply(claim))
 
     @app_commands.command(name="assign", description="Give a ticket to a teammate (staff)")
     @app_commands.describe(member="Who takes it", ticket=TICKET_HELP)

@@ -6,7 +6,13 @@ import discord
 
 from bot.render import COLOUR, DANGER, WARNING, duration, when
 from core.support.models import SupportTicket, TicketPriority, TicketStatus
-from core.support.service import Availability, OpenedTicket, first_response_time, resolution_time
+from core.support.service import (
+    Availability,
+    Claim,
+    OpenedTicket,
+    first_response_time,
+    resolution_time,
+)
 
 PRIORITY_BADGE = {TicketPriority.URGENT: "🔴 urgent", TicketPriority.HIGH: "🟠 high",
                   TicketPriority.NORMAL: "🔵 normal", TicketPriority.LOW: "⚪ low"}
@@ -65,6 +71,12 @@ def opened_reply(opened: OpenedTicket, thread_id: int, *, oncall_role_id: int | 
     if paging:
         lines.append("It is urgent, so the on-call team has been paged.")
     return "\n".join(lines)
+
+
+def claimed_reply(claim: Claim) -> str:
+    if not claim.changed:
+        return f"Ticket #{claim.ticket.number} is already yours."
+    return f"You claimed ticket #{claim.ticket.number}."
 
 
 def closed_notice(ticket: SupportTicket, by: discord.abc.User) -> str:

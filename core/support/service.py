@@ -75,6 +75,12 @@ class OpenedTicket:
 
 
 @dataclass(frozen=True)
+class Claim:
+    ticket: SupportTicket
+    changed: bool  # False: the claimer held it already, so there is nothing to announce
+
+
+@dataclass(frozen=True)
 class PriorityChange:
     ticket: SupportTicket
     changed: bool
@@ -246,7 +252,7 @@ class SupportService:
             raise PermissionDenied(f"Only the support team can {doing}.",
                                    code="support_staff_only")
 
-    async def claim(self, staff: Participant, ref: TicketRef) -> SupportTicket:
+    async def claim(self, staff: Participant, ref: TicketRef) -> Claim:
         self._require_staff(staff, "claim tickets")
         ticket = await self.locate(ref)
         moved = await SupportTicket.filter(id=ticket.id, status=TicketStatus.OPEN).update(
@@ -260,7 +266,7 @@ class SupportService:
             if ticket.assignee_discord_id != staff.discord_id:
                 raise Conflict(f"Ticket #{ticket.number} is already claimed by someone "
                                "else.", code="ticket_claimed")
-        return ticket
+        return Claim(ticket=ticket, changed=bool(moved))
 
     async def assign(self, staff: Participant, ref: TicketRef,
                      assignee: Participant) -> SupportTicket:

@@ -96,9 +96,12 @@ async def test_a_ticket_life_records_first_response_and_resolution(services, clo
                                           content="any news?", posted_at=clock.now())
     assert (await services.support.get_ticket(1)).first_response_at is None
 
-    claimed = await services.support.claim(STAFF, ref)
-    assert (claimed.status, claimed.assignee_discord_id) == ("claimed", STAFF.discord_id)
-    assert (await services.support.claim(STAFF, ref)).status == "claimed"  # idempotent
+    claim = await services.support.claim(STAFF, ref)
+    assert (claim.ticket.status, claim.ticket.assignee_discord_id, claim.changed) == (
+        "claimed", STAFF.discord_id, True)
+    again = await services.support.claim(STAFF, ref)  # idempotent, and says it changed nothing
+    assert (again.ticket.status, again.ticket.assignee_discord_id, again.changed) == (
+        "claimed", STAFF.discord_id, False)
     with pytest.raises(Conflict):
         await services.support.claim(STAFF2, ref)
 
