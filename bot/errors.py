@@ -7,6 +7,7 @@ Anything else is ours: logged with its traceback and a reference id the user can
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -65,12 +66,23 @@ def user_message(error: BaseException) -> str | None:
 
 async def handle_app_command_error(interaction: discord.Interaction,
                                    error: app_commands.AppCommandError) -> None:
+    await handle_interaction_error(interaction, error)
+
+
+async def handle_interaction_error(interaction: discord.Interaction,
+                                   error: BaseException) -> None:
+    """Slash commands reach this through the tree; buttons call it themselves (discord.py
+    only logs what a component callback raises, and the user would see nothing)."""
     text = user_message(error)
     if text is None:
         ref = reference_id()
         cause = getattr(error, "original", error)
-        name = interaction.command.qualified_name if interaction.command else "?"
-        log.error("command /%s failed for discord user %s (ref %s)", name,
+        if interaction.command is not None:
+            what = f"command /{interaction.command.qualified_name}"
+        else:
+            data: dict[str, Any] = dict(interaction.data or {})
+            what = f"component {data.get('custom_id', '?')}"
+        log.error("%s failed for discord user %s (ref %s)", what,
                   interaction.user.id, ref, exc_info=(type(cause), cause, cause.__traceback__))
         text = ("Something went wrong on our side. If it keeps happening, contact support "
                 f"and quote reference `{ref}`.")

@@ -59,7 +59,9 @@ class Acting:
                         "member": {**self.member_payload(user),
                                    "permissions": p.ALL_TEXT_PERMISSIONS}}
         interaction = FakeInteraction(id=interaction_id, token=payload["token"], user=user,
-                                      channel_id=channel_id, payload=payload)
+                                      channel_id=channel_id, payload=payload,
+                                      # a component's "original" is the message it is on
+                                      original=(extra or {}).get("message"))
         self.interactions[interaction_id] = interaction
         await self.dispatch("INTERACTION_CREATE", payload)
         return interaction
@@ -101,7 +103,6 @@ class Acting:
             user, MESSAGE_COMPONENT, {"custom_id": button["custom_id"],
                                       "component_type": BUTTON},
             channel_id=None if dm else channel_id, dm=dm, extra={"message": message})
-        interaction.original = message  # a component's "original" is the message it is on
         return await interaction.wait(within)
 
     async def autocomplete(self: FakeDiscord, user: p.FakeUser, command: str,

@@ -10,6 +10,7 @@ from tests.discord_fake import payloads as p
 from tests.discord_fake.interactions import (
     CHANNEL_MESSAGE,
     DEFERRED_MESSAGE,
+    DEFERRED_UPDATE,
     UPDATE_MESSAGE,
     FakeInteraction,
 )
@@ -190,8 +191,9 @@ class RestRoutes:
             self._apply_edit(interaction.original, data, self.record_of(request).files)
             resource["message"] = interaction.original
             interaction.settled.set()
-        else:  # DEFERRED_UPDATE, autocomplete choices, modals
+        elif kind != DEFERRED_UPDATE:  # autocomplete choices, modals
             interaction.settled.set()
+        # DEFERRED_UPDATE: the user sees nothing until the edit or follow-up that comes next
         return _json({"interaction": info, "resource": resource})
 
     async def _followup(self: FakeDiscord, request: web.Request) -> web.Response:
@@ -203,6 +205,7 @@ class RestRoutes:
                                             self.record_of(request).files)
         interaction.followups.append(message)
         await self._publish(message)
+        interaction.settled.set()  # an answer the user sees (e.g. after a deferred update)
         if request.query.get("wait") in ("true", "1", "True"):
             return _json(message)
         return _no_content()
