@@ -46,6 +46,24 @@ def actor_of(interaction: discord.Interaction) -> Actor:
     return actor
 
 
+# Team members who act for a team-owned application; read-only members only look at it.
+ACTING_TEAM_ROLES = (discord.TeamMemberRole.admin, discord.TeamMemberRole.developer)
+
+
+def application_owners(app: discord.AppInfo) -> set[int]:
+    """Who owns the bot when DISCORD_OWNER_IDS is unset: the application's owner, or for a
+    team-owned application the team's owner and its accepted admins and developers (the
+    owner is named by the team, not by a member role)."""
+    team = app.team
+    if team is None:
+        return {app.owner.id}
+    owners = {m.id for m in team.members if m.role in ACTING_TEAM_ROLES
+              and m.membership_state == discord.TeamMembershipState.accepted}
+    if team.owner_id is not None:
+        owners.add(team.owner_id)
+    return owners
+
+
 def is_staff(bot: TracklyBot, user: discord.abc.User | Any) -> bool:
     """Support staff hold the configured support role in the support guild (or own the
     bot). Role ids come from the member data Discord sends with each event."""

@@ -10,6 +10,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.checks import application_owners
 from bot.errors import handle_app_command_error
 from bot.logs import install_key_redaction
 from core.clock import Clock
@@ -69,6 +70,10 @@ class TracklyBot(commands.Bot):
         from bot.cogs.support import SupportCog
 
         install_key_redaction()
+        if not self.owner_ids and self.application is not None:
+            # DISCORD_OWNER_IDS unset: login has fetched the application, and is_staff
+            # reads the owners synchronously, so settle them before any command arrives.
+            self.owner_ids = application_owners(self.application)
         for cog in (SmsCog(self), SupportCog(self), AdminCog(self)):
             await self.add_cog(cog)
         try:

@@ -1,15 +1,18 @@
 """The one place app-command errors become replies.
 
-Core errors are the user's to fix: a short private reply with core's own sentence.
+Core errors are the user's to fix: a short private reply with core's sentence, and what to
+do next where that names a command (bot.render.errors).
 Anything else is ours: logged with its traceback and a reference id the user can quote."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import discord
 from discord import app_commands
 
+from bot.render.errors import explain
 from bot.replies import reply_privately
 from core.errors import TracklyError
 from core.ids import reference_id
@@ -47,7 +50,7 @@ def user_message(error: BaseException) -> str | None:
     """The sentence to show for an expected error, or None if the error is a bug."""
     cause = getattr(error, "original", error)
     if isinstance(cause, TracklyError):
-        return cause.message
+        return explain(cause)
     if isinstance(error, UserFacingError):
         return error.message
     if isinstance(error, app_commands.NoPrivateMessage):
@@ -63,12 +66,23 @@ def user_message(error: BaseException) -> str | None:
 
 async def handle_app_command_error(interaction: discord.Interaction,
                                    error: app_commands.AppCommandError) -> None:
+    await handle_interaction_error(interaction, error)
+
+
+async def handle_interaction_error(interaction: discord.Interaction,
+                                   error: BaseException) -> None:
+    """Slash commands reach this through the tree; buttons call it themselves (discord.py
+    only logs what a component callback raises, and the user would see nothing)."""
     text = user_message(error)
     if text is None:
         ref = reference_id()
         cause = getattr(error, "original", error)
-        name = interaction.command.qualified_name if interaction.command else "?"
-        log.error("command /%s failed for discord user %s (ref %s)", name,
+        if interaction.command is not None:
+            what = f"command /{interaction.command.qualified_name}"
+        else:
+            data: dict[str, Any] = dict(interaction.data or {})
+            what = f"component {data.get('custom_id', '?')}"
+        log.error("%s failed for discord user %s (ref %s)", what,
                   interaction.user.id, ref, exc_info=(type(cause), cause, cause.__traceback__))
         text = ("Something went wrong on our side. If it keeps happening, contact support "
                 f"and quote reference `{ref}`.")

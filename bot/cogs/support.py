@@ -13,6 +13,8 @@ from bot.checks import participant, participant_of
 from bot.render import support as render
 from bot.replies import thinking
 from bot.support_desk import TicketDesk
+from bot.support_threads import NewThreadButton, new_thread_offer
+from core.support.models import SupportTicket
 from core.support.service import TicketRef
 from core.validation import MAX_ID
 
@@ -38,6 +40,20 @@ class SupportCog(commands.GroupCog, group_name="support",
         self.support = bot.services.support
         self.desk = TicketDesk(bot)
         super().__init__()
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(NewThreadButton)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(NewThreadButton)
+
+    @staticmethod
+    async def answer(interaction: discord.Interaction, text: str, ticket: SupportTicket
+                     ) -> None:
+        """The command's answer; if the ticket's thread is gone, says so and, while the
+        ticket is active, offers a new one."""
+        await interaction.edit_original_response(content=render.after_change(text, ticket),
+                                                 view=new_thread_offer(ticket))
 
     @app_commands.command(name="new", description="Open a support ticket")
     @app_commands.describe(subject="What do you need help with?")
@@ -77,9 +93,12 @@ class SupportCog(commands.GroupCog, group_name="support",
     async def claim(self, interaction: discord.Interaction,
                     ticket: TicketNumber | None = None) -> None:
         await thinking(interaction)
-        claimed = await self.support.claim(participant_of(interaction), ref(interaction, ticket))
-        await self.desk.post(claimed, f"{interaction.user.mention} is on this ticket.")
-        await interaction.edit_original_response(content=f"You claimed ticket #{claimed.number}.")
+        claim = await self.support.claim(participant_of(interaction), ref(interaction, ticket))
+        claimed = claim.ticket
+        if claim.changed:  # claiming it again is no news for the thread
+            claimed = await self.desk.post(claimed, f"{interaction.user.mention} is on this "
+                                           "ticket.")
+        await self.answer(interaction, render.claimed_reply(claim), claimed)
 
     @app_commands.command(name="assign", description="Give a ticket to a teammate (staff)")
     @app_commands.describe(member="Who takes it", ticket=TICKET_HELP)
@@ -89,11 +108,10 @@ class SupportCog(commands.GroupCog, group_name="support",
         assigned = await self.support.assign(participant_of(interaction),
                                              ref(interaction, ticket),
                                              participant(self.bot, member))
-        await self.desk.add_member(assigned, member)
-        await self.desk.post(assigned, f"Assigned to {member.mention} by "
-                             f"{interaction.user.mention}.", ping_users=(member,))
-        await interaction.edit_original_response(
-            content=f"Ticket #{assigned.number} is now {member.mention}'s.")
+        assigned = await self.desk.assign(assigned, member, f"Assigned to {member.mention} by "
+                                          f"{interaction.user.mention}.")
+        await self.answer(interaction, f"Ticket #{assigned.number} is now {member.mention}'s.",
+                          assigned)
 
     @app_commands.command(name="priority", description="Change a ticket's priority (staff)")
     @app_commands.describe(level="The new priority", ticket=TICKET_HELP)
@@ -102,13 +120,14 @@ class SupportCog(commands.GroupCog, group_name="support",
         await thinking(interaction)
         change = await self.support.set_priority(participant_of(interaction),
                                                  ref(interaction, ticket), level)
+        changed = change.ticket
         if change.changed:
             oncall = (self.bot.services.settings.discord_oncall_role_id,)
-            await self.desk.post(change.ticket, f"Priority set to {render.badge(change.ticket)}"
-                                 f" by {interaction.user.mention}.",
-                                 ping_roles=oncall if change.escalated else ())
-        await interaction.edit_original_response(
-            content=f"Ticket #{change.ticket.number} is {render.badge(change.ticket)}.")
+            changed = await self.desk.post(changed, f"Priority set to {render.badge(changed)}"
+                                           f" by {interaction.user.mention}.",
+                                           ping_roles=oncall if change.escalated else ())
+        await self.answer(interaction, f"Ticket #{changed.number} is {render.badge(changed)}.",
+                          changed)
 
     @app_commands.command(name="close", description="Close a ticket with a reason")
     @app_commands.describe(reason="What solved it (shown in the thread)", ticket=TICKET_HELP)
@@ -118,9 +137,8 @@ class SupportCog(commands.GroupCog, group_name="support",
         await thinking(interaction)
         closed = await self.support.close(participant_of(interaction),
                                           ref(interaction, ticket), reason)
-        await self.desk.post(closed, render.closed_notice(closed, interaction.user))
-        await self.desk.archive(closed)
-        await interaction.edit_original_response(content=render.closed_reply(closed))
+        closed = await self.desk.close(closed, render.closed_notice(closed, interaction.user))
+        await self.answer(interaction, render.closed_reply(closed), closed)
 
     @app_commands.command(name="reopen", description="Reopen a closed ticket")
     @app_commands.describe(ticket=TICKET_HELP)
@@ -129,10 +147,9 @@ class SupportCog(commands.GroupCog, group_name="support",
         await thinking(interaction)
         reopened = await self.support.reopen(participant_of(interaction),
                                              ref(interaction, ticket))
-        await self.desk.unarchive(reopened)
-        await self.desk.post(reopened, f"Ticket reopened by {interaction.user.mention}.")
-        await interaction.edit_original_response(
-            content=f"Reopened ticket #{reopened.number}.")
+        reopened = await self.desk.reopen(reopened,
+                                          f"Ticket reopened by {interaction.user.mention}.")
+        await self.answer(interaction, f"Reopened ticket #{reopened.number}.", reopened)
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
@@ -158,6 +175,12 @@ class SupportCog(commands.GroupCog, group_name="support",
         await self.support.record_edit(message_id=message.id,
                                        content=message.content + _attachment_lines(message),
                                        edited_at=message.edited_at)
+
+    @commands.Cog.listener()
+    async def on_raw_thread_delete(self, payload: discord.RawThreadDeleteEvent) -> None:
+        """A moderator deleted a thread: a ticket that lived there keeps its transcript
+        and is left without a thread (its next command offers a new one)."""
+        await self.support.forget_thread(payload.thread_id)
 
     @commands.Cog.listener()
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:

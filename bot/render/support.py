@@ -6,7 +6,13 @@ import discord
 
 from bot.render import COLOUR, DANGER, WARNING, duration, when
 from core.support.models import SupportTicket, TicketPriority, TicketStatus
-from core.support.service import Availability, OpenedTicket, first_response_time, resolution_time
+from core.support.service import (
+    Availability,
+    Claim,
+    OpenedTicket,
+    first_response_time,
+    resolution_time,
+)
 
 PRIORITY_BADGE = {TicketPriority.URGENT: "🔴 urgent", TicketPriority.HIGH: "🟠 high",
                   TicketPriority.NORMAL: "🔵 normal", TicketPriority.LOW: "⚪ low"}
@@ -65,6 +71,52 @@ def opened_reply(opened: OpenedTicket, thread_id: int, *, oncall_role_id: int | 
     if paging:
         lines.append("It is urgent, so the on-call team has been paged.")
     return "\n".join(lines)
+
+
+THREAD_GONE_ACTIVE = ("Its thread was deleted in Discord, so nobody there was told. Open a "
+                      "new thread to carry on the conversation.")
+THREAD_GONE_CLOSED = ("Its thread was deleted in Discord, so there was nothing to archive; "
+                      "the transcript is kept.")
+
+
+def after_change(text: str, ticket: SupportTicket) -> str:
+    """A command's answer, and what became of the notice when the thread is gone."""
+    if ticket.thread_id is not None:
+        return text
+    closed = ticket.status == TicketStatus.CLOSED
+    return f"{text}\n{THREAD_GONE_CLOSED if closed else THREAD_GONE_ACTIVE}"
+
+
+def carried_on_message(ticket: SupportTicket, *, support_role_id: int | None
+                       ) -> tuple[str, discord.Embed, discord.AllowedMentions]:
+    """The first message of a ticket's new thread: pings the opener and the assignee, or
+    the support role while nobody has claimed it (a ping in a private thread adds them)."""
+    users = [discord.Object(i) for i in dict.fromkeys(
+        (ticket.opener_discord_id, ticket.assignee_discord_id)) if i]
+    roles = [] if ticket.assignee_discord_id or not support_role_id else [
+        discord.Object(support_role_id)]
+    mentions = " ".join([*(f"<@{u.id}>" for u in users), *(f"<@&{r.id}>" for r in roles)])
+    content = (f"{mentions}\n**Ticket #{ticket.number}**: {ticket.subject}\n"
+               "The ticket's previous thread was deleted; it carries on here.")
+    embed = discord.Embed(title=f"Ticket #{ticket.number}", description=ticket.subject,
+                          colour=COLOUR)
+    embed.add_field(name="Priority", value=badge(ticket))
+    embed.add_field(name="Category", value=str(ticket.category))
+    embed.add_field(name="Opened", value=when(ticket.opened_at, "F"))
+    embed.set_footer(text="Everything posted here is kept as the ticket's transcript; what "
+                          "was posted in the deleted thread is kept too.")
+    allowed = discord.AllowedMentions(everyone=False, users=users, roles=roles)
+    return content, embed, allowed
+
+
+def carried_on_reply(ticket: SupportTicket) -> str:
+    return f"Ticket #{ticket.number} continues in <#{ticket.thread_id}>."
+
+
+def claimed_reply(claim: Claim) -> str:
+    if not claim.changed:
+        return f"Ticket #{claim.ticket.number} is already yours."
+    return f"You claimed ticket #{claim.ticket.number}."
 
 
 def closed_notice(ticket: SupportTicket, by: discord.abc.User) -> str:

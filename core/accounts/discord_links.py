@@ -19,9 +19,6 @@ from core.permissions import Action, Actor, ActorKind
 
 log = logging.getLogger(__name__)
 
-HOW_TO_LINK = "Link your Trackly account first: `/sms link <api_key>` (the reply is private)."
-
-
 @dataclass(frozen=True)
 class LinkResult:
     link: DiscordLink
@@ -52,7 +49,7 @@ class DiscordLinkService:
         if not relinked:
             try:
                 await DiscordLink.create(discord_user_id=discord_user_id, **fields)
-            except IntegrityError:  # a concurrent /sms link by the same user won
+            except IntegrityError:  # a concurrent link by the same user won
                 await DiscordLink.filter(discord_user_id=discord_user_id).update(**fields)
                 relinked = True
         link = await DiscordLink.get(discord_user_id=discord_user_id).prefetch_related(
@@ -77,15 +74,15 @@ class DiscordLinkService:
             "account", "api_key")
 
     async def actor_for(self, discord_user_id: int) -> Actor:
-        """The actor behind a Discord user, or AuthenticationFailed telling them to link."""
+        """The actor behind a Discord user, or AuthenticationFailed saying why there is none
+        (the face tells them how to link: its command is no business of core's)."""
         link = await self.find_link(discord_user_id)
         if link is None:
-            raise AuthenticationFailed(f"You are not linked yet. {HOW_TO_LINK}",
+            raise AuthenticationFailed("You are not linked to a Trackly account.",
                                        code="discord_not_linked")
         if link.api_key is None or link.api_key.revoked_at is not None:
-            raise AuthenticationFailed(
-                "The API key you linked with was revoked. Link again with "
-                "`/sms link <api_key>`.", code="discord_link_revoked")
+            raise AuthenticationFailed("The API key you linked with was revoked.",
+                                       code="discord_link_revoked")
         if link.account.status != AccountStatus.ACTIVE:
             raise AccountSuspended(f"This account is {link.account.status}.")
         return Actor(account_id=link.account_id, role=link.role, kind=ActorKind.DISCORD,

@@ -75,6 +75,12 @@ class OpenedTicket:
 
 
 @dataclass(frozen=True)
+class Claim:
+    ticket: SupportTicket
+    changed: bool  # False: the claimer held it already, so there is nothing to announce
+
+
+@dataclass(frozen=True)
 class PriorityChange:
     ticket: SupportTicket
     changed: bool
@@ -211,8 +217,42 @@ class SupportService:
                        code="ticket_number_busy")
 
     async def attach_thread(self, ticket_id: int, thread_id: int) -> SupportTicket:
-        await SupportTicket.filter(id=ticket_id).update(thread_id=thread_id)
-        return await SupportTicket.get(id=ticket_id)
+        """Give a ticket its thread: when it opens, or a new one after a moderator deleted
+        its thread. Conflict when it has one already (two people asked for a new thread
+        at once: the first one's stays)."""
+        moved = await SupportTicket.filter(id=ticket_id, thread_id__isnull=True).update(
+            thread_id=thread_id)
+        ticket = await SupportTicket.get(id=ticket_id)
+        if not moved:
+            raise Conflict(f"Ticket #{ticket.number} already has a thread.",
+                           code="ticket_has_thread")
+        return ticket
+
+    async def forget_thread(self, thread_id: int) -> SupportTicket | None:
+        """A ticket's thread was deleted in Discord: the ticket keeps its state and its
+        transcript, and has no thread until someone opens a new one. Returns the ticket as
+        it is now, or None if no ticket lives in that thread."""
+        ticket = await self.find_by_thread(thread_id)
+        if ticket is None:
+            return None
+        if await SupportTicket.filter(id=ticket.id, thread_id=thread_id).update(
+                thread_id=None):
+            log.info("support ticket #%s lost its thread %s (deleted in Discord)",
+                     ticket.number, thread_id)
+        return await SupportTicket.get(id=ticket.id)
+
+    async def prepare_new_thread(self, who: Participant, ref: TicketRef) -> SupportTicket:
+        """May ``who`` open a new thread for this ticket? Its staff or its opener may, while
+        it is active and has no thread (its thread was deleted); then attach_thread."""
+        ticket = await self.locate(ref)
+        self._require_staff_or_opener(who, ticket, "open a thread for")
+        if ticket.status == TicketStatus.CLOSED:
+            raise Conflict(f"Ticket #{ticket.number} is closed; reopen it first.",
+                           code="ticket_closed")
+        if ticket.thread_id is not None:
+            raise Conflict(f"Ticket #{ticket.number} already has a thread.",
+                           code="ticket_has_thread")
+        return ticket
 
     async def discard(self, ticket_id: int) -> None:
         """Forget a ticket whose thread could not be created (nobody ever saw it)."""
@@ -246,7 +286,7 @@ class SupportService:
             raise PermissionDenied(f"Only the support team can {doing}.",
                                    code="support_staff_only")
 
-    async def claim(self, staff: Participant, ref: TicketRef) -> SupportTicket:
+    async def claim(self, staff: Participant, ref: TicketRef) -> Claim:
         self._require_staff(staff, "claim tickets")
         ticket = await self.locate(ref)
         moved = await SupportTicket.filter(id=ticket.id, status=TicketStatus.OPEN).update(
@@ -259,9 +299,8 @@ class SupportService:
                                code="ticket_closed")
             if ticket.assignee_discord_id != staff.discord_id:
                 raise Conflict(f"Ticket #{ticket.number} is already claimed by someone "
-                               "else; use /support assign to take it over.",
-                               code="ticket_claimed")
-        return ticket
+                               "else.", code="ticket_claimed")
+        return Claim(ticket=ticket, changed=bool(moved))
 
     async def assign(self, staff: Participant, ref: TicketRef,
                      assignee: Participant) -> SupportTicket:

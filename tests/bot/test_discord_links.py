@@ -39,11 +39,12 @@ async def test_concurrent_links_by_one_user_leave_one_link(services):
     assert sorted(r.relinked for r in results) == [False, True]
 
 
-async def test_unlinked_users_are_told_how_to_link(services):
+async def test_unlinked_users_get_a_code_and_no_face_wording(services):
+    """Core says what is wrong; how to link is the bot's to say (tests/bot/test_sms.py)."""
     with pytest.raises(AuthenticationFailed) as err:
         await services.discord_links.actor_for(DISCORD_ID)
-    assert err.value.code == "discord_not_linked"
-    assert "`/sms link <api_key>`" in err.value.message
+    assert (err.value.code, err.value.message) == (
+        "discord_not_linked", "You are not linked to a Trackly account.")
     with pytest.raises(NotFound):
         await services.discord_links.unlink(DISCORD_ID)
 

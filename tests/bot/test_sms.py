@@ -122,7 +122,8 @@ async def test_relink_moves_the_link_and_unlink_removes_it(bot, discord_fake, se
     assert bye.ephemeral and bye.content.startswith("Unlinked from **Other Co**.")
     assert await DiscordLink.all().count() == 0
     again = await discord_fake.command(alice, "sms unlink")
-    assert again.content == "You are not linked to a Trackly account."
+    assert again.content == ("You are not linked to a Trackly account. To link one, use "
+                             "`/sms link <api_key>` (the reply is private).")
 
 
 async def test_whoami_shows_account_role_and_link_date(bot, discord_fake, services, tenant,
@@ -143,7 +144,7 @@ async def test_whoami_shows_account_role_and_link_date(bot, discord_fake, servic
 async def test_unlinked_user_is_told_how_to_link(bot, discord_fake):
     reply = await discord_fake.command(discord_fake.add_user("alice"), "sms whoami")
     assert reply.ephemeral and not reply.deferred  # refused before the command ran
-    assert reply.content == ("You are not linked yet. Link your Trackly account first: "
+    assert reply.content == ("You are not linked to a Trackly account. To link one, use "
                              "`/sms link <api_key>` (the reply is private).")
 
 
@@ -159,7 +160,8 @@ async def test_revoking_the_linked_key_or_suspending_the_account_stops_the_link(
     await services.accounts.revoke_api_key(Actor.system(tenant.account.id),
                                            result.link.api_key_id)
     reply = await discord_fake.command(alice, "sms whoami")
-    assert reply.content.startswith("The API key you linked with was revoked.")
+    assert reply.content == ("The API key you linked with was revoked. Link again with "
+                             "`/sms link <api_key>`.")
 
 
 async def test_a_key_posted_in_a_channel_is_deleted_and_the_user_told_to_revoke(

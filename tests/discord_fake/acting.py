@@ -59,7 +59,9 @@ class Acting:
                         "member": {**self.member_payload(user),
                                    "permissions": p.ALL_TEXT_PERMISSIONS}}
         interaction = FakeInteraction(id=interaction_id, token=payload["token"], user=user,
-                                      channel_id=channel_id, payload=payload)
+                                      channel_id=channel_id, payload=payload,
+                                      # a component's "original" is the message it is on
+                                      original=(extra or {}).get("message"))
         self.interactions[interaction_id] = interaction
         await self.dispatch("INTERACTION_CREATE", payload)
         return interaction
@@ -101,7 +103,6 @@ class Acting:
             user, MESSAGE_COMPONENT, {"custom_id": button["custom_id"],
                                       "component_type": BUTTON},
             channel_id=None if dm else channel_id, dm=dm, extra={"message": message})
-        interaction.original = message  # a component's "original" is the message it is on
         return await interaction.wait(within)
 
     async def autocomplete(self: FakeDiscord, user: p.FakeUser, command: str,
@@ -169,3 +170,16 @@ class Acting:
         thread = self.threads[thread_id]
         thread["thread_metadata"] |= {"archived": True, "archive_timestamp": p.iso(self.now())}
         await self.dispatch("THREAD_UPDATE", thread)
+
+    async def delete_thread(self: FakeDiscord, thread_id: int, *, seen: bool = True) -> None:
+        """A moderator deletes a thread: it and its messages are gone, and any request
+        about it answers 404 Unknown Channel. ``seen=False``: the bot was away and never
+        got THREAD_DELETE (Discord does not replay it to a new session)."""
+        thread = self.threads.pop(thread_id)
+        self.thread_members.pop(thread_id, None)
+        self.messages.pop(thread_id, None)
+        if seen:
+            await self.dispatch("THREAD_DELETE", {
+                "id": thread["id"], "guild_id": thread["guild_id"],
+                "parent_id": thread["parent_id"], "type": thread["type"]})
+        self._changed()

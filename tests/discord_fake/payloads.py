@@ -136,3 +136,40 @@ def message(message_id: int, *, channel_id: int, author: FakeUser, content: str 
         data["webhook_id"] = str(webhook_id)
         data["application_id"] = str(webhook_id)
     return data
+
+
+# Team member roles and membership states (the owner is named by owner_user_id, not a role)
+TEAM_ADMIN, TEAM_DEVELOPER, TEAM_READ_ONLY = "admin", "developer", "read_only"
+TEAM_INVITED, TEAM_ACCEPTED = 1, 2
+TEAM_USER_FLAG = 1 << 10
+
+
+@dataclass
+class FakeTeam:
+    """A developer team owning the application: (user, role, membership state) each."""
+
+    id: int
+    name: str
+    owner: FakeUser
+    members: list[tuple[FakeUser, str, int]] = field(default_factory=list)
+
+    def payload(self) -> dict[str, Any]:
+        return {"id": str(self.id), "name": self.name, "icon": None,
+                "owner_user_id": str(self.owner.id),
+                "members": [{"membership_state": state, "permissions": ["*"],
+                             "team_id": str(self.id), "user": user.payload(), "role": role}
+                            for user, role, state in self.members]}
+
+    def pseudo_user(self) -> dict[str, Any]:
+        """A team-owned application's ``owner``: a stand-in user for the team."""
+        return {"id": str(self.id), "username": f"team{self.id}", "discriminator": "0000",
+                "global_name": None, "avatar": None, "flags": TEAM_USER_FLAG}
+
+
+def application(app_id: int, *, owner: FakeUser, team: FakeTeam | None) -> dict[str, Any]:
+    return {"id": str(app_id), "name": "Trackly", "description": "", "icon": None,
+            "bot_public": False, "bot_require_code_grant": False,
+            "owner": team.pseudo_user() if team else owner.payload(),
+            "team": team.payload() if team else None,
+            "verify_key": "00" * 32, "flags": 0, "summary": "",
+            "interactions_endpoint_url": None, "redirect_uris": []}

@@ -10,6 +10,7 @@ from tests.discord_fake import payloads as p
 from tests.discord_fake.interactions import (
     CHANNEL_MESSAGE,
     DEFERRED_MESSAGE,
+    DEFERRED_UPDATE,
     UPDATE_MESSAGE,
     FakeInteraction,
 )
@@ -56,6 +57,7 @@ class RestRoutes:
                     self._webhook_message)
         r.add_get(prefix + "/channels/{cid}", self._get_channel)
         r.add_patch(prefix + "/channels/{cid}", self._edit_channel)
+        r.add_delete(prefix + "/channels/{cid}", self._delete_thread)
         r.add_post(prefix + "/channels/{cid}/messages", self._post_message)
         r.add_route("*", prefix + "/channels/{cid}/messages/{mid}", self._channel_message)
         r.add_post(prefix + "/channels/{cid}/threads", self._create_thread)
@@ -88,11 +90,7 @@ class RestRoutes:
     async def _application(self: FakeDiscord, request: web.Request) -> web.Response:
         if not self._authorised(request):
             return self._unauthorised()
-        return _json({"id": str(self.APP_ID), "name": "Trackly", "description": "",
-                      "icon": None, "bot_public": False, "bot_require_code_grant": False,
-                      "owner": self.owner.payload(), "team": None,
-                      "verify_key": "00" * 32, "flags": 0, "summary": "",
-                      "interactions_endpoint_url": None, "redirect_uris": []})
+        return _json(p.application(self.APP_ID, owner=self.owner, team=self.team))
 
     async def _gateway_info(self: FakeDiscord, request: web.Request) -> web.Response:
         return _json({"url": self.gateway_url, "shards": 1, "session_start_limit": {
@@ -193,8 +191,9 @@ class RestRoutes:
             self._apply_edit(interaction.original, data, self.record_of(request).files)
             resource["message"] = interaction.original
             interaction.settled.set()
-        else:  # DEFERRED_UPDATE, autocomplete choices, modals
+        elif kind != DEFERRED_UPDATE:  # autocomplete choices, modals
             interaction.settled.set()
+        # DEFERRED_UPDATE: the user sees nothing until the edit or follow-up that comes next
         return _json({"interaction": info, "resource": resource})
 
     async def _followup(self: FakeDiscord, request: web.Request) -> web.Response:
@@ -206,6 +205,7 @@ class RestRoutes:
                                             self.record_of(request).files)
         interaction.followups.append(message)
         await self._publish(message)
+        interaction.settled.set()  # an answer the user sees (e.g. after a deferred update)
         if request.query.get("wait") in ("true", "1", "True"):
             return _json(message)
         return _no_content()
@@ -283,6 +283,19 @@ class RestRoutes:
                 channel[key] = body[key]
         await self.dispatch("CHANNEL_UPDATE", channel)
         return _json(channel)
+
+    async def _delete_thread(self: FakeDiscord, request: web.Request) -> web.Response:
+        """DELETE of a thread (the subset: the bot deletes no other channel)."""
+        if not self._authorised(request):
+            return self._unauthorised()
+        channel_id = int(request.match_info["cid"])
+        if channel_id not in self.threads:
+            if channel_id in self.channels:
+                raise web.HTTPMethodNotAllowed(request.method, ["GET", "PATCH"])
+            return _error(404, "Unknown Channel", UNKNOWN_CHANNEL)
+        thread = self.threads[channel_id]
+        await self.delete_thread(channel_id)
+        return _json(thread)
 
     def _store_message(self: FakeDiscord, channel_id: int, message: dict[str, Any]) -> None:
         self.messages.setdefault(channel_id, []).append(message)

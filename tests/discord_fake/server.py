@@ -52,6 +52,7 @@ class FakeDiscord(Acting, Gateway, RestRoutes):
     SUPPORT_CHANNEL_ID = 920000000000000002
     SUPPORT_ROLE_ID = 930000000000000001
     ONCALL_ROLE_ID = 930000000000000002
+    TEAM_ID = 940000000000000001
     API_PREFIX = "/api/v10"
 
     def __init__(self, *, now: Callable[[], dt.datetime] | None = None) -> None:
@@ -61,6 +62,7 @@ class FakeDiscord(Acting, Gateway, RestRoutes):
         self.bot_user = p.FakeUser(self.BOT_ID, "trackly", bot=True)
         self.owner = p.FakeUser(self.OWNER_ID, "owner")
         self.users: dict[int, p.FakeUser] = {u.id: u for u in (self.bot_user, self.owner)}
+        self.team: p.FakeTeam | None = None  # set by owned_by_team
         self.roles: dict[int, dict[str, Any]] = {
             self.GUILD_ID: p.role(self.GUILD_ID, "@everyone", position=0),
             self.SUPPORT_ROLE_ID: p.role(self.SUPPORT_ROLE_ID, "Support", position=2),
@@ -152,6 +154,14 @@ class FakeDiscord(Acting, Gateway, RestRoutes):
     def staff(self, name: str = "sam", *extra_roles: int) -> p.FakeUser:
         """A member holding the support role."""
         return self.add_user(name, roles=[self.SUPPORT_ROLE_ID, *extra_roles])
+
+    def owned_by_team(self, *members: tuple[p.FakeUser, str, int]) -> p.FakeTeam:
+        """The application belongs to a developer team: the fake's ``owner`` owns the team
+        (named by ``owner_user_id``; listed as a member with the admin role), and
+        ``members`` are (user, role, membership state)."""
+        self.team = p.FakeTeam(self.TEAM_ID, "Trackly devs", self.owner, [
+            (self.owner, p.TEAM_ADMIN, p.TEAM_ACCEPTED), *members])
+        return self.team
 
     def add_text_channel(self, name: str) -> int:
         channel_id = self.snowflake()

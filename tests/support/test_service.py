@@ -96,9 +96,12 @@ async def test_a_ticket_life_records_first_response_and_resolution(services, clo
                                           content="any news?", posted_at=clock.now())
     assert (await services.support.get_ticket(1)).first_response_at is None
 
-    claimed = await services.support.claim(STAFF, ref)
-    assert (claimed.status, claimed.assignee_discord_id) == ("claimed", STAFF.discord_id)
-    assert (await services.support.claim(STAFF, ref)).status == "claimed"  # idempotent
+    claim = await services.support.claim(STAFF, ref)
+    assert (claim.ticket.status, claim.ticket.assignee_discord_id, claim.changed) == (
+        "claimed", STAFF.discord_id, True)
+    again = await services.support.claim(STAFF, ref)  # idempotent, and says it changed nothing
+    assert (again.ticket.status, again.ticket.assignee_discord_id, again.changed) == (
+        "claimed", STAFF.discord_id, False)
     with pytest.raises(Conflict):
         await services.support.claim(STAFF2, ref)
 
@@ -274,3 +277,34 @@ def test_limits_come_from_settings(settings, clock):
                                         "support_cooldown_minutes": 30})
     support = build_services(tuned, clock=clock, secret_key="x" * 32).support
     assert (support.max_open_tickets, support.cooldown) == (5, dt.timedelta(minutes=30))
+
+
+async def test_a_ticket_whose_thread_was_deleted_gets_one_new_thread(services):
+    ticket = await open_for(services)
+    await services.support.attach_thread(ticket.id, 777)
+    await services.support.record_message(thread_id=777, message_id=1, author=ALICE,
+                                          content="help", posted_at=ticket.opened_at)
+    assert await services.support.forget_thread(12345) is None  # no ticket's thread
+    forgotten = await services.support.forget_thread(777)
+    assert (forgotten.number, forgotten.thread_id, forgotten.status) == (1, None, "open")
+    ref = TicketRef(number=1)
+
+    with pytest.raises(PermissionDenied):  # a stranger may not
+        await services.support.prepare_new_thread(BOB, ref)
+    assert (await services.support.prepare_new_thread(ALICE, ref)).id == ticket.id
+    assert (await services.support.prepare_new_thread(STAFF, ref)).id == ticket.id
+    attached = await services.support.attach_thread(ticket.id, 888)
+    assert attached.thread_id == 888
+    with pytest.raises(Conflict) as late:  # the second of two new threads is refused
+        await services.support.attach_thread(ticket.id, 999)
+    assert late.value.code == "ticket_has_thread"
+    with pytest.raises(Conflict):
+        await services.support.prepare_new_thread(STAFF, ref)
+    transcript = await services.support.transcript(ALICE, ref)
+    assert [m.content for m in transcript] == ["help"]  # kept across threads
+
+    await services.support.forget_thread(888)
+    await services.support.close(STAFF, ref, "spam")
+    with pytest.raises(Conflict) as closed:
+        await services.support.prepare_new_thread(STAFF, ref)
+    assert closed.value.code == "ticket_closed"
