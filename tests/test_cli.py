@@ -103,7 +103,7 @@ def test_other_bad_settings_name_the_variable(tmp_path):
         assert done.returncode == 2, (env, done.stderr)
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith(f"error: {expected}"), done.stderr
-    assert not (tmp_path / "trackly.sqlite3").exists()
+    assert list(tmp_path.iterdir()) == []  # no data directory, no database, no secret
 
 
 def test_config_masks_secrets(tmp_path):
@@ -133,3 +133,25 @@ def test_embedded_secret_key_is_generated_once_owner_only(tmp_path):
     trackly("account", "create", "B", "--owner-email", "b@b.test", cwd=tmp_path, env=env,
             secret=None)
     assert secret_file.read_text() == key
+
+
+def test_data_left_by_an_earlier_version_is_not_silently_replaced(tmp_path):
+    """Earlier versions kept the database and secret in the working directory; starting
+    beside them on a fresh database and secret would look like lost data."""
+    old = {"TRACKLY_DATA_DIR": "."}
+    made = trackly("account", "create", "Acme", "--owner-email", "o@acme.test",
+                   cwd=tmp_path, env=old, secret=None)
+    assert made.returncode == 0, made.stderr
+    assert {"trackly.sqlite3", ".trackly-secret"} <= {p.name for p in tmp_path.iterdir()}
+
+    for command in (["account", "create", "B", "--owner-email", "b@b.test"], ["migrate"]):
+        refused = trackly(*command, cwd=tmp_path, secret=None)
+        assert refused.returncode == 2, refused.stderr
+        lines = refused.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(
+            "error: TRACKLY_DATA_DIR: trackly.sqlite3 and .trackly-secret in this directory "
+            "are from an earlier Trackly"), refused.stderr
+        assert not (tmp_path / "trackly-data").exists()
+
+    kept = trackly("apikey", "list", "--account", "1", cwd=tmp_path, env=old, secret=None)
+    assert kept.returncode == 0, kept.stderr  # account 1 lives in the earlier database

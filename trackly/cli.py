@@ -17,7 +17,7 @@ from core.db import database, migrate, pending_migrations
 from core.errors import TracklyError
 from core.permissions import Actor, Role
 from core.services import Services
-from core.settings import Settings, SettingsError, load_settings
+from core.settings import Settings, SettingsError, check_data_dir, load_settings, make_data_dir
 from trackly.bootstrap import build_services, configure_logging
 
 T = TypeVar("T")
@@ -83,7 +83,9 @@ class Context:
     def services(self) -> Services:
         if self._services is None:
             try:
+                check_data_dir(self.settings)
                 self._services = build_services(self.settings)
+                make_data_dir(self.settings)
             except SettingsError as exc:
                 fail(str(exc), 2)
         assert self._services is not None
@@ -168,6 +170,7 @@ def run(ctx: Context, host: str | None, port: int | None, role: str) -> None:
 def migrate_cmd(ctx: Context) -> None:
     """Apply the committed database migrations."""
     url = ctx.settings.database_url
+    guarded(lambda: _prepare_data_dir(ctx.settings))
     applied = guarded(lambda: asyncio.run(migrate(url)))
     if applied:
         for name in applied:
@@ -348,6 +351,11 @@ async def import_cmd(services: Services, file: Path, list_number: str, commit: b
         for row in shown:
             value = f" [{row.value}]" if row.value else ""
             click.echo(f"  line {row.line}: {row.code} - {row.reason}{value}")
+
+
+def _prepare_data_dir(settings: Settings) -> None:
+    check_data_dir(settings)
+    make_data_dir(settings)
 
 
 async def _require_account(services: Services, account_id: int) -> None:
