@@ -33,6 +33,7 @@ DATABASE_FILE = "trackly.sqlite3"
 # Everything Trackly writes while it runs (the SQLite database, the generated secret,
 # uploaded CSVs) goes in one directory, so one line of .gitignore and one backup cover it.
 DEFAULT_DATA_DIR = Path("trackly-data")
+WILDCARD_HOSTS = ("", "0.0.0.0", "::", "[::]")
 
 
 class SettingsError(Exception):
@@ -48,12 +49,10 @@ class Settings(BaseSettings):
         env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
     )
 
-    # Empty means derived (see _derive): SQLite in the data directory.
+    # Empty means derived (see _derive): SQLite in the data directory; where we listen.
     database_url: str = Field("", validation_alias=AliasChoices("TRACKLY_DATABASE_URL"))
     secret_key: SecretStr | None = _env("TRACKLY_SECRET_KEY")
-    public_url: str = Field(
-        "http://127.0.0.1:8080", validation_alias=AliasChoices("TRACKLY_PUBLIC_URL")
-    )
+    public_url: str = Field("", validation_alias=AliasChoices("TRACKLY_PUBLIC_URL"))
     host: str = Field("127.0.0.1", validation_alias=AliasChoices("TRACKLY_HOST"))
     port: Annotated[int, Field(ge=0, le=65535)] = Field(
         8080, validation_alias=AliasChoices("TRACKLY_PORT")
@@ -130,6 +129,8 @@ class Settings(BaseSettings):
     @field_validator("public_url", "twilio_base_url", "infobip_base_url", "cm_base_url")
     @classmethod
     def _check_http_url(cls, value: str) -> str:
+        if not value:
+            return value
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("must be an http:// or https:// URL with a host")
@@ -151,17 +152,21 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _derive(self) -> Settings:
-        """Fill the settings left unset from the ones they follow."""
+        """Fill the settings left unset from the ones they follow: a user who runs
+        ``trackly run --port 9000`` gets short links and webhook addresses on :9000."""
         derived = set()
         if not self.database_url:
             self.database_url = f"sqlite://{self.data_dir / DATABASE_FILE}"
             derived.add("database_url")
+        if not self.public_url:
+            self.public_url = f"http://{_url_host(self.host)}:{self.port}"
+            derived.add("public_url")
         self._derived = frozenset(derived)
         return self
 
     def is_derived(self, field: str) -> bool:
-        """True when ``field`` was not set and follows other settings (``database_url``
-        the data directory)."""
+        """True when ``field`` was not set and follows other settings (``public_url``
+        follows host and port, ``database_url`` the data directory)."""
         return field in self._derived
 
     @property
@@ -201,7 +206,15 @@ class Settings(BaseSettings):
 Settings.model_config["enable_decoding"] = False
 
 
-_FOLLOWS = {"database_url": "TRACKLY_DATA_DIR"}
+_FOLLOWS = {"database_url": "TRACKLY_DATA_DIR", "public_url": "TRACKLY_HOST and TRACKLY_PORT"}
+
+
+def _url_host(host: str) -> str:
+    """The host of a URL that reaches a server listening on ``host``: a wildcard address
+    is reached on this machine as 127.0.0.1 (elsewhere, set TRACKLY_PUBLIC_URL)."""
+    if host in WILDCARD_HOSTS:
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
 def _mask_url_password(url: str) -> str:

@@ -36,11 +36,15 @@ def trackly(*args: str, cwd: Path, env: dict[str, str] | None = None,
 
 
 def start_run(*, cwd: Path, port: int, env: dict[str, str] | None = None,
-              secret: str | None = TEST_SECRET) -> subprocess.Popen[str]:
-    """``trackly run`` on ``port`` (given as TRACKLY_PORT, as a deployment would), once it
-    answers ``/healthz``. Its output is stdout and stderr together."""
-    proc = subprocess.Popen([sys.executable, "-m", "trackly", "run"], cwd=cwd,
-                            env=_env({**(env or {}), "TRACKLY_PORT": str(port)}, secret),
+              secret: str | None = TEST_SECRET, port_option: bool = False
+              ) -> subprocess.Popen[str]:
+    """``trackly run`` on ``port`` (given as TRACKLY_PORT, as a deployment would, or as
+    ``--port`` with ``port_option``), once it answers ``/healthz``. Its output is stdout
+    and stderr together."""
+    args = ["run", "--port", str(port)] if port_option else ["run"]
+    port_env = {} if port_option else {"TRACKLY_PORT": str(port)}
+    proc = subprocess.Popen([sys.executable, "-m", "trackly", *args], cwd=cwd,
+                            env=_env({**(env or {}), **port_env}, secret),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -100,6 +100,48 @@ def _account_key(tmp_path) -> dict[str, str]:
                                  "member", cwd=tmp_path, secret=None).stdout.strip()}
 
 
+def test_links_follow_the_port_given_to_run(tmp_path):
+    """Item 25: ``trackly run --port P`` with no TRACKLY_PUBLIC_URL builds short links
+    (and tells clients it serves) on P, not on the default 8080."""
+    port = free_port()
+    proc = start_run(cwd=tmp_path, port=port, secret=None, port_option=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        key = _account_key(tmp_path)
+        assert post(f"{base}/api/v2/lists", {"phone_number": "+14155550000"}, key)[0] == 201
+        status, offer = post(f"{base}/api/v2/offers", {
+            "name": "Solar", "tracking_url": "https://network.example/c?aff={click_id}"}, key)
+        assert status == 201, offer
+        status, creative = post(f"{base}/api/v2/creatives", {
+            "name": "Quote", "body": "Your quote: {{link1}}",
+            "link_bindings": {"link1": {"offer_id": offer["id"]}}}, key)
+        assert status == 201, creative
+        assert f" {base}/" in creative["preview"], creative["preview"]
+        status, sent = post(f"{base}/api/v2/send", {
+            "to": "(212) 555-0100", "creative_id": creative["id"],
+            "list_number": "+14155550000", "transactional": True}, key)
+        assert status == 201, sent
+        message = get(f"{base}/api/v2/messages/{sent['message_id']}", key)[1]
+        assert f"Your quote: {base}/" in message["body"], message["body"]
+        assert get(f"{base}/api/v2/openapi.json")[1]["servers"] == [{"url": base}]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=10)
+
+
+def test_public_url_when_set_wins_over_the_port(tmp_path):
+    port = free_port()
+    proc = start_run(cwd=tmp_path, port=port, secret=None, port_option=True,
+                     env={"TRACKLY_PUBLIC_URL": "https://sms.acme.test"})
+    try:
+        openapi = get(f"http://127.0.0.1:{port}/api/v2/openapi.json")[1]
+        assert openapi["servers"] == [{"url": "https://sms.acme.test"}]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=10)
+    assert "Short links and webhook addresses use https://sms.acme.test." in output
+
+
 def upload(url: str, csv: bytes, fields: dict[str, str], headers: dict[str, str]
            ) -> tuple[int, bytes]:
     """A multipart/form-data upload, as ``curl -F file=@x.csv`` sends it."""

@@ -65,6 +65,7 @@ def _last_words(exc: BaseException) -> str:
 class Context:
     def __init__(self) -> None:
         self.verbose = False  # `trackly run` logs at TRACKLY_LOG_LEVEL; one-shot commands quietly
+        self.overrides: dict[str, Any] = {}  # command-line options over the environment
         self._settings: Settings | None = None
         self._services: Services | None = None
 
@@ -72,7 +73,7 @@ class Context:
     def settings(self) -> Settings:
         if self._settings is None:
             try:
-                self._settings = load_settings()
+                self._settings = load_settings(**self.overrides)
             except SettingsError as exc:
                 fail(str(exc), 2)
             assert self._settings is not None
@@ -156,13 +157,16 @@ def run(ctx: Context, host: str | None, port: int | None, role: str) -> None:
     from trackly.runner import serve
 
     ctx.verbose = True
-    settings = ctx.settings
     if port is not None and not 0 <= port <= 65535:
         fail("--port: must be between 0 and 65535", 2)
+    # Into the settings, not beside them: the public URL (short links, webhook addresses)
+    # follows where we listen unless TRACKLY_PUBLIC_URL says otherwise.
+    ctx.overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    settings = ctx.settings
     services = ctx.services
     guarded(lambda: asyncio.run(serve(
-        services, role=RunRole(role), host=host or settings.host,
-        port=settings.port if port is None else port, announce=announce)))
+        services, role=RunRole(role), host=settings.host, port=settings.port,
+        announce=announce)))
 
 
 @cli.command(name="migrate")
