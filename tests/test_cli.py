@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+from collections.abc import Iterator
 
+import pytest
+
+from core.contacts.lists import ListChanges
+from core.db import database
+from core.permissions import Actor
+from core.settings import load_settings
 from tests.cli_helpers import trackly
+from tests.conftest import IS_POSTGRES, TEST_SECRET, scratch_postgres
+from trackly.bootstrap import build_services
 
 
 def _db_env(tmp_path) -> dict[str, str]:
@@ -155,3 +165,54 @@ def test_data_left_by_an_earlier_version_is_not_silently_replaced(tmp_path):
 
     kept = trackly("apikey", "list", "--account", "1", cwd=tmp_path, env=old, secret=None)
     assert kept.returncode == 0, kept.stderr  # account 1 lives in the earlier database
+
+
+@pytest.fixture
+def backend_env(tmp_path) -> Iterator[dict[str, str]]:
+    """The command line's database on the backend under test (TRACKLY_TEST_DATABASE_URL)."""
+    if not IS_POSTGRES:
+        yield _db_env(tmp_path)
+        return
+    with scratch_postgres("trackly_cli") as url:
+        yield {"TRACKLY_DATABASE_URL": url}
+
+
+def test_a_forgotten_account_id_and_list_number_can_be_found(tmp_path, backend_env):
+    """Item 25: a new user who lost the account id or the list number finds them from the
+    command line (account list, user list, list list)."""
+    env = backend_env
+    empty = trackly("account", "list", cwd=tmp_path, env=env)
+    assert empty.returncode == 0 and empty.stdout == "" and "No accounts yet" in empty.stderr
+    for name, email in (("Acme Deals", "ops@acme.test"), ("Beta", "b@beta.test")):
+        assert trackly("account", "create", name, "--owner-email", email, cwd=tmp_path,
+                       env=env).returncode == 0
+    trackly("account", "suspend", "2", cwd=tmp_path, env=env)
+    listed = trackly("account", "list", cwd=tmp_path, env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert [line.split("\t") for line in listed.stdout.splitlines()] == [
+        ["1", "active", "Acme Deals", "ops@acme.test"],
+        ["2", "suspended", "Beta", "b@beta.test"]]
+
+    trackly("user", "add", "ann@acme.test", "--account", "1", "--role", "member",
+            cwd=tmp_path, env=env)
+    team = [line.split("\t") for line in trackly("user", "list", "--account", "1",
+                                                  cwd=tmp_path, env=env).stdout.splitlines()]
+    assert [row[1:3] for row in team] == [["ops@acme.test", "owner"],
+                                          ["ann@acme.test", "member"]]
+    assert team[0][3] == "active" and team[1][3].startswith("invited")
+
+    async def make_list() -> None:
+        settings = load_settings(database_url=env["TRACKLY_DATABASE_URL"], data_dir=tmp_path)
+        services = build_services(settings, secret_key=TEST_SECRET)
+        async with database(settings.database_url):
+            await services.lists.create_list(Actor.system(1), ListChanges(
+                name="Deals", phone_number="(415) 555-0000", provider="simulator"))
+
+    asyncio.run(make_list())
+    lists = trackly("list", "list", "--account", "1", cwd=tmp_path, env=env)
+    assert lists.returncode == 0, lists.stderr
+    assert lists.stdout.split("\t")[1:4] == ["+14155550000", "simulator", "active"]
+    none = trackly("list", "list", "--account", "2", cwd=tmp_path, env=env)
+    assert none.stdout == "" and "No sending lists yet" in none.stderr
+    missing = trackly("list", "list", "--account", "9", cwd=tmp_path, env=env)
+    assert missing.returncode == 1 and "error: No account 9." in missing.stderr

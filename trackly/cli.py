@@ -220,6 +220,17 @@ async def account_create(services: Services, name: str, owner_email: str) -> Non
     click.echo(created.id)
 
 
+@account.command("list")
+@async_command
+async def account_list(services: Services) -> None:
+    """List the accounts: id, status, name, owner email."""
+    accounts = await services.accounts.list_accounts()
+    if not accounts:
+        announce('No accounts yet: trackly account create NAME --owner-email EMAIL')
+    for acc in accounts:
+        click.echo(f"{acc.id}\t{acc.status}\t{acc.name}\t{acc.owner_email}")
+
+
 @account.command("suspend")
 @click.argument("account_id", type=int)
 @async_command
@@ -253,6 +264,22 @@ async def user_add(services: Services, email: str, account_id: int, role: str) -
     await _require_account(services, account_id)
     access = await services.accounts.add_user(Actor.system(account_id), email, role)
     click.echo(f"user {access.user_id} added to account {account_id} as {role}")
+
+
+@user.command("list")
+@click.option("--account", "account_id", type=int, required=True)
+@async_command
+async def user_list(services: Services, account_id: int) -> None:
+    """List an account's team: user id, email, role, and whether they joined."""
+    await _require_account(services, account_id)
+    for access in await services.accounts.list_team(Actor.system(account_id)):
+        if access.accepted_at is not None:
+            state = "active"
+        elif access.invite_expires_at is not None:
+            state = f"invited (until {access.invite_expires_at:%Y-%m-%d %H:%M} UTC)"
+        else:
+            state = "invited"
+        click.echo(f"{access.user_id}\t{access.user.email}\t{access.role}\t{state}")
 
 
 @cli.group()
@@ -307,7 +334,33 @@ async def apikey_revoke(services: Services, key: str, account_id: int) -> None:
     click.echo(f"revoked {revoked.prefix}...")
 
 
-# -- contacts -----------------------------------------------------------------------------
+# -- sending lists and contacts -----------------------------------------------------------
+
+
+@cli.group(name="list")
+def list_group() -> None:
+    """Sending lists (from-numbers); `trackly import --list` takes the number."""
+
+
+@list_group.command("list")
+@click.option("--account", "account_id", type=int, required=True)
+@async_command
+async def list_list(services: Services, account_id: int) -> None:
+    """List an account's sending lists: id, number, provider, status, name."""
+    await _require_account(services, account_id)
+    actor = Actor.system(account_id)
+    page, shown = 1, 0
+    while True:
+        lists, total = await services.lists.list_lists(actor, page=page, per_page=100)
+        for found in lists:
+            click.echo(f"{found.id}\t{found.phone_number}\t{found.provider}\t"
+                       f"{found.status}\t{found.name}")
+        shown += len(lists)
+        if not lists or shown >= total:
+            break
+        page += 1
+    if total == 0:
+        announce("No sending lists yet: create one with POST /api/v2/lists.")
 
 
 @cli.command("import")
