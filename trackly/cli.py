@@ -370,8 +370,8 @@ async def list_list(services: Services, account_id: int) -> None:
 @async_command
 async def import_cmd(services: Services, file: Path, list_number: str, commit: bool) -> None:
     """Import contacts from a CSV onto a list; a dry run unless --commit."""
-    from core.contacts.imports import ImportProgress
     from core.contacts.models import ImportStatus
+    from trackly.progress import Progress
 
     sending_list = await services.lists.find_by_number(list_number)
     if sending_list is None:
@@ -382,18 +382,11 @@ async def import_cmd(services: Services, file: Path, list_number: str, commit: b
                                             dry_run=not commit)
     mode = "" if commit else " (dry run)"
     announce(f"Importing {file.name} onto {sending_list.phone_number}{mode}")
-    with click.progressbar(length=max(job.file_size, 1), file=sys.stderr,
-                           label="rows", show_percent=True) as bar:
-        done = 0
-
-        def advance(progress: ImportProgress) -> None:
-            nonlocal done
-            bar.label = f"{progress.rows_processed:,} rows"
-            bar.update(max(0, progress.bytes_processed - done))
-            done = max(done, progress.bytes_processed)
-
-        job = await services.imports.run(job.id, progress=advance)
-        bar.update(max(0, job.file_size - done))
+    with Progress(sys.stderr, job.file_size) as progress:
+        job = await services.imports.run(
+            job.id, progress=lambda p: progress.update(p.bytes_processed, p.rows_processed))
+        if job.status == ImportStatus.COMPLETED:
+            progress.finish(job.rows_processed)
     if job.status != ImportStatus.COMPLETED:
         raise TracklyError(job.failure or f"The import {job.status}.")
     if job.dry_run:
