@@ -49,7 +49,8 @@ class Settings(BaseSettings):
         env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
     )
 
-    # Empty means derived (see _derive): SQLite in the data directory; where we listen.
+    # Empty means derived (see _derive): SQLite in the data directory, and for
+    # public_url below, the address trackly run listens on.
     database_url: str = Field("", validation_alias=AliasChoices("TRACKLY_DATABASE_URL"))
     secret_key: SecretStr | None = _env("TRACKLY_SECRET_KEY")
     public_url: str = Field("", validation_alias=AliasChoices("TRACKLY_PUBLIC_URL"))
