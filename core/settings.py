@@ -14,13 +14,26 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ProviderName = Literal["simulator", "twilio", "infobip", "cm"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 DB_SCHEMES = ("sqlite", "postgres", "postgresql", "asyncpg")
 SECRET_FILE = ".trackly-secret"
+DATABASE_FILE = "trackly.sqlite3"
+# Everything Trackly writes while it runs (the SQLite database, the generated secret,
+# uploaded CSVs) goes in one directory, so one line of .gitignore and one backup cover it.
+DEFAULT_DATA_DIR = Path("trackly-data")
+WILDCARD_HOSTS = ("", "0.0.0.0", "::", "[::]")
 
 
 class SettingsError(Exception):
@@ -36,19 +49,17 @@ class Settings(BaseSettings):
         env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
     )
 
-    database_url: str = Field(
-        "sqlite://trackly.sqlite3", validation_alias=AliasChoices("TRACKLY_DATABASE_URL")
-    )
+    # Empty means derived (see _derive): SQLite in the data directory, and for
+    # public_url below, the address trackly run listens on.
+    database_url: str = Field("", validation_alias=AliasChoices("TRACKLY_DATABASE_URL"))
     secret_key: SecretStr | None = _env("TRACKLY_SECRET_KEY")
-    public_url: str = Field(
-        "http://127.0.0.1:8080", validation_alias=AliasChoices("TRACKLY_PUBLIC_URL")
-    )
+    public_url: str = Field("", validation_alias=AliasChoices("TRACKLY_PUBLIC_URL"))
     host: str = Field("127.0.0.1", validation_alias=AliasChoices("TRACKLY_HOST"))
     port: Annotated[int, Field(ge=0, le=65535)] = Field(
         8080, validation_alias=AliasChoices("TRACKLY_PORT")
     )
     log_level: LogLevel = Field("INFO", validation_alias=AliasChoices("TRACKLY_LOG_LEVEL"))
-    data_dir: Path = Field(Path("."), validation_alias=AliasChoices("TRACKLY_DATA_DIR"))
+    data_dir: Path = Field(DEFAULT_DATA_DIR, validation_alias=AliasChoices("TRACKLY_DATA_DIR"))
     tracking_domain: str | None = _env("TRACKLY_TRACKING_DOMAIN")
 
     default_provider: ProviderName = Field(
@@ -102,9 +113,13 @@ class Settings(BaseSettings):
         10, validation_alias=AliasChoices("TRACKLY_SUPPORT_COOLDOWN_MINUTES")
     )
 
+    _derived: frozenset[str] = PrivateAttr(frozenset())
+
     @field_validator("database_url")
     @classmethod
     def _check_database_url(cls, value: str) -> str:
+        if not value:
+            return value
         scheme = urlsplit(value).scheme
         if scheme not in DB_SCHEMES:
             raise ValueError("must start with sqlite:// or postgres://")
@@ -115,6 +130,8 @@ class Settings(BaseSettings):
     @field_validator("public_url", "twilio_base_url", "infobip_base_url", "cm_base_url")
     @classmethod
     def _check_http_url(cls, value: str) -> str:
+        if not value:
+            return value
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("must be an http:// or https:// URL with a host")
@@ -133,6 +150,25 @@ class Settings(BaseSettings):
         if isinstance(value, int):
             return [value]
         return value
+
+    @model_validator(mode="after")
+    def _derive(self) -> Settings:
+        """Fill the settings left unset from the ones they follow: a user who runs
+        ``trackly run --port 9000`` gets short links and webhook addresses on :9000."""
+        derived = set()
+        if not self.database_url:
+            self.database_url = f"sqlite://{self.data_dir / DATABASE_FILE}"
+            derived.add("database_url")
+        if not self.public_url:
+            self.public_url = f"http://{_url_host(self.host)}:{self.port}"
+            derived.add("public_url")
+        self._derived = frozenset(derived)
+        return self
+
+    def is_derived(self, field: str) -> bool:
+        """True when ``field`` was not set and follows other settings (``public_url``
+        follows host and port, ``database_url`` the data directory)."""
+        return field in self._derived
 
     @property
     def is_sqlite(self) -> bool:
@@ -161,12 +197,25 @@ class Settings(BaseSettings):
                 shown = "(not set)"
             else:
                 shown = str(value)
+            if name in self._derived:
+                shown += f" (from {_FOLLOWS[name]})"
             out[str(env)] = shown
         return out
 
 
 # DISCORD_OWNER_IDS="1,2" must not be parsed as JSON by pydantic-settings.
 Settings.model_config["enable_decoding"] = False
+
+
+_FOLLOWS = {"database_url": "TRACKLY_DATA_DIR", "public_url": "TRACKLY_HOST and TRACKLY_PORT"}
+
+
+def _url_host(host: str) -> str:
+    """The host of a URL that reaches a server listening on ``host``: a wildcard address
+    is reached on this machine as 127.0.0.1 (elsewhere, set TRACKLY_PUBLIC_URL)."""
+    if host in WILDCARD_HOSTS:
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
 def _mask_url_password(url: str) -> str:
@@ -224,8 +273,36 @@ def resolve_secret_key(settings: Settings) -> str:
             path.chmod(0o600)
         return path.read_text(encoding="utf-8").strip()
     key = secrets.token_urlsafe(48)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(key + "\n")
     return key
+
+
+def check_data_dir(settings: Settings, *, workdir: Path = Path(".")) -> None:
+    """Refuse to start beside the data of an earlier Trackly, which kept its database and
+    secret in the working directory: a new, empty database and a new secret (which cannot
+    open the stored provider credentials) would look like lost data."""
+    if "data_dir" in settings.model_fields_set:
+        return
+    data_dir = settings.data_dir
+    left = [name for name, applies in (
+        (DATABASE_FILE, settings.is_derived("database_url")),
+        (SECRET_FILE, settings.secret_key is None),
+    ) if applies and (workdir / name).exists() and not (data_dir / name).exists()]
+    if left:
+        raise SettingsError(
+            f"TRACKLY_DATA_DIR: {' and '.join(left)} in this directory are from an earlier "
+            f"Trackly, which kept its data here; stop Trackly and move {DATABASE_FILE}*, "
+            f"{SECRET_FILE} and imports/ (if any) into {data_dir}/, or set "
+            "TRACKLY_DATA_DIR=. to keep them where they are")
+
+
+def make_data_dir(settings: Settings) -> None:
+    """Create the data directory, owner-only: it holds phone numbers and the secret key."""
+    try:
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SettingsError(f"TRACKLY_DATA_DIR: cannot create {settings.data_dir} "
+                            f"({exc.strerror})") from None

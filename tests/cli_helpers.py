@@ -16,7 +16,8 @@ from typing import Any
 from tests.conftest import TEST_SECRET
 
 
-def _env(env: dict[str, str] | None, secret: str | None) -> dict[str, str]:
+def clean_env(env: dict[str, str] | None, secret: str | None = TEST_SECRET
+              ) -> dict[str, str]:
     """This process's environment without our settings, plus ``env``. ``secret=None``
     leaves TRACKLY_SECRET_KEY unset (embedded mode generates one)."""
     full_env = {k: v for k, v in os.environ.items()
@@ -31,16 +32,20 @@ def trackly(*args: str, cwd: Path, env: dict[str, str] | None = None,
             secret: str | None = TEST_SECRET, timeout: float = 60
             ) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "trackly", *args], cwd=cwd,
-                          env=_env(env, secret), capture_output=True, text=True,
+                          env=clean_env(env, secret), capture_output=True, text=True,
                           timeout=timeout, check=False)
 
 
 def start_run(*, cwd: Path, port: int, env: dict[str, str] | None = None,
-              secret: str | None = TEST_SECRET) -> subprocess.Popen[str]:
-    """``trackly run`` on ``port`` (given as TRACKLY_PORT, as a deployment would), once it
-    answers ``/healthz``. Its output is stdout and stderr together."""
-    proc = subprocess.Popen([sys.executable, "-m", "trackly", "run"], cwd=cwd,
-                            env=_env({**(env or {}), "TRACKLY_PORT": str(port)}, secret),
+              secret: str | None = TEST_SECRET, port_option: bool = False
+              ) -> subprocess.Popen[str]:
+    """``trackly run`` on ``port`` (given as TRACKLY_PORT, as a deployment would, or as
+    ``--port`` with ``port_option``), once it answers ``/healthz``. Its output is stdout
+    and stderr together."""
+    args = ["run", "--port", str(port)] if port_option else ["run"]
+    port_env = {} if port_option else {"TRACKLY_PORT": str(port)}
+    proc = subprocess.Popen([sys.executable, "-m", "trackly", *args], cwd=cwd,
+                            env=clean_env({**(env or {}), **port_env}, secret),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

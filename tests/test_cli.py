@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import pty
+import re
 import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
 
-from tests.cli_helpers import trackly
+import pytest
+
+from core.contacts.lists import ListChanges
+from core.db import database
+from core.permissions import Actor
+from core.settings import load_settings
+from tests.cli_helpers import clean_env, trackly
+from tests.conftest import IS_POSTGRES, TEST_SECRET, scratch_postgres
+from trackly.bootstrap import build_services
 
 
 def _db_env(tmp_path) -> dict[str, str]:
@@ -103,7 +118,7 @@ def test_other_bad_settings_name_the_variable(tmp_path):
         assert done.returncode == 2, (env, done.stderr)
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith(f"error: {expected}"), done.stderr
-    assert not (tmp_path / "trackly.sqlite3").exists()
+    assert list(tmp_path.iterdir()) == []  # no data directory, no database, no secret
 
 
 def test_config_masks_secrets(tmp_path):
@@ -133,3 +148,125 @@ def test_embedded_secret_key_is_generated_once_owner_only(tmp_path):
     trackly("account", "create", "B", "--owner-email", "b@b.test", cwd=tmp_path, env=env,
             secret=None)
     assert secret_file.read_text() == key
+
+
+def test_data_left_by_an_earlier_version_is_not_silently_replaced(tmp_path):
+    """Earlier versions kept the database and secret in the working directory; starting
+    beside them on a fresh database and secret would look like lost data."""
+    old = {"TRACKLY_DATA_DIR": "."}
+    made = trackly("account", "create", "Acme", "--owner-email", "o@acme.test",
+                   cwd=tmp_path, env=old, secret=None)
+    assert made.returncode == 0, made.stderr
+    assert {"trackly.sqlite3", ".trackly-secret"} <= {p.name for p in tmp_path.iterdir()}
+
+    for command in (["account", "create", "B", "--owner-email", "b@b.test"], ["migrate"]):
+        refused = trackly(*command, cwd=tmp_path, secret=None)
+        assert refused.returncode == 2, refused.stderr
+        lines = refused.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(
+            "error: TRACKLY_DATA_DIR: trackly.sqlite3 and .trackly-secret in this directory "
+            "are from an earlier Trackly"), refused.stderr
+        assert not (tmp_path / "trackly-data").exists()
+
+    kept = trackly("apikey", "list", "--account", "1", cwd=tmp_path, env=old, secret=None)
+    assert kept.returncode == 0, kept.stderr  # account 1 lives in the earlier database
+
+
+def _make_list(env: dict[str, str], tmp_path, *, account_id: int) -> None:
+    """A simulator list +14155550000 (the command line has no command for it)."""
+    async def make() -> None:
+        settings = load_settings(database_url=env["TRACKLY_DATABASE_URL"], data_dir=tmp_path)
+        services = build_services(settings, secret_key=TEST_SECRET)
+        async with database(settings.database_url):
+            await services.lists.create_list(Actor.system(account_id), ListChanges(
+                name="Deals", phone_number="(415) 555-0000", provider="simulator"))
+
+    asyncio.run(make())
+
+
+@pytest.fixture
+def backend_env(tmp_path) -> Iterator[dict[str, str]]:
+    """The command line's database on the backend under test (TRACKLY_TEST_DATABASE_URL)."""
+    if not IS_POSTGRES:
+        yield _db_env(tmp_path)
+        return
+    with scratch_postgres("trackly_cli") as url:
+        yield {"TRACKLY_DATABASE_URL": url}
+
+
+def test_a_forgotten_account_id_and_list_number_can_be_found(tmp_path, backend_env):
+    """Item 25: a new user who lost the account id or the list number finds them from the
+    command line (account list, user list, list list)."""
+    env = backend_env
+    empty = trackly("account", "list", cwd=tmp_path, env=env)
+    assert empty.returncode == 0 and empty.stdout == "" and "No accounts yet" in empty.stderr
+    for name, email in (("Acme Deals", "ops@acme.test"), ("Beta", "b@beta.test")):
+        assert trackly("account", "create", name, "--owner-email", email, cwd=tmp_path,
+                       env=env).returncode == 0
+    trackly("account", "suspend", "2", cwd=tmp_path, env=env)
+    listed = trackly("account", "list", cwd=tmp_path, env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert [line.split("\t") for line in listed.stdout.splitlines()] == [
+        ["1", "active", "Acme Deals", "ops@acme.test"],
+        ["2", "suspended", "Beta", "b@beta.test"]]
+
+    trackly("user", "add", "ann@acme.test", "--account", "1", "--role", "member",
+            cwd=tmp_path, env=env)
+    team = [line.split("\t") for line in trackly("user", "list", "--account", "1",
+                                                  cwd=tmp_path, env=env).stdout.splitlines()]
+    assert [row[1:3] for row in team] == [["ops@acme.test", "owner"],
+                                          ["ann@acme.test", "member"]]
+    assert team[0][3] == "active" and team[1][3].startswith("invited")
+
+    _make_list(env, tmp_path, account_id=1)
+    lists = trackly("list", "list", "--account", "1", cwd=tmp_path, env=env)
+    assert lists.returncode == 0, lists.stderr
+    assert lists.stdout.split("\t")[1:4] == ["+14155550000", "simulator", "active"]
+    none = trackly("list", "list", "--account", "2", cwd=tmp_path, env=env)
+    assert none.stdout == "" and "No sending lists yet" in none.stderr
+    missing = trackly("list", "list", "--account", "9", cwd=tmp_path, env=env)
+    assert missing.returncode == 1 and "error: No account 9." in missing.stderr
+
+
+def test_import_progress_is_lines_in_a_log_and_a_bar_on_a_terminal(tmp_path, backend_env):
+    """Item 25: with stderr not a terminal, progress was bare "rows" lines; now plain lines
+    with counts and percentages. On a terminal it is a bar."""
+    env = backend_env
+    trackly("account", "create", "Acme", "--owner-email", "o@acme.test", cwd=tmp_path,
+            env=env)
+    _make_list(env, tmp_path, account_id=1)
+    csv = tmp_path / "many.csv"
+    csv.write_text("phone,first_name\n" + "".join(
+        f"+1415{2_000_000 + i:07d},N{i}\n" for i in range(25_000)))  # three batches
+
+    logged = trackly("import", str(csv), "--list", "+14155550000", cwd=tmp_path, env=env)
+    assert logged.returncode == 0, logged.stderr
+    lines = logged.stderr.splitlines()
+    assert lines[0] == "Importing many.csv onto +14155550000 (dry run)"
+    progress = [re.fullmatch(r"([\d,]+) rows \((\d+)%\)", line) for line in lines[1:]]
+    assert all(progress) and len(progress) == 3, lines  # one line per batch of 10,000
+    assert [m.group(1) for m in progress if m] == ["10,000", "20,000", "25,000"]
+    percents = [int(m.group(2)) for m in progress if m]
+    assert percents == sorted(percents) and 0 < percents[0] and percents[-1] == 100
+    assert "25,000 rows: 25,000 new" in logged.stdout
+
+    leader, follower = pty.openpty()
+    with subprocess.Popen([sys.executable, "-m", "trackly", "import", str(csv), "--list",
+                           "+14155550000"], cwd=tmp_path, stdout=subprocess.PIPE,
+                          stderr=follower, env=clean_env(env)) as proc:
+        os.close(follower)
+        shown = b""
+        while chunk := _read_pty(leader):
+            shown += chunk
+        proc.wait(timeout=60)
+    os.close(leader)
+    bar = shown.decode()
+    assert proc.returncode == 0, bar
+    assert "\r" in bar and "[####" in bar and "100%" in bar and "25,000 rows" in bar
+
+
+def _read_pty(fd: int) -> bytes:
+    try:
+        return os.read(fd, 65536)
+    except OSError:  # EIO: the other end closed
+        return b""

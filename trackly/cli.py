@@ -17,7 +17,7 @@ from core.db import database, migrate, pending_migrations
 from core.errors import TracklyError
 from core.permissions import Actor, Role
 from core.services import Services
-from core.settings import Settings, SettingsError, load_settings
+from core.settings import Settings, SettingsError, check_data_dir, load_settings, make_data_dir
 from trackly.bootstrap import build_services, configure_logging
 
 T = TypeVar("T")
@@ -65,6 +65,7 @@ def _last_words(exc: BaseException) -> str:
 class Context:
     def __init__(self) -> None:
         self.verbose = False  # `trackly run` logs at TRACKLY_LOG_LEVEL; one-shot commands quietly
+        self.overrides: dict[str, Any] = {}  # command-line options over the environment
         self._settings: Settings | None = None
         self._services: Services | None = None
 
@@ -72,7 +73,7 @@ class Context:
     def settings(self) -> Settings:
         if self._settings is None:
             try:
-                self._settings = load_settings()
+                self._settings = load_settings(**self.overrides)
             except SettingsError as exc:
                 fail(str(exc), 2)
             assert self._settings is not None
@@ -83,7 +84,9 @@ class Context:
     def services(self) -> Services:
         if self._services is None:
             try:
+                check_data_dir(self.settings)
                 self._services = build_services(self.settings)
+                make_data_dir(self.settings)
             except SettingsError as exc:
                 fail(str(exc), 2)
         assert self._services is not None
@@ -154,13 +157,16 @@ def run(ctx: Context, host: str | None, port: int | None, role: str) -> None:
     from trackly.runner import serve
 
     ctx.verbose = True
-    settings = ctx.settings
     if port is not None and not 0 <= port <= 65535:
         fail("--port: must be between 0 and 65535", 2)
+    # Into the settings, not beside them: the public URL (short links, webhook addresses)
+    # follows where we listen unless TRACKLY_PUBLIC_URL says otherwise.
+    ctx.overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    settings = ctx.settings
     services = ctx.services
     guarded(lambda: asyncio.run(serve(
-        services, role=RunRole(role), host=host or settings.host,
-        port=settings.port if port is None else port, announce=announce)))
+        services, role=RunRole(role), host=settings.host, port=settings.port,
+        announce=announce)))
 
 
 @cli.command(name="migrate")
@@ -168,6 +174,7 @@ def run(ctx: Context, host: str | None, port: int | None, role: str) -> None:
 def migrate_cmd(ctx: Context) -> None:
     """Apply the committed database migrations."""
     url = ctx.settings.database_url
+    guarded(lambda: _prepare_data_dir(ctx.settings))
     applied = guarded(lambda: asyncio.run(migrate(url)))
     if applied:
         for name in applied:
@@ -213,6 +220,17 @@ async def account_create(services: Services, name: str, owner_email: str) -> Non
     click.echo(created.id)
 
 
+@account.command("list")
+@async_command
+async def account_list(services: Services) -> None:
+    """List the accounts: id, status, name, owner email."""
+    accounts = await services.accounts.list_accounts()
+    if not accounts:
+        announce('No accounts yet: trackly account create NAME --owner-email EMAIL')
+    for acc in accounts:
+        click.echo(f"{acc.id}\t{acc.status}\t{acc.name}\t{acc.owner_email}")
+
+
 @account.command("suspend")
 @click.argument("account_id", type=int)
 @async_command
@@ -246,6 +264,22 @@ async def user_add(services: Services, email: str, account_id: int, role: str) -
     await _require_account(services, account_id)
     access = await services.accounts.add_user(Actor.system(account_id), email, role)
     click.echo(f"user {access.user_id} added to account {account_id} as {role}")
+
+
+@user.command("list")
+@click.option("--account", "account_id", type=int, required=True)
+@async_command
+async def user_list(services: Services, account_id: int) -> None:
+    """List an account's team: user id, email, role, and whether they joined."""
+    await _require_account(services, account_id)
+    for access in await services.accounts.list_team(Actor.system(account_id)):
+        if access.accepted_at is not None:
+            state = "active"
+        elif access.invite_expires_at is not None:
+            state = f"invited (until {access.invite_expires_at:%Y-%m-%d %H:%M} UTC)"
+        else:
+            state = "invited"
+        click.echo(f"{access.user_id}\t{access.user.email}\t{access.role}\t{state}")
 
 
 @cli.group()
@@ -300,7 +334,33 @@ async def apikey_revoke(services: Services, key: str, account_id: int) -> None:
     click.echo(f"revoked {revoked.prefix}...")
 
 
-# -- contacts -----------------------------------------------------------------------------
+# -- sending lists and contacts -----------------------------------------------------------
+
+
+@cli.group(name="list")
+def list_group() -> None:
+    """Sending lists (from-numbers); `trackly import --list` takes the number."""
+
+
+@list_group.command("list")
+@click.option("--account", "account_id", type=int, required=True)
+@async_command
+async def list_list(services: Services, account_id: int) -> None:
+    """List an account's sending lists: id, number, provider, status, name."""
+    await _require_account(services, account_id)
+    actor = Actor.system(account_id)
+    page, shown = 1, 0
+    while True:
+        lists, total = await services.lists.list_lists(actor, page=page, per_page=100)
+        for found in lists:
+            click.echo(f"{found.id}\t{found.phone_number}\t{found.provider}\t"
+                       f"{found.status}\t{found.name}")
+        shown += len(lists)
+        if not lists or shown >= total:
+            break
+        page += 1
+    if total == 0:
+        announce("No sending lists yet: create one with POST /api/v2/lists.")
 
 
 @cli.command("import")
@@ -310,8 +370,8 @@ async def apikey_revoke(services: Services, key: str, account_id: int) -> None:
 @async_command
 async def import_cmd(services: Services, file: Path, list_number: str, commit: bool) -> None:
     """Import contacts from a CSV onto a list; a dry run unless --commit."""
-    from core.contacts.imports import ImportProgress
     from core.contacts.models import ImportStatus
+    from trackly.progress import Progress
 
     sending_list = await services.lists.find_by_number(list_number)
     if sending_list is None:
@@ -322,18 +382,11 @@ async def import_cmd(services: Services, file: Path, list_number: str, commit: b
                                             dry_run=not commit)
     mode = "" if commit else " (dry run)"
     announce(f"Importing {file.name} onto {sending_list.phone_number}{mode}")
-    with click.progressbar(length=max(job.file_size, 1), file=sys.stderr,
-                           label="rows", show_percent=True) as bar:
-        done = 0
-
-        def advance(progress: ImportProgress) -> None:
-            nonlocal done
-            bar.label = f"{progress.rows_processed:,} rows"
-            bar.update(max(0, progress.bytes_processed - done))
-            done = max(done, progress.bytes_processed)
-
-        job = await services.imports.run(job.id, progress=advance)
-        bar.update(max(0, job.file_size - done))
+    with Progress(sys.stderr, job.file_size) as progress:
+        job = await services.imports.run(
+            job.id, progress=lambda p: progress.update(p.bytes_processed, p.rows_processed))
+        if job.status == ImportStatus.COMPLETED:
+            progress.finish(job.rows_processed)
     if job.status != ImportStatus.COMPLETED:
         raise TracklyError(job.failure or f"The import {job.status}.")
     if job.dry_run:
@@ -348,6 +401,11 @@ async def import_cmd(services: Services, file: Path, list_number: str, commit: b
         for row in shown:
             value = f" [{row.value}]" if row.value else ""
             click.echo(f"  line {row.line}: {row.code} - {row.reason}{value}")
+
+
+def _prepare_data_dir(settings: Settings) -> None:
+    check_data_dir(settings)
+    make_data_dir(settings)
 
 
 async def _require_account(services: Services, account_id: int) -> None:

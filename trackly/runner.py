@@ -16,7 +16,7 @@ from aiohttp import web
 
 from core.db import database, migrate, pending_migrations
 from core.services import Services
-from core.settings import SettingsError
+from core.settings import WILDCARD_HOSTS, SettingsError
 from scheduler.jobs import build_scheduler
 from trackly.bootstrap import build_executor
 from web.app import create_app
@@ -52,6 +52,13 @@ def web_component(host: str, port: int, announce: Callable[[str], None]) -> Comp
                                 ) from None
         bound = runner.addresses[0][1] if runner.addresses else port
         announce(f"Trackly is listening on http://{host}:{bound}")
+        settings = services.settings
+        if settings.is_derived("public_url") and host in WILDCARD_HOSTS:
+            announce(f"Short links and webhook addresses use {settings.public_url}, which "
+                     "only this machine reaches: set TRACKLY_PUBLIC_URL to the address "
+                     "recipients and providers reach.")
+        elif settings.public_url != f"http://{host}:{bound}":
+            announce(f"Short links and webhook addresses use {settings.public_url}.")
         try:
             yield
         finally:

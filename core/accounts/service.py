@@ -76,6 +76,10 @@ class AccountService:
     async def find_account(self, account_id: int) -> Account | None:
         return await Account.get_or_none(id=account_id)
 
+    async def list_accounts(self) -> list[Account]:
+        """Every account of the installation, oldest first (the operator's command line)."""
+        return await Account.all().order_by("id")
+
     async def set_status(self, account_id: int, status: AccountStatus) -> Account:
         """Suspend, reactivate or delete (installation-level)."""
         account = await Account.get_or_none(id=account_id)
