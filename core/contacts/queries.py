@@ -18,10 +18,8 @@ from typing import Any
 
 import orjson
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.connection import get_connection
 
 from core.contacts.models import SubscriptionStatus
-from core.messaging.models import MessageEvent, MessageSent, MessageStatus
 from core.sql import is_postgres, read_ts, sqlite_ts
 
 
@@ -280,43 +278,3 @@ async def insert_row_errors(conn: BaseDBAsyncClient, job_id: int,
             await raw.executemany(
                 "INSERT INTO import_row_error (job_id, line, code, reason, value) "
                 "VALUES (?, ?, ?, ?, ?)", clipped)
-
-
-# -- queued messages ----------------------------------------------------------------------
-
-
-async def drop_queued_messages(*, contact_id: int, list_ids: Sequence[int], detail: str,
-                               source: str, now: dt.datetime) -> int:
-    """Make a contact's QUEUED messages from these lists unsendable (status dropped).
-
-    One conditional UPDATE on status 'queued', which includes messages an executor has
-    claimed but not yet marked 'sending': its own conditional update then finds them
-    gone, so they never leave. Each dropped message gets an event.
-    Runs in the caller's transaction when there is one."""
-    if not list_ids:
-        return 0
-    conn = get_connection("default")
-    table = MessageSent._meta.db_table
-    dropped, queued = MessageStatus.DROPPED.value, MessageStatus.QUEUED.value
-    async with conn.acquire_connection() as raw:
-        if is_postgres(conn):
-            rows = await raw.fetch(
-                f"UPDATE {table} SET status = $1, status_detail = $2, dropped_at = $3, "
-                "updated_at = $3 WHERE contact_id = $4 AND status = $5 "
-                "AND sending_list_id = ANY($6::int[]) RETURNING id",
-                dropped, detail, now, contact_id, queued, list(list_ids))
-        else:
-            cursor = await raw.execute(
-                f"UPDATE {table} SET status = ?, status_detail = ?, dropped_at = ?, "
-                "updated_at = ? WHERE contact_id = ? AND status = ? "
-                "AND sending_list_id IN (SELECT value FROM json_each(?)) RETURNING id",
-                (dropped, detail, sqlite_ts(now), sqlite_ts(now), contact_id, queued,
-                 json.dumps(list(list_ids))))
-            rows = await cursor.fetchall()
-            await cursor.close()
-    ids = [row[0] for row in rows]
-    if ids:
-        await MessageEvent.bulk_create([
-            MessageEvent(message_id=i, status=MessageStatus.DROPPED, detail=detail,
-                         source=source, occurred_at=now) for i in ids])
-    return len(ids)

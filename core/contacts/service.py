@@ -17,7 +17,7 @@ from tortoise.transactions import in_transaction
 
 from core.accounts.models import Account
 from core.clock import Clock
-from core.contacts import queries
+from core.contacts.consent import READDABLE_REASONS
 from core.contacts.fields import (
     FieldError,
     clean_contact_email,
@@ -39,16 +39,12 @@ from core.contacts.models import (
     UnsubscribeReason,
 )
 from core.contacts.phones import PhoneInfo, mask, parse_phone
+from core.contacts.ports import DropQueued
 from core.errors import NotFound, TracklyError, ValidationError
 from core.permissions import Action, Actor
 from core.validation import bulk_size
 
 log = logging.getLogger(__name__)
-
-# An API upsert may bring back someone an operator removed; never someone who opted out.
-READDABLE_REASONS = frozenset({UnsubscribeReason.MANUAL, UnsubscribeReason.INVALID_CONTACT,
-                        UnsubscribeReason.BAD_RESPONSE})
-
 
 @dataclass
 class ContactInput:
@@ -91,9 +87,11 @@ class BulkOutcome:
 
 
 class ContactService:
-    def __init__(self, *, clock: Clock, lists: SendingListService) -> None:
+    def __init__(self, *, clock: Clock, lists: SendingListService,
+                 drop_queued: DropQueued) -> None:
         self.clock = clock
         self.lists = lists
+        self.drop_queued = drop_queued
 
     # -- contacts (system-wide) ---------------------------------------------------------
 
@@ -225,7 +223,7 @@ class ContactService:
                 id=subscription.id, status=SubscriptionStatus.ACTIVE
             ).update(status=SubscriptionStatus.UNSUBSCRIBED, unsubscribe_reason=reason,
                      unsubscribed_at=now, updated_at=now)
-            dropped = await queries.drop_queued_messages(
+            dropped = await self.drop_queued(
                 contact_id=subscription.contact_id, list_ids=[subscription.sending_list_id],
                 detail="unsubscribed", source=f"contacts:{actor.label}", now=now)
         if moved:

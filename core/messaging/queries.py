@@ -111,6 +111,28 @@ async def drop(rows: Sequence[tuple[int, str]], *, token: str, now: dt.datetime)
     )
 
 
+async def drop_queued_for_contact(*, contact_id: int, list_ids: Sequence[int], detail: str,
+                                  source: str, now: dt.datetime) -> int:
+    """A contact's queued messages from these lists become unsendable (an unsubscribe, a
+    block): core.contacts.ports.DropQueued, which contacts and compliance are given.
+
+    Status 'queued' includes messages an executor has claimed but not yet marked
+    'sending': its own conditional update then finds them gone, so they never leave.
+    Each dropped message gets an event. Runs in the caller's transaction when there is
+    one."""
+    if not list_ids:
+        return 0
+    p = Params()
+    rows = await fetch(
+        f"UPDATE message_sent SET status = 'dropped', status_detail = {p(detail)}, "
+        f"dropped_at = {p(ts(now))}, updated_at = {p(ts(now))} "
+        f"WHERE contact_id = {p(contact_id)} "
+        f"AND status = 'queued' AND "
+        f"{p.isin('sending_list_id', list_ids, 'int')} RETURNING id", p)
+    await record_events([(r["id"], "dropped", detail, source, now) for r in rows])
+    return len(rows)
+
+
 _SENT_SET = (
     "provider_message_id = COALESCE(m.provider_message_id, {pid}), "
     "sent_at = COALESCE(m.sent_at, {now}), "

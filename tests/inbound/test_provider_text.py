@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.compliance.models import InboundMessage
 from core.contacts.models import SubscriptionStatus
+from core.inbound.models import InboundMessage
 from core.messaging.models import MessageStatus
 from tests.inbound.helpers import ALICE, confirmations, signed_twilio_form, subscribe, subscription
 from tests.messaging.stack import LIST_NUMBER, stack

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.compliance.models import InboundMessage
 from core.contacts.models import ListContact, SubscriptionStatus
+from core.inbound.models import InboundMessage
 from core.messaging.models import MessageSent
 from tests.fakes.base import Fault
 from tests.messaging.stack import LIST_NUMBER, stack
