@@ -1,7 +1,10 @@
 """Provider callbacks: what Twilio, Infobip and CM post to us (delivery receipts and
 inbound SMS), verified each provider's way before anything is stored.
 
-Anything that cannot be verified is ``invalid_signature`` and stores nothing.
+A callback acts for one sending list only: the one whose secret verified it (Infobip and
+CM: the token in the URL; Twilio: the auth token of the list the request is about). An
+inbound message to another number is refused, and receipts move that list's messages
+only. Anything that cannot be verified is ``invalid_signature`` and stores nothing.
 
 (Not to be confused with core.webhooks: the endpoints our customers register to hear
 from us.)
@@ -15,7 +18,7 @@ from dataclasses import dataclass
 
 from core.contacts.models import Provider, SendingList
 from core.contacts.phones import mask, normalize_sender
-from core.errors import NotFound
+from core.errors import NotFound, PermissionDenied
 from core.inbound.service import InboundOutcome, InboundService
 from core.inbound.verify import ListSecrets
 from core.messaging.service import MessageService
@@ -50,19 +53,23 @@ class ProviderCallbacks:
         raises ValidationError (``invalid_webhook_payload``) and stores nothing."""
         if provider not in CALLBACK_PROVIDERS:
             raise NotFound(f"No webhook for provider {provider!r}.", code="not_found")
-        await self.secrets.verify(provider, account_id, request)
+        list_id, number = await self.secrets.verified_list(provider, account_id, request)
         events: WebhookEvents = _PARSERS[provider](request)
-        summary = await self.messages.apply_receipts(account_id, events.receipts,
-                                                     source=f"webhook:{provider}")
-        outcomes = []
-        ours = set(await SendingList.filter(account_id=account_id).values_list(
-            "phone_number", flat=True)) if events.inbound else set()
         for sms in events.inbound:
-            if normalize_sender(sms.to_number) not in ours:
-                log.warning("inbound to %s is for no list of account %s; ignored",
-                            mask(sms.to_number), account_id)
-                continue
-            outcomes.append(await self.inbound.receive(sms))
+            if normalize_sender(sms.to_number) != number:
+                log.warning("rejected a %s webhook for account %s: inbound to %s with the "
+                            "secret of another list", provider, account_id,
+                            mask(sms.to_number))
+                raise PermissionDenied("Webhook signature does not match.",
+                                       code="invalid_signature")
+        summary = await self.messages.apply_receipts(
+            account_id, events.receipts, source=f"webhook:{provider}",
+            sending_list_id=list_id)
+        outcomes = []
+        if events.inbound:
+            sending_list = await SendingList.get(id=list_id)
+            for sms in events.inbound:
+                outcomes.append(await self.inbound.receive(sms, sending_list=sending_list))
         return CallbackResult(summary.applied, summary.ignored, outcomes)
 
     async def simulator_receipt(self, receipt: Receipt) -> None:

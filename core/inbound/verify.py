@@ -1,9 +1,10 @@
-"""Is a provider callback proven by a secret of the account's lists?
+"""Which sending list a provider callback comes for, proven by that list's secret.
 
-Infobip and CM sign nothing: a list's webhook token rides in the callback URL. Twilio
-signs each request with the auth token of the account that owns the number (tried first:
-the list named by From or To). A list without a secret (no credentials yet, or
-unreadable ones) can verify nothing.
+Infobip and CM sign nothing: the list's webhook token rides in the callback URL, and the
+list is the one whose token it is. Twilio signs each request with the auth token of the
+account that owns the number: the list is the one whose number the request is about (To
+on an inbound message, From on a status callback), verified with that list's token only.
+A list without a secret (no credentials yet, or unreadable ones) can verify nothing.
 """
 
 from __future__ import annotations
@@ -42,13 +43,15 @@ class ListSecrets:
         self.box = box
         self._cache: dict[tuple[str, int], tuple[dt.datetime, list[ListSecret]]] = {}
 
-    async def verify(self, provider: str, account_id: int, request: WebhookRequest) -> None:
-        """PermissionDenied ``invalid_signature`` unless a secret of the account's lists
-        on this provider proves the request."""
+    async def verified_list(self, provider: str, account_id: int, request: WebhookRequest
+                            ) -> tuple[int, str]:
+        """(list id, list number) of the account's list whose secret proves this request;
+        PermissionDenied ``invalid_signature`` when there is none."""
         for fresh in (False, True):
-            if _matches(provider, await self._secrets(provider, account_id, fresh=fresh),
-                        request):
-                return
+            found = _match(provider, await self._secrets(provider, account_id, fresh=fresh),
+                           request)
+            if found is not None:
+                return found.list_id, found.number
         log.warning("rejected a %s webhook for account %s: no list's secret verifies it",
                     provider, account_id)
         raise PermissionDenied("Webhook signature does not match.", code="invalid_signature")
@@ -79,13 +82,13 @@ class ListSecrets:
             return None
 
 
-def _matches(provider: str, entries: list[ListSecret], request: WebhookRequest) -> bool:
+def _match(provider: str, entries: list[ListSecret], request: WebhookRequest
+           ) -> ListSecret | None:
     if provider == Provider.TWILIO:
-        numbers = {normalize_sender(request.form.get(k, "")) for k in ("From", "To")}
-        tokens = dict.fromkeys(e.secret for e in entries if e.number in numbers)
-        tokens.update(dict.fromkeys(e.secret for e in entries))
-        return any(twilio.verify(request, token) for token in tokens)
+        number = normalize_sender(twilio.our_number(request.form))
+        return next((e for e in entries
+                     if e.number == number and twilio.verify(request, e.secret)), None)
     if not query_token(request.query):
-        return False
+        return None
     verify = infobip.verify if provider == Provider.INFOBIP else cm.verify
-    return any(verify(request, e.secret) for e in entries)
+    return next((e for e in entries if verify(request, e.secret)), None)

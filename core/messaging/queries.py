@@ -289,13 +289,15 @@ _RECEIPT_SET = {
 
 
 async def apply_receipt(*, account_id: int | None, provider: str, state: str,
+                        sending_list_id: int | None = None,
                         message_id: str | None, provider_message_id: str | None,
                         error_code: str | None, error_message: str | None,
                         when: dt.datetime) -> dict[str, Any] | None:
     """Move one message forward by a delivery report; None when it matched nothing or
     would have moved backwards (a late ``sent`` after ``delivered``, a duplicate).
-    ``account_id`` scopes webhook receipts to the account in their URL; in-process
-    sources (the simulator) pass None."""
+    ``account_id`` scopes webhook receipts to the account in their URL, and
+    ``sending_list_id`` to the list whose secret verified them; in-process sources (the
+    simulator) pass None."""
     status, stamp, allowed = _RECEIPT_SET[state]
     p = Params()
     sets = [f"status = {p(status)}", f"{stamp} = COALESCE({stamp}, {p(ts(when))})",
@@ -317,6 +319,8 @@ async def apply_receipt(*, account_id: int | None, provider: str, state: str,
     else:
         return None
     scope = f"account_id = {p(account_id)} AND " if account_id is not None else ""
+    if sending_list_id is not None:
+        scope += f"sending_list_id = {p(sending_list_id)} AND "
     sql = (f"UPDATE message_sent SET {', '.join(sets)} WHERE {match} AND {scope}"
            f"status IN {allowed} "
            f"RETURNING id, public_id, sending_list_id, status")

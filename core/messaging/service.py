@@ -86,14 +86,17 @@ class MessageService:
         return Page(rows, total)
 
     async def apply_receipts(self, account_id: int | None, receipts: Sequence[Receipt], *,
-                             source: str) -> ReceiptSummary:
-        """Move messages forward; duplicates and late receipts change nothing."""
+                             source: str, sending_list_id: int | None = None
+                             ) -> ReceiptSummary:
+        """Move messages forward; duplicates and late receipts change nothing.
+        ``sending_list_id``: only that list's messages (a callback acts for its list)."""
         applied = ignored = 0
         events = []
         for receipt in receipts:
             when = receipt.occurred_at or self.clock.now()
             row = await queries.apply_receipt(
-                account_id=account_id, provider=receipt.provider, state=receipt.state.value,
+                account_id=account_id, sending_list_id=sending_list_id,
+                provider=receipt.provider, state=receipt.state.value,
                 message_id=receipt.message_id,
                 provider_message_id=receipt.provider_message_id,
                 error_code=receipt.error_code, error_message=receipt.error_message,

@@ -239,6 +239,12 @@ def parse(request: WebhookRequest) -> WebhookEvents:
     return WebhookEvents(receipts=[receipt])
 
 
+def our_number(form: Mapping[str, str]) -> str:
+    """The number of ours a request is about, whose list's auth token must sign it: To
+    on an inbound message, From on a status callback."""
+    return form.get("To" if _is_inbound(form) else "From") or ""
+
+
 def _status(form: Mapping[str, str]) -> str:
     return (form.get("MessageStatus") or form.get("SmsStatus") or "").lower()
 
