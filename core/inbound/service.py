@@ -1,8 +1,9 @@
 """An SMS a recipient sent us: store it, understand it (core.compliance.keywords), act on
 it (the subscriptions: core.contacts.consent), tell the account, and queue the reply.
 
-Confirmations go out once: a repeated STOP changes nothing and gets no reply. A provider
-retrying the same webhook is recognised by its message id and does nothing twice.
+Confirmations go out once: a repeated STOP changes nothing and gets no reply, and never
+cancels the first one's confirmation. A provider retrying the same webhook is recognised
+by its message id and does nothing twice.
 """
 
 from __future__ import annotations

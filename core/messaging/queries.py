@@ -118,8 +118,9 @@ async def drop_queued_for_contact(*, contact_id: int, list_ids: Sequence[int], d
 
     Status 'queued' includes messages an executor has claimed but not yet marked
     'sending': its own conditional update then finds them gone, so they never leave.
-    Each dropped message gets an event. Runs in the caller's transaction when there is
-    one."""
+    Compliance replies stay: an opt-out confirmation must survive the opt-out it
+    confirms, and a repeated STOP. Each dropped message gets an event. Runs in the
+    caller's transaction when there is one."""
     if not list_ids:
         return 0
     p = Params()
@@ -127,7 +128,7 @@ async def drop_queued_for_contact(*, contact_id: int, list_ids: Sequence[int], d
         f"UPDATE message_sent SET status = 'dropped', status_detail = {p(detail)}, "
         f"dropped_at = {p(ts(now))}, updated_at = {p(ts(now))} "
         f"WHERE contact_id = {p(contact_id)} "
-        f"AND status = 'queued' AND "
+        f"AND status = 'queued' AND NOT is_reply AND "
         f"{p.isin('sending_list_id', list_ids, 'int')} RETURNING id", p)
     await record_events([(r["id"], "dropped", detail, source, now) for r in rows])
     return len(rows)
