@@ -185,14 +185,25 @@ _SUB_INSERT_COLUMNS = [
     "click_count", "revenue_total", "conversion_count", "created_at", "updated_at"]
 
 
+# A contact who said STOP to the whole account (account_opt_out) is subscribed with that
+# STOP recorded: the same three columns an inbound STOP writes.
+_OPT_OUTS = ("LEFT JOIN account_opt_out o ON o.account_id = {account} "
+             "AND o.contact_id = {contact}")
+_STATUS = "CASE WHEN o.id IS NULL THEN {active} ELSE 'unsubscribed' END"
+_STOP_COLUMNS = "unsubscribe_reason, unsubscribed_at, unsubscribe_keyword"
+_STOP_VALUES = "o.reason, o.opted_out_at, o.keyword"
+
+
 async def insert_subscriptions(conn: BaseDBAsyncClient, rows: Sequence[SubscriptionRow], *,
                                account_id: int, list_id: int, source: str,
                                now: dt.datetime, new_contacts: bool = False) -> int:
     """Subscribe contacts (status active, method import, stats zeroed); returns how many
-    were inserted (a row another writer created meanwhile is left alone).
+    were inserted (a row another writer created meanwhile is left alone). A contact under
+    an account-wide opt-out gets the subscription with that STOP on it (unsubscribed).
 
     ``new_contacts``: every contact was created in this very transaction, so nobody else
-    can have subscribed it yet, and PostgreSQL can COPY straight into the table."""
+    can have subscribed it yet, nor opted out, and PostgreSQL can COPY straight into the
+    table."""
     if not rows:
         return 0
     active = SubscriptionStatus.ACTIVE.value
@@ -213,24 +224,30 @@ async def insert_subscriptions(conn: BaseDBAsyncClient, rows: Sequence[Subscript
                 "signup_date, signup_method, consent_date, consent_source, first_name, "
                 "last_name, email, ad_network_source, ad_network_id, custom_fields, "
                 "in_workflow, send_count, click_count, revenue_total, conversion_count, "
-                "created_at, updated_at) "
-                "SELECT $1, $2, c, $3, sd, 'import', cd, $4, fn, ln, em, ans, ani, "
-                "cf::jsonb, FALSE, 0, 0, 0, 0, $5, $5 FROM import_stage_subscription "
+                f"created_at, updated_at, {_STOP_COLUMNS}) "
+                f"SELECT $1, $2, c, {_STATUS.format(active='$3')}, sd, 'import', cd, $4, fn, "
+                "ln, em, ans, ani, cf::jsonb, FALSE, 0, 0, 0, 0, $5, $5, "
+                f"{_STOP_VALUES} FROM import_stage_subscription "
+                f"{_OPT_OUTS.format(account='$1', contact='c')} "
                 "ON CONFLICT (sending_list_id, contact_id) DO NOTHING",
                 account_id, list_id, active, source, now)
             return int(status.split()[-1])
     stamp = sqlite_ts(now)
     params = [(account_id, list_id, r[0], active, sqlite_ts(r[1]), sqlite_ts(r[2]), source,
-               r[3], r[4], r[5], r[6], r[7], _json(r[8]), stamp, stamp) for r in rows]
+               r[3], r[4], r[5], r[6], r[7], _json(r[8]), stamp, stamp, account_id, r[0])
+              for r in rows]
     async with conn.acquire_connection() as raw:
         before = raw.total_changes
+        # WHERE true: SQLite needs it to read the ON CONFLICT of an INSERT ... SELECT.
         await raw.executemany(
             "INSERT INTO list_contact (account_id, sending_list_id, contact_id, status, "
             "signup_date, signup_method, consent_date, consent_source, first_name, last_name, "
             "email, ad_network_source, ad_network_id, custom_fields, in_workflow, send_count, "
-            "click_count, revenue_total, conversion_count, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, 'import', ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, '0', 0, ?, ?) "
-            "ON CONFLICT (sending_list_id, contact_id) DO NOTHING", params)
+            f"click_count, revenue_total, conversion_count, created_at, updated_at, "
+            f"{_STOP_COLUMNS}) SELECT ?, ?, ?, {_STATUS.format(active='?')}, ?, 'import', ?, "
+            "?, ?, ?, ?, ?, ?, ?, 0, 0, 0, '0', 0, ?, ?, "
+            f"{_STOP_VALUES} FROM (SELECT 1) {_OPT_OUTS.format(account='?', contact='?')} "
+            "WHERE true ON CONFLICT (sending_list_id, contact_id) DO NOTHING", params)
         return raw.total_changes - before
 
 

@@ -183,13 +183,14 @@ class InboundService:
         account_wide = account.stop_scope == StopScope.ACCOUNT
         list_ids = (await self.lists.list_ids(account.id) if account_wide
                     else [sending_list.id])
-        result.changed = await record_opt_out(
+        recorded = await record_opt_out(
             account_id=account.id, contact_id=contact.id, list_ids=list_ids, reason=reason,
-            keyword=match.keyword or match.intent.value, now=now)
+            keyword=match.keyword or match.intent.value, now=now, account_wide=account_wide)
+        result.changed = recorded.subscriptions_changed
         result.cancelled = await drop_queued_for_contact(
             contact_id=contact.id, list_ids=list_ids, detail="unsubscribed",
             source="compliance:inbound", now=now)
-        if result.changed:
+        if recorded.subscriptions_changed or recorded.account_wide_new:
             result.action = (InboundAction.COMPLAINT_UNSUBSCRIBED if complaint
                              else InboundAction.UNSUBSCRIBED)
             result.reply = DEFAULT_OPT_OUT_REPLY.replace("{brand}", brand)
