@@ -92,12 +92,14 @@ class InboundService:
         """One inbound message (a verified webhook's, or the simulator's): stored and
         acted on, its reply (if any) queued once. ``sending_list``: the list it was sent
         to, when the caller already knows it."""
+        if sending_list is None:
+            sending_list = await self.lists.find_by_number(sms.to_number)
         outcome = await self._handle(sms, sending_list)
-        if outcome.reply_text and outcome.sending_list_id and not outcome.duplicate:
+        if outcome.reply_text and sending_list is not None and not outcome.duplicate:
             if sms.provider == Provider.TWILIO and twilio.answers_itself(sms.body):
                 log.info("inbound %s: Twilio sent its own confirmation", outcome.inbound_id)
             else:
-                await self._queue_reply(outcome)
+                await self._queue_reply(outcome, sending_list)
         return outcome
 
     async def _handle(self, sms: InboundSms, sending_list: SendingList | None
@@ -105,8 +107,6 @@ class InboundService:
         now = self.clock.now()
         match = classify(sms.body)
         to_number = normalize_sender(sms.to_number) or sms.to_number.strip()[:20]
-        if sending_list is None:
-            sending_list = await self.lists.find_by_number(to_number)
         region = sending_list.country_code if sending_list else "US"
         sender = parse_phone(sms.from_number, region=region)
         from_number = sender.e164 if isinstance(sender, PhoneInfo) else \
@@ -238,11 +238,10 @@ class InboundService:
 
     # -- the reply ---------------------------------------------------------------------
 
-    async def _queue_reply(self, outcome: InboundOutcome) -> None:
+    async def _queue_reply(self, outcome: InboundOutcome, sending_list: SendingList) -> None:
         if outcome.contact_id is None or not outcome.reply_to:
             log.warning("reply for inbound %s has no recipient; not sent", outcome.inbound_id)
             return
-        sending_list = await SendingList.get(id=outcome.sending_list_id)
         text = outcome.reply_text or ""
         info = count(text)
         await enqueue([NewMessage(

@@ -3,7 +3,7 @@
 One aiohttp session serves every HTTP adapter (created on first use, inside the running
 loop). An adapter is rebuilt when its list's provider or sealed credentials change.
 Simulator receipts and replies go to the sinks bound with :meth:`ProviderRegistry.bind`
-(the composition root wires them to the messaging and compliance services).
+(the composition root wires them to the provider callbacks and the inbound service).
 """
 
 from __future__ import annotations
