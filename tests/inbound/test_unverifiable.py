@@ -38,3 +38,19 @@ async def test_an_unverifiable_twilio_webhook_is_403_and_leaks_nothing(db, clock
         assert (await resp.json())["code"] == "invalid_signature"
         assert await InboundMessage.all().count() == 0
         assert await subscription(ALICE, OTHER_NUMBER) == SubscriptionStatus.ACTIVE
+
+
+async def test_a_form_that_is_not_utf8_is_403_not_a_500(db, clock, tmp_path):
+    # Twilio sends UTF-8; bytes that are not cannot be a signed Twilio request.
+    async with stack("twilio", clock=clock, tmp_path=tmp_path) as s:
+        url = s.fake.inbound_url
+        assert url is not None
+        resp = await s.client.post(
+            url.removeprefix(s.base_url),
+            data=b"Body=STOP\xff\xfe&From=%2B12125550101&To=%2B14155550100&SmsStatus=received"
+                 b"&MessageSid=SM1",
+            headers={"Content-Type": "application/x-www-form-urlencoded",
+                     "X-Twilio-Signature": "c2lnbmVk"})
+        assert resp.status == 403, await resp.text()
+        assert (await resp.json())["code"] == "invalid_signature"
+        assert await InboundMessage.all().count() == 0
