@@ -20,7 +20,7 @@ MIGRATIONS_MODULE = "core.migrations"
 MODEL_MODULES = [
     "core.accounts.models",
     "core.contacts.models",
-    "core.compliance.models",
+    "core.inbound.models",
     "core.offers.models",
     "core.creatives.models",
     "core.audiences.models",

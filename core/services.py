@@ -13,10 +13,11 @@ from core.contacts.lists import SendingListService
 from core.contacts.service import ContactService
 from core.creatives.service import CreativeService
 from core.crypto import SecretBox
+from core.inbound.callbacks import ProviderCallbacks
+from core.inbound.service import InboundService
 from core.messaging.monitor import FailureRateMonitor
 from core.messaging.send import SendService
-from core.messaging.service import MessageQueries
-from core.messaging.webhooks import WebhookService
+from core.messaging.service import MessageService
 from core.notifications.service import NotificationService
 from core.offers.service import OfferService
 from core.providers.registry import ProviderRegistry
@@ -34,9 +35,10 @@ class Services:
     notifications: NotificationService
     offers: OfferService
     creatives: CreativeService
-    messages: MessageQueries
+    messages: MessageService
     sending: SendService
-    webhooks: WebhookService
+    inbound: InboundService
+    callbacks: ProviderCallbacks  # what providers post to us (not core.webhooks)
     failure_monitor: FailureRateMonitor
     system: SystemService
     providers: ProviderRegistry

@@ -16,11 +16,14 @@ from core.contacts.lists import SendingListService
 from core.contacts.service import ContactService
 from core.creatives.service import CreativeService
 from core.crypto import SecretBox
+from core.inbound.callbacks import ProviderCallbacks
+from core.inbound.service import InboundService
+from core.inbound.verify import ListSecrets
 from core.messaging.executor import Executor, ExecutorConfig
 from core.messaging.monitor import FailureRateMonitor
+from core.messaging.queries import drop_queued_for_contact
 from core.messaging.send import SendService
-from core.messaging.service import MessageQueries
-from core.messaging.webhooks import WebhookService, callback_url
+from core.messaging.service import MessageService
 from core.notifications.service import NotificationService
 from core.offers.service import OfferService
 from core.providers.registry import ProviderRegistry
@@ -29,6 +32,7 @@ from core.services import Services
 from core.settings import Settings, resolve_secret_key
 from core.support.service import SupportService
 from core.system.service import SystemService
+from web.routes.callbacks import callback_url
 
 
 def build_services(settings: Settings, *, clock: Clock | None = None,
@@ -39,15 +43,19 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
     notifications = NotificationService(clock=clock)
     lists = SendingListService(clock=clock, box=box,
                                default_provider=settings.default_provider)
-    contacts = ContactService(clock=clock, lists=lists)
-    compliance = ComplianceService(clock=clock, contacts=contacts, lists=lists,
-                                   notifications=notifications)
-    messages = MessageQueries(clock=clock)
+    # Contacts and compliance drop queued messages (an unsubscribe, a block) through a
+    # port: they sit below messaging, which owns the message rows.
+    contacts = ContactService(clock=clock, lists=lists, drop_queued=drop_queued_for_contact)
+    compliance = ComplianceService(clock=clock, lists=lists,
+                                   drop_queued=drop_queued_for_contact)
+    messages = MessageService(clock=clock, lists=lists)
     providers = ProviderRegistry(settings=settings, box=box, clock=clock)
-    webhooks = WebhookService(clock=clock, providers=providers, messages=messages,
-                              compliance=compliance)
-    # Simulator receipts and replies take the same road as a provider's webhooks.
-    providers.bind(on_receipt=webhooks.simulator_receipt, on_inbound=webhooks.receive)
+    inbound = InboundService(clock=clock, contacts=contacts, lists=lists,
+                             notifications=notifications)
+    callbacks = ProviderCallbacks(messages=messages, inbound=inbound,
+                                  secrets=ListSecrets(clock=clock, box=box))
+    # Simulator receipts and replies take the same road as a provider's callbacks.
+    providers.bind(on_receipt=callbacks.simulator_receipt, on_inbound=inbound.receive)
     return Services(
         settings=settings,
         clock=clock,
@@ -63,7 +71,8 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
         creatives=CreativeService(clock=clock, settings=settings),
         messages=messages,
         sending=SendService(clock=clock, settings=settings, lists=lists),
-        webhooks=webhooks,
+        inbound=inbound,
+        callbacks=callbacks,
         failure_monitor=FailureRateMonitor(clock=clock, notifications=notifications),
         providers=providers,
         discord_links=DiscordLinkService(clock=clock, accounts=accounts),

@@ -10,6 +10,7 @@ from web.keys import METRICS, SERVICES
 from web.metrics import HttpMetrics
 from web.routes import (
     account,
+    callbacks,
     contacts,
     creatives,
     health,
@@ -18,12 +19,11 @@ from web.routes import (
     messages,
     offers,
     send,
-    webhooks,
 )
 
 ROUTE_TABLES = [health.routes, account.routes, lists.routes, contacts.routes, imports.routes,
                 offers.routes, creatives.routes, messages.routes, send.routes,
-                webhooks.routes]
+                callbacks.routes]
 
 
 def create_app(services: Services) -> web.Application:

@@ -16,10 +16,19 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-
-from core.compliance.models import InboundIntent
+from enum import StrEnum
 
 MAX_TEXT = 1000
+
+
+class InboundIntent(StrEnum):
+    """What an inbound SMS means (stored on core.inbound.models.InboundMessage)."""
+
+    OPT_OUT = "opt_out"
+    OPT_IN = "opt_in"
+    HELP = "help"
+    COMPLAINT = "complaint"
+    NONE = "none"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,8 @@
-"""Compliance: inbound replies (opt-out, opt-in, help, complaints), blocks (do-not-contact)
-and the suppression check the sender asks before every message.
+"""Compliance: blocks (do-not-contact) and the suppression check the sender asks before
+every message. The rules themselves are pure modules beside it (keywords, quiet hours).
 
-Sits below messaging: it may change MessageSent rows (dropping queued ones of a contact
-who opted out) through the models, but never calls messaging behaviour.
-"""
+Sits below messaging and never touches message rows: dropping a blocked contact's queued
+messages goes through the DropQueued port that messaging implements."""
 
 from __future__ import annotations
 
@@ -18,35 +17,24 @@ from tortoise.transactions import in_transaction
 
 from core.accounts.models import Account
 from core.clock import Clock
-from core.compliance.inbound import InboundHandler, InboundOutcome
 from core.compliance.suppression import Suppression, Verdict
-from core.contacts import queries
 from core.contacts.lists import SendingListService
 from core.contacts.models import Block, Contact, SendingList
 from core.contacts.phones import PhoneInfo, mask, parse_phone
-from core.contacts.service import ContactService
+from core.contacts.ports import DropQueued
 from core.errors import Conflict, NotFound, ValidationError
-from core.notifications.service import NotificationService
 from core.permissions import Action, Actor
-from core.providers.base import InboundSms
 
 log = logging.getLogger(__name__)
 
 
 class ComplianceService:
-    def __init__(self, *, clock: Clock, contacts: ContactService, lists: SendingListService,
-                 notifications: NotificationService) -> None:
+    def __init__(self, *, clock: Clock, lists: SendingListService,
+                 drop_queued: DropQueued) -> None:
         self.clock = clock
         self.lists = lists
+        self.drop_queued = drop_queued
         self.suppression = Suppression()
-        self.inbound = InboundHandler(clock=clock, contacts=contacts,
-                                      notifications=notifications)
-
-    # -- inbound --------------------------------------------------------------------------
-
-    async def handle_inbound(self, sms: InboundSms) -> InboundOutcome:
-        """Store an inbound SMS and act on it; the outcome says what to reply (or None)."""
-        return await self.inbound.handle(sms)
 
     # -- suppression ----------------------------------------------------------------------
 
@@ -86,12 +74,9 @@ class ComplianceService:
                     reason=" ".join(str(reason).split())[:200], created_by=actor.label)
                 contact = await self._contact_id(e164)
                 if contact is not None:
-                    if sending_list is not None:
-                        list_ids = [sending_list.id]
-                    else:
-                        list_ids = [row["id"] for row in await SendingList.filter(
-                            account_id=actor.account_id).values("id")]
-                    await queries.drop_queued_messages(
+                    list_ids = ([sending_list.id] if sending_list is not None
+                                else await self.lists.list_ids(actor.account_id))
+                    await self.drop_queued(
                         contact_id=contact, list_ids=list_ids, detail="contact_blocked",
                         source=f"compliance:{actor.label}", now=now)
         except IntegrityError:

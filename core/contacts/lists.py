@@ -29,7 +29,7 @@ from core.contacts.phones import (
 from core.crypto import SecretBox
 from core.errors import Conflict, NotFound, ValidationError
 from core.permissions import Action, Actor
-from core.providers.credentials import validate_credentials
+from core.providers.credentials import open_credentials, validate_credentials
 
 log = logging.getLogger(__name__)
 
@@ -142,32 +142,32 @@ class SendingListService:
             raise ValidationError("list_number is required.", code="missing_list_number",
                                   field="list_number")
         account = await Account.get(id=actor.account_id)
-        normal = normalize_sender(number, region=account.default_region)
-        found = None
-        if normal is not None:
-            found = await SendingList.get_or_none(phone_number=normal,
-                                                  account_id=actor.account_id)
+        found = await self.find_by_number(number, account_id=actor.account_id,
+                                          region=account.default_region)
         if found is None:
             raise NotFound(f"No sending list with the number {str(number)[:30]}.",
                            code="list_not_found")
         return found
 
-    async def find_by_number(self, number: str) -> SendingList | None:
-        """Any account's list with this number (inbound routing, the command line)."""
-        normal = normalize_sender(number)
+    async def find_by_number(self, number: Any, *, account_id: int | None = None,
+                             region: str = "US") -> SendingList | None:
+        """The list with this from-number in any common form: one account's, or any
+        account's when ``account_id`` is None (inbound routing, the command line)."""
+        normal = normalize_sender(number, region=region)
         if normal is None:
             return None
-        return await SendingList.get_or_none(phone_number=normal)
+        if account_id is None:
+            return await SendingList.get_or_none(phone_number=normal)
+        return await SendingList.get_or_none(phone_number=normal, account_id=account_id)
 
-    def credentials(self, sending_list: SendingList) -> dict[str, Any]:
-        """The opened credentials, for the provider adapters (never for responses)."""
-        if not sending_list.credentials_sealed:
-            return {}
-        return self.box.open(sending_list.credentials_sealed)
+    async def list_ids(self, account_id: int) -> list[int]:
+        """Every list of the account (the scope of an account-wide opt-out or block)."""
+        rows = await SendingList.filter(account_id=account_id).values("id")
+        return [int(row["id"]) for row in rows]
 
     def credential_fields(self, sending_list: SendingList) -> list[str]:
         """Which credential fields are set (names only), for responses."""
-        return sorted(self.credentials(sending_list)) if sending_list.credentials_sealed else []
+        return sorted(open_credentials(self.box, sending_list))
 
     # -- internals ------------------------------------------------------------------
 

@@ -170,6 +170,29 @@ class ListContact(Model):
         )
 
 
+class AccountOptOut(Model):
+    """A STOP with account scope. Every list of the account honours it, those created
+    after it included: a subscription made later starts unsubscribed, and the send-time
+    check drops messages to the contact. Lifted only by the person's own opt-in."""
+
+    id = fields.BigIntField(primary_key=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="opt_outs", on_delete=fields.CASCADE
+    )
+    account_id: int
+    contact: fields.ForeignKeyRelation[Contact] = fields.ForeignKeyField(
+        "models.Contact", related_name="account_opt_outs", on_delete=fields.CASCADE
+    )
+    contact_id: int
+    reason = fields.CharEnumField(UnsubscribeReason, max_length=16)
+    keyword = fields.CharField(max_length=64, null=True)
+    opted_out_at = fields.DatetimeField()
+
+    class Meta:
+        table = "account_opt_out"
+        unique_together = (("account", "contact"),)
+
+
 class Block(Model):
     """Do-not-contact entry for one list, or for the whole account when no list is set."""
 

@@ -18,10 +18,8 @@ from typing import Any
 
 import orjson
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.connection import get_connection
 
 from core.contacts.models import SubscriptionStatus
-from core.messaging.models import MessageEvent, MessageSent, MessageStatus
 from core.sql import is_postgres, read_ts, sqlite_ts
 
 
@@ -187,14 +185,25 @@ _SUB_INSERT_COLUMNS = [
     "click_count", "revenue_total", "conversion_count", "created_at", "updated_at"]
 
 
+# A contact who said STOP to the whole account (account_opt_out) is subscribed with that
+# STOP recorded: the same three columns an inbound STOP writes.
+_OPT_OUTS = ("LEFT JOIN account_opt_out o ON o.account_id = {account} "
+             "AND o.contact_id = {contact}")
+_STATUS = "CASE WHEN o.id IS NULL THEN {active} ELSE 'unsubscribed' END"
+_STOP_COLUMNS = "unsubscribe_reason, unsubscribed_at, unsubscribe_keyword"
+_STOP_VALUES = "o.reason, o.opted_out_at, o.keyword"
+
+
 async def insert_subscriptions(conn: BaseDBAsyncClient, rows: Sequence[SubscriptionRow], *,
                                account_id: int, list_id: int, source: str,
                                now: dt.datetime, new_contacts: bool = False) -> int:
     """Subscribe contacts (status active, method import, stats zeroed); returns how many
-    were inserted (a row another writer created meanwhile is left alone).
+    were inserted (a row another writer created meanwhile is left alone). A contact under
+    an account-wide opt-out gets the subscription with that STOP on it (unsubscribed).
 
     ``new_contacts``: every contact was created in this very transaction, so nobody else
-    can have subscribed it yet, and PostgreSQL can COPY straight into the table."""
+    can have subscribed it yet, nor opted out, and PostgreSQL can COPY straight into the
+    table."""
     if not rows:
         return 0
     active = SubscriptionStatus.ACTIVE.value
@@ -215,24 +224,30 @@ async def insert_subscriptions(conn: BaseDBAsyncClient, rows: Sequence[Subscript
                 "signup_date, signup_method, consent_date, consent_source, first_name, "
                 "last_name, email, ad_network_source, ad_network_id, custom_fields, "
                 "in_workflow, send_count, click_count, revenue_total, conversion_count, "
-                "created_at, updated_at) "
-                "SELECT $1, $2, c, $3, sd, 'import', cd, $4, fn, ln, em, ans, ani, "
-                "cf::jsonb, FALSE, 0, 0, 0, 0, $5, $5 FROM import_stage_subscription "
+                f"created_at, updated_at, {_STOP_COLUMNS}) "
+                f"SELECT $1, $2, c, {_STATUS.format(active='$3')}, sd, 'import', cd, $4, fn, "
+                "ln, em, ans, ani, cf::jsonb, FALSE, 0, 0, 0, 0, $5, $5, "
+                f"{_STOP_VALUES} FROM import_stage_subscription "
+                f"{_OPT_OUTS.format(account='$1', contact='c')} "
                 "ON CONFLICT (sending_list_id, contact_id) DO NOTHING",
                 account_id, list_id, active, source, now)
             return int(status.split()[-1])
     stamp = sqlite_ts(now)
     params = [(account_id, list_id, r[0], active, sqlite_ts(r[1]), sqlite_ts(r[2]), source,
-               r[3], r[4], r[5], r[6], r[7], _json(r[8]), stamp, stamp) for r in rows]
+               r[3], r[4], r[5], r[6], r[7], _json(r[8]), stamp, stamp, account_id, r[0])
+              for r in rows]
     async with conn.acquire_connection() as raw:
         before = raw.total_changes
+        # WHERE true: SQLite needs it to read the ON CONFLICT of an INSERT ... SELECT.
         await raw.executemany(
             "INSERT INTO list_contact (account_id, sending_list_id, contact_id, status, "
             "signup_date, signup_method, consent_date, consent_source, first_name, last_name, "
             "email, ad_network_source, ad_network_id, custom_fields, in_workflow, send_count, "
-            "click_count, revenue_total, conversion_count, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, 'import', ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, '0', 0, ?, ?) "
-            "ON CONFLICT (sending_list_id, contact_id) DO NOTHING", params)
+            f"click_count, revenue_total, conversion_count, created_at, updated_at, "
+            f"{_STOP_COLUMNS}) SELECT ?, ?, ?, {_STATUS.format(active='?')}, ?, 'import', ?, "
+            "?, ?, ?, ?, ?, ?, ?, 0, 0, 0, '0', 0, ?, ?, "
+            f"{_STOP_VALUES} FROM (SELECT 1) {_OPT_OUTS.format(account='?', contact='?')} "
+            "WHERE true ON CONFLICT (sending_list_id, contact_id) DO NOTHING", params)
         return raw.total_changes - before
 
 
@@ -280,43 +295,3 @@ async def insert_row_errors(conn: BaseDBAsyncClient, job_id: int,
             await raw.executemany(
                 "INSERT INTO import_row_error (job_id, line, code, reason, value) "
                 "VALUES (?, ?, ?, ?, ?)", clipped)
-
-
-# -- queued messages ----------------------------------------------------------------------
-
-
-async def drop_queued_messages(*, contact_id: int, list_ids: Sequence[int], detail: str,
-                               source: str, now: dt.datetime) -> int:
-    """Make a contact's QUEUED messages from these lists unsendable (status dropped).
-
-    One conditional UPDATE on status 'queued', which includes messages an executor has
-    claimed but not yet marked 'sending': its own conditional update then finds them
-    gone, so they never leave. Each dropped message gets an event.
-    Runs in the caller's transaction when there is one."""
-    if not list_ids:
-        return 0
-    conn = get_connection("default")
-    table = MessageSent._meta.db_table
-    dropped, queued = MessageStatus.DROPPED.value, MessageStatus.QUEUED.value
-    async with conn.acquire_connection() as raw:
-        if is_postgres(conn):
-            rows = await raw.fetch(
-                f"UPDATE {table} SET status = $1, status_detail = $2, dropped_at = $3, "
-                "updated_at = $3 WHERE contact_id = $4 AND status = $5 "
-                "AND sending_list_id = ANY($6::int[]) RETURNING id",
-                dropped, detail, now, contact_id, queued, list(list_ids))
-        else:
-            cursor = await raw.execute(
-                f"UPDATE {table} SET status = ?, status_detail = ?, dropped_at = ?, "
-                "updated_at = ? WHERE contact_id = ? AND status = ? "
-                "AND sending_list_id IN (SELECT value FROM json_each(?)) RETURNING id",
-                (dropped, detail, sqlite_ts(now), sqlite_ts(now), contact_id, queued,
-                 json.dumps(list(list_ids))))
-            rows = await cursor.fetchall()
-            await cursor.close()
-    ids = [row[0] for row in rows]
-    if ids:
-        await MessageEvent.bulk_create([
-            MessageEvent(message_id=i, status=MessageStatus.DROPPED, detail=detail,
-                         source=source, occurred_at=now) for i in ids])
-    return len(ids)

@@ -17,7 +17,7 @@ from tortoise.transactions import in_transaction
 
 from core.accounts.models import Account
 from core.clock import Clock
-from core.contacts import queries
+from core.contacts.consent import READDABLE_REASONS, account_opt_out
 from core.contacts.fields import (
     FieldError,
     clean_contact_email,
@@ -39,16 +39,12 @@ from core.contacts.models import (
     UnsubscribeReason,
 )
 from core.contacts.phones import PhoneInfo, mask, parse_phone
+from core.contacts.ports import DropQueued
 from core.errors import NotFound, TracklyError, ValidationError
 from core.permissions import Action, Actor
 from core.validation import bulk_size
 
 log = logging.getLogger(__name__)
-
-# An API upsert may bring back someone an operator removed; never someone who opted out.
-READDABLE_REASONS = frozenset({UnsubscribeReason.MANUAL, UnsubscribeReason.INVALID_CONTACT,
-                        UnsubscribeReason.BAD_RESPONSE})
-
 
 @dataclass
 class ContactInput:
@@ -91,9 +87,11 @@ class BulkOutcome:
 
 
 class ContactService:
-    def __init__(self, *, clock: Clock, lists: SendingListService) -> None:
+    def __init__(self, *, clock: Clock, lists: SendingListService,
+                 drop_queued: DropQueued) -> None:
         self.clock = clock
         self.lists = lists
+        self.drop_queued = drop_queued
 
     # -- contacts (system-wide) ---------------------------------------------------------
 
@@ -225,7 +223,7 @@ class ContactService:
                 id=subscription.id, status=SubscriptionStatus.ACTIVE
             ).update(status=SubscriptionStatus.UNSUBSCRIBED, unsubscribe_reason=reason,
                      unsubscribed_at=now, updated_at=now)
-            dropped = await queries.drop_queued_messages(
+            dropped = await self.drop_queued(
                 contact_id=subscription.contact_id, list_ids=[subscription.sending_list_id],
                 detail="unsubscribed", source=f"contacts:{actor.label}", now=now)
         if moved:
@@ -280,11 +278,20 @@ class ContactService:
                                    entry: ContactInput, now: dt.datetime) -> ListContact | None:
         signup = values.get("signup_date") or now
         custom = merge_custom_fields({}, values.get("custom_fields") or {})
+        # An account-wide STOP covers lists created after it: the subscription is made,
+        # with the STOP on it, so the person's word outlives the new list.
+        opted_out = await account_opt_out(actor.account_id, contact.id)
+        state: dict[str, Any] = {"status": SubscriptionStatus.ACTIVE}
+        if opted_out is not None:
+            state = {"status": SubscriptionStatus.UNSUBSCRIBED,
+                     "unsubscribe_reason": opted_out.reason,
+                     "unsubscribed_at": opted_out.opted_out_at,
+                     "unsubscribe_keyword": opted_out.keyword}
         try:
             async with in_transaction():
                 return await ListContact.create(
                     account_id=actor.account_id, sending_list_id=sending_list.id,
-                    contact_id=contact.id, status=SubscriptionStatus.ACTIVE,
+                    contact_id=contact.id, **state,
                     signup_date=signup, signup_method=entry.signup_method,
                     consent_date=signup, consent_ip=values["consent_ip"],
                     consent_url=values["consent_url"], consent_source=str(entry.signup_method),

@@ -390,7 +390,7 @@ class Executor:
                     events.append((m.id, "sending", f"outcome unknown: {_detail(outcome)}",
                                    SOURCE, now))
         # No event row for the happy path: sent_at is the history line (see
-        # MessageQueries.history); at thousands a second the insert is not free.
+        # MessageService.history); at thousands a second the insert is not free.
         await queries.mark_sent(sent, now=now)
         await queries.mark_failed(failed, now=now)
         await queries.requeue(retry)

@@ -111,6 +111,29 @@ async def drop(rows: Sequence[tuple[int, str]], *, token: str, now: dt.datetime)
     )
 
 
+async def drop_queued_for_contact(*, contact_id: int, list_ids: Sequence[int], detail: str,
+                                  source: str, now: dt.datetime) -> int:
+    """A contact's queued messages from these lists become unsendable (an unsubscribe, a
+    block): core.contacts.ports.DropQueued, which contacts and compliance are given.
+
+    Status 'queued' includes messages an executor has claimed but not yet marked
+    'sending': its own conditional update then finds them gone, so they never leave.
+    Compliance replies stay: an opt-out confirmation must survive the opt-out it
+    confirms, and a repeated STOP. Each dropped message gets an event. Runs in the
+    caller's transaction when there is one."""
+    if not list_ids:
+        return 0
+    p = Params()
+    rows = await fetch(
+        f"UPDATE message_sent SET status = 'dropped', status_detail = {p(detail)}, "
+        f"dropped_at = {p(ts(now))}, updated_at = {p(ts(now))} "
+        f"WHERE contact_id = {p(contact_id)} "
+        f"AND status = 'queued' AND NOT is_reply AND "
+        f"{p.isin('sending_list_id', list_ids, 'int')} RETURNING id", p)
+    await record_events([(r["id"], "dropped", detail, source, now) for r in rows])
+    return len(rows)
+
+
 _SENT_SET = (
     "provider_message_id = COALESCE(m.provider_message_id, {pid}), "
     "sent_at = COALESCE(m.sent_at, {now}), "
@@ -267,13 +290,15 @@ _RECEIPT_SET = {
 
 
 async def apply_receipt(*, account_id: int | None, provider: str, state: str,
+                        sending_list_id: int | None = None,
                         message_id: str | None, provider_message_id: str | None,
                         error_code: str | None, error_message: str | None,
                         when: dt.datetime) -> dict[str, Any] | None:
     """Move one message forward by a delivery report; None when it matched nothing or
     would have moved backwards (a late ``sent`` after ``delivered``, a duplicate).
-    ``account_id`` scopes webhook receipts to the account in their URL; in-process
-    sources (the simulator) pass None."""
+    ``account_id`` scopes webhook receipts to the account in their URL, and
+    ``sending_list_id`` to the list whose secret verified them; in-process sources (the
+    simulator) pass None."""
     status, stamp, allowed = _RECEIPT_SET[state]
     p = Params()
     sets = [f"status = {p(status)}", f"{stamp} = COALESCE({stamp}, {p(ts(when))})",
@@ -295,6 +320,8 @@ async def apply_receipt(*, account_id: int | None, provider: str, state: str,
     else:
         return None
     scope = f"account_id = {p(account_id)} AND " if account_id is not None else ""
+    if sending_list_id is not None:
+        scope += f"sending_list_id = {p(sending_list_id)} AND "
     sql = (f"UPDATE message_sent SET {', '.join(sets)} WHERE {match} AND {scope}"
            f"status IN {allowed} "
            f"RETURNING id, public_id, sending_list_id, status")

@@ -7,10 +7,8 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from core.accounts.models import Account
 from core.clock import Clock
-from core.contacts.models import SendingList
-from core.contacts.phones import normalize_sender
+from core.contacts.lists import SendingListService
 from core.errors import NotFound
 from core.ids import looks_like_message_id
 from core.messaging import queries
@@ -37,11 +35,12 @@ class ReceiptSummary:
     ignored: int  # duplicates, late receipts that would move backwards, unknown ids
 
 
-class MessageQueries:
+class MessageService:
     """Reading messages (any role) and applying delivery receipts (providers)."""
 
-    def __init__(self, *, clock: Clock) -> None:
+    def __init__(self, *, clock: Clock, lists: SendingListService) -> None:
         self.clock = clock
+        self.lists = lists
 
     async def get(self, actor: Actor, public_id: str) -> MessageSent:
         actor.require(Action.READ)
@@ -74,12 +73,7 @@ class MessageQueries:
             query = query.filter(status=choice(MessageStatus, status, "status"))
         if list_number:
             # Any form /send takes ('+' in a query string arrives as a space).
-            account = await Account.get(id=actor.account_id)
-            normal = normalize_sender(list_number, region=account.default_region)
-            found = await SendingList.get_or_none(
-                account_id=actor.account_id, phone_number=normal) if normal else None
-            if found is None:
-                raise NotFound(f"No sending list {list_number[:30]}.", code="list_not_found")
+            found = await self.lists.get_by_number(actor, list_number)
             query = query.filter(sending_list_id=found.id)
         if schedule_id is not None:
             query = query.filter(schedule_id=schedule_id)
@@ -92,14 +86,17 @@ class MessageQueries:
         return Page(rows, total)
 
     async def apply_receipts(self, account_id: int | None, receipts: Sequence[Receipt], *,
-                             source: str) -> ReceiptSummary:
-        """Move messages forward; duplicates and late receipts change nothing."""
+                             source: str, sending_list_id: int | None = None
+                             ) -> ReceiptSummary:
+        """Move messages forward; duplicates and late receipts change nothing.
+        ``sending_list_id``: only that list's messages (a callback acts for its list)."""
         applied = ignored = 0
         events = []
         for receipt in receipts:
             when = receipt.occurred_at or self.clock.now()
             row = await queries.apply_receipt(
-                account_id=account_id, provider=receipt.provider, state=receipt.state.value,
+                account_id=account_id, sending_list_id=sending_list_id,
+                provider=receipt.provider, state=receipt.state.value,
                 message_id=receipt.message_id,
                 provider_message_id=receipt.provider_message_id,
                 error_code=receipt.error_code, error_message=receipt.error_message,

@@ -4,7 +4,7 @@ from core.accounts.models import AccountStatus, BillingStatus, BotFilterMode, St
 from core.audiences.models import BoolOperator
 from core.billing.models import InvoiceStatus
 from core.campaigns.models import Recurrence, RunStatus, ScheduleStatus, SendType, WinnerMetric
-from core.compliance.models import InboundIntent
+from core.compliance.keywords import InboundIntent
 from core.contacts.models import ImportStatus, LineType, ListStatus, NumberType, Provider, SignupMethod, SubscriptionStatus, UnsubscribeReason
 from core.creatives.models import CreativeStatus, CreativeType
 from core.journeys.models import EnrollmentStatus, JourneyStatus, StepType

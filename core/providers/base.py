@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from core.text import clean_text
+
 
 @dataclass(frozen=True, slots=True)
 class OutboundSms:
@@ -73,6 +75,10 @@ class Receipt:
     occurred_at: dt.datetime | None = None
     raw_status: str | None = None  # the provider's own status word, for status_detail
 
+    def __post_init__(self) -> None:
+        _clean_fields(self, "provider_message_id", "message_id", "error_code",
+                      "error_message", "raw_status")
+
 
 @dataclass(frozen=True, slots=True)
 class InboundSms:
@@ -84,6 +90,11 @@ class InboundSms:
     to_number: str
     body: str
     received_at: dt.datetime | None = None
+
+    def __post_init__(self) -> None:
+        # Whatever a person typed reaches us: a NUL would be refused by PostgreSQL and the
+        # message (an opt-out, perhaps) lost on every retry. Cleaned, a STOP is a STOP.
+        _clean_fields(self, "provider_message_id", "from_number", "to_number", "body")
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +115,18 @@ class WebhookEvents:
 
     receipts: list[Receipt] = field(default_factory=list)
     inbound: list[InboundSms] = field(default_factory=list)
+
+
+def _clean_fields(event: object, *names: str) -> None:
+    """Text a provider sends us is processed whatever it holds: NUL and other control
+    characters are removed (core.text.clean_text) where the event is built, so every
+    provider's parser is covered."""
+    for name in names:
+        value = getattr(event, name)
+        if isinstance(value, str):
+            cleaned = clean_text(value)
+            if cleaned != value:
+                object.__setattr__(event, name, cleaned)  # frozen: set once, at birth
 
 
 ReceiptSink = Callable[[Receipt], Awaitable[None]]

@@ -1,5 +1,6 @@
 """What each provider needs in a sending list's (sealed) credentials, checked in one
-place: when an owner sets them, and when an adapter is built from them."""
+place: when an owner sets them, and when an adapter is built from them; and the one way
+to open them."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from core.contacts.models import Provider
+from core.contacts.models import Provider, SendingList
+from core.crypto import SecretBox
 from core.errors import ValidationError
 
 _HEX32 = re.compile(r"^[0-9a-fA-F]{32}$")
@@ -64,3 +66,12 @@ def validate_credentials(provider: Provider | str, credentials: Any) -> dict[str
                                   code="invalid_credentials", field=f"credentials.{key}")
         clean[key] = text
     return clean
+
+
+def open_credentials(box: SecretBox, sending_list: SendingList) -> dict[str, str]:
+    """The list's credentials as the owner set them (checked then), or ``{}`` when none
+    are set. Raises ``secret_unreadable`` when the installation's key changed since."""
+    if not sending_list.credentials_sealed:
+        return {}
+    opened = box.open(sending_list.credentials_sealed)
+    return {str(k): str(v) for k, v in opened.items()}

@@ -3,7 +3,7 @@
 One aiohttp session serves every HTTP adapter (created on first use, inside the running
 loop). An adapter is rebuilt when its list's provider or sealed credentials change.
 Simulator receipts and replies go to the sinks bound with :meth:`ProviderRegistry.bind`
-(the composition root wires them to the messaging and compliance services).
+(the composition root wires them to the provider callbacks and the inbound service).
 """
 
 from __future__ import annotations
@@ -26,7 +26,11 @@ from core.providers.base import (
 )
 from core.providers.cm import CmProvider
 from core.providers.common import Timeouts
-from core.providers.credentials import CREDENTIAL_SHAPES, validate_credentials
+from core.providers.credentials import (
+    CREDENTIAL_SHAPES,
+    open_credentials,
+    validate_credentials,
+)
 from core.providers.infobip import InfobipProvider
 from core.providers.simulator import SimulatorProvider
 from core.providers.twilio import TwilioProvider
@@ -58,17 +62,6 @@ class ProviderRegistry:
             self._on_receipt = on_receipt
         if on_inbound is not None:
             self._on_inbound = on_inbound
-
-    def credentials(self, sending_list: SendingList) -> dict[str, str]:
-        """The list's opened credentials (e.g. the Twilio auth token for verify())."""
-        provider = str(sending_list.provider)
-        if not CREDENTIAL_SHAPES[Provider(provider)][0]:
-            return validate_credentials(provider, {})
-        if not sending_list.credentials_sealed:
-            raise ValidationError(f"Sending list {sending_list.id} has no {provider} "
-                                  "credentials.", code="invalid_credentials",
-                                  field="credentials")
-        return validate_credentials(provider, self._box.open(sending_list.credentials_sealed))
 
     def get(self, sending_list: SendingList) -> SmsProvider:
         """The adapter for this list, built on first use and cached. Call it from inside
@@ -103,7 +96,10 @@ class ProviderRegistry:
 
     def _build(self, sending_list: SendingList) -> SmsProvider:
         provider = str(sending_list.provider)
-        creds = self.credentials(sending_list)
+        if CREDENTIAL_SHAPES[Provider(provider)][0] and not sending_list.credentials_sealed:
+            raise ValidationError(f"This sending list has no {provider} credentials.",
+                                  code="invalid_credentials", field="credentials")
+        creds = validate_credentials(provider, open_credentials(self._box, sending_list))
         settings = self._settings
         if provider == "twilio":
             return TwilioProvider(account_sid=creds["account_sid"],

@@ -220,8 +220,8 @@ def parse(request: WebhookRequest) -> WebhookEvents:
     sid = form.get("MessageSid") or form.get("SmsSid")
     if not sid:
         raise invalid_payload("Twilio webhook without MessageSid.")
-    status = (form.get("MessageStatus") or form.get("SmsStatus") or "").lower()
-    if status == "received" or (not status and "Body" in form):
+    status = _status(form)
+    if _is_inbound(form):
         return WebhookEvents(inbound=[_inbound(form, sid)])
     if status in _IGNORED:
         return WebhookEvents()
@@ -237,6 +237,21 @@ def parse(request: WebhookRequest) -> WebhookEvents:
         raw_status=status,
     )
     return WebhookEvents(receipts=[receipt])
+
+
+def our_number(form: Mapping[str, str]) -> str:
+    """The number of ours a request is about, whose list's auth token must sign it: To
+    on an inbound message, From on a status callback."""
+    return form.get("To" if _is_inbound(form) else "From") or ""
+
+
+def _status(form: Mapping[str, str]) -> str:
+    return (form.get("MessageStatus") or form.get("SmsStatus") or "").lower()
+
+
+def _is_inbound(form: Mapping[str, str]) -> bool:
+    status = _status(form)
+    return status == "received" or (not status and "Body" in form)
 
 
 def _inbound(form: Mapping[str, str], sid: str) -> InboundSms:

@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.compliance.keywords import classify
-from core.compliance.models import InboundIntent
+from core.compliance.keywords import InboundIntent, classify
 
 OUT = InboundIntent.OPT_OUT
 IN = InboundIntent.OPT_IN

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from core.contacts.models import NumberType, SendingList
 from core.permissions import Role
+from core.providers.credentials import open_credentials
 from tests.factories import make_tenant
 
 TWILIO = {"account_sid": "AC" + "a1" * 16, "auth_token": "f0" * 16}
@@ -25,7 +26,7 @@ async def test_owner_creates_a_twilio_list_credentials_never_come_back(services,
 
     stored = await SendingList.get(id=body["id"])
     assert TWILIO["auth_token"] not in (stored.credentials_sealed or "")
-    assert services.lists.credentials(stored) == TWILIO
+    assert open_credentials(services.box, stored) == TWILIO
     assert len(stored.webhook_token) >= 32
 
     for role in Role:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.compliance.models import InboundMessage
 from core.contacts.models import ListContact, SubscriptionStatus
+from core.inbound.models import InboundMessage
 from core.messaging.models import MessageSent
 from tests.fakes.base import Fault
 from tests.messaging.stack import LIST_NUMBER, stack
@@ -120,6 +120,14 @@ async def test_unreadable_payload_with_a_valid_token_is_400_and_stores_nothing(e
 async def test_receipts_for_unknown_messages_are_accepted_and_change_nothing(e2e):
     sent = await e2e.send(ALICE)
     await e2e.settle()
-    status = await e2e.fake.send_unknown_receipt()
+    if e2e.provider == "twilio":
+        # A status callback is about the number it is from, and only that list's auth
+        # token may sign it: the fake's ghost comes from a number no list has (403).
+        url = e2e.fake.receipt_url
+        params = {"AccountSid": e2e.fake.account_sid, "From": LIST_NUMBER, "To": ALICE,
+                  "MessageSid": "SM" + "9" * 32, "MessageStatus": "delivered"}
+        status = await e2e.fake.post(url, data=params, headers=e2e.fake.sign(url, params))
+    else:
+        status = await e2e.fake.send_unknown_receipt()
     assert status in (200, 204)
     assert (await e2e.row(sent["message_id"])).status == "delivered"

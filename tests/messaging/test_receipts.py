@@ -7,7 +7,7 @@ import pytest
 from core.billing.gate import AccountBillingGate
 from core.messaging.executor import Executor, ExecutorConfig
 from core.messaging.models import MessageSent, MessageStatus
-from core.messaging.service import MessageQueries
+from core.messaging.service import MessageService
 from core.providers.base import DeliveryState, Outcome, Receipt, SendOutcome
 from tests.factories import make_tenant
 from tests.fakes.base import ReceiptMode
@@ -36,7 +36,7 @@ async def sent_messages(services, clock, count=2, script=None):
 
 async def test_status_moves_only_forward_and_duplicates_are_harmless(services, clock):
     tenant, _, (a, b) = await sent_messages(services, clock)
-    q = MessageQueries(clock=clock)
+    q = MessageService(clock=clock, lists=services.lists)
     acc = tenant.account.id
     clock.advance(5)
     summary = await q.apply_receipts(acc, [receipt("delivered", pid=a.provider_message_id),
@@ -60,7 +60,7 @@ async def test_status_moves_only_forward_and_duplicates_are_harmless(services, c
 async def test_receipts_of_another_account_change_nothing(services, clock):
     _, _, (a, _) = await sent_messages(services, clock)
     other = await make_tenant(services, "Other", "o@o.test")
-    q = MessageQueries(clock=clock)
+    q = MessageService(clock=clock, lists=services.lists)
     summary = await q.apply_receipts(other.account.id,
                                      [receipt("delivered", pid=a.provider_message_id)],
                                      source="webhook:test")
@@ -72,7 +72,7 @@ async def test_late_receipt_settles_an_unknown_or_orphaned_message(services, clo
     tenant, ex, (a, b) = await sent_messages(
         services, clock, script=lambda sms, n: SendOutcome(sms.message_id, Outcome.UNKNOWN,
                                                            error_message="timeout"))
-    q = MessageQueries(clock=clock)
+    q = MessageService(clock=clock, lists=services.lists)
     await q.apply_receipts(tenant.account.id, [receipt("delivered", mid=a.public_id,
                                                        pid="SMlate")], source="webhook:test")
     clock.advance(minutes=11)

@@ -8,7 +8,7 @@ from core.contacts.models import Provider, SendingList
 from core.errors import ValidationError
 from core.providers.base import OutboundSms, Outcome, Receipt
 from core.providers.cm import CmProvider
-from core.providers.credentials import validate_credentials
+from core.providers.credentials import open_credentials, validate_credentials
 from core.providers.infobip import InfobipProvider
 from core.providers.registry import ProviderRegistry
 from core.providers.simulator import SimulatorProvider
@@ -61,7 +61,7 @@ async def test_sends_through_the_fake_with_the_opened_credentials(
             [OutboundSms("abcd1234", "+15557770000", sending_list.phone_number, "Hi")])
         assert outcome.outcome is Outcome.ACCEPTED
         assert [m.to for m in twilio_fake.accepted] == ["+15557770000"]
-        assert providers.credentials(sending_list)["auth_token"] == twilio_fake.auth_token
+        assert open_credentials(services.box, sending_list)["auth_token"] == twilio_fake.auth_token
     finally:
         await providers.close()
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 from core.accounts.models import Account, StopScope
-from core.compliance.inbound import InboundAction
-from core.compliance.models import InboundIntent, InboundMessage
+from core.compliance.keywords import InboundIntent
 from core.compliance.suppression import Decision
 from core.contacts.models import ListContact, SignupMethod, SubscriptionStatus
+from core.inbound.models import InboundMessage
+from core.inbound.service import InboundAction
 from core.messaging.models import MessageEvent, MessageSent, MessageStatus
 from core.notifications.models import Notification, Severity
 from core.providers.base import InboundSms
@@ -32,7 +33,7 @@ async def test_stop_makes_queued_messages_unsendable_and_confirms_once(services,
     queued = [await queue_message(sending_list, contact_id) for _ in range(3)]
     in_flight = await queue_message(sending_list, contact_id, status=MessageStatus.SENDING)
 
-    outcome = await services.compliance.handle_inbound(sms("STOP"))
+    outcome = await services.inbound.receive(sms("STOP"))
     assert outcome.intent == InboundIntent.OPT_OUT and outcome.matched_rule == "exact:stop"
     assert outcome.action == InboundAction.UNSUBSCRIBED
     assert outcome.list_contacts_changed == 1 and outcome.cancelled_message_count == 3
@@ -68,7 +69,7 @@ async def test_stop_makes_queued_messages_unsendable_and_confirms_once(services,
     assert lc.unsubscribed_at == clock.now()
 
     clock.advance(minutes=5)
-    second = await services.compliance.handle_inbound(sms("stop"))
+    second = await services.inbound.receive(sms("stop"))
     assert second.reply_text is None and second.action == InboundAction.ALREADY_UNSUBSCRIBED
     assert second.list_contacts_changed == 0
     stored = await InboundMessage.filter(account_id=tenant.account.id).order_by("id")
@@ -81,8 +82,8 @@ async def test_the_same_webhook_twice_does_nothing_twice(services):
     tenant = await make_tenant(services)
     await make_list(services, tenant)
     await subscribe(services, tenant, PHONE)
-    first = await services.compliance.handle_inbound(sms("STOP", ident="SMdup"))
-    again = await services.compliance.handle_inbound(sms("STOP", ident="SMdup"))
+    first = await services.inbound.receive(sms("STOP", ident="SMdup"))
+    again = await services.inbound.receive(sms("STOP", ident="SMdup"))
     assert first.reply_text is not None
     assert again.duplicate is True and again.reply_text is None
     assert await InboundMessage.all().count() == 1
@@ -94,7 +95,7 @@ async def test_opt_out_scope_list_or_account(services):
     await make_list(services, tenant, "+14155550009")
     await subscribe(services, tenant, PHONE)
     await subscribe(services, tenant, PHONE, "+14155550009")
-    await services.compliance.handle_inbound(sms("unsubscribe"))
+    await services.inbound.receive(sms("unsubscribe"))
     statuses = dict(await ListContact.all().values_list("sending_list__phone_number",
                                                         "status"))
     assert statuses == {LIST_NUMBER: "unsubscribed", "+14155550009": "active"}
@@ -103,7 +104,7 @@ async def test_opt_out_scope_list_or_account(services):
     phone2 = "+14155550101"
     await subscribe(services, tenant, phone2)
     await subscribe(services, tenant, phone2, "+14155550009")
-    outcome = await services.compliance.handle_inbound(sms("Stop texting me", frm=phone2))
+    outcome = await services.inbound.receive(sms("Stop texting me", frm=phone2))
     assert outcome.list_contacts_changed == 2
     assert await ListContact.filter(contact__phone_number=phone2,
                                     status="unsubscribed").count() == 2
@@ -113,17 +114,17 @@ async def test_opt_in_resubscribes_with_consent_and_confirms_once(services, cloc
     tenant = await make_tenant(services)
     await make_list(services, tenant)
     await subscribe(services, tenant, PHONE)
-    await services.compliance.handle_inbound(sms("STOP"))
+    await services.inbound.receive(sms("STOP"))
     clock.advance(hours=1)
-    back = await services.compliance.handle_inbound(sms("START"))
+    back = await services.inbound.receive(sms("START"))
     assert back.action == InboundAction.RESUBSCRIBED and back.reply_text
     lc = await ListContact.get()
     assert lc.status == SubscriptionStatus.ACTIVE and lc.unsubscribe_reason is None
     assert lc.consent_date == clock.now() and lc.consent_source == "keyword:START"
-    again = await services.compliance.handle_inbound(sms("yes"))
+    again = await services.inbound.receive(sms("yes"))
     assert again.reply_text is None and again.action == InboundAction.ALREADY_SUBSCRIBED
 
-    stranger = await services.compliance.handle_inbound(sms("START", frm="+14155550177"))
+    stranger = await services.inbound.receive(sms("START", frm="+14155550177"))
     assert stranger.action == InboundAction.SUBSCRIBED
     joined = await ListContact.get(contact__phone_number="+14155550177")
     assert joined.signup_method == SignupMethod.KEYWORD and joined.status == "active"
@@ -132,7 +133,7 @@ async def test_opt_in_resubscribes_with_consent_and_confirms_once(services, cloc
 async def test_stop_from_a_stranger_is_recorded_so_nobody_can_add_them(services):
     tenant = await make_tenant(services)
     await make_list(services, tenant)
-    outcome = await services.compliance.handle_inbound(sms("STOP", frm="+14155550188"))
+    outcome = await services.inbound.receive(sms("STOP", frm="+14155550188"))
     assert outcome.action == InboundAction.UNSUBSCRIBED and outcome.reply_text
     result = await subscribe(services, tenant, "+14155550188")
     assert result.list_contact.status == SubscriptionStatus.UNSUBSCRIBED
@@ -142,7 +143,7 @@ async def test_help_replies_every_time_with_the_lists_text(services):
     tenant = await make_tenant(services)
     await make_list(services, tenant, help_text="Acme deals. Questions: help@acme.test")
     for _ in range(2):
-        outcome = await services.compliance.handle_inbound(sms("HELP"))
+        outcome = await services.inbound.receive(sms("HELP"))
         assert outcome.intent == InboundIntent.HELP
         assert outcome.reply_text == "Acme deals. Questions: help@acme.test"
     assert await Notification.filter(kind="inbound", severity=Severity.LOW).count() == 2
@@ -153,7 +154,7 @@ async def test_complaints_are_labelled_critical_and_opt_out_where_the_account_sa
     tenant = await make_tenant(services)
     await make_list(services, tenant)
     await subscribe(services, tenant, PHONE)
-    outcome = await services.compliance.handle_inbound(sms("this is spam"))
+    outcome = await services.inbound.receive(sms("this is spam"))
     assert outcome.intent == InboundIntent.COMPLAINT
     assert outcome.action == InboundAction.COMPLAINT_UNSUBSCRIBED and outcome.reply_text
     lc = await ListContact.get()
@@ -164,11 +165,11 @@ async def test_complaints_are_labelled_critical_and_opt_out_where_the_account_sa
     await Account.filter(id=tenant.account.id).update(complaint_is_opt_out=False)
     other = "+14155550102"
     await subscribe(services, tenant, other)
-    labelled = await services.compliance.handle_inbound(sms("SCAM", frm=other))
+    labelled = await services.inbound.receive(sms("SCAM", frm=other))
     assert labelled.action == InboundAction.COMPLAINT_LABELLED and labelled.reply_text is None
     assert (await ListContact.get(contact__phone_number=other)).status == "active"
     # A complaint that also says stop is an opt-out whatever the setting.
-    stop_too = await services.compliance.handle_inbound(sms("stop spamming me", frm=other))
+    stop_too = await services.inbound.receive(sms("stop spamming me", frm=other))
     assert stop_too.action == InboundAction.COMPLAINT_UNSUBSCRIBED
     assert (await ListContact.get(contact__phone_number=other)).unsubscribe_reason == \
         "message"
@@ -179,21 +180,21 @@ async def test_ordinary_replies_and_false_positives_change_nothing(services):
     await make_list(services, tenant)
     await subscribe(services, tenant, PHONE)
     for text in ["stop by the store", 'Liked “Reply STOP to opt out”', "👍", "who is this"]:
-        outcome = await services.compliance.handle_inbound(sms(text))
+        outcome = await services.inbound.receive(sms(text))
         assert outcome.intent == InboundIntent.NONE and outcome.reply_text is None, text
     assert (await ListContact.get()).status == "active"
     assert await Notification.filter(kind="inbound").count() == 4
 
 
 async def test_unknown_number_and_odd_senders_are_stored(services):
-    outcome = await services.compliance.handle_inbound(sms("STOP", to="+13125550000"))
+    outcome = await services.inbound.receive(sms("STOP", to="+13125550000"))
     assert outcome.action == InboundAction.UNKNOWN_NUMBER and outcome.reply_text is None
     stored = await InboundMessage.get()
     assert stored.account_id is None and stored.body == "STOP"
 
     tenant = await make_tenant(services)
     await make_list(services, tenant)
-    odd = await services.compliance.handle_inbound(sms("STOP", frm="ACME-BANK"))
+    odd = await services.inbound.receive(sms("STOP", frm="ACME-BANK"))
     assert odd.action == InboundAction.INVALID_SENDER and odd.reply_text is None
 
 
@@ -202,7 +203,7 @@ async def test_phone_numbers_stay_out_of_info_logs(services, caplog):
     await make_list(services, tenant)
     await subscribe(services, tenant, PHONE)
     with caplog.at_level("INFO"):
-        await services.compliance.handle_inbound(sms("STOP"))
+        await services.inbound.receive(sms("STOP"))
     assert caplog.records
     assert not any(PHONE in r.getMessage() or PHONE[2:] in r.getMessage()
                    for r in caplog.records if r.levelname == "INFO")
@@ -212,7 +213,7 @@ async def test_received_at_from_the_provider_is_kept(services, clock):
     tenant = await make_tenant(services)
     await make_list(services, tenant)
     when = dt.datetime(2026, 3, 3, 14, 59, tzinfo=dt.UTC)
-    await services.compliance.handle_inbound(InboundSms(
+    await services.inbound.receive(InboundSms(
         provider="cm", provider_message_id="cm-1", from_number=PHONE, to_number=LIST_NUMBER,
         body="hello", received_at=when))
     assert (await InboundMessage.get()).received_at == when
@@ -226,14 +227,14 @@ async def test_stop_after_an_operator_removal_is_recorded_and_confirmed(services
     await subscribe(services, tenant, PHONE)
     await services.contacts.unsubscribe(tenant.owner, phone_number=PHONE,
                                         list_number=LIST_NUMBER)
-    outcome = await services.compliance.handle_inbound(sms("STOP"))
+    outcome = await services.inbound.receive(sms("STOP"))
     assert outcome.action == InboundAction.UNSUBSCRIBED and outcome.reply_text
     lc = await ListContact.get()
     assert (lc.status, lc.unsubscribe_reason, lc.unsubscribe_keyword) == (
         "unsubscribed", "message", "STOP")
     again = await subscribe(services, tenant, PHONE)
     assert again.list_contact.status == SubscriptionStatus.UNSUBSCRIBED
-    second = await services.compliance.handle_inbound(sms("STOP"))
+    second = await services.inbound.receive(sms("STOP"))
     assert second.reply_text is None and second.action == InboundAction.ALREADY_UNSUBSCRIBED
 
 
@@ -243,11 +244,11 @@ async def test_an_account_wide_stop_covers_lists_the_sender_is_not_on_yet(servic
     await make_list(services, tenant, "+14155550009")
     await Account.filter(id=tenant.account.id).update(stop_scope=StopScope.ACCOUNT)
     await subscribe(services, tenant, PHONE)
-    outcome = await services.compliance.handle_inbound(sms("STOP"))
+    outcome = await services.inbound.receive(sms("STOP"))
     assert outcome.action == InboundAction.UNSUBSCRIBED and outcome.reply_text
     other = await subscribe(services, tenant, PHONE, "+14155550009")
     assert other.list_contact.status == SubscriptionStatus.UNSUBSCRIBED
     assert await ListContact.filter(contact__phone_number=PHONE,
                                     status="active").count() == 0
-    second = await services.compliance.handle_inbound(sms("STOP"))
+    second = await services.inbound.receive(sms("STOP"))
     assert second.reply_text is None and second.list_contacts_changed == 0

@@ -1,10 +1,9 @@
-"""An SMS a recipient sent us: store it, understand it, act on it.
+"""An SMS a recipient sent us: store it, understand it (core.compliance.keywords), act on
+it (the subscriptions: core.contacts.consent), tell the account, and queue the reply.
 
-Compliance sends nothing itself. The outcome carries the reply to send (an opt-out
-confirmation, the help text...) or None, and the messaging layer delivers it through
-the outbox. Confirmations go out once: a repeated STOP changes nothing and gets no
-reply. A provider retrying the same webhook is recognised by its message id and does
-nothing twice.
+Confirmations go out once: a repeated STOP changes nothing and gets no reply, and never
+cancels the first one's confirmation. A provider retrying the same webhook is recognised
+by its message id and does nothing twice.
 """
 
 from __future__ import annotations
@@ -14,26 +13,25 @@ import logging
 from dataclasses import dataclass
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from core.accounts.models import Account, StopScope
+from core.billing.pricing import estimate
 from core.clock import Clock
-from core.compliance.keywords import KeywordMatch, classify
-from core.compliance.models import InboundIntent, InboundMessage
-from core.contacts import queries
-from core.contacts.models import (
-    Contact,
-    ListContact,
-    SendingList,
-    SignupMethod,
-    SubscriptionStatus,
-    UnsubscribeReason,
-)
+from core.compliance.keywords import InboundIntent, KeywordMatch, classify
+from core.contacts.consent import record_opt_in, record_opt_out
+from core.contacts.lists import SendingListService
+from core.contacts.models import Contact, Provider, SendingList, UnsubscribeReason
 from core.contacts.phones import PhoneInfo, mask, normalize_sender, parse_phone
-from core.contacts.service import READDABLE_REASONS, ContactService
+from core.contacts.service import ContactService
+from core.inbound.models import InboundMessage
+from core.messaging.outbox import NewMessage, enqueue
+from core.messaging.queries import drop_queued_for_contact
+from core.messaging.render import brand_of
+from core.messaging.segments import count
 from core.notifications.models import Severity
 from core.notifications.service import NotificationService
+from core.providers import twilio
 from core.providers.base import InboundSms
 
 log = logging.getLogger(__name__)
@@ -81,18 +79,34 @@ DEFAULT_HELP_REPLY = ("{brand}: Msg&data rates may apply. Reply STOP to opt out,
                       "START to opt back in.")
 
 
-class InboundHandler:
-    def __init__(self, *, clock: Clock, contacts: ContactService,
+class InboundService:
+    def __init__(self, *, clock: Clock, contacts: ContactService, lists: SendingListService,
                  notifications: NotificationService) -> None:
         self.clock = clock
         self.contacts = contacts
+        self.lists = lists
         self.notifications = notifications
 
-    async def handle(self, sms: InboundSms) -> InboundOutcome:
+    async def receive(self, sms: InboundSms, *, sending_list: SendingList | None = None
+                      ) -> InboundOutcome:
+        """One inbound message (a verified webhook's, or the simulator's): stored and
+        acted on, its reply (if any) queued once. ``sending_list``: the list it was sent
+        to, when the caller already knows it."""
+        if sending_list is None:
+            sending_list = await self.lists.find_by_number(sms.to_number)
+        outcome = await self._handle(sms, sending_list)
+        if outcome.reply_text and sending_list is not None and not outcome.duplicate:
+            if sms.provider == Provider.TWILIO and twilio.answers_itself(sms.body):
+                log.info("inbound %s: Twilio sent its own confirmation", outcome.inbound_id)
+            else:
+                await self._queue_reply(outcome, sending_list)
+        return outcome
+
+    async def _handle(self, sms: InboundSms, sending_list: SendingList | None
+                      ) -> InboundOutcome:
         now = self.clock.now()
         match = classify(sms.body)
         to_number = normalize_sender(sms.to_number) or sms.to_number.strip()[:20]
-        sending_list = await SendingList.get_or_none(phone_number=to_number)
         region = sending_list.country_code if sending_list else "US"
         sender = parse_phone(sms.from_number, region=region)
         from_number = sender.e164 if isinstance(sender, PhoneInfo) else \
@@ -143,7 +157,7 @@ class InboundHandler:
 
     async def _act(self, match: KeywordMatch, account: Account, sending_list: SendingList,
                    contact: Contact, now: dt.datetime, result: _Result) -> None:
-        brand = sending_list.brand_name or account.brand_name or account.name
+        brand = brand_of(account, sending_list)
         if match.intent == InboundIntent.COMPLAINT:
             result.action = InboundAction.COMPLAINT_LABELLED
             if match.opt_out or account.complaint_is_opt_out:
@@ -166,46 +180,17 @@ class InboundHandler:
     async def _opt_out(self, match: KeywordMatch, account: Account, sending_list: SendingList,
                        contact: Contact, now: dt.datetime, result: _Result,
                        reason: UnsubscribeReason, brand: str, *, complaint: bool) -> None:
-        if account.stop_scope == StopScope.ACCOUNT:
-            list_ids = [row["id"] for row in
-                        await SendingList.filter(account_id=account.id).values("id")]
-        else:
-            list_ids = [sending_list.id]
-        keyword = (match.keyword or match.intent.value)[:64]
-        # Active subscriptions, and those an operator removed: an API upsert may bring
-        # back someone removed by hand, never someone who said STOP, so the STOP is what
-        # the row must say from now on.
-        changed = await ListContact.filter(
-            Q(status=SubscriptionStatus.ACTIVE) |
-            Q(status=SubscriptionStatus.UNSUBSCRIBED,
-              unsubscribe_reason__in=list(READDABLE_REASONS)),
-            contact_id=contact.id, sending_list_id__in=list_ids,
-        ).update(status=SubscriptionStatus.UNSUBSCRIBED, unsubscribe_reason=reason,
-                 unsubscribed_at=now, unsubscribe_keyword=keyword, updated_at=now)
-        # Record the opt-out even on the lists in scope the sender is not (yet) on, so a
-        # later import or API call cannot subscribe them without a new opt-in.
-        present = set(await ListContact.filter(
-            contact_id=contact.id, sending_list_id__in=list_ids
-        ).values_list("sending_list_id", flat=True))
-        for list_id in list_ids:
-            if list_id in present:
-                continue
-            try:
-                async with in_transaction():
-                    await ListContact.create(
-                        account_id=account.id, sending_list_id=list_id,
-                        contact_id=contact.id, status=SubscriptionStatus.UNSUBSCRIBED,
-                        signup_date=now, signup_method=SignupMethod.KEYWORD,
-                        unsubscribe_reason=reason, unsubscribed_at=now,
-                        unsubscribe_keyword=keyword, custom_fields={})
-                changed += 1
-            except IntegrityError:
-                pass
-        result.changed = changed
-        result.cancelled = await queries.drop_queued_messages(
+        account_wide = account.stop_scope == StopScope.ACCOUNT
+        list_ids = (await self.lists.list_ids(account.id) if account_wide
+                    else [sending_list.id])
+        recorded = await record_opt_out(
+            account_id=account.id, contact_id=contact.id, list_ids=list_ids, reason=reason,
+            keyword=match.keyword or match.intent.value, now=now, account_wide=account_wide)
+        result.changed = recorded.subscriptions_changed
+        result.cancelled = await drop_queued_for_contact(
             contact_id=contact.id, list_ids=list_ids, detail="unsubscribed",
             source="compliance:inbound", now=now)
-        if changed:
+        if recorded.subscriptions_changed or recorded.account_wide_new:
             result.action = (InboundAction.COMPLAINT_UNSUBSCRIBED if complaint
                              else InboundAction.UNSUBSCRIBED)
             result.reply = DEFAULT_OPT_OUT_REPLY.replace("{brand}", brand)
@@ -215,28 +200,16 @@ class InboundHandler:
 
     async def _opt_in(self, match: KeywordMatch, account: Account, sending_list: SendingList,
                       contact: Contact, now: dt.datetime, result: _Result, brand: str) -> None:
-        source = f"keyword:{match.keyword}"[:200]
-        changed = await ListContact.filter(
-            contact_id=contact.id, sending_list_id=sending_list.id,
-            status=SubscriptionStatus.UNSUBSCRIBED,
-        ).update(status=SubscriptionStatus.ACTIVE, unsubscribe_reason=None,
-                 unsubscribed_at=None, unsubscribe_keyword=None, consent_date=now,
-                 consent_source=source, updated_at=now)
-        if changed:
+        changed, created = await record_opt_in(
+            account_id=account.id, list_id=sending_list.id, contact_id=contact.id,
+            source=f"keyword:{match.keyword}", now=now)
+        result.changed = int(changed)
+        if created:
+            result.action = InboundAction.SUBSCRIBED
+        elif changed:
             result.action = InboundAction.RESUBSCRIBED
         else:
-            try:
-                async with in_transaction():
-                    await ListContact.create(
-                        account_id=account.id, sending_list_id=sending_list.id,
-                        contact_id=contact.id, status=SubscriptionStatus.ACTIVE,
-                        signup_date=now, signup_method=SignupMethod.KEYWORD,
-                        consent_date=now, consent_source=source, custom_fields={})
-                changed = 1
-                result.action = InboundAction.SUBSCRIBED
-            except IntegrityError:
-                result.action = InboundAction.ALREADY_SUBSCRIBED
-        result.changed = changed
+            result.action = InboundAction.ALREADY_SUBSCRIBED
         if changed:
             result.reply = DEFAULT_OPT_IN_REPLY.replace("{brand}", brand)
 
@@ -262,6 +235,22 @@ class InboundHandler:
                 account.id, kind="inbound", severity=Severity.LOW,
                 title=f"Reply on {sending_list.phone_number}",
                 body=f"{shown}: {match.intent.value}", data=data)
+
+    # -- the reply ---------------------------------------------------------------------
+
+    async def _queue_reply(self, outcome: InboundOutcome, sending_list: SendingList) -> None:
+        if outcome.contact_id is None or not outcome.reply_to:
+            log.warning("reply for inbound %s has no recipient; not sent", outcome.inbound_id)
+            return
+        text = outcome.reply_text or ""
+        info = count(text)
+        await enqueue([NewMessage(
+            account_id=sending_list.account_id, sending_list_id=sending_list.id,
+            contact_id=outcome.contact_id, to_number=outcome.reply_to,
+            from_number=sending_list.phone_number, body=text, segments=info.segments,
+            encoding=info.encoding, price=estimate(info.segments),
+            provider=sending_list.provider, transactional=True, is_reply=True)],
+            now=self.clock.now())
 
 
 @dataclass

@@ -1,23 +1,16 @@
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
+from core.compliance.keywords import InboundIntent
+
 if TYPE_CHECKING:
     from core.accounts.models import Account
     from core.contacts.models import Contact, SendingList
-
-
-class InboundIntent(StrEnum):
-    OPT_OUT = "opt_out"
-    OPT_IN = "opt_in"
-    HELP = "help"
-    COMPLAINT = "complaint"
-    NONE = "none"
 
 
 class InboundMessage(Model):

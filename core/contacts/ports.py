@@ -1,0 +1,18 @@
+"""What the contacts domain needs from higher ones, as protocols the composition root
+fills (dependency inversion: contacts never imports messaging)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Protocol
+
+
+class DropQueued(Protocol):
+    """Make a contact's queued messages from these lists unsendable (an unsubscribe, a
+    block); returns how many were dropped. Compliance replies (an opt-out confirmation,
+    a HELP answer) are never dropped: they answer the person who just wrote to us.
+    Runs in the caller's transaction when there is one. Messaging implements it."""
+
+    async def __call__(self, *, contact_id: int, list_ids: Sequence[int], detail: str,
+                       source: str, now: dt.datetime) -> int: ...

@@ -1,0 +1,1 @@
+"""What providers send us: delivery receipts and the SMS people write back (STOP, HELP...)."""
