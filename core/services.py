@@ -8,7 +8,7 @@ from core.accounts.discord_links import DiscordLinkService
 from core.accounts.service import AccountService
 from core.clock import Clock
 from core.compliance.service import ComplianceService
-from core.contacts.imports import ImportService
+from core.contacts.import_jobs import ImportService
 from core.contacts.lists import SendingListService
 from core.contacts.service import ContactService
 from core.creatives.service import CreativeService

@@ -11,7 +11,7 @@ from core.accounts.service import AccountService
 from core.billing.gate import AccountBillingGate
 from core.clock import Clock, SystemClock
 from core.compliance.service import ComplianceService
-from core.contacts.imports import ImportService
+from core.contacts.import_jobs import ImportService
 from core.contacts.lists import SendingListService
 from core.contacts.service import ContactService
 from core.creatives.service import CreativeService

@@ -310,7 +310,7 @@ async def apikey_revoke(services: Services, key: str, account_id: int) -> None:
 @async_command
 async def import_cmd(services: Services, file: Path, list_number: str, commit: bool) -> None:
     """Import contacts from a CSV onto a list; a dry run unless --commit."""
-    from core.contacts.imports import ImportProgress
+    from core.contacts.import_jobs import ImportProgress
     from core.contacts.models import ImportStatus
 
     sending_list = await services.lists.find_by_number(list_number)

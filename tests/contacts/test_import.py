@@ -8,7 +8,7 @@ import math
 import shutil
 from pathlib import Path
 
-from core.contacts.imports import BATCH_ROWS, INTERRUPTED, ImportProgress
+from core.contacts.import_jobs import BATCH_ROWS, INTERRUPTED, ImportProgress
 from core.contacts.models import (
     Contact,
     ImportJob,

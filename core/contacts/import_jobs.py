@@ -28,7 +28,7 @@ from tortoise.transactions import in_transaction
 from core.accounts.models import Account
 from core.clock import Clock
 from core.contacts import queries
-from core.contacts.importer import Batch, CsvReader, GoodRow, ImportFileError
+from core.contacts.csv_reader import Batch, CsvReader, GoodRow, ImportFileError
 from core.contacts.lists import SendingListService
 from core.contacts.models import (
     ImportJob,
