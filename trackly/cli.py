@@ -150,8 +150,7 @@ def cli() -> None:
 @pass_ctx
 def run(ctx: Context, host: str | None, port: int | None, role: str) -> None:
     """Start the platform: web server, scheduler, send workers and the Discord bot."""
-    from trackly.runner import Role as RunRole
-    from trackly.runner import serve
+    from trackly.runner import ProcessRole, serve
 
     ctx.verbose = True
     settings = ctx.settings
@@ -159,7 +158,7 @@ def run(ctx: Context, host: str | None, port: int | None, role: str) -> None:
         fail("--port: must be between 0 and 65535", 2)
     services = ctx.services
     guarded(lambda: asyncio.run(serve(
-        services, role=RunRole(role), host=host or settings.host,
+        services, role=ProcessRole(role), host=host or settings.host,
         port=settings.port if port is None else port, announce=announce)))
 
 
