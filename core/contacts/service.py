@@ -105,9 +105,6 @@ class ContactService:
                       "carrier": info.carrier[:100], "timezone": info.timezone,
                       "state": info.state, "area_code": info.area_code, "is_valid": True})
 
-    async def find_contact(self, e164: str) -> Contact | None:
-        return await Contact.get_or_none(phone_number=e164)
-
     # -- upsert ---------------------------------------------------------------------------
 
     async def upsert_contact(self, actor: Actor, entry: ContactInput) -> UpsertResult:
