@@ -14,6 +14,7 @@ from core.validation import MAX_BULK, bulk_size
 from web.auth import require_actor
 from web.bodies import (
     confirmed,
+    flag,
     iso,
     page_params,
     paginated,
@@ -230,7 +231,7 @@ async def update_fields(request: web.Request) -> web.Response:
 async def list_contacts(request: web.Request) -> web.Response:
     actor = await require_actor(request)
     page, per_page = page_params(request, max_per_page=1000)
-    active = _flag(request.query.get("active"), "active")
+    active = flag(request.query.get("active"), "active")
     rows, total = await request.app[SERVICES].contacts.list_contacts(
         actor, list_number=request.query.get("list_number"), active=active, page=page,
         per_page=per_page)
@@ -252,13 +253,3 @@ async def unsubscribe(request: web.Request) -> web.Response:
     return respond({"success": True, "contact_id": lc.contact_id, "list_contact_id": lc.id,
                     "status": lc.status, "unsubscribed_at": iso(lc.unsubscribed_at)})
 
-
-def _flag(raw: str | None, name: str) -> bool | None:
-    if raw is None or raw == "":
-        return None
-    value = raw.strip().lower()
-    if value in ("1", "true", "yes"):
-        return True
-    if value in ("0", "false", "no"):
-        return False
-    raise ValidationError(f"{name} must be true or false.", code=f"invalid_{name}", field=name)

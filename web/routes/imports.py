@@ -15,7 +15,7 @@ from core.contacts.models import ImportJob, ImportRowError
 from core.errors import ValidationError
 from core.permissions import Action
 from web.auth import require_actor
-from web.bodies import iso, page_params, paginated, paging, path_id
+from web.bodies import flag, iso, page_params, paginated, paging, path_id
 from web.errors import body_limit, json_error
 from web.keys import SERVICES
 from web.openapi import operation
@@ -112,7 +112,7 @@ async def create_import(request: web.Request) -> web.StreamResponse:
             return json_error(413, "payload_too_large", "The file is larger than 2 GB.")
         if size == 0:
             raise ValidationError("The file is empty.", code="empty_file", field="file")
-        dry_run = _flag(fields.get("dry_run"))
+        dry_run = flag(fields.get("dry_run"), "dry_run", default=True)
         job = await services.imports.create_job(
             actor, list_number=fields.get("list_number"), path=path, filename=filename,
             dry_run=dry_run)
@@ -223,18 +223,6 @@ async def _small(part: BodyPartReader, limit: int = 200) -> str:
             raise ValidationError(f"The field {part.name} is too long.",
                                   code=f"invalid_{part.name}", field=part.name)
     return data.decode("utf-8", errors="replace").strip()
-
-
-def _flag(raw: str | None) -> bool:
-    if raw is None or raw == "":
-        return True
-    value = raw.strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise ValidationError("dry_run must be true or false.", code="invalid_dry_run",
-                          field="dry_run")
 
 
 def _error_page(request: web.Request) -> tuple[int, int]:
