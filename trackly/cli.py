@@ -273,11 +273,15 @@ async def apikey_create(services: Services, account_id: int, role: str, name: st
 async def apikey_list(services: Services, account_id: int) -> None:
     """List an account's keys (prefixes only)."""
     await _require_account(services, account_id)
-    for key in await services.accounts.list_api_keys(Actor.system(account_id)):
-        state = "revoked" if key.revoked_at else "active"
-        used = key.last_used_at.isoformat() if key.last_used_at else "never"
-        click.echo(f"{key.id}\t{key.prefix}...\t{key.role}\t{state}\tlast used {used}\t"
-                   f"{key.name}")
+    actor, page = Actor.system(account_id), 1
+    while (found := await services.accounts.list_api_keys(actor, page=page, per_page=100)
+           ).items:
+        for key in found.items:
+            state = "revoked" if key.revoked_at else "active"
+            used = key.last_used_at.isoformat() if key.last_used_at else "never"
+            click.echo(f"{key.id}\t{key.prefix}...\t{key.role}\t{state}\tlast used {used}\t"
+                       f"{key.name}")
+        page += 1
 
 
 @apikey.command("revoke")
