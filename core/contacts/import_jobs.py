@@ -37,6 +37,7 @@ from core.contacts.models import (
     LineType,
     SendingList,
 )
+from core.contacts.rules import landline_refusal
 from core.errors import NotFound, ValidationError
 from core.ids import reference_id
 from core.permissions import Action, Actor
@@ -290,13 +291,13 @@ class ImportService:
             rows: list[GoodRow] = []
             for good in batch.good:
                 known = found.get(good.phone.e164)
-                # A number we already had may be a landline by a lookup; new numbers were
-                # checked while reading.
-                if known and not known[2] and good.declared_line_type is None and \
-                        known[1] == LineType.LANDLINE and not sending_list.allow_landlines:
-                    errors.append((good.line, "landline",
-                                   f"{good.phone.e164} is a landline and this list does not "
-                                   "accept landlines.", good.phone.e164))
+                # A number we already had may be a landline by a lookup; new numbers (and
+                # rows that declare their line type) were checked while reading.
+                refused = landline_refusal(
+                    good.phone.e164, known[1], allow_landlines=sending_list.allow_landlines
+                ) if known and not known[2] and good.declared_line_type is None else None
+                if refused is not None:
+                    errors.append((good.line, refused.code, refused.message, good.phone.e164))
                 else:
                     rows.append(good)
             ids = {phone: known[0] for phone, known in found.items()}

@@ -31,7 +31,6 @@ from core.contacts.fields import (
 from core.contacts.lists import SendingListService
 from core.contacts.models import (
     Contact,
-    LineType,
     ListContact,
     SendingList,
     SignupMethod,
@@ -39,6 +38,7 @@ from core.contacts.models import (
     UnsubscribeReason,
 )
 from core.contacts.phones import PhoneInfo, mask, parse_phone
+from core.contacts.rules import landline_refusal
 from core.errors import NotFound, TracklyError, ValidationError
 from core.permissions import Action, Actor
 from core.validation import bulk_size
@@ -116,10 +116,10 @@ class ContactService:
         info = self._phone(entry.phone_number, sending_list, account)
         values = self._clean_entry(entry)
         contact, new_contact = await self.ensure_contact(info)
-        if contact.line_type == LineType.LANDLINE and not sending_list.allow_landlines:
-            raise ValidationError(f"{info.e164} is a landline and this list does not accept "
-                                  "landlines.", code="landline_not_allowed",
-                                  field="phone_number")
+        refused = landline_refusal(info.e164, contact.line_type,
+                                   allow_landlines=sending_list.allow_landlines)
+        if refused is not None:
+            raise refused
         now = self.clock.now()
         async with in_transaction():
             existing = await ListContact.filter(
