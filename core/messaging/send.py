@@ -89,6 +89,10 @@ class SendService:
         if request.body in (None, "") and request.creative_id is None:
             raise ValidationError("Give a body or a creative_id.", code="missing_body",
                                   field="body")
+        if request.body not in (None, "") and request.creative_id is not None:
+            raise ValidationError("Give a body or a creative_id, not both: a creative "
+                                  "brings its own body.", code="body_and_creative_id",
+                                  field="body")
         _require(request.list_number, "list_number")
         if request.idempotency_key:
             earlier = await MessageSent.get_or_none(account_id=actor.account_id,

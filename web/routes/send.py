@@ -56,8 +56,9 @@ def result_out(result: SendResult) -> dict[str, Any]:
 @operation("Send one message", tag="messages", request=SendIn, response=SendOut, status=201,
            description="Queues the message and answers at once; follow it with "
                        "GET /messages/{message_id}. Accepts `Idempotency-Key`.",
-           errors={400: "missing_to, missing_body, missing_list_number, invalid_phone, "
-                        "contact_unsubscribed, blocked_content, missing_link_offer, "
+           errors={400: "missing_to, missing_body, body_and_creative_id, "
+                        "missing_list_number, invalid_phone, contact_unsubscribed, "
+                        "landline_not_allowed, blocked_content, missing_link_offer, "
                         "list_inactive",
                    404: "list_not_found, creative_not_found",
                    409: "idempotency_conflict"})
