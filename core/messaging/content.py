@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from core.messaging.template import RecipientFields, render
+
 # Public shorteners hide the destination; carriers block them on sight.
 SHORTENER_DOMAINS = (
     "bit.ly", "bitly.com", "tinyurl.com", "t.co", "goo.gl", "ow.ly", "is.gd", "buff.ly",
@@ -50,6 +52,12 @@ _AMBIGUOUS = "|".join(AMBIGUOUS_BANK_NAMES)
 _BANKING = "|".join(re.escape(w) for w in BANKING_WORDS)
 _AMBIGUOUS_BANK = re.compile(
     rf"\b(?:({_AMBIGUOUS}){_NEAR}(?:{_BANKING})|(?:{_BANKING}){_NEAR}({_AMBIGUOUS}))\b")
+
+
+def template_blocked_reason(body: str) -> str | None:
+    """Why a template (a creative's body) could never be sent, or None: its own text
+    with placeholders at their defaults (links left out; they are our short links)."""
+    return blocked_reason(render(body, RecipientFields(), link_for=lambda _: ""))
 
 
 def _normalise(text: str) -> str:

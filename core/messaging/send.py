@@ -25,7 +25,7 @@ from core.messaging.models import MessageSent
 from core.messaging.outbox import NewMessage, enqueue
 from core.messaging.render import Rendered, brand_of, compliance_text, finish
 from core.messaging.template import RecipientFields, link_keys, validate_body
-from core.offers.models import Offer
+from core.offers.service import bound_offers
 from core.permissions import Action, Actor
 from core.settings import Settings
 from core.validation import bulk_size
@@ -192,9 +192,9 @@ class SendService:
                 raise ValidationError(f"Creative {creative_id} is {creative.status}.",
                                       code="creative_inactive", field="creative_id")
             bindings = creative.link_bindings or {}
-            offer_ids = {b["offer_id"] for b in bindings.values()}
-            urls = dict(await Offer.filter(id__in=list(offer_ids), account_id=actor.account_id)
-                        .values_list("id", "tracking_url")) if offer_ids else {}
+            # Its offers were active when it was saved; one may have stopped since.
+            urls = await bound_offers(actor.account_id, bindings, sending=True,
+                                      field="creative_id")
             first = next(iter(bindings.values()), None)
             return _Template(creative.body, bindings, urls, creative.id,
                              first["offer_id"] if first else None)

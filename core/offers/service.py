@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -62,6 +63,33 @@ def clean_offer_fields(data: dict[str, Any]) -> dict[str, Any]:
             case _:
                 raise ValidationError(f"Unknown field {key}.", code="invalid_field", field=key)
     return out
+
+
+async def bound_offers(account_id: int, bindings: Mapping[str, Mapping[str, Any]], *,
+                       sending: bool, field: str | None = None) -> dict[int, str]:
+    """The tracking URL of every offer ``bindings`` links to (``{"link1": {"offer_id":
+    3}}``), in one query. ``offer_not_found`` for an offer the account does not have;
+    when ``sending`` (a send, or a creative that is active), ``offer_inactive`` for one
+    that is paused, expired or archived: its link would earn nothing. Errors name
+    ``field``, else the binding (``link_bindings.link1``)."""
+    offer_ids = {b["offer_id"] for b in bindings.values()}
+    if not offer_ids:
+        return {}
+    found = {ident: (url, status) for ident, url, status in await Offer.filter(
+        account_id=account_id, id__in=list(offer_ids)).values_list(
+        "id", "tracking_url", "status")}
+    for key, binding in bindings.items():
+        offer_id = binding["offer_id"]
+        where = field or f"link_bindings.{key}"
+        if offer_id not in found:
+            raise ValidationError(f"{{{{{key}}}}} is bound to offer {offer_id}, which does "
+                                  "not exist.", code="offer_not_found", field=where)
+        status = found[offer_id][1]
+        if sending and status != OfferStatus.ACTIVE:
+            raise ValidationError(f"{{{{{key}}}}} is bound to offer {offer_id}, which is "
+                                  f"{status}; activate the offer or bind another.",
+                                  code="offer_inactive", field=where)
+    return {ident: url for ident, (url, _) in found.items()}
 
 
 class OfferService:

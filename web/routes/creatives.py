@@ -84,7 +84,9 @@ async def list_creatives(request: web.Request) -> web.Response:
            description="Answers character_count, segment_count, encoding and the cost per "
                        "send, with and without smart encoding.",
            errors={400: "missing_name, missing_body, invalid_body (unknown placeholder or "
-                        "over 1600 characters), missing_link_offer, offer_not_found"})
+                        "over 1600 characters), blocked_content, missing_link_offer, "
+                        "offer_not_found, offer_inactive (an active creative's offer is "
+                        "paused, expired or archived)"})
 async def create_creative(request: web.Request) -> web.Response:
     actor = await require_actor(request)
     body = await parse_body(request, CreativeIn)
@@ -107,7 +109,7 @@ async def get_creative(request: web.Request) -> web.Response:
 
 @routes.patch("/api/v2/creatives/{creative_id:\\d+}")
 @operation("Edit a creative", tag="creatives", request=CreativeIn,
-           errors={404: "creative_not_found"})
+           errors={400: "as for POST /creatives", 404: "creative_not_found"})
 async def update_creative(request: web.Request) -> web.Response:
     actor = await require_actor(request)
     body = await parse_body(request, CreativeIn)

@@ -59,7 +59,7 @@ def result_out(result: SendResult) -> dict[str, Any]:
            errors={400: "missing_to, missing_body, body_and_creative_id, "
                         "missing_list_number, invalid_phone, contact_unsubscribed, "
                         "landline_not_allowed, blocked_content, missing_link_offer, "
-                        "list_inactive",
+                        "list_inactive, creative_inactive, offer_inactive",
                    404: "list_not_found, creative_not_found",
                    409: "idempotency_conflict"})
 @idempotent
