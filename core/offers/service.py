@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from core.clock import Clock
 from core.errors import NotFound, ValidationError
+from core.money import parse_money
 from core.offers.macros import validate_tracking_url
 from core.offers.models import Offer, OfferSource, OfferStatus, PayoutType
 from core.pagination import Page
@@ -16,18 +16,6 @@ from core.validation import choice, clean_name
 
 EDITABLE = ("name", "tracking_url", "payout", "payout_type", "advertiser", "status",
             "attribution_window_days", "bot_filter_mode")
-
-
-def _money(value: Any, field: str) -> Decimal:
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        raise ValidationError(f"{field} must be a decimal amount like \"12.50\".",
-                              code=f"invalid_{field}", field=field) from None
-    if not amount.is_finite() or amount < 0 or amount >= Decimal("100000000"):
-        raise ValidationError(f"{field} must be between 0 and 99,999,999.",
-                              code=f"invalid_{field}", field=field)
-    return amount.quantize(Decimal("0.0001"))
 
 
 def clean_offer_fields(data: dict[str, Any]) -> dict[str, Any]:
@@ -41,7 +29,7 @@ def clean_offer_fields(data: dict[str, Any]) -> dict[str, Any]:
             case "tracking_url":
                 out[key] = validate_tracking_url(value)
             case "payout":
-                out[key] = _money(value, "payout")
+                out[key] = parse_money(value, field="payout")
             case "payout_type":
                 out[key] = choice(PayoutType, value, "payout_type")
             case "status":

@@ -26,7 +26,7 @@ from web.bodies import (
 from web.idempotency import idempotent
 from web.keys import SERVICES
 from web.openapi import operation
-from web.render import respond
+from web.render import amount, respond
 
 routes = web.RouteTableDef()
 
@@ -136,7 +136,7 @@ def contact_out(lc: ListContact) -> dict[str, Any]:
         "line_type": contact.line_type, "timezone": contact.timezone, "state": contact.state,
         "last_sent_at": iso(lc.last_sent_at), "last_clicked_at": iso(lc.last_clicked_at),
         "send_count": lc.send_count, "click_count": lc.click_count,
-        "revenue_total": lc.revenue_total, "conversion_count": lc.conversion_count,
+        "revenue_total": amount(lc.revenue_total), "conversion_count": lc.conversion_count,
         "last_revenue_at": iso(lc.last_revenue_at),
     }
 

@@ -15,7 +15,7 @@ from web.bodies import ObjectId, parse_body
 from web.idempotency import HEADER, idempotent
 from web.keys import SERVICES
 from web.openapi import operation
-from web.render import respond
+from web.render import price, respond
 
 routes = web.RouteTableDef()
 
@@ -48,7 +48,8 @@ class BulkIn(BaseModel):
 
 def result_out(result: SendResult) -> dict[str, Any]:
     return {"success": True, "message_id": result.message_id, "status": result.status,
-            "segments": result.segments, "encoding": result.encoding, "price": result.price,
+            "segments": result.segments, "encoding": result.encoding,
+            "price": price(result.price),
             "to": result.to}
 
 
