@@ -22,6 +22,7 @@ from core.offers.service import OfferService
 from core.providers.registry import ProviderRegistry
 from core.settings import Settings
 from core.support.service import SupportService
+from core.system.idempotency import IdempotencyService
 from core.system.service import SystemService
 
 
@@ -39,6 +40,7 @@ class Services:
     webhooks: WebhookService
     failure_monitor: FailureRateMonitor
     system: SystemService
+    idempotency: IdempotencyService
     providers: ProviderRegistry
     discord_links: DiscordLinkService
     support: SupportService

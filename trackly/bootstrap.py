@@ -28,6 +28,7 @@ from core.redaction import RedactApiKeys
 from core.services import Services
 from core.settings import Settings, resolve_secret_key
 from core.support.service import SupportService
+from core.system.idempotency import IdempotencyService
 from core.system.service import SystemService
 
 
@@ -55,6 +56,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
         accounts=accounts,
         notifications=notifications,
         system=SystemService(clock=clock),
+        idempotency=IdempotencyService(clock=clock),
         lists=lists,
         contacts=contacts,
         imports=ImportService(clock=clock, lists=lists, data_dir=settings.data_dir),

@@ -12,7 +12,7 @@ from core.messaging.send import SendRequest, SendResult
 from core.validation import MAX_BULK
 from web.auth import require_actor
 from web.bodies import ObjectId, parse_body
-from web.idempotency import HEADER, idempotent
+from web.idempotency import idempotency_key, idempotent
 from web.keys import SERVICES
 from web.openapi import operation
 from web.render import price, respond
@@ -70,7 +70,7 @@ async def send(request: web.Request) -> web.Response:
     result = await request.app[SERVICES].sending.send(actor, SendRequest(
         to=body.to, list_number=body.list_number, body=body.body,
         creative_id=body.creative_id, transactional=body.transactional,
-        idempotency_key=request.headers.get(HEADER)))
+        idempotency_key=idempotency_key(request)))
     return respond(result_out(result), status=200 if result.replayed else 201)
 
 
