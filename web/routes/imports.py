@@ -84,6 +84,11 @@ def job_out(job: ImportJob) -> dict[str, Any]:
     }
 
 
+def accepted_out(job: ImportJob) -> dict[str, Any]:
+    return {"import_id": job.id, "status": job.status, "dry_run": job.dry_run,
+            "list_number": job.sending_list.phone_number}
+
+
 def error_out(row: ImportRowError) -> dict[str, Any]:
     return {"line": row.line, "code": row.code, "error": row.reason, "value": row.value}
 
@@ -115,13 +120,11 @@ async def create_import(request: web.Request) -> web.StreamResponse:
         dry_run = flag(fields.get("dry_run"), "dry_run", default=True)
         job = await services.imports.create_job(
             actor, list_number=fields.get("list_number"), path=path, filename=filename,
-            dry_run=dry_run)
+            dry_run=dry_run, start=True)
     except BaseException:
         await asyncio.to_thread(path.unlink, missing_ok=True)
         raise
-    services.imports.start(job.id)
-    return respond({"import_id": job.id, "status": job.status, "dry_run": job.dry_run,
-                    "list_number": (await job.sending_list).phone_number}, status=202)
+    return respond(accepted_out(job), status=202)
 
 
 @routes.get("/api/v2/imports")
@@ -144,10 +147,8 @@ async def list_imports(request: web.Request) -> web.Response:
 async def get_import(request: web.Request) -> web.Response:
     actor = await require_actor(request)
     page, per_page = _error_page(request)
-    imports = request.app[SERVICES].imports
-    job_id = path_id(request, "import_id", "import")
-    job = await imports.get_job(actor, job_id)
-    errors, total = await imports.row_errors(actor, job_id, page=page, per_page=per_page)
+    job, errors, total = await request.app[SERVICES].imports.report(
+        actor, path_id(request, "import_id", "import"), page=page, per_page=per_page)
     page_info = paginated([], page=page, per_page=per_page, total=total)["pagination"]
     return respond({**job_out(job), "errors": [error_out(e) for e in errors],
                     "errors_pagination": page_info})
@@ -156,12 +157,14 @@ async def get_import(request: web.Request) -> web.Response:
 @routes.post("/api/v2/imports/{import_id:\\d+}/commit")
 @operation("Import for real the file a dry run checked", tag="imports",
            response=ImportAccepted, status=202,
-           errors={400: "`not_a_dry_run`, `missing_file`", 404: "`import_not_found`"})
+           errors={400: "`not_a_dry_run`, `dry_run_failed` (its file would fail again), "
+                        "`missing_file` (stored 24 hours)",
+                   404: "`import_not_found`",
+                   409: "`already_committed` (names the import that did)"})
 async def commit_import(request: web.Request) -> web.Response:
     actor = await require_actor(request)
     job = await request.app[SERVICES].imports.commit(actor, path_id(request, "import_id", "import"))
-    return respond({"import_id": job.id, "status": job.status, "dry_run": job.dry_run,
-                    "list_number": (await job.sending_list).phone_number}, status=202)
+    return respond(accepted_out(job), status=202)
 
 
 # -- helpers --------------------------------------------------------------------------------
