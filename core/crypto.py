@@ -4,8 +4,6 @@ derived from the installation's secret key."""
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 from typing import Any
 
@@ -24,9 +22,6 @@ class SecretBox:
             algorithm=hashes.SHA256(), length=32, salt=b"trackly", info=b"secrets-at-rest/v1"
         ).derive(secret_key.encode("utf-8"))
         self._fernet = Fernet(base64.urlsafe_b64encode(derived))
-        self._mac_key = HKDF(
-            algorithm=hashes.SHA256(), length=32, salt=b"trackly", info=b"lookup-hash/v1"
-        ).derive(secret_key.encode("utf-8"))
 
     def seal(self, document: dict[str, Any]) -> str:
         raw = json.dumps(document, separators=(",", ":"), sort_keys=True).encode("utf-8")
@@ -40,7 +35,3 @@ class SecretBox:
                 "Stored secret cannot be decrypted; was TRACKLY_SECRET_KEY changed?",
                 code="secret_unreadable",
             ) from exc
-
-    def lookup_hash(self, value: str) -> str:
-        """Keyed hash for finding a secret without storing it (API keys)."""
-        return hmac.new(self._mac_key, value.encode("utf-8"), hashlib.sha256).hexdigest()

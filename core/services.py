@@ -8,7 +8,7 @@ from core.accounts.discord_links import DiscordLinkService
 from core.accounts.service import AccountService
 from core.clock import Clock
 from core.compliance.service import ComplianceService
-from core.contacts.imports import ImportService
+from core.contacts.import_jobs import ImportService
 from core.contacts.lists import SendingListService
 from core.contacts.service import ContactService
 from core.creatives.service import CreativeService
@@ -23,6 +23,7 @@ from core.offers.service import OfferService
 from core.providers.registry import ProviderRegistry
 from core.settings import Settings
 from core.support.service import SupportService
+from core.system.idempotency import IdempotencyService
 from core.system.service import SystemService
 
 
@@ -41,6 +42,7 @@ class Services:
     callbacks: ProviderCallbacks  # what providers post to us (not core.webhooks)
     failure_monitor: FailureRateMonitor
     system: SystemService
+    idempotency: IdempotencyService
     providers: ProviderRegistry
     discord_links: DiscordLinkService
     support: SupportService

@@ -85,6 +85,20 @@ async def test_owner_creates_a_key_shown_once(services, http):
     assert stored.last_used_at is not None
 
 
+async def test_api_keys_are_paginated_like_every_list(services, http):
+    tenant = await make_tenant(services)  # three keys, one per role
+    resp = await http.get("/api/v2/api-keys?page=2&per_page=2", headers=tenant.headers())
+    assert resp.status == 200
+    body = await resp.json()
+    assert body["pagination"] == {"page": 2, "per_page": 2, "total": 3, "total_pages": 2}
+    first = await (await http.get("/api/v2/api-keys?per_page=2",
+                                  headers=tenant.headers())).json()
+    ids = [k["id"] for k in first["data"] + body["data"]]
+    assert sorted(ids, reverse=True) == ids and len(set(ids)) == 3  # newest first, no overlap
+    bad = await http.get("/api/v2/api-keys?per_page=101", headers=tenant.headers())
+    assert (bad.status, (await bad.json())["code"]) == (400, "invalid_per_page")
+
+
 async def test_bad_bodies_are_refused_and_change_nothing(services, http):
     tenant = await make_tenant(services)
     before = await ApiKey.all().count()

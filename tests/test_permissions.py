@@ -65,7 +65,7 @@ async def test_key_and_team_operations_follow_the_table(services, role, kind):
         key, raw = await services.accounts.create_api_key(actor, role=Role.VIEWER)
         assert raw.startswith("trk_") and key.role == Role.VIEWER
         await services.accounts.revoke_api_key(actor, key.id)
-        assert len(await services.accounts.list_api_keys(actor)) == len(Role) + 1
+        assert (await services.accounts.list_api_keys(actor)).total == len(Role) + 1
     else:
         with pytest.raises(PermissionDenied):
             await services.accounts.create_api_key(actor, role=Role.VIEWER)

@@ -11,7 +11,7 @@ from core.accounts.service import AccountService
 from core.billing.gate import AccountBillingGate
 from core.clock import Clock, SystemClock
 from core.compliance.service import ComplianceService
-from core.contacts.imports import ImportService
+from core.contacts.import_jobs import ImportService
 from core.contacts.lists import SendingListService
 from core.contacts.service import ContactService
 from core.creatives.service import CreativeService
@@ -31,6 +31,7 @@ from core.redaction import RedactApiKeys
 from core.services import Services
 from core.settings import Settings, resolve_secret_key
 from core.support.service import SupportService
+from core.system.idempotency import IdempotencyService
 from core.system.service import SystemService
 from web.routes.callbacks import callback_url
 
@@ -63,6 +64,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
         accounts=accounts,
         notifications=notifications,
         system=SystemService(clock=clock),
+        idempotency=IdempotencyService(clock=clock),
         lists=lists,
         contacts=contacts,
         imports=ImportService(clock=clock, lists=lists, data_dir=settings.data_dir),

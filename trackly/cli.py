@@ -153,8 +153,7 @@ def cli() -> None:
 @pass_ctx
 def run(ctx: Context, host: str | None, port: int | None, role: str) -> None:
     """Start the platform: web server, scheduler, send workers and the Discord bot."""
-    from trackly.runner import Role as RunRole
-    from trackly.runner import serve
+    from trackly.runner import ProcessRole, serve
 
     ctx.verbose = True
     if port is not None and not 0 <= port <= 65535:
@@ -165,7 +164,7 @@ def run(ctx: Context, host: str | None, port: int | None, role: str) -> None:
     settings = ctx.settings
     services = ctx.services
     guarded(lambda: asyncio.run(serve(
-        services, role=RunRole(role), host=settings.host, port=settings.port,
+        services, role=ProcessRole(role), host=settings.host, port=settings.port,
         announce=announce)))
 
 
@@ -308,11 +307,15 @@ async def apikey_create(services: Services, account_id: int, role: str, name: st
 async def apikey_list(services: Services, account_id: int) -> None:
     """List an account's keys (prefixes only)."""
     await _require_account(services, account_id)
-    for key in await services.accounts.list_api_keys(Actor.system(account_id)):
-        state = "revoked" if key.revoked_at else "active"
-        used = key.last_used_at.isoformat() if key.last_used_at else "never"
-        click.echo(f"{key.id}\t{key.prefix}...\t{key.role}\t{state}\tlast used {used}\t"
-                   f"{key.name}")
+    actor, page = Actor.system(account_id), 1
+    while (found := await services.accounts.list_api_keys(actor, page=page, per_page=100)
+           ).items:
+        for key in found.items:
+            state = "revoked" if key.revoked_at else "active"
+            used = key.last_used_at.isoformat() if key.last_used_at else "never"
+            click.echo(f"{key.id}\t{key.prefix}...\t{key.role}\t{state}\tlast used {used}\t"
+                       f"{key.name}")
+        page += 1
 
 
 @apikey.command("revoke")

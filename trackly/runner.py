@@ -26,7 +26,10 @@ log = logging.getLogger("trackly")
 STOP_TIMEOUT = 4.0  # leaves headroom inside the promised 5 seconds
 
 
-class Role(StrEnum):
+class ProcessRole(StrEnum):
+    """Which parts one process runs (``trackly run --role``); not a user's role
+    (that is core.permissions.Role)."""
+
     ALL = "all"
     WEB = "web"
     WORKER = "worker"
@@ -161,16 +164,16 @@ async def _until_stopped(run: Callable[[asyncio.Event], Coroutine[Any, Any, None
             log.warning(late)
 
 
-def components_for(role: Role, *, host: str, port: int, announce: Callable[[str], None]
+def components_for(role: ProcessRole, *, host: str, port: int, announce: Callable[[str], None]
                    ) -> list[Component]:
     chosen: list[Component] = []
-    if role in (Role.ALL, Role.WEB):
+    if role in (ProcessRole.ALL, ProcessRole.WEB):
         chosen.append(web_component(host, port, announce))
-    if role in (Role.ALL, Role.WORKER):
+    if role in (ProcessRole.ALL, ProcessRole.WORKER):
         chosen.append(worker_component)
-    if role in (Role.ALL, Role.SCHEDULER):
+    if role in (ProcessRole.ALL, ProcessRole.SCHEDULER):
         chosen.append(scheduler_component)
-    if role in (Role.ALL, Role.BOT):
+    if role in (ProcessRole.ALL, ProcessRole.BOT):
         chosen.append(bot_component(announce))
     return chosen
 
@@ -200,9 +203,9 @@ async def _recover_imports(services: Services, announce: Callable[[str], None]) 
         announce(f"{marked} import(s) interrupted by the last stop were marked failed.")
 
 
-async def serve(services: Services, *, role: Role, host: str, port: int,
+async def serve(services: Services, *, role: ProcessRole, host: str, port: int,
                 announce: Callable[[str], None], stop: asyncio.Event | None = None) -> None:
-    if services.settings.is_sqlite and role != Role.ALL:
+    if services.settings.is_sqlite and role != ProcessRole.ALL:
         raise SettingsError(
             "TRACKLY_DATABASE_URL: SQLite is single-process only; use --role all, "
             "or PostgreSQL to run roles in separate processes"

@@ -105,6 +105,32 @@ def positive_int(request: web.Request, name: str, *, default: int | None = None,
     return value
 
 
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
+@overload
+def flag(raw: str | None, name: str, *, default: bool) -> bool: ...
+
+
+@overload
+def flag(raw: str | None, name: str, *, default: None = None) -> bool | None: ...
+
+
+def flag(raw: str | None, name: str, *, default: bool | None = None) -> bool | None:
+    """A true/false query or form value, the one way every route reads one: true, 1,
+    yes, on / false, 0, no, off (any case); ``default`` when absent or empty;
+    ``invalid_<name>`` otherwise."""
+    if raw is None or not raw.strip():
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValidationError(f"{name} must be true or false.", code=f"invalid_{name}", field=name)
+
+
 def path_id(request: web.Request, name: str, thing: str) -> int:
     """The id in the path (routes match it with ``\\d+``); one no table can hold is, like
     any missing one, ``<thing>_not_found``."""
@@ -129,7 +155,7 @@ def paginated(data: list[Any], *, page: int, per_page: int, total: int) -> dict[
 
 def confirmed(request: web.Request, body: dict[str, Any] | None = None) -> None:
     """Destructive operations need ``"confirm": true`` (body) or ``?confirm=true``."""
-    in_query = request.query.get("confirm", "").lower() in ("1", "true", "yes")
+    in_query = flag(request.query.get("confirm"), "confirm", default=False)
     if not (in_query or (body or {}).get("confirm") is True):
         raise ValidationError('This operation needs "confirm": true.', code="confirm_required",
                               field="confirm")

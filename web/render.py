@@ -11,6 +11,8 @@ from typing import Any
 
 from aiohttp import web
 
+from core.money import AMOUNT, PRICE, at_scale
+
 
 def _default(value: Any) -> Any:
     if isinstance(value, Decimal):
@@ -24,6 +26,16 @@ def _default(value: Any) -> Any:
     if isinstance(value, Enum):
         return value.value
     raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def amount(value: Decimal | int | None) -> str:
+    """A payout or revenue as API.md shows money: ``"12.5000"``, whatever the source."""
+    return format(at_scale(value, AMOUNT), "f")
+
+
+def price(value: Decimal | int | None) -> str:
+    """What a message costs: ``"0.004500"``."""
+    return format(at_scale(value, PRICE), "f")
 
 
 dumps = partial(json.dumps, default=_default, ensure_ascii=False)

@@ -21,6 +21,7 @@ from core.errors import (
     ValidationError,
 )
 from core.ids import api_key as new_api_key
+from core.pagination import Page
 from core.permissions import Action, Actor, ActorKind, Role
 from core.validation import clean_email, clean_name
 
@@ -200,9 +201,14 @@ class AccountService:
         log.info("api key %s (%s) created in account %s", key.id, key.prefix, actor.account_id)
         return key, raw
 
-    async def list_api_keys(self, actor: Actor) -> list[ApiKey]:
+    async def list_api_keys(self, actor: Actor, *, page: int = 1, per_page: int = 50
+                            ) -> Page[ApiKey]:
+        """Newest first, one page."""
         actor.require(Action.MANAGE_KEYS)
-        return await ApiKey.filter(account_id=actor.account_id).order_by("-id")
+        query = ApiKey.filter(account_id=actor.account_id)
+        total = await query.count()
+        rows = await query.order_by("-id").offset((page - 1) * per_page).limit(per_page)
+        return Page(rows, total)
 
     async def revoke_api_key(self, actor: Actor, key_id: int) -> ApiKey:
         actor.require(Action.MANAGE_KEYS)

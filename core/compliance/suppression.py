@@ -14,9 +14,10 @@ from enum import StrEnum
 
 from core.accounts.models import Account
 from core.compliance.quiet_hours import next_allowed, resolve_zone, zone
-from core.contacts.models import Contact, ListStatus, SendingList
+from core.contacts.models import Contact, SendingList
 from core.contacts.models import SubscriptionStatus as Sub
 from core.contacts.phones import candidate_zones
+from core.contacts.rules import is_sending
 from core.sql import Params, fetch
 
 
@@ -78,7 +79,7 @@ class Suppression:
         ids = list(dict.fromkeys(contact_ids))
         if not ids:
             return {}
-        if sending_list.status != ListStatus.ACTIVE:
+        if not is_sending(sending_list):
             return {i: drop(DropReason.INACTIVE_LIST) for i in ids}
         found = await Account.filter(id=sending_list.account_id).values("default_timezone")
         account_zone = str(found[0]["default_timezone"]) if found else None

@@ -1,7 +1,7 @@
 """Validating what is stored on a subscription: custom fields, dates, consent evidence.
 
 Pure. Each validator returns the clean value or raises ``ValidationError`` with the code
-API.md names; the CSV importer uses the same rules row by row.
+API.md names; the CSV reader uses the same rules row by row.
 """
 
 from __future__ import annotations

@@ -31,7 +31,6 @@ from core.contacts.fields import (
 from core.contacts.lists import SendingListService
 from core.contacts.models import (
     Contact,
-    LineType,
     ListContact,
     SendingList,
     SignupMethod,
@@ -40,6 +39,7 @@ from core.contacts.models import (
 )
 from core.contacts.phones import PhoneInfo, mask, parse_phone
 from core.contacts.ports import DropQueued
+from core.contacts.rules import landline_refusal
 from core.errors import NotFound, TracklyError, ValidationError
 from core.permissions import Action, Actor
 from core.validation import bulk_size
@@ -103,9 +103,6 @@ class ContactService:
                       "carrier": info.carrier[:100], "timezone": info.timezone,
                       "state": info.state, "area_code": info.area_code, "is_valid": True})
 
-    async def find_contact(self, e164: str) -> Contact | None:
-        return await Contact.get_or_none(phone_number=e164)
-
     # -- upsert ---------------------------------------------------------------------------
 
     async def upsert_contact(self, actor: Actor, entry: ContactInput) -> UpsertResult:
@@ -117,10 +114,10 @@ class ContactService:
         info = self._phone(entry.phone_number, sending_list, account)
         values = self._clean_entry(entry)
         contact, new_contact = await self.ensure_contact(info)
-        if contact.line_type == LineType.LANDLINE and not sending_list.allow_landlines:
-            raise ValidationError(f"{info.e164} is a landline and this list does not accept "
-                                  "landlines.", code="landline_not_allowed",
-                                  field="phone_number")
+        refused = landline_refusal(info.e164, contact.line_type,
+                                   allow_landlines=sending_list.allow_landlines)
+        if refused is not None:
+            raise refused
         now = self.clock.now()
         async with in_transaction():
             existing = await ListContact.filter(

@@ -15,10 +15,11 @@ from core.clock import Clock
 from core.creatives.models import CreativeStatus, CreativeType, MessageCreative
 from core.errors import NotFound, ValidationError
 from core.ids import short_code
+from core.messaging.content import template_blocked_reason
 from core.messaging.links import clean_bindings, tracking_base
 from core.messaging.render import brand_of, compliance_text, finish
 from core.messaging.template import RecipientFields, link_keys, validate_body
-from core.offers.models import Offer
+from core.offers.service import bound_offers
 from core.pagination import Page
 from core.permissions import Action, Actor
 from core.settings import Settings
@@ -62,6 +63,8 @@ class CreativeService:
         actor.require(Action.BUILD)
         creative = await self.get(actor, creative_id)
         merged = {"body": creative.body, "link_bindings": creative.link_bindings, **data}
+        if merged.get("status") is None:
+            merged["status"] = creative.status  # what the saved creative will be
         fields = await self._clean(actor, merged)
         changed = [k for k in fields if k in data or k == "link_bindings"]
         for key in changed:
@@ -110,23 +113,24 @@ class CreativeService:
         return out
 
     async def _clean(self, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
+        """The fields to store. A creative that could never be sent is refused with the
+        reason: blocked content always; an offer that is not active while the creative
+        is (a paused or archived creative may wait for its offer)."""
         out: dict[str, Any] = {}
         if "name" in data:
             out["name"] = clean_name(data["name"])
         body = validate_body(data["body"])
+        blocked = template_blocked_reason(body)
+        if blocked:
+            raise ValidationError(f"This creative could never be sent: {blocked}.",
+                                  code="blocked_content", field="body")
         out["body"] = body
-        bindings = clean_bindings(data.get("link_bindings"), link_keys(body))
-        offer_ids = {b["offer_id"] for b in bindings.values()}
-        found = set(await Offer.filter(account_id=actor.account_id, id__in=list(offer_ids))
-                    .values_list("id", flat=True)) if offer_ids else set()
-        for key, binding in bindings.items():
-            if binding["offer_id"] not in found:
-                raise ValidationError(f"{{{{{key}}}}} is bound to offer "
-                                      f"{binding['offer_id']}, which does not exist.",
-                                      code="offer_not_found", field=f"link_bindings.{key}")
-        out["link_bindings"] = bindings
         if data.get("type") is not None:
             out["type"] = choice(CreativeType, data["type"], "type")
         if data.get("status") is not None:
             out["status"] = choice(CreativeStatus, data["status"], "status")
+        bindings = clean_bindings(data.get("link_bindings"), link_keys(body))
+        await bound_offers(actor.account_id, bindings,
+                           sending=out.get("status") == CreativeStatus.ACTIVE)
+        out["link_bindings"] = bindings
         return out

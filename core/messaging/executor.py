@@ -21,7 +21,8 @@ from core.accounts.models import Account, AccountStatus
 from core.billing.gate import HOLD_LIMIT
 from core.clock import Clock
 from core.compliance.suppression import Decision
-from core.contacts.models import ListStatus, SendingList
+from core.contacts.models import SendingList
+from core.contacts.rules import is_sending
 from core.messaging import queries
 from core.messaging.content import blocked_reason
 from core.messaging.ports import BillingGate, ProviderLookup, SendPolicy
@@ -303,7 +304,7 @@ class Executor:
                   account_status: str | None, now: dt.datetime) -> str | None:
         if account_status != AccountStatus.ACTIVE:
             return "account_suspended"
-        if sending_list is None or sending_list.status != ListStatus.ACTIVE:
+        if not is_sending(sending_list):
             return "inactive_list"
         baseline = max(m.queued_at, m.not_before or m.queued_at)
         if now - baseline > self.config.stale_after:

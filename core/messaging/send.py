@@ -14,8 +14,9 @@ from core.accounts.models import Account
 from core.clock import Clock
 from core.contacts import queries as contact_sql
 from core.contacts.lists import SendingListService
-from core.contacts.models import ListContact, ListStatus, SendingList, SubscriptionStatus
+from core.contacts.models import ListContact, SendingList, SubscriptionStatus
 from core.contacts.phones import PhoneInfo, mask, parse_phone
+from core.contacts.rules import landline_refusal, require_sending
 from core.creatives.models import CreativeStatus, MessageCreative
 from core.errors import NotFound, TracklyError, ValidationError
 from core.messaging.content import blocked_reason
@@ -24,7 +25,7 @@ from core.messaging.models import MessageSent
 from core.messaging.outbox import NewMessage, enqueue
 from core.messaging.render import Rendered, brand_of, compliance_text, finish
 from core.messaging.template import RecipientFields, link_keys, validate_body
-from core.offers.models import Offer
+from core.offers.service import bound_offers
 from core.permissions import Action, Actor
 from core.settings import Settings
 from core.validation import bulk_size
@@ -87,6 +88,10 @@ class SendService:
         _require(request.to, "to")
         if request.body in (None, "") and request.creative_id is None:
             raise ValidationError("Give a body or a creative_id.", code="missing_body",
+                                  field="body")
+        if request.body not in (None, "") and request.creative_id is not None:
+            raise ValidationError("Give a body or a creative_id, not both: a creative "
+                                  "brings its own body.", code="body_and_creative_id",
                                   field="body")
         _require(request.list_number, "list_number")
         if request.idempotency_key:
@@ -174,11 +179,7 @@ class SendService:
     # -- pieces ---------------------------------------------------------------------------
 
     async def _usable_list(self, actor: Actor, number: Any) -> SendingList:
-        sending_list = await self.lists.get_by_number(actor, number)
-        if sending_list.status != ListStatus.ACTIVE:
-            raise ValidationError(f"The sending list {sending_list.phone_number} is inactive.",
-                                  code="list_inactive", field="list_number")
-        return sending_list
+        return require_sending(await self.lists.get_by_number(actor, number))
 
     async def _template(self, actor: Actor, body: str | None, creative_id: int | None
                         ) -> _Template:
@@ -191,9 +192,9 @@ class SendService:
                 raise ValidationError(f"Creative {creative_id} is {creative.status}.",
                                       code="creative_inactive", field="creative_id")
             bindings = creative.link_bindings or {}
-            offer_ids = {b["offer_id"] for b in bindings.values()}
-            urls = dict(await Offer.filter(id__in=list(offer_ids), account_id=actor.account_id)
-                        .values_list("id", "tracking_url")) if offer_ids else {}
+            # Its offers were active when it was saved; one may have stopped since.
+            urls = await bound_offers(actor.account_id, bindings, sending=True,
+                                      field="creative_id")
             first = next(iter(bindings.values()), None)
             return _Template(creative.body, bindings, urls, creative.id,
                              first["offer_id"] if first else None)
@@ -207,24 +208,28 @@ class SendService:
     async def _recipients(self, account: Account, sending_list: SendingList,
                           numbers: Sequence[Any]) -> list[_Recipient | ValidationError]:
         """Each number's contact (created when new) and subscription to the list, read in
-        a constant number of queries; a number that is not one becomes its error."""
+        a constant number of queries; a number that is not one, or that the list refuses
+        (a landline), becomes its error."""
         parsed = [parse_phone(n, region=account.default_region) for n in numbers]
         infos = {p.e164: p for p in parsed if isinstance(p, PhoneInfo)}
-        ids: dict[str, int] = {}
+        found: dict[str, tuple[int, str, bool]] = {}
         if infos:
             async with in_transaction() as tx:
                 found = await contact_sql.ensure_contacts(tx, [
                     (i.e164, i.country_code, i.line_type, i.carrier[:100], i.timezone,
                      i.state, i.area_code) for i in infos.values()], self.clock.now())
-            ids = {phone: ident for phone, (ident, _, _) in found.items()}
         subscriptions = {s.contact_id: s for s in await ListContact.filter(
-            sending_list_id=sending_list.id, contact_id__in=list(ids.values()))} if ids else {}
+            sending_list_id=sending_list.id,
+            contact_id__in=[ident for ident, _, _ in found.values()])} if found else {}
         out: list[_Recipient | ValidationError] = []
         for p in parsed:
-            if isinstance(p, PhoneInfo):
-                out.append(_Recipient(p.e164, ids[p.e164], subscriptions.get(ids[p.e164])))
-            else:
+            if not isinstance(p, PhoneInfo):
                 out.append(ValidationError(p.reason, code="invalid_phone", field="to"))
+                continue
+            ident, line_type, _ = found[p.e164]
+            refused = landline_refusal(p.e164, line_type, field="to",
+                                       allow_landlines=sending_list.allow_landlines)
+            out.append(refused or _Recipient(p.e164, ident, subscriptions.get(ident)))
         return out
 
     def _prepare(self, account: Account, sending_list: SendingList, template: _Template,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from collections.abc import Mapping
 from typing import Any
 
 from core.clock import Clock
 from core.errors import NotFound, ValidationError
+from core.money import parse_money
 from core.offers.macros import validate_tracking_url
 from core.offers.models import Offer, OfferSource, OfferStatus, PayoutType
 from core.pagination import Page
@@ -15,18 +16,6 @@ from core.validation import choice, clean_name
 
 EDITABLE = ("name", "tracking_url", "payout", "payout_type", "advertiser", "status",
             "attribution_window_days", "bot_filter_mode")
-
-
-def _money(value: Any, field: str) -> Decimal:
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        raise ValidationError(f"{field} must be a decimal amount like \"12.50\".",
-                              code=f"invalid_{field}", field=field) from None
-    if not amount.is_finite() or amount < 0 or amount >= Decimal("100000000"):
-        raise ValidationError(f"{field} must be between 0 and 99,999,999.",
-                              code=f"invalid_{field}", field=field)
-    return amount.quantize(Decimal("0.0001"))
 
 
 def clean_offer_fields(data: dict[str, Any]) -> dict[str, Any]:
@@ -40,7 +29,7 @@ def clean_offer_fields(data: dict[str, Any]) -> dict[str, Any]:
             case "tracking_url":
                 out[key] = validate_tracking_url(value)
             case "payout":
-                out[key] = _money(value, "payout")
+                out[key] = parse_money(value, field="payout")
             case "payout_type":
                 out[key] = choice(PayoutType, value, "payout_type")
             case "status":
@@ -62,6 +51,33 @@ def clean_offer_fields(data: dict[str, Any]) -> dict[str, Any]:
             case _:
                 raise ValidationError(f"Unknown field {key}.", code="invalid_field", field=key)
     return out
+
+
+async def bound_offers(account_id: int, bindings: Mapping[str, Mapping[str, Any]], *,
+                       sending: bool, field: str | None = None) -> dict[int, str]:
+    """The tracking URL of every offer ``bindings`` links to (``{"link1": {"offer_id":
+    3}}``), in one query. ``offer_not_found`` for an offer the account does not have;
+    when ``sending`` (a send, or a creative that is active), ``offer_inactive`` for one
+    that is paused, expired or archived: its link would earn nothing. Errors name
+    ``field``, else the binding (``link_bindings.link1``)."""
+    offer_ids = {b["offer_id"] for b in bindings.values()}
+    if not offer_ids:
+        return {}
+    found = {ident: (url, status) for ident, url, status in await Offer.filter(
+        account_id=account_id, id__in=list(offer_ids)).values_list(
+        "id", "tracking_url", "status")}
+    for key, binding in bindings.items():
+        offer_id = binding["offer_id"]
+        where = field or f"link_bindings.{key}"
+        if offer_id not in found:
+            raise ValidationError(f"{{{{{key}}}}} is bound to offer {offer_id}, which does "
+                                  "not exist.", code="offer_not_found", field=where)
+        status = found[offer_id][1]
+        if sending and status != OfferStatus.ACTIVE:
+            raise ValidationError(f"{{{{{key}}}}} is bound to offer {offer_id}, which is "
+                                  f"{status}; activate the offer or bind another.",
+                                  code="offer_inactive", field=where)
+    return {ident: url for ident, (url, _) in found.items()}
 
 
 class OfferService:

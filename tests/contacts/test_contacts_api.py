@@ -185,6 +185,13 @@ async def test_list_filters_order_and_page_size(services, http, clock):
     assert (await too_many.json())["code"] == "invalid_per_page"
     bad = await http.get("/api/v2/contacts?active=maybe", headers=tenant.headers())
     assert (await bad.json())["code"] == "invalid_active"
+    # One true/false rule for every query and form flag (the import form's dry_run=off too).
+    for word in ("On", "YES", "1"):
+        same = await http.get(f"/api/v2/contacts?list_number={LIST_NUMBER}&active={word}",
+                              headers=tenant.headers())
+        assert (await same.json())["data"] == active["data"], word
+    off = await http.get("/api/v2/contacts?active=off", headers=tenant.headers())
+    assert (await off.json())["data"] == gone["data"]
 
 
 async def test_delete_unsubscribes_and_drops_queued_messages(services, http, clock):

@@ -8,7 +8,7 @@ import math
 import shutil
 from pathlib import Path
 
-from core.contacts.imports import BATCH_ROWS, INTERRUPTED, ImportProgress
+from core.contacts.import_jobs import BATCH_ROWS, INTERRUPTED, ImportProgress
 from core.contacts.models import (
     Contact,
     ImportJob,
@@ -30,8 +30,8 @@ EXPECTED_ERRORS = [
     (8, "future_consent_date"),
     (9, "invalid_consent_date"),
     (10, "duplicate_in_file"),
-    (12, "landline"),
-    (13, "landline"),
+    (12, "landline_not_allowed"),
+    (13, "landline_not_allowed"),
     (14, "invalid_email"),
     (15, "malformed_row"),
     (20, "invalid_line_type"),
@@ -222,7 +222,7 @@ async def test_landlines_pass_where_the_list_allows_them(services):
     tenant = await make_tenant(services)
     await make_list(services, tenant, allow_landlines=True)
     job = await run_import(services, tenant, AWKWARD, dry_run=True)
-    assert [c for _, c in await errors_of(job)].count("landline") == 0
+    assert [c for _, c in await errors_of(job)].count("landline_not_allowed") == 0
     assert job.created_count == 9
 
 

@@ -18,6 +18,8 @@ from tests.contacts.helpers import LIST_NUMBER, make_list
 from tests.contacts.test_import import AWKWARD, EXPECTED_ERRORS
 from tests.factories import make_tenant
 
+NO_PHONE = Path(__file__).parent.parent / "data" / "contacts_no_phone_column.csv"
+
 
 def form(path: Path | None = None, **fields: str) -> aiohttp.FormData:
     data = aiohttp.FormData(default_to_multipart=True)
@@ -73,6 +75,59 @@ async def test_upload_is_a_dry_run_by_default_then_commit(services, http):
 
     listing = await (await http.get("/api/v2/imports", headers=tenant.headers())).json()
     assert [j["id"] for j in listing["data"]] == [committed["id"], accepted["import_id"]]
+
+
+async def test_a_dry_run_is_committed_once(services, http):
+    tenant = await make_tenant(services)
+    await make_list(services, tenant)
+    resp = await http.post("/api/v2/imports", headers=tenant.headers(),
+                           data=form(AWKWARD, list_number=LIST_NUMBER))
+    dry = await finished(http, tenant, (await resp.json())["import_id"])
+    commit = f"/api/v2/imports/{dry['id']}/commit"
+    first = await http.post(commit, headers=tenant.headers())
+    assert first.status == 202
+    committed_id = (await first.json())["import_id"]
+    again = await http.post(commit, headers=tenant.headers())  # while it runs
+    body = await again.json()
+    assert (again.status, body["code"]) == (409, "already_committed")
+    assert f"import {committed_id}" in body["error"]
+    await finished(http, tenant, committed_id)
+    again = await http.post(commit, headers=tenant.headers())  # and once it is done
+    assert (again.status, (await again.json())["code"]) == (409, "already_committed")
+    assert await ImportJob.filter(dry_run=False).count() == 1
+    assert await ListContact.all().count() == 7
+
+
+async def test_a_commit_that_was_interrupted_may_be_committed_again(services, http):
+    tenant = await make_tenant(services)
+    await make_list(services, tenant)
+    resp = await http.post("/api/v2/imports", headers=tenant.headers(),
+                           data=form(AWKWARD, list_number=LIST_NUMBER))
+    dry = await ImportJob.get(id=(await finished(http, tenant,
+                                                (await resp.json())["import_id"]))["id"])
+    # What a commit whose process stopped leaves behind (recover_interrupted marks it).
+    await ImportJob.create(account_id=dry.account_id, sending_list_id=dry.sending_list_id,
+                           filename=dry.filename, file_path=dry.file_path,
+                           file_size=dry.file_size, dry_run=False, status="failed",
+                           failure="The import was interrupted.")
+    resp = await http.post(f"/api/v2/imports/{dry.id}/commit", headers=tenant.headers())
+    assert resp.status == 202
+    await finished(http, tenant, (await resp.json())["import_id"])
+    assert await ListContact.all().count() == 7
+
+
+async def test_a_dry_run_that_failed_cannot_be_committed(services, http):
+    tenant = await make_tenant(services)
+    await make_list(services, tenant)
+    resp = await http.post("/api/v2/imports", headers=tenant.headers(),
+                           data=form(NO_PHONE, list_number=LIST_NUMBER))
+    dry = await finished(http, tenant, (await resp.json())["import_id"])
+    assert dry["status"] == "failed"
+    resp = await http.post(f"/api/v2/imports/{dry['id']}/commit", headers=tenant.headers())
+    body = await resp.json()
+    assert (resp.status, body["code"]) == (400, "dry_run_failed")
+    assert "phone" in body["error"].lower()
+    assert await ImportJob.filter(dry_run=False).count() == 0
 
 
 async def test_stored_uploads_are_swept_a_day_after_their_last_use(services, http, clock,

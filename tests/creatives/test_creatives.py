@@ -87,3 +87,72 @@ async def test_editing_the_body_revalidates_links(services, http):
     assert (stored.body, stored.link_bindings) == ("No links now", {})
     listing = await (await http.get("/api/v2/creatives", headers=tenant.headers())).json()
     assert listing["data"][0]["segment_count"] == 1
+
+
+async def test_creatives_that_could_never_be_sent_are_refused_at_save(services, http):
+    tenant = await make_tenant(services)
+    offer = await make_offer(services, tenant)
+    for body, reason in [("Go to bit.ly/x", "bit.ly"),
+                         ("Verify your Chase account now", "chase"),
+                         ("Hi {{first_name|Wells Fargo}} customer", "wells fargo")]:
+        resp = await http.post("/api/v2/creatives", headers=tenant.headers(),
+                               json={"name": "x", "body": body})
+        got = await resp.json()
+        assert (resp.status, got["code"]) == (400, "blocked_content"), body
+        assert reason in got["error"].lower()
+    for status in ("paused", "expired", "archived"):
+        gone = await services.offers.create(tenant.owner, name=status, tracking_url=URL,
+                                            status=status)
+        resp = await http.post("/api/v2/creatives", headers=tenant.headers(), json={
+            "name": "x", "body": "Deal {{link1}}",
+            "link_bindings": {"link1": {"offer_id": gone.id}}})
+        got = await resp.json()
+        assert (resp.status, got["code"]) == (400, "offer_inactive"), status
+        assert status in got["error"]
+    assert await MessageCreative.all().count() == 0
+
+    creative = await services.creatives.create(
+        tenant.owner, name="A", body="Deal {{link1}}",
+        link_bindings={"link1": {"offer_id": offer.id}})
+    resp = await http.patch(f"/api/v2/creatives/{creative.id}", headers=tenant.headers(),
+                            json={"body": "Deal {{link1}} at tinyurl.com/x"})
+    assert (resp.status, (await resp.json())["code"]) == (400, "blocked_content")
+    assert (await MessageCreative.get(id=creative.id)).body == "Deal {{link1}}"
+
+
+async def test_a_creative_whose_offer_stopped_is_refused_at_send(services, http):
+    from core.messaging.models import MessageSent
+    from tests.messaging.helpers import make_list
+
+    tenant = await make_tenant(services)
+    await make_list(tenant.account.id, "+14155550100")
+    offer = await make_offer(services, tenant)
+    creative = await services.creatives.create(
+        tenant.owner, name="A", body="Deal {{link1}}",
+        link_bindings={"link1": {"offer_id": offer.id}})
+    send = {"to": "2125550101", "creative_id": creative.id, "list_number": "+14155550100"}
+    resp = await http.post("/api/v2/send", headers=tenant.headers(), json=send)
+    assert resp.status == 201
+    for status in ("paused", "expired", "archived"):
+        await http.patch(f"/api/v2/offers/{offer.id}", headers=tenant.headers(),
+                         json={"status": status})
+        resp = await http.post("/api/v2/send", headers=tenant.headers(), json=send)
+        got = await resp.json()
+        assert (resp.status, got["code"]) == (400, "offer_inactive"), status
+        assert status in got["error"]
+    assert await MessageSent.all().count() == 1
+    # The creative can still be paused or archived; making it active again is refused
+    # while its offer is not.
+    resp = await http.patch(f"/api/v2/creatives/{creative.id}", headers=tenant.headers(),
+                            json={"status": "archived"})
+    assert resp.status == 200
+    resp = await http.patch(f"/api/v2/creatives/{creative.id}", headers=tenant.headers(),
+                            json={"status": "active"})
+    assert (resp.status, (await resp.json())["code"]) == (400, "offer_inactive")
+    await http.patch(f"/api/v2/offers/{offer.id}", headers=tenant.headers(),
+                     json={"status": "active"})
+    resp = await http.patch(f"/api/v2/creatives/{creative.id}", headers=tenant.headers(),
+                            json={"status": "active"})
+    assert resp.status == 200
+    resp = await http.post("/api/v2/send", headers=tenant.headers(), json=send)
+    assert resp.status == 201

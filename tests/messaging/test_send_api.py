@@ -117,6 +117,21 @@ async def test_creative_send_makes_one_short_link_per_link_key(http, services, t
     assert sent["segments"] == row.segments and sent["encoding"] == "GSM-7"
 
 
+async def test_a_body_and_a_creative_together_are_refused(http, services, tenant):
+    """Which one would the client get? Neither: it says what to fix."""
+    offer = await services.offers.create(tenant.owner, name="Solar",
+                                         tracking_url="https://trk.example/c")
+    creative = await services.creatives.create(
+        tenant.owner, name="Q", body="Quote {{link1}}",
+        link_bindings={"link1": {"offer_id": offer.id}})
+    status, body = await post(http, tenant, {"to": "2125550101", "body": "Hello there",
+                                             "creative_id": creative.id,
+                                             "list_number": NUMBER})
+    assert (status, body["code"]) == (400, "body_and_creative_id"), body
+    assert "not both" in body["error"]
+    assert await MessageSent.all().count() == 0
+
+
 async def test_bulk_send_queues_each_on_its_own(http, tenant):
     resp = await http.post("/api/v2/send/bulk", headers=tenant.headers(), json={
         "list_number": NUMBER, "messages": [

@@ -10,7 +10,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from core.accounts.models import Account, ApiKey
 from core.permissions import Role
 from web.auth import require_actor
-from web.bodies import confirmed, iso, parse_body, path_id, read_json
+from web.bodies import (
+    confirmed,
+    iso,
+    page_params,
+    paginated,
+    paging,
+    parse_body,
+    path_id,
+    read_json,
+)
 from web.keys import API_KEY, SERVICES
 from web.openapi import operation
 from web.render import respond
@@ -61,11 +70,14 @@ async def who_am_i(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v2/api-keys")
-@operation("List API keys (owner only)", tag="api-keys")
+@operation("List API keys, newest first (owner only)", tag="api-keys", query=paging())
 async def list_keys(request: web.Request) -> web.Response:
     actor = await require_actor(request)
-    keys = await request.app[SERVICES].accounts.list_api_keys(actor)
-    return respond({"data": [key_out(k) for k in keys]})
+    page, per_page = page_params(request)
+    found = await request.app[SERVICES].accounts.list_api_keys(actor, page=page,
+                                                               per_page=per_page)
+    return respond(paginated([key_out(k) for k in found.items], page=page,
+                             per_page=per_page, total=found.total))
 
 
 @routes.post("/api/v2/api-keys")

@@ -14,6 +14,7 @@ from core.validation import MAX_BULK, bulk_size
 from web.auth import require_actor
 from web.bodies import (
     confirmed,
+    flag,
     iso,
     page_params,
     paginated,
@@ -25,7 +26,7 @@ from web.bodies import (
 from web.idempotency import idempotent
 from web.keys import SERVICES
 from web.openapi import operation
-from web.render import respond
+from web.render import amount, respond
 
 routes = web.RouteTableDef()
 
@@ -135,7 +136,7 @@ def contact_out(lc: ListContact) -> dict[str, Any]:
         "line_type": contact.line_type, "timezone": contact.timezone, "state": contact.state,
         "last_sent_at": iso(lc.last_sent_at), "last_clicked_at": iso(lc.last_clicked_at),
         "send_count": lc.send_count, "click_count": lc.click_count,
-        "revenue_total": lc.revenue_total, "conversion_count": lc.conversion_count,
+        "revenue_total": amount(lc.revenue_total), "conversion_count": lc.conversion_count,
         "last_revenue_at": iso(lc.last_revenue_at),
     }
 
@@ -230,7 +231,7 @@ async def update_fields(request: web.Request) -> web.Response:
 async def list_contacts(request: web.Request) -> web.Response:
     actor = await require_actor(request)
     page, per_page = page_params(request, max_per_page=1000)
-    active = _flag(request.query.get("active"), "active")
+    active = flag(request.query.get("active"), "active")
     rows, total = await request.app[SERVICES].contacts.list_contacts(
         actor, list_number=request.query.get("list_number"), active=active, page=page,
         per_page=per_page)
@@ -252,13 +253,3 @@ async def unsubscribe(request: web.Request) -> web.Response:
     return respond({"success": True, "contact_id": lc.contact_id, "list_contact_id": lc.id,
                     "status": lc.status, "unsubscribed_at": iso(lc.unsubscribed_at)})
 
-
-def _flag(raw: str | None, name: str) -> bool | None:
-    if raw is None or raw == "":
-        return None
-    value = raw.strip().lower()
-    if value in ("1", "true", "yes"):
-        return True
-    if value in ("0", "false", "no"):
-        return False
-    raise ValidationError(f"{name} must be true or false.", code=f"invalid_{name}", field=name)

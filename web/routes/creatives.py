@@ -13,7 +13,7 @@ from web.auth import require_actor
 from web.bodies import ObjectId, iso, page_params, paginated, paging, parse_body, path_id
 from web.keys import SERVICES
 from web.openapi import operation
-from web.render import respond
+from web.render import amount, price, respond
 
 routes = web.RouteTableDef()
 
@@ -44,18 +44,18 @@ def creative_out(creative: MessageCreative, cost: CreativeCost) -> dict[str, Any
         "character_count": cost.standard.character_count,
         "segment_count": cost.standard.segment_count,
         "encoding": cost.standard.encoding,
-        "cost": cost.standard.cost,
+        "cost": price(cost.standard.cost),
         "smart_encoding": {
             "enabled": cost.smart_encoding_enabled,
             "character_count": cost.smart.character_count,
             "segment_count": cost.smart.segment_count,
             "encoding": cost.smart.encoding,
-            "cost": cost.smart.cost,
+            "cost": price(cost.smart.cost),
         },
         "preview": cost.preview,
         "performance": {"sends": creative.send_count, "clicks": creative.click_count,
                         "conversions": creative.conversion_count,
-                        "revenue": creative.revenue_total},
+                        "revenue": amount(creative.revenue_total)},
         "created_at": iso(creative.created_at), "updated_at": iso(creative.updated_at),
     }
 
@@ -84,7 +84,9 @@ async def list_creatives(request: web.Request) -> web.Response:
            description="Answers character_count, segment_count, encoding and the cost per "
                        "send, with and without smart encoding.",
            errors={400: "missing_name, missing_body, invalid_body (unknown placeholder or "
-                        "over 1600 characters), missing_link_offer, offer_not_found"})
+                        "over 1600 characters), blocked_content, missing_link_offer, "
+                        "offer_not_found, offer_inactive (an active creative's offer is "
+                        "paused, expired or archived)"})
 async def create_creative(request: web.Request) -> web.Response:
     actor = await require_actor(request)
     body = await parse_body(request, CreativeIn)
@@ -107,7 +109,7 @@ async def get_creative(request: web.Request) -> web.Response:
 
 @routes.patch("/api/v2/creatives/{creative_id:\\d+}")
 @operation("Edit a creative", tag="creatives", request=CreativeIn,
-           errors={404: "creative_not_found"})
+           errors={400: "as for POST /creatives", 404: "creative_not_found"})
 async def update_creative(request: web.Request) -> web.Response:
     actor = await require_actor(request)
     body = await parse_body(request, CreativeIn)

@@ -15,7 +15,7 @@ from core.contacts.models import ImportJob, ImportRowError
 from core.errors import ValidationError
 from core.permissions import Action
 from web.auth import require_actor
-from web.bodies import iso, page_params, paginated, paging, path_id
+from web.bodies import flag, iso, page_params, paginated, paging, path_id
 from web.errors import body_limit, json_error
 from web.keys import SERVICES
 from web.openapi import operation
@@ -84,6 +84,11 @@ def job_out(job: ImportJob) -> dict[str, Any]:
     }
 
 
+def accepted_out(job: ImportJob) -> dict[str, Any]:
+    return {"import_id": job.id, "status": job.status, "dry_run": job.dry_run,
+            "list_number": job.sending_list.phone_number}
+
+
 def error_out(row: ImportRowError) -> dict[str, Any]:
     return {"line": row.line, "code": row.code, "error": row.reason, "value": row.value}
 
@@ -112,16 +117,14 @@ async def create_import(request: web.Request) -> web.StreamResponse:
             return json_error(413, "payload_too_large", "The file is larger than 2 GB.")
         if size == 0:
             raise ValidationError("The file is empty.", code="empty_file", field="file")
-        dry_run = _flag(fields.get("dry_run"))
+        dry_run = flag(fields.get("dry_run"), "dry_run", default=True)
         job = await services.imports.create_job(
             actor, list_number=fields.get("list_number"), path=path, filename=filename,
-            dry_run=dry_run)
+            dry_run=dry_run, start=True)
     except BaseException:
         await asyncio.to_thread(path.unlink, missing_ok=True)
         raise
-    services.imports.start(job.id)
-    return respond({"import_id": job.id, "status": job.status, "dry_run": job.dry_run,
-                    "list_number": (await job.sending_list).phone_number}, status=202)
+    return respond(accepted_out(job), status=202)
 
 
 @routes.get("/api/v2/imports")
@@ -144,10 +147,8 @@ async def list_imports(request: web.Request) -> web.Response:
 async def get_import(request: web.Request) -> web.Response:
     actor = await require_actor(request)
     page, per_page = _error_page(request)
-    imports = request.app[SERVICES].imports
-    job_id = path_id(request, "import_id", "import")
-    job = await imports.get_job(actor, job_id)
-    errors, total = await imports.row_errors(actor, job_id, page=page, per_page=per_page)
+    job, errors, total = await request.app[SERVICES].imports.report(
+        actor, path_id(request, "import_id", "import"), page=page, per_page=per_page)
     page_info = paginated([], page=page, per_page=per_page, total=total)["pagination"]
     return respond({**job_out(job), "errors": [error_out(e) for e in errors],
                     "errors_pagination": page_info})
@@ -156,12 +157,14 @@ async def get_import(request: web.Request) -> web.Response:
 @routes.post("/api/v2/imports/{import_id:\\d+}/commit")
 @operation("Import for real the file a dry run checked", tag="imports",
            response=ImportAccepted, status=202,
-           errors={400: "`not_a_dry_run`, `missing_file`", 404: "`import_not_found`"})
+           errors={400: "`not_a_dry_run`, `dry_run_failed` (its file would fail again), "
+                        "`missing_file` (stored 24 hours)",
+                   404: "`import_not_found`",
+                   409: "`already_committed` (names the import that did)"})
 async def commit_import(request: web.Request) -> web.Response:
     actor = await require_actor(request)
     job = await request.app[SERVICES].imports.commit(actor, path_id(request, "import_id", "import"))
-    return respond({"import_id": job.id, "status": job.status, "dry_run": job.dry_run,
-                    "list_number": (await job.sending_list).phone_number}, status=202)
+    return respond(accepted_out(job), status=202)
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -223,18 +226,6 @@ async def _small(part: BodyPartReader, limit: int = 200) -> str:
             raise ValidationError(f"The field {part.name} is too long.",
                                   code=f"invalid_{part.name}", field=part.name)
     return data.decode("utf-8", errors="replace").strip()
-
-
-def _flag(raw: str | None) -> bool:
-    if raw is None or raw == "":
-        return True
-    value = raw.strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise ValidationError("dry_run must be true or false.", code="invalid_dry_run",
-                          field="dry_run")
 
 
 def _error_page(request: web.Request) -> tuple[int, int]:

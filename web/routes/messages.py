@@ -14,7 +14,7 @@ from web.auth import require_actor
 from web.bodies import iso, page_params, paginated, paging, positive_int
 from web.keys import SERVICES
 from web.openapi import operation
-from web.render import respond
+from web.render import price, respond
 
 routes = web.RouteTableDef()
 
@@ -24,7 +24,7 @@ def message_out(m: MessageSent, list_number: str | None = None,
     out: dict[str, Any] = {
         "message_id": m.public_id, "to": m.to_number, "from": m.from_number,
         "list_number": list_number or m.from_number, "body": m.body,
-        "segments": m.segments, "encoding": m.encoding, "price": m.price,
+        "segments": m.segments, "encoding": m.encoding, "price": price(m.price),
         "status": m.status, "status_detail": m.status_detail, "error_code": m.error_code,
         "error_message": m.error_message, "provider": m.provider,
         "provider_message_id": m.provider_message_id, "attempts": m.attempts,

@@ -13,7 +13,7 @@ from web.auth import require_actor
 from web.bodies import iso, page_params, paginated, paging, parse_body, path_id
 from web.keys import SERVICES
 from web.openapi import operation
-from web.render import respond
+from web.render import amount, respond
 
 routes = web.RouteTableDef()
 
@@ -24,7 +24,8 @@ class OfferIn(BaseModel):
     tracking_url: str | None = Field(
         None, description="May contain {click_id} {message_id} {contact_id} {offer_id} "
                           "{sub1}..{sub5}")
-    payout: Decimal | str | None = Field(None, description='Decimal string, e.g. "12.50"')
+    payout: Decimal | str | None = Field(
+        None, description='A decimal string ("12.50") or a number; answered as "12.5000"')
     payout_type: Literal["cpa", "cpc", "revshare"] | None = None
     advertiser: str | None = None
     status: Literal["active", "paused", "expired", "archived"] | None = None
@@ -35,13 +36,13 @@ class OfferIn(BaseModel):
 def offer_out(offer: Offer) -> dict[str, Any]:
     return {
         "id": offer.id, "name": offer.name, "tracking_url": offer.tracking_url,
-        "payout": offer.payout, "payout_type": offer.payout_type,
+        "payout": amount(offer.payout), "payout_type": offer.payout_type,
         "advertiser": offer.advertiser, "source": offer.source,
         "external_id": offer.external_id, "status": offer.status,
         "attribution_window_days": offer.attribution_window_days,
         "bot_filter_mode": offer.bot_filter_mode,
         "performance": {"clicks": offer.click_count, "conversions": offer.conversion_count,
-                        "revenue": offer.revenue_total},
+                        "revenue": amount(offer.revenue_total)},
         "created_at": iso(offer.created_at), "updated_at": iso(offer.updated_at),
     }
 

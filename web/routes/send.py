@@ -12,10 +12,10 @@ from core.messaging.send import SendRequest, SendResult
 from core.validation import MAX_BULK
 from web.auth import require_actor
 from web.bodies import ObjectId, parse_body
-from web.idempotency import HEADER, idempotent
+from web.idempotency import idempotency_key, idempotent
 from web.keys import SERVICES
 from web.openapi import operation
-from web.render import respond
+from web.render import price, respond
 
 routes = web.RouteTableDef()
 
@@ -48,7 +48,8 @@ class BulkIn(BaseModel):
 
 def result_out(result: SendResult) -> dict[str, Any]:
     return {"success": True, "message_id": result.message_id, "status": result.status,
-            "segments": result.segments, "encoding": result.encoding, "price": result.price,
+            "segments": result.segments, "encoding": result.encoding,
+            "price": price(result.price),
             "to": result.to}
 
 
@@ -56,9 +57,10 @@ def result_out(result: SendResult) -> dict[str, Any]:
 @operation("Send one message", tag="messages", request=SendIn, response=SendOut, status=201,
            description="Queues the message and answers at once; follow it with "
                        "GET /messages/{message_id}. Accepts `Idempotency-Key`.",
-           errors={400: "missing_to, missing_body, missing_list_number, invalid_phone, "
-                        "contact_unsubscribed, blocked_content, missing_link_offer, "
-                        "list_inactive",
+           errors={400: "missing_to, missing_body, body_and_creative_id, "
+                        "missing_list_number, invalid_phone, contact_unsubscribed, "
+                        "landline_not_allowed, blocked_content, missing_link_offer, "
+                        "list_inactive, creative_inactive, offer_inactive",
                    404: "list_not_found, creative_not_found",
                    409: "idempotency_conflict"})
 @idempotent
@@ -68,7 +70,7 @@ async def send(request: web.Request) -> web.Response:
     result = await request.app[SERVICES].sending.send(actor, SendRequest(
         to=body.to, list_number=body.list_number, body=body.body,
         creative_id=body.creative_id, transactional=body.transactional,
-        idempotency_key=request.headers.get(HEADER)))
+        idempotency_key=idempotency_key(request)))
     return respond(result_out(result), status=200 if result.replayed else 201)
 
 

@@ -28,7 +28,7 @@ from tortoise.transactions import in_transaction
 from core.accounts.models import Account
 from core.clock import Clock
 from core.contacts import queries
-from core.contacts.importer import Batch, CsvReader, GoodRow, ImportFileError
+from core.contacts.csv_reader import Batch, CsvReader, GoodRow, ImportFileError
 from core.contacts.lists import SendingListService
 from core.contacts.models import (
     ImportJob,
@@ -37,7 +37,8 @@ from core.contacts.models import (
     LineType,
     SendingList,
 )
-from core.errors import NotFound, ValidationError
+from core.contacts.rules import landline_refusal
+from core.errors import Conflict, NotFound, ValidationError
 from core.ids import reference_id
 from core.permissions import Action, Actor
 from core.system.models import Heartbeat
@@ -92,7 +93,10 @@ class ImportService:
         return self.upload_dir / f"{secrets.token_hex(12)}.csv"
 
     async def create_job(self, actor: Actor, *, list_number: Any, path: Path,
-                         filename: str = "", dry_run: bool = True) -> ImportJob:
+                         filename: str = "", dry_run: bool = True,
+                         start: bool = False) -> ImportJob:
+        """A job for the file at ``path``, with its sending list; running in the
+        background of this process when ``start``, else for :meth:`run`."""
         actor.require(Action.IMPORT)
         sending_list = await self.lists.get_by_number(actor, list_number)
         facts = await asyncio.to_thread(_file_facts, Path(path))
@@ -100,25 +104,45 @@ class ImportService:
             raise ValidationError(f"No such file: {Path(path).name}.", code="missing_file",
                                   field="file")
         resolved, size = facts
-        return await ImportJob.create(
-            account_id=actor.account_id, sending_list_id=sending_list.id,
+        job = await ImportJob.create(
+            account_id=actor.account_id, sending_list=sending_list,
             created_by=actor.label, filename=(filename or Path(path).name)[:255],
             file_path=resolved, file_size=size, dry_run=dry_run,
             status=ImportStatus.PENDING)
+        if start:
+            self.start(job.id)
+        return job
 
     async def commit(self, actor: Actor, job_id: int) -> ImportJob:
-        """Import for real the file a dry run looked at (a new job, started now)."""
+        """Import for real the file a dry run looked at (a new job, started now), once:
+        ``already_committed`` while a commit of it is running or after one completed (a
+        commit that failed, say interrupted, may be made again). A dry run that failed
+        (no phone column...) would fail again: ``dry_run_failed``."""
         actor.require(Action.IMPORT)
         job = await self.get_job(actor, job_id)
         if not job.dry_run:
             raise ValidationError("This import was not a dry run.", code="not_a_dry_run")
-        if await asyncio.to_thread(_file_facts, Path(job.file_path)) is None:
-            raise ValidationError("The file of this dry run is no longer stored; upload it "
-                                  "again.", code="missing_file")
-        new = await ImportJob.create(
-            account_id=job.account_id, sending_list_id=job.sending_list_id,
-            created_by=actor.label, filename=job.filename, file_path=job.file_path,
-            file_size=job.file_size, dry_run=False, status=ImportStatus.PENDING)
+        if job.status == ImportStatus.FAILED:
+            raise ValidationError(f"This dry run failed, so its file would fail again: "
+                                  f"{job.failure} Fix the file and upload it again.",
+                                  code="dry_run_failed")
+        async with in_transaction():
+            # The dry run's row is the lock: two commits of it take turns, and the second
+            # sees the job the first made.
+            await ImportJob.select_for_update().filter(id=job.id).first()
+            earlier = await ImportJob.filter(
+                account_id=job.account_id, file_path=job.file_path, dry_run=False,
+                id__gt=job.id).exclude(status=ImportStatus.FAILED).order_by("id").first()
+            if earlier is not None:
+                raise Conflict(f"This dry run was already committed as import {earlier.id} "
+                               f"({earlier.status}).", code="already_committed")
+            if await asyncio.to_thread(_file_facts, Path(job.file_path)) is None:
+                raise ValidationError("The file of this dry run is no longer stored; upload "
+                                      "it again.", code="missing_file")
+            new = await ImportJob.create(
+                account_id=job.account_id, sending_list=job.sending_list,
+                created_by=actor.label, filename=job.filename, file_path=job.file_path,
+                file_size=job.file_size, dry_run=False, status=ImportStatus.PENDING)
         self.start(new.id)
         return new
 
@@ -159,11 +183,19 @@ class ImportService:
 
     async def row_errors(self, actor: Actor, job_id: int, *, page: int = 1,
                          per_page: int = 100) -> tuple[list[ImportRowError], int]:
+        """One page of the job's bad rows, by line, and how many there are."""
+        _, rows, total = await self.report(actor, job_id, page=page, per_page=per_page)
+        return rows, total
+
+    async def report(self, actor: Actor, job_id: int, *, page: int = 1, per_page: int = 100
+                     ) -> tuple[ImportJob, list[ImportRowError], int]:
+        """The job (with its list) and one page of its bad rows: what GET /imports/{id}
+        shows."""
         job = await self.get_job(actor, job_id)
         query = ImportRowError.filter(job_id=job.id)
         total = await query.count()
         rows = await query.order_by("line", "id").offset((page - 1) * per_page).limit(per_page)
-        return rows, total
+        return job, rows, total
 
     async def recover_interrupted(self, *, job_id: int | None = None,
                                   stale_after: dt.timedelta | None = None) -> int:
@@ -290,13 +322,13 @@ class ImportService:
             rows: list[GoodRow] = []
             for good in batch.good:
                 known = found.get(good.phone.e164)
-                # A number we already had may be a landline by a lookup; new numbers were
-                # checked while reading.
-                if known and not known[2] and good.declared_line_type is None and \
-                        known[1] == LineType.LANDLINE and not sending_list.allow_landlines:
-                    errors.append((good.line, "landline",
-                                   f"{good.phone.e164} is a landline and this list does not "
-                                   "accept landlines.", good.phone.e164))
+                # A number we already had may be a landline by a lookup; new numbers (and
+                # rows that declare their line type) were checked while reading.
+                refused = landline_refusal(
+                    good.phone.e164, known[1], allow_landlines=sending_list.allow_landlines
+                ) if known and not known[2] and good.declared_line_type is None else None
+                if refused is not None:
+                    errors.append((good.line, refused.code, refused.message, good.phone.e164))
                 else:
                     rows.append(good)
             ids = {phone: known[0] for phone, known in found.items()}

@@ -31,6 +31,7 @@ from core.contacts.fields import (
 )
 from core.contacts.models import LineType
 from core.contacts.phones import PhoneInfo, parse_phone
+from core.contacts.rules import landline_refusal
 from core.errors import ValidationError
 
 SAMPLE_BYTES = 64 * 1024
@@ -304,10 +305,10 @@ class CsvReader:
                           f"{phone.e164} already appears on an earlier line.", raw_phone)
         try:
             declared = parse_line_type(record[index["line_type"]])
-            if (declared or phone.line_type) == LineType.LANDLINE and not self.allow_landlines:
-                return BadRow(line, "landline",
-                              f"{phone.e164} is a landline and this list does not accept "
-                              "landlines.", raw_phone)
+            refused = landline_refusal(phone.e164, declared or phone.line_type,
+                                       allow_landlines=self.allow_landlines)
+            if refused is not None:
+                return BadRow(line, refused.code, refused.message, raw_phone)
             consent = self._date(record[index["consent_date"]].strip(), "consent date",
                                  "consent_date")
             signup = self._date(record[index["signup_date"]].strip(), "signup date",
