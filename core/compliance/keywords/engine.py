@@ -134,7 +134,7 @@ def _signals(words: list[str], sentence: str) -> list[_Signal]:
         offset += len(word) + 1
     found: list[_Signal] = []
     covered: set[int] = set()
-    for phrase, begin, finish in phrases.find(sentence):
+    for phrase, begin, finish in phrases.find(words, sentence):
         first = _word_at(starts, begin)
         last = _word_at(starts, finish - 1) + 1
         kind = "quote" if phrase.kind == "quote" else phrase.kind

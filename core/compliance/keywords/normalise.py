@@ -159,36 +159,43 @@ def tokens(folded: str, spellable: frozenset[str]) -> list[str]:
     or are the whole message; otherwise they stay apart (``y r u texting me``)."""
     out: list[str] = []
     singles: list[str] = []  # letters typed apart, waiting to be joined
-
-    def flush(last: bool) -> None:
-        if len(singles) >= 3:
-            joined = _HELD.sub(r"\1", "".join(singles))
-            if joined in spellable or (last and not out):
-                out.append(joined)
-                singles.clear()
-                return
-        out.extend(singles)
-        singles.clear()
-
-    for raw in _TOKEN.findall(folded.lower()):
-        if raw[0] in ".!?;,":
+    for raw in _TOKEN.findall(_HELD.sub(r"\1", folded.lower())):
+        if raw.isalpha():
+            word = raw  # the common case: a plain word
+        elif raw[0] in ".!?;,":
             if singles and raw == ".":
                 continue  # s.t.o.p: a dot between single letters ends no sentence
-            flush(False)
+            if singles:
+                _flush(out, singles, spellable, last=False)
             if out and out[-1] != BREAK:
                 out.append(BREAK)
             continue
-        if _LETTER.search(raw) is None:
+        elif _LETTER.search(raw) is None:
             continue  # a number: "STOP 2", "call me at 5"
-        word = _HELD.sub(r"\1", _NOT_LETTER.sub("", raw.translate(_LEET)))
-        if not word:
-            continue
+        else:
+            word = _HELD.sub(r"\1", _NOT_LETTER.sub("", raw.translate(_LEET)))
+            if not word:
+                continue
         if len(raw) == 1:
             singles.append(word)
             continue
-        flush(False)
+        if singles:
+            _flush(out, singles, spellable, last=False)
         out.append(word)
-    flush(True)
+    if singles:
+        _flush(out, singles, spellable, last=True)
     if out and out[-1] == BREAK:
         out.pop()
     return out
+
+
+def _flush(out: list[str], singles: list[str], spellable: frozenset[str], *,
+           last: bool) -> None:
+    if len(singles) >= 3:
+        joined = _HELD.sub(r"\1", "".join(singles))
+        if joined in spellable or (last and not out):
+            out.append(joined)
+            singles.clear()
+            return
+    out.extend(singles)
+    singles.clear()

@@ -28,6 +28,7 @@ _GAP = frozenset({
     "tell", "wish", "have", "gotta", "got", "dare", "ya", "yall", "plan", "intend",
     "do", "did", "does", "quiero", "que", "nos", "deseo", "vayan", "van", "a", "se", "lo",
     "le", "les", "ustedes", "por", "favor", "quisiera", "necesito", "vaya", "vas",
+    "reply", "replying", "text", "texting", "send", "sending", "say", "type",
 })
 _RHETORICAL_NEXT = frozenset({"you", "u", "ya", "yall"})  # "can't you stop", "why don't you"
 _THREAT = frozenset({"if", "unless", "until", "till", "til"})  # "if you don't stop..."
@@ -86,6 +87,7 @@ _NOUN_BEFORE = frozenset({
     "back", "whistle", "short", "tour", "train", "final", "quick", "brief", "emergency",
     "the", "a", "every", "each", "my", "our", "his", "her", "their", "photo", "gas",
     "bathroom", "quik", "kwik", "pee", "potty", "metro", "subway", "tram", "shuttle",
+    "which", "what", "whichever", "nearest", "closest",
 })
 # "stop by", "stop sign", "stop smoking": another verb or noun follows.
 _AFTER = frozenset({
@@ -122,8 +124,9 @@ def other_sense(words: list[str], at: int) -> bool:
     """``stop`` at ``words[at]`` is a place, a pause or another action, not an instruction."""
     before = words[at - 1] if at > 0 else BREAK
     after = words[at + 1] if at + 1 < len(words) else BREAK
+    gerund = after.endswith("ing") and after not in _SENDING and len(after) > 4
     if before == BREAK:
-        return after in _AFTER_FIRST
+        return after in _AFTER_FIRST or gerund
     if before in _NOUN_BEFORE:
         return True
     speaker = at - 1 if before in _SPEAKER else \
@@ -135,7 +138,7 @@ def other_sense(words: list[str], at: int) -> bool:
         return not any(w in ("how", "can", "could", "may", "do") for w in asking)
     if after in _AFTER:
         return True
-    return after.endswith("ing") and after not in _SENDING and len(after) > 4
+    return gerund
 
 
 # -- names -----------------------------------------------------------------------------------
