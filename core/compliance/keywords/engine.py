@@ -120,7 +120,7 @@ class _Signal:
     intent: InboundIntent
     rule: str  # "phrase:take_me_off", "token:stop", "quote:reply_stop"
     keyword: str
-    kind: str  # request | statement | quote | mention | keep
+    kind: str  # request | statement | quote | mention | keep | question
     at: int  # index of its first word
     end: int  # index past its last word
     aside: str = ""  # why it was set aside, "" when it stands
@@ -229,14 +229,17 @@ def classify(text: str | None) -> KeywordMatch:
     _read_scope(signals, words)
     standing = [s for s in signals if not s.aside]
     out = next((s for s in standing if s.intent == _OUT), None)
-    aside = next((s.aside for s in signals if s.aside and s.intent == _OUT), "")
+    aside = next((s.aside for s in signals if s.aside and s.intent == _OUT), "") or \
+        next((s.rule.replace("phrase:", "question:") for s in signals
+              if s.kind == "question"), "")
     if complaint is not None:
         return KeywordMatch(_COMPLAINT, f"complaint:{complaint.lower()}", complaint,
                             opt_out=out is not None)
     if out is not None:
         return KeywordMatch(_OUT, out.rule, out.keyword, opt_out=True)
     if not signals and len(core) <= 2:
-        target = fuzzy("".join(core))
+        target = fuzzy("".join(core)) or \
+            (fuzzy(core[0]) if len(core) == 2 and core[1] in ("me", "us") else None)
         if target is not None:
             return KeywordMatch(_OUT, f"fuzzy:{target}", EXACT[target][1], opt_out=True)
 

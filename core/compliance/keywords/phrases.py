@@ -9,7 +9,8 @@ Each phrase has an intent and a kind, which tells scope.py how to read it:
   text``, ``no more messages``, ``I no longer consent``, ``wrong number``);
 - ``quote``: our own compliance line (``Reply STOP to opt out``) written back to us;
 - ``mention``: a STOP sent by mistake (``I texted stop by accident``), which asks to stay;
-- ``keep``: asks to keep receiving (``keep them coming``), which is no instruction.
+- ``keep``: asks to keep receiving (``keep them coming``), which is no instruction;
+- ``question``: asks what STOP would do (``what does reply stop do?``), sending none.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ class Phrase:
 _MSG = (r"(?:texts?|txts?|texting|messages?|msgs?|messaging|sms|smss|spam|promos?|"
         r"promotions?|promotional|ads|adverts?|advertisements?|offers?|deals?|alerts?|"
         r"notifications?|marketing|emails?|calls?|mails?|coupons?|blasts?|updates?|"
-        r"text messages|text alerts|robotexts?|junk)")
+        r"text messages|text alerts|robotexts?|junk|communications?|correspondence)")
 _SEND = (r"(?:texting|txting|texing|textin|text|txt|texts|messaging|msging|message|msg|"
          r"messages|msgs|sending|send|contacting|contact|emailing|email|calling|call|"
          r"bugging|bothering|harassing|spamming|spam|sms|hitting me up|hit me up|writing|"
@@ -89,13 +90,27 @@ _TABLE: list[tuple[str, InboundIntent, str, str, str]] = [
     ("reply_stop", OUT, "quote",
      "msg freq frequency rates",
      r"\bmsg (?:and |n )?data rates (?:may )?apply\b|\bmsg freq(?:uency)? varies\b"),
+    # -- a question about what STOP does: asks, does not send one ----------------------
+    ("asks_about_stop", NONE, "question",
+     "what does do mean happens",
+     r"\bwhat (?:does|do|will|would|is|happens if i) (?:it mean to )?(?:reply |replying |"
+     r"text |texting |send |sending |saying |typing )?(?:stop|unsubscribe|end|quit|cancel|"
+     r"opt out)(?: do| mean| does| for)?\b"),
+    ("says_reply_stop", OUT, "quote",
+     "say says said saying",
+     r"\b(?:says?|said|saying) (?:to )?(?:reply|text|txt|send|respond)(?: with)? "
+     r"(?:stop|end|quit|cancel|unsubscribe|alto)\b"),
     # -- opt-out statements ------------------------------------------------------------
     ("do_not_text", OUT, "statement",
      "dont not never dnt longer",
      r"\b(?:do not|dont|pls dont|please dont|never|dnt|no longer|never ever|dont ever|"
-     r"do not ever) (?:ever )?(?:again )?" + _SEND
+     r"do not ever) (?:ever )?(?:again )?" + _SEND + r"(?: or " + _SEND + r")?"
      + r"(?: (?:me|us|this number|my (?:\w+ )?(?:number|phone|cell|wife|husband|son|"
      r"daughter|mom|dad|mother|father|kid|child)|here|again|anymore|any more)\b|(?= \||$))"),
+    ("dnc_list", OUT, "statement",
+     "dnc not dont list",
+     r"\b(?:dnc|do not (?:call|text|contact|message|email)|dont (?:call|text|contact)|"
+     r"no call|no text|opt out|unsubscribe|suppression|block|blocked) (?:list|registry)\b"),
     ("do_not_text", OUT, "statement",
      "not", r"\bdo not (?:call|text|contact|disturb)(?: list)?\b"),
     ("no_more_texts", OUT, "statement",
@@ -122,7 +137,8 @@ _TABLE: list[tuple[str, InboundIntent, str, str, str]] = [
     ("no_consent", OUT, "statement",
      "dont not longer never didnt havent hasnt",
      r"\b(?:do not|dont|no longer|never|did not|didnt|have not|havent|has not|hasnt|"
-     r"not|never did) (?:ever )?(?:give |gave |given |provide |provided |grant |granted )?"
+     r"not|never did) (?:ever )?(?:give |gave |given |provide |provided |grant |granted |"
+     r"have |has |had )?"
      r"(?:you |u )?(?:my |any |your company |the )?(?:consent|permission|authori[sz]ation|"
      r"authori[sz]e|authori[sz]ed|agree to|agreed to|approve|approved|consented|"
      r"opt in|opted in)\b"),
@@ -212,6 +228,10 @@ _TABLE: list[tuple[str, InboundIntent, str, str, str]] = [
      "removed deleted unsubscribed taken dropped opted unenrolled unlisted out",
      r"\b(?:be|get|been|being) (?:removed|deleted|unsubscribed|taken off|dropped|opted out|"
      r"unenrolled|unlisted)\b|\b(?:i want|i wanna|i need|i would like|id like) out\b"),
+    ("take_me_off", OUT, "request",
+     "removed deleted off erased",
+     r"\b(?:my|this) (?:\w+ )?(?:number|info|information|name|phone|contact|details|data) "
+     r"(?:removed|deleted|taken off|erased)\b"),
     ("opt_out", OUT, "request",
      "out", r"\b(?:opt|opting|opted|optin) (?:me |us )?out\b"),
     ("cancel_subscription", OUT, "request",
@@ -264,6 +284,14 @@ _TABLE: list[tuple[str, InboundIntent, str, str, str]] = [
      r"(?:ya )?(?:con )?(?:los|sus|tus|estos|estas|las|el|la|todos los|todas las|mi|mis)? ?"
      r"(?:mensajes|textos|sms|promociones|ofertas|envios|suscripcion|subscripcion|"
      r"notificaciones|alertas|llamadas|servicio|membresia)\b"),
+    ("es_want_out", OUT, "request",
+     "quiero deseo quisiera queremos",
+     r"\b(?:quiero|deseo|quisiera|queremos) (?:cancelar|darme de baja|desuscribirme|"
+     r"salirme|salir de (?:la|su|tu|esta) lista|que me (?:saquen|quiten|borren|eliminen))\b"),
+    ("es_how_to_leave", OUT, "request",
+     "como",
+     r"\bcomo (?:cancelo|me doy de baja|me desuscribo|dejo de recibir|me salgo|salgo de la "
+     r"lista|paro (?:los|estos) mensajes|me quito de la lista|me borro)\b"),
     ("es_no_messages", OUT, "statement",
      "no",
      r"\b(?:ya )?no (?:me |nos |le |les )?(?:vuelvan a |vuelvas a |vuelva a |sigan |sigas )?"
@@ -276,18 +304,22 @@ _TABLE: list[tuple[str, InboundIntent, str, str, str]] = [
      r"me interesan|queremos) (?:recibir|mas|seguir recibiendo|sus|tus|estos|estas|los|las|"
      r"ningun|ninguna|mensajes|textos|nada|promociones|ofertas|recibirlos|recibirlas)\b|"
      r"\bno mas (?:mensajes|textos|sms|promociones|ofertas|spam)\b|\bno mas(?= \||$)|"
+     r"\bno (?:quiero|deseo|queremos) que (?:me |nos )?(?:sigan )?(?:manden|envien|escriban|"
+     r"contacten|llamen|molesten|mandando|enviando)\b|"
      r"\bno (?:me )?interesa\b|\bno estoy interesad[oa]\b|\bya no quiero(?= \||$)|"
      r"\bno quiero (?:nada|mas)(?= \||$)"),
     ("es_revoke", OUT, "statement",
      "consentimiento autorizacion permiso autorizo",
      r"\b(?:revoco|retiro|revocar|retirar|anulo|cancelo|quito) (?:mi |el |todo )?"
-     r"(?:consentimiento|autorizacion|permiso)\b|\bno (?:doy|di|he dado|autorizo|autorice|"
+     r"(?:consentimiento|autorizacion|permiso)\b|"
+     r"\b(?:no|nunca) (?:doy|di|he dado|autorizo|autorice|"
      r"acepto|acepte|tienen|tiene) (?:mi )?(?:consentimiento|autorizacion|permiso)\b|"
      r"\bsin mi (?:consentimiento|autorizacion|permiso)\b|\bno autorizo\b"),
     ("es_wrong_number", OUT, "statement",
-     "numero equivocado equivocada equivocados equivocadas persona",
+     "numero equivocado equivocada equivocados equivocadas persona equivoco equivocaron "
+     "equivocaste equivocan",
      r"\bnumero (?:equivocado|incorrecto|errado)\b|\bequivocad[oa]s? de (?:numero|persona)\b|"
-     r"\bpersona equivocada\b|\bse equivocaron de numero\b"),
+     r"\bpersona equivocada\b|\bse equivoc\w* de (?:numero|persona)\b"),
     ("es_who_gave_number", OUT, "statement",
      "numero",
      r"\bquien (?:les |te |le )?(?:dio|paso) mi numero\b|\bcomo (?:consiguieron|obtuvieron|"
@@ -300,6 +332,9 @@ _TABLE: list[tuple[str, InboundIntent, str, str, str]] = [
      "paz molesten",
      r"\bdejenme en paz\b|\bdejame en paz\b|\bno molesten\b|\bno me molesten\b"),
     # -- opt-in -------------------------------------------------------------------------
+    ("meant_start", IN, "request",
+     "meant",
+     r"\bmeant (?:to (?:say|type|text|send|reply) )?(?:start|unstop|yes|subscribe)\b"),
     ("add_me_back", IN, "request",
      "back again",
      r"\b(?:put|add|sign|get|bring|let|take|opt|subscribe|resubscribe|enroll|include|"
@@ -324,8 +359,15 @@ _TABLE: list[tuple[str, InboundIntent, str, str, str]] = [
      "subscribe sign opt join back added readded receiving getting again",
      r"\b(?:want|wanna|would like|like|love|need|wish|trying|try|how do i|how can i|can i) "
      r"(?:to )?(?:subscribe|sign up|opt in|join|get back on|be added|be put back|be readded|"
-     r"start receiving|start getting|receive (?:texts|messages|alerts|deals) again|"
-     r"get (?:texts|messages|alerts|deals) again|keep receiving|continue receiving)\b"),
+     r"start receiving|start getting|receive (?:the |your |these )?(?:texts|messages|"
+     r"alerts|deals) again|get (?:the |your |these )?(?:texts|messages|alerts|deals) again|"
+     r"keep receiving|continue receiving)\b|\b(?:want|wanna|would like|need) (?:back in|"
+     r"back on|in again)\b"),
+    ("send_again", IN, "request",
+     "restart resume reactivate renew turn",
+     r"\b(?:restart|resume|reactivate|renew|turn on) (?:my |the |your )?(?:texts|messages|"
+     r"alerts|subscription|notifications)\b|\bturn (?:my |the )?(?:texts|messages|alerts|"
+     r"notifications) back on\b"),
     ("send_again", IN, "request",
      "again back",
      r"\b(?:start|resume|restart|begin) (?:sending|texting|messaging) (?:me )?(?:\w+ )?"
@@ -336,7 +378,8 @@ _TABLE: list[tuple[str, InboundIntent, str, str, str]] = [
      "registrenme registrame volver alta lista recibir vuelvan",
      r"\b(?:agreguenme|agregame|agregarme|anadanme|anademe|anadirme|inscribanme|inscribeme|"
      r"inscribirme|suscribanme|suscribeme|suscribirme|apuntame|apuntenme|apuntarme|"
-     r"registrenme|registrame|volver a suscribirme)\b|\b(?:darme|dame|denme|me doy|doy|dar)"
+     r"registrenme|registrame)\b|\bvolver a (?:suscribir|suscribirme|inscribirme|agregar|"
+     r"agregarme|anadirme|recibir)\b|\b(?:darme|dame|denme|me doy|doy|dar)"
      r" de alta\b|\b(?:de nuevo|otra vez|nuevamente) (?:en|a) (?:la|su|tu) lista\b|"
      r"\b(?:quiero|deseo|me gustaria|quisiera) (?:volver a )?(?:recibir|seguir recibiendo)"
      r"(?: sus| los| tus| las)? (?:mensajes|textos|ofertas|promociones)(?: de nuevo|"
@@ -348,8 +391,8 @@ _TABLE: list[tuple[str, InboundIntent, str, str, str]] = [
      r"ya|yall|a human|an agent|a person|a rep|i get) (?:please |pls |plz )?(?:help|assist)\b|"
      r"\b(?:need|want|require|could use|would like|looking for|get|some) (?:some |your |ur |"
      r"a little |a bit of |more )?(?:help|assistance|support)\b|\bhelp (?:me|please|pls|"
-     r"plz|needed|us)\b|\bi need info(?:rmation)?\b|\bmore info(?:rmation)? (?:please|pls|"
-     r"on|about)\b"),
+     r"plz|needed|us)\b|\b(?:i )?need (?:more |some )?info(?:rmation)?\b|"
+     r"\bmore info(?:rmation)? (?:please|pls|on|about)\b"),
     ("help_me", HELP, "request",
      "human person agent rep representative someone somebody support service manager "
      "customer desk helpdesk contact reach",
@@ -360,21 +403,29 @@ _TABLE: list[tuple[str, InboundIntent, str, str, str]] = [
      r"(?:you|support|someone|customer service|a person|a human)\b"),
     ("es_help_me", HELP, "request",
      "ayuda informacion asistencia soporte ayudar ayudarme asistir ayudame ayudenme "
+     "ayudan ayudas ayudarian "
      "ayudeme hablar servicio atencion",
      r"\b(?:necesito|quiero|requiero|quisiera|ocupo) (?:ayuda|informacion|asistencia|"
      r"mas informacion|soporte)\b|\b(?:me )?(?:pueden|puede|puedes|podrian|podria) "
      r"(?:ayudar|ayudarme|asistir)\b|\b(?:ayudame|ayudenme|ayudeme)\b|"
+     r"\bme (?:ayudan|ayuda|ayudas|ayudarian)\b|"
      r"\bhablar con (?:alguien|una persona|un agente|un representante|servicio al cliente|"
      r"un humano)\b|\bservicio al cliente\b|\batencion al cliente\b"),
     # -- asks to keep receiving -----------------------------------------------------------
+    ("refuse_quote", NONE, "keep",
+     "no way nope nah never",
+     r"\b(?:no way|hell no|nope|nah|never|(?:haha|lol|lmao|hahaha|ha) no)\b"),
     ("keep_sending", NONE, "keep",
      "keep continue love like enjoy want need appreciate staying keeping stay remain sigan "
      "siga continuen sigue gustan encantan",
      r"\b(?:keep|continue|keep on) (?:them|these|those|it|em|the \w+|your \w+|ur \w+|"
      r"sending|texting|messaging|the texts|the deals|the messages)(?: coming| up)?\b|"
-     r"\b(?:i )?(?:love|like|enjoy|want|need|appreciate) (?:these|getting these|your texts|"
+     r"\b(?:i )?(?:love|like|enjoy|want|need|appreciate) (?:these|this|it|them|you guys|"
+     r"getting these|your texts|"
      r"your deals|the deals|the texts|receiving|getting|your messages|these texts)\b|"
-     r"\bim (?:staying|keeping|not leaving|not going anywhere)\b|\b(?:stay|staying|remain) "
+     r"\bim (?:staying|keeping|not leaving|not going anywhere)\b|\b(?:want|wanna|would "
+     r"like|like|prefer) to (?:stay|remain|keep (?:getting|receiving|them|these)|continue)\b|"
+     r"\b(?:stay|staying|remain) "
      r"(?:subscribed|on the list|in)\b|\b(?:sigan|siga|continuen|continue|sigue) "
      r"(?:enviando|mandando)\w*\b|\bme (?:gustan|encantan) (?:sus |tus |los |estos )?"
      r"(?:mensajes|ofertas|textos)\b"),
@@ -394,7 +445,7 @@ def _compile() -> tuple[list[tuple[Phrase, re.Pattern[str]]], dict[str, list[int
 # Each pattern runs only on replies holding one of its trigger words (a word the phrase
 # cannot do without): most replies wake two or three patterns, not sixty.
 _ENTRIES, _BY_WORD = _compile()
-_DOMINANT = ("mention", "quote")
+_DOMINANT = ("mention", "quote", "question")
 
 
 def find(words: list[str], sentence: str) -> list[tuple[Phrase, int, int]]:

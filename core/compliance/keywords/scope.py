@@ -46,7 +46,8 @@ def negated(words: list[str], at: int, *, spanish: bool = False) -> bool:
         if is_negator:
             following = words[j + 1] if j + 1 < at else ""
             if following in _RHETORICAL_NEXT:
-                return False
+                # "can't you stop" asks to stop; "don't you dare unsubscribe me" forbids it
+                return j + 2 < at and words[j + 2] == "dare"
             if j >= 1 and words[j - 1] == "why":
                 return False
             if j >= 2 and words[j - 2] == "why" and words[j - 1] in ("do", "did", "would"):

@@ -52,7 +52,7 @@ _add(IN, "unstop")
 _add(IN, "yes", "yess", "yesss")
 _add(IN, "subscribe", "resubscribe", "subscribeme", "resubscribeme", "subscribeagain",
      "resub", "optin", "optmein", "optbackin", "optmebackin", "signmeup", "signmebackup",
-     "addmeback", "rejoin")
+     "addmeback", "rejoin", "join", "joinme")
 _add(IN, "alta", "suscribir", "suscribirme", "comenzar", "reanudar", "inscribirme",
      "suscribeme", "damedealta", "darmedealta")
 _add(HELP, "help", "helpme", "halp", "ayuda", "info", "information", "moreinfo",
