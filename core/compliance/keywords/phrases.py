@@ -10,7 +10,8 @@ Each phrase has an intent and a kind, which tells scope.py how to read it:
 - ``quote``: our own compliance line (``Reply STOP to opt out``) written back to us;
 - ``mention``: a STOP sent by mistake (``I texted stop by accident``), which asks to stay;
 - ``keep``: asks to keep receiving (``keep them coming``), which is no instruction;
-- ``question``: asks what STOP would do (``what does reply stop do?``), sending none.
+- ``question``: asks what STOP would do (``what does reply stop do?``), sending none;
+- ``preference``: refuses calls and welcomes texts (``don't call, text only``).
 """
 
 from __future__ import annotations
@@ -100,6 +101,12 @@ _TABLE: list[tuple[str, InboundIntent, str, str, str]] = [
      "say says said saying",
      r"\b(?:says?|said|saying) (?:to )?(?:reply|text|txt|send|respond)(?: with)? "
      r"(?:stop|end|quit|cancel|unsubscribe|alto)\b"),
+    # -- calls refused, texts welcome ---------------------------------------------------
+    ("calls_not_texts", NONE, "preference",
+     "call calls calling",
+     r"\b(?:do not|dont|please dont|pls dont|never|no) (?:call|calls|calling)(?: me)?"
+     r"(?: \|)? (?:just |only |but |please |pls )?(?:text|texts|texting)(?: only| me| is fine|"
+     r" are fine| instead)?\b"),
     # -- opt-out statements ------------------------------------------------------------
     ("do_not_text", OUT, "statement",
      "dont not never dnt longer",
@@ -115,7 +122,8 @@ _TABLE: list[tuple[str, InboundIntent, str, str, str]] = [
      "not", r"\bdo not (?:call|text|contact|disturb)(?: list)?\b"),
     ("no_more_texts", OUT, "statement",
      "no none",
-     r"\bno (?:more|further|mas) (?:\w+ )?" + _MSG + r"\b|\bno more(?= \||$| please| pls|"
+     r"(?<!there )(?<!are )\bno (?:more|further|mas) (?:\w+ )?" + _MSG
+     + r"\b(?! left| available| in stock| remaining| today)|\bno more(?= \||$| please| pls|"
      r" thanks| thank you| thx| ever)|\bno more (?:of )?(?:this|these|them|your|ur)\b|"
      r"\b(?:none|no) (?:of )?(?:these|your|ur)? ?" + _MSG + r" (?:please|pls|anymore|again|"
      r"thanks|ever)\b"),
@@ -351,10 +359,11 @@ _TABLE: list[tuple[str, InboundIntent, str, str, str]] = [
      r"opt in again|sign back up|subscribe again|sign up again|resume (?:my )?"
      r"(?:texts|messages|subscription|alerts))\b"),
     ("subscribe_me", IN, "request",
-     "add put sign subscribe opt enroll enrol include",
+     "add put sign subscribe opt enroll enrol include count",
      r"\b(?:add|put|sign|subscribe|opt|enroll|enrol|include) (?:me|us|my number|this number) "
      r"(?:up|in|on|onto|to|into)(?: (?:the|your|ur|this) (?:\w+ )?(?:list|texts|alerts|"
-     r"messages|program|club))?\b|\bsubscribe me\b|\bsign me up\b|\bopt me in\b"),
+     r"messages|program|club))?\b|\bsubscribe me\b|\bsign me up\b|\bopt me in\b|"
+     r"\bcount me in\b"),
     ("subscribe_me", IN, "request",
      "subscribe sign opt join back added readded receiving getting again",
      r"\b(?:want|wanna|would like|like|love|need|wish|trying|try|how do i|how can i|can i) "
@@ -445,7 +454,7 @@ def _compile() -> tuple[list[tuple[Phrase, re.Pattern[str]]], dict[str, list[int
 # Each pattern runs only on replies holding one of its trigger words (a word the phrase
 # cannot do without): most replies wake two or three patterns, not sixty.
 _ENTRIES, _BY_WORD = _compile()
-_DOMINANT = ("mention", "quote", "question")
+_DOMINANT = ("mention", "quote", "question", "preference")
 
 
 def find(words: list[str], sentence: str) -> list[tuple[Phrase, int, int]]:
