@@ -73,6 +73,7 @@ _TOKENS = {"stop": "STOP", "stopp": "STOP", "stahp": "STOP", "stopall": "STOPALL
            "unsubscribe": "UNSUBSCRIBE", "unsub": "UNSUB", "unsubscribeme": "UNSUBSCRIBE",
            "optout": "OPTOUT", "unsubscribing": "UNSUBSCRIBE"}
 _PHRASE_KEYWORD = {_OUT: "STOP", _IN: "START", _HELP: "HELP", _NONE: ""}
+_REVOKING = frozenset({"revoke_consent", "no_consent", "es_revoke"})
 
 # -- complaints ---------------------------------------------------------------------------
 
@@ -137,10 +138,11 @@ def _signals(words: list[str], sentence: str) -> list[_Signal]:
     for phrase, begin, finish in phrases.find(words, sentence):
         first = _word_at(starts, begin)
         last = _word_at(starts, finish - 1) + 1
-        kind = "quote" if phrase.kind == "quote" else phrase.kind
+        kind = phrase.kind
         prefix = "quote" if kind == "quote" else "phrase"
-        found.append(_Signal(phrase.intent, f"{prefix}:{phrase.name}",
-                             _PHRASE_KEYWORD[phrase.intent], kind, first, last))
+        keyword = "REVOKE" if phrase.name in _REVOKING else _PHRASE_KEYWORD[phrase.intent]
+        found.append(_Signal(phrase.intent, f"{prefix}:{phrase.name}", keyword, kind, first,
+                             last))
         covered.update(range(first, last))
     for i, word in enumerate(words):
         canonical = _TOKENS.get(word)
