@@ -148,14 +148,14 @@ def other_sense(words: list[str], at: int) -> bool:
 _KNOWN_NAMES = re.compile(r"^stop (?:and |n )?(?:shop|go)\b")
 # A person called Stop: "ask for Kevin Stop", "my name is Dana Stopp".
 _NAME_CUES = (("name", "is"), ("ask", "for"), ("named",), ("called",), ("mr",), ("mrs",),
-              ("ms",), ("dr",), ("miss",), ("sr",), ("signed",), ("love",), ("regards",))
+              ("ms",), ("dr",), ("miss",))
 
 
 def named(words: list[str], at: int) -> bool:
     """``words[at]`` (a keyword) is part of a name: a store's, or a person's."""
     if _KNOWN_NAMES.match(" ".join(words[at:at + 3])):
         return True
-    for skip in (1, 2):  # "Mr Stop", "ask for Kevin Stop"
+    for skip in (0, 1, 2):  # "Mr Stop", "ask for Kevin Stop"
         for cue in _NAME_CUES:
             start = at - skip - len(cue)
             if start >= 0 and tuple(words[start:start + len(cue)]) == cue and \
