@@ -1,16 +1,19 @@
 """Speed of the keyword engine: every inbound SMS passes through it inside the webhook.
 
-    python -m bench.keywords [--mix 20000] [--repeat 3]
+    python -m bench.keywords [--mix 20000] [--repeat 5]
 
 Classifies the whole case table (tests/compliance: the first table and keyword_cases.tsv)
 and a realistic mix of replies (mostly STOP in its many spellings, then thanks, questions,
 reactions quoting our message, Spanish, long rambles, emoji), and prints messages per
-second, p50/p99 microseconds a message and the peak memory Python allocated while
-classifying. Two baselines run in the same process on the same data: the classifier as
-it was before the intent engine (read from git, commit ``BASELINE_COMMIT``) and a bare
-normalisation pass (fold and split into words, no rules). "vs base" is the throughput
-ratio to the old classifier. The goal is under 50 microseconds a message; this prints,
-it never asserts.
+second, mean/p50/p99 microseconds a message and the peak memory Python allocated while
+classifying. msg/s is the best of ``--repeat`` passes over the data; the microsecond
+columns take each message's fastest of ``--repeat`` calls, so that on a shared machine
+another process's time slice does not pass for the classifier's cost.
+
+Two baselines run in the same process on the same data: the classifier as it was before
+the intent engine (read from git, commit ``BASELINE_COMMIT``) and a bare normalisation
+pass (fold and split into words, no rules). "vs base" is the throughput ratio to the old
+classifier. The goal is under 50 microseconds a message; this prints, it never asserts.
 """
 
 from __future__ import annotations
@@ -110,6 +113,10 @@ class Row:
     def rate(self) -> float:
         return self.items / self.seconds if self.seconds else 0.0
 
+    @property
+    def mean(self) -> float:
+        return sum(self.latencies_us) / len(self.latencies_us)
+
     def pct(self, q: float) -> float:
         ordered = sorted(self.latencies_us)
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -128,10 +135,13 @@ def measure(case: str, candidate: str, fn: Callable[[str], object], texts: Seque
         best = min(best, time.perf_counter() - started)
     latencies = []
     clock = time.perf_counter_ns
-    for text in texts:  # latency: each call timed on its own
-        began = clock()
-        fn(text)
-        latencies.append((clock() - began) / 1000)
+    for text in texts:  # latency: each message's fastest of `repeat` calls
+        fastest = float("inf")
+        for _ in range(repeat):
+            began = clock()
+            fn(text)
+            fastest = min(fastest, clock() - began)
+        latencies.append(fastest / 1000)
     tracemalloc.start()
     for text in texts:
         fn(text)
@@ -141,21 +151,22 @@ def measure(case: str, candidate: str, fn: Callable[[str], object], texts: Seque
 
 
 def print_table(rows: Sequence[Row]) -> None:
-    header = (f"{'data':<18} {'classifier':<24} {'msgs':>7} {'msg/s':>10} {'p50 us':>8} "
-              f"{'p99 us':>8} {'max us':>8} {'peak KB':>8} {'vs base':>8}")
+    header = (f"{'data':<18} {'classifier':<24} {'msgs':>7} {'msg/s':>10} {'mean us':>8} "
+              f"{'p50 us':>8} {'p99 us':>8} {'max us':>8} {'peak KB':>8} {'vs base':>8}")
     print(header)
     print("-" * len(header))
     for r in rows:
         ratio = f"{r.rate / r.baseline_rate:.2f}x" if r.baseline_rate else "-"
         print(f"{r.case:<18} {r.candidate:<24} {r.items:>7} {r.rate:>10,.0f} "
-              f"{r.pct(0.5):>8.1f} {r.pct(0.99):>8.1f} {max(r.latencies_us):>8.1f} "
-              f"{r.peak_kb:>8.0f} {ratio:>8}")
+              f"{r.mean:>8.1f} {r.pct(0.5):>8.1f} {r.pct(0.99):>8.1f} "
+              f"{max(r.latencies_us):>8.1f} {r.peak_kb:>8.0f} {ratio:>8}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mix", type=int, default=20_000, help="messages in the mix")
-    parser.add_argument("--repeat", type=int, default=3, help="throughput passes (best)")
+    parser.add_argument("--repeat", type=int, default=5,
+                        help="passes for msg/s and calls per message for latency (best)")
     args = parser.parse_args(argv)
     datasets = [("case table", case_table()), ("realistic mix", realistic_mix(args.mix))]
     old = old_classifier()
@@ -171,18 +182,23 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"\nKeyword classification (python {sys.version.split()[0]}, "
           f"RSS {rss_mb():.0f} MB after the run)")
     print_table(rows)
-    over = [r for r in rows if r.candidate == "intent engine" and r.pct(0.5) > 50]
-    print("goal: under 50 us a message (p50) -> "
+    over = [r for r in rows if r.candidate == "intent engine" and r.mean > 50]
+    print("goal: under 50 us a message (mean us) -> "
           + ("MISSED for " + ", ".join(r.case for r in over) if over else "met"))
     slow = sorted(((_time(classify, t), t) for t in set(datasets[1][1])), reverse=True)[:3]
     print("slowest in the mix: " + "; ".join(f"{us:.0f} us {_short(t)}" for us, t in slow))
 
 
 def _time(fn: Callable[[str], object], text: str) -> float:
-    began = time.perf_counter_ns()
-    for _ in range(20):
-        fn(text)
-    return (time.perf_counter_ns() - began) / 20_000
+    """Microseconds for one call: the best of five runs of 20, so a busy machine's
+    scheduling does not pass for a slow message."""
+    best = float("inf")
+    for _ in range(5):
+        began = time.perf_counter_ns()
+        for _ in range(20):
+            fn(text)
+        best = min(best, (time.perf_counter_ns() - began) / 20_000)
+    return best
 
 
 def _short(text: str) -> str:

@@ -165,3 +165,33 @@ def test_a_look_alike_or_invisible_variant_keeps_the_keywords_intent(
         case: tuple[str, InboundIntent]):
     text, intent = case
     assert classify(text).intent == intent, (text, [hex(ord(c)) for c in text], classify(text))
+
+
+# -- typo matching: the fast paths agree with the full alignment table --------------------
+
+def _full_distance(a: str, b: str, keyboard: bool) -> int:
+    from core.compliance.keywords.vocabulary import _NEIGHBOURS
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            same = a[i - 1] == b[j - 1]
+            far = keyboard and b[j - 1] not in _NEIGHBOURS.get(a[i - 1], ())
+            sub = 0 if same else 2 if far else 1
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + sub)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return min(prev[len(b)], 3)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.sampled_from(["stop", "stopall", "unsub", "cancel", "optout", "removeme",
+                        "unsubscribe"]),
+       st.text(alphabet="stopalcneumrbiqx", max_size=14), st.booleans())
+def test_typo_fast_paths_agree_with_the_full_table(target: str, word: str, keyboard: bool):
+    from core.compliance.keywords.vocabulary import _distance, _within_one
+    expected = _full_distance(word, target, keyboard)
+    assert _distance(word, target, keyboard=keyboard) == expected
+    assert _within_one(word, target, keyboard=keyboard) == (expected <= 1)

@@ -129,24 +129,28 @@ _NEIGHBOURS = _neighbours()
 
 
 def _distance(a: str, b: str, *, keyboard: bool) -> int:
-    """Optimal string alignment distance (insert, delete, substitute, swap neighbours).
-    With ``keyboard``, substituting a key that is not next to the right one costs 2."""
-    if abs(len(a) - len(b)) > 2:
-        return 3
+    """Optimal string alignment distance (insert, delete, substitute, swap neighbours),
+    capped at 3: only distances up to 2 are ever asked about, so only the band of cells
+    within 2 of the diagonal is computed. With ``keyboard``, substituting a key that is
+    not next to the right one costs 2."""
+    cap = 3
+    if abs(len(a) - len(b)) >= cap:
+        return cap
     prev2: list[int] = []
-    prev = list(range(len(b) + 1))
+    prev = [min(j, cap) for j in range(len(b) + 1)]
     for i in range(1, len(a) + 1):
-        cur = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
+        cur = [min(i, cap)] + [cap] * len(b)
+        for j in range(max(1, i - cap + 1), min(len(b), i + cap - 1) + 1):
             if a[i - 1] == b[j - 1]:
                 sub = 0
             elif keyboard and b[j - 1] not in _NEIGHBOURS.get(a[i - 1], ()):
                 sub = 2
             else:
                 sub = 1
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + sub)
+            best = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + sub)
             if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                cur[j] = min(cur[j], prev2[j - 2] + 1)
+                best = min(best, prev2[j - 2] + 1)
+            cur[j] = min(best, cap)
         prev2, prev = prev, cur
     return prev[len(b)]
 
@@ -166,6 +170,24 @@ _FUZZY: list[tuple[str, int, bool, bool, frozenset[str]]] = [
 ]
 
 
+def _within_one(a: str, b: str, *, keyboard: bool) -> bool:
+    """``_distance(a, b) <= 1`` in one pass, without the table: one insertion, deletion,
+    swap of neighbours or substitution (of a neighbouring key, with ``keyboard``)."""
+    if a == b:
+        return True
+    la, lb = len(a), len(b)
+    if abs(la - lb) > 1:
+        return False
+    i = 0
+    while i < la and i < lb and a[i] == b[i]:
+        i += 1
+    if la == lb:
+        if a[i + 1:] == b[i + 1:]:
+            return not keyboard or b[i] in _NEIGHBOURS.get(a[i], ())
+        return i + 1 < la and a[i] == b[i + 1] and a[i + 1] == b[i] and a[i + 2:] == b[i + 2:]
+    return a[i:] == b[i + 1:] if la < lb else a[i + 1:] == b[i:]
+
+
 def fuzzy(squashed: str) -> str | None:
     """The opt-out keyword ``squashed`` is a typo of (``stpo`` -> ``stop``), or None."""
     if not 3 <= len(squashed) <= 14:
@@ -178,6 +200,9 @@ def fuzzy(squashed: str) -> str | None:
                     _distance(squashed, target, keyboard=False) == 1:
                 return target
             continue
-        if _distance(squashed, target, keyboard=keyboard) <= limit:
+        if limit == 1:
+            if _within_one(squashed, target, keyboard=keyboard):
+                return target
+        elif _distance(squashed, target, keyboard=keyboard) <= limit:
             return target
     return None
