@@ -175,3 +175,60 @@ def test_whitespace_insensitive(text: str, space: str):
     expected = classify(text)
     respaced = space + re.sub(r"\s+", lambda m: m.group(0) + space, text) + space
     assert classify(respaced) == expected
+
+
+# -- explainable decisions and the review flag --------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "rule"), [
+    ("STOP", "exact:stop"),
+    ("I withdraw my consent", "phrase:revoke_consent"),
+    ("sáquenme de su lista", "phrase:es_remove_me"),
+    ("put me back on the list", "phrase:add_me_back"),
+    ("can someone help me", "phrase:help_me"),
+    ("how do I unsubscribe", "token:unsubscribe"),
+    ("Reply STOP to cancel", "quote:reply_stop"),
+    ("Reacted 😂 to “Reply STOP to opt out”", "tapback"),
+    ("\u200aReacted \u200b👍\u200b to \u200aReply STOP\u200a\u200a", "reaction:google"),
+])
+def test_the_rule_that_decided_is_named(text: str, rule: str):
+    assert classify(text).rule == rule
+
+
+@pytest.mark.parametrize(("text", "set_aside"), [
+    ("please never stop these", "negation:quit_it"),
+    ("I don't want to unsubscribe", "negation:unsubscribe"),
+    ("Meet me at the next stop", "sense:stop"),
+    ("Stop & Shop has the same price", "name:stop"),
+    ("Will I lose my points if I unsubscribe?", "hypothetical:unsubscribe"),
+    ("\"Reply STOP to opt out\" lol no way, keep the deals coming", "quote:reply_stop"),
+    ("What does reply stop do?", "question:asks_about_stop"),
+])
+def test_a_none_that_set_an_opt_out_word_aside_says_which_rule_and_asks_for_review(
+        text: str, set_aside: str):
+    match = classify(text)
+    assert (match.intent, match.rule, match.set_aside, match.needs_review) == (
+        NONE, set_aside, set_aside, True)
+
+
+def test_a_none_holding_an_opt_out_word_asks_for_review():
+    assert classify("When does the sale end?").needs_review is True
+    assert classify("El fin de semana").needs_review is True
+
+
+def test_a_stop_sent_by_mistake_resubscribes_and_asks_for_review():
+    match = classify("I accidentally texted stop, please add me back")
+    assert (match.intent, match.needs_review) == (IN, True)
+
+
+@pytest.mark.parametrize("text", [
+    "Thanks!", "Where is my order?", "👍", "", "Para mi esposa", "I love Spam musubi",
+    'Liked “Reply STOP to opt out”', "Reacted 😂 to “Reply STOP to opt out”",
+])
+def test_nothing_to_review(text: str):
+    assert classify(text).needs_review is False
+
+
+@pytest.mark.parametrize("text", ["STOP", "stop texting me", "spam", "STOP this is spam"])
+def test_opt_outs_and_complaints_are_never_up_for_review(text: str):
+    assert classify(text).needs_review is False
