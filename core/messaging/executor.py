@@ -24,6 +24,7 @@ from core.compliance.suppression import Decision
 from core.contacts.models import ListStatus, SendingList
 from core.messaging import queries
 from core.messaging.content import blocked_reason
+from core.messaging.models import DropReason, StatusDetail
 from core.messaging.ports import BillingGate, ProviderLookup, SendPolicy
 from core.messaging.queries import ClaimedMessage
 from core.messaging.ratelimit import TokenBucket
@@ -232,8 +233,9 @@ class Executor:
         statuses = await self._account_statuses(account_ids)
         holds = await self.billing.holds(list(account_ids))
 
-        drops: list[tuple[int, str]] = []
-        defers: list[tuple[int, dt.datetime]] = []
+        drops: list[tuple[int, DropReason]] = []
+        # (id, when, why): the message stays queued and shows why and until when.
+        defers: list[tuple[int, dt.datetime, StatusDetail | None]] = []
         events: list[Event] = []
         # Verdicts are per contact, so compliance replies (which reach a contact who just
         # opted out) are asked about apart from marketing to the same contact.
@@ -243,9 +245,10 @@ class Executor:
             reason = self._precheck(m, sending_list, statuses.get(m.account_id), now)
             if reason is None and m.account_id in holds:
                 if now - m.queued_at >= HOLD_LIMIT:
-                    reason = "billing_expired"
+                    reason = DropReason.BILLING_EXPIRED
                 else:
-                    defers.append((m.id, now + self.config.billing_retry))
+                    defers.append((m.id, now + self.config.billing_retry,
+                                   StatusDetail.BILLING_HOLD))
                     events.append((m.id, "queued", "billing hold", SOURCE, now))
                     continue
             if reason is not None:
@@ -267,15 +270,15 @@ class Executor:
             for m in messages:
                 verdict = verdicts.get(m.contact_id)
                 if verdict is None or verdict.decision == Decision.DROP:
-                    reason = verdict.reason if verdict else "not_subscribed"
-                    assert reason is not None  # drop() always names its reason
-                    drops.append((m.id, reason))
+                    why = verdict.reason if verdict else DropReason.NOT_SUBSCRIBED
+                    assert isinstance(why, DropReason)  # drop() always names one
+                    drops.append((m.id, why))
                 elif verdict.decision == Decision.DEFER:
                     assert verdict.until is not None
                     if verdict.until - m.queued_at > self.config.quiet_hours_limit:
-                        drops.append((m.id, "quiet_hours_expired"))
+                        drops.append((m.id, DropReason.QUIET_HOURS_EXPIRED))
                     else:
-                        defers.append((m.id, verdict.until))
+                        defers.append((m.id, verdict.until, StatusDetail.QUIET_HOURS))
                         events.append((m.id, "queued", f"deferred: {verdict.reason}",
                                        SOURCE, now))
                 else:
@@ -300,16 +303,16 @@ class Executor:
                                    for list_id, messages in sendable.items()))
 
     def _precheck(self, m: ClaimedMessage, sending_list: SendingList | None,
-                  account_status: str | None, now: dt.datetime) -> str | None:
+                  account_status: str | None, now: dt.datetime) -> DropReason | None:
         if account_status != AccountStatus.ACTIVE:
-            return "account_suspended"
+            return DropReason.ACCOUNT_SUSPENDED
         if sending_list is None or sending_list.status != ListStatus.ACTIVE:
-            return "inactive_list"
+            return DropReason.INACTIVE_LIST
         baseline = max(m.queued_at, m.not_before or m.queued_at)
         if now - baseline > self.config.stale_after:
-            return "stale"
+            return DropReason.STALE
         if blocked_reason(m.body) is not None:
-            return "blocked_content"
+            return DropReason.BLOCKED_CONTENT
         return None
 
     async def _send_list(self, sending_list: SendingList, messages: list[ClaimedMessage],
@@ -320,14 +323,16 @@ class Executor:
         pending = messages
         while pending:
             if self._stopping:
-                await queries.release([(m.id, m.not_before) for m in pending], token=token)
+                await queries.release([(m.id, m.not_before, None) for m in pending],
+                                      token=token)
                 return
             take = await bucket.take(len(pending))
             now = self.clock.now()
             if now - checked_at > self.config.recheck_after:
                 # The verdicts are out of date (it may be 21:00 by now): check again.
                 bucket.give_back(take)
-                await queries.release([(m.id, m.not_before) for m in pending], token=token)
+                await queries.release([(m.id, m.not_before, None) for m in pending],
+                                      token=token)
                 return
             chunk, pending = pending[:take], pending[take:]
             ours = await queries.mark_sending([m.id for m in chunk], token=token,
@@ -352,7 +357,7 @@ class Executor:
         now = self.clock.now()
         by_id = {o.message_id: o for o in outcomes}
         sent: list[tuple[int, str | None]] = []
-        failed: list[tuple[int, str | None, str | None, str]] = []
+        failed: list[tuple[int, str | None, str | None, StatusDetail]] = []
         retry: list[tuple[int, dt.datetime, str | None]] = []
         unknown: list[int] = []
         events: list[Event] = []
@@ -371,11 +376,11 @@ class Executor:
                         stats.append(m.list_contact_id)
                 case Outcome.REJECTED:
                     failed.append((m.id, outcome.error_code, outcome.error_message,
-                                   "provider_rejected"))
+                                   StatusDetail.PROVIDER_REJECTED))
                     events.append((m.id, "failed", _detail(outcome), SOURCE, now))
                 case Outcome.RETRY if attempt >= self.config.max_attempts:
                     failed.append((m.id, outcome.error_code, outcome.error_message,
-                                   "retries_exhausted"))
+                                   StatusDetail.RETRIES_EXHAUSTED))
                     events.append((m.id, "failed", f"retries exhausted: {_detail(outcome)}",
                                    SOURCE, now))
                 case Outcome.RETRY:

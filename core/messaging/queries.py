@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from core.messaging.models import DropReason, StatusDetail
 from core.sql import Params, execute, execute_many, fetch, placeholders, read_ts, ts
 
 CLAIM_COLUMNS = (
@@ -82,32 +83,37 @@ async def mark_sending(ids: Sequence[int], *, token: str, lease_until: dt.dateti
         return set()
     p = Params()
     sql = (
-        f"UPDATE message_sent SET status = 'sending', attempts = attempts + 1, "
+        f"UPDATE message_sent SET status = 'sending', status_detail = NULL, "
+        f"attempts = attempts + 1, "
         f"lease_expires_at = {p(ts(lease_until))} WHERE {p.isin('id', ids)} "
         f"AND claim_token = {p(token)} AND status = 'queued' RETURNING id"
     )
     return {r["id"] for r in await fetch(sql, p)}
 
 
-async def release(rows: Sequence[tuple[int, dt.datetime | None]], *, token: str) -> None:
-    """Give claimed-but-unsent messages back to the queue, due at ``not_before``."""
-    ph = placeholders(3)
+async def release(rows: Sequence[tuple[int, dt.datetime | None, StatusDetail | None]], *,
+                  token: str) -> None:
+    """Give claimed-but-unsent messages back to the queue, due at ``not_before``, with
+    why they wait (quiet hours, a billing hold; None when merely not sent yet), so the
+    message itself says so until it leaves."""
+    ph = placeholders(4)
     await execute_many(
         f"UPDATE message_sent SET claim_token = NULL, lease_expires_at = NULL, "
-        f"not_before = {ph[0]} WHERE id = {ph[1]} AND claim_token = {ph[2]} "
-        f"AND status = 'queued'",
-        [(ts(when), mid, token) for mid, when in rows],
+        f"not_before = {ph[0]}, status_detail = {ph[1]} WHERE id = {ph[2]} "
+        f"AND claim_token = {ph[3]} AND status = 'queued'",
+        [(ts(when), why.value if why else None, mid, token) for mid, when, why in rows],
     )
 
 
-async def drop(rows: Sequence[tuple[int, str]], *, token: str, now: dt.datetime) -> None:
-    """Drop claimed queued messages with a reason (stale, contact_blocked, ...)."""
+async def drop(rows: Sequence[tuple[int, DropReason]], *, token: str, now: dt.datetime
+               ) -> None:
+    """Drop claimed queued messages with a reason."""
     ph = placeholders(4)
     await execute_many(
         f"UPDATE message_sent SET status = 'dropped', status_detail = {ph[0]}, "
         f"dropped_at = {ph[1]}, claim_token = NULL, lease_expires_at = NULL "
         f"WHERE id = {ph[2]} AND claim_token = {ph[3]} AND status = 'queued'",
-        [(reason, stamp, mid, token) for stamp in [ts(now)] for mid, reason in rows],
+        [(reason.value, stamp, mid, token) for stamp in [ts(now)] for mid, reason in rows],
     )
 
 
@@ -138,7 +144,7 @@ async def mark_sent(rows: Sequence[tuple[int, str | None]], *, now: dt.datetime)
         [(pid, stamp, mid) for stamp in [ts(now)] for mid, pid in rows])
 
 
-async def mark_failed(rows: Sequence[tuple[int, str | None, str | None, str]], *,
+async def mark_failed(rows: Sequence[tuple[int, str | None, str | None, StatusDetail]], *,
                       now: dt.datetime) -> None:
     """Permanent failures: (id, provider error code, message, status_detail)."""
     ph = placeholders(5)
@@ -147,19 +153,19 @@ async def mark_failed(rows: Sequence[tuple[int, str | None, str | None, str]], *
         f"error_message = {ph[1]}, status_detail = {ph[2]}, failed_at = {ph[3]}, "
         f"claim_token = NULL, lease_expires_at = NULL "
         f"WHERE id = {ph[4]} AND status = 'sending'",
-        [(code, (msg or "")[:300] or None, detail, stamp, mid)
+        [(code, (msg or "")[:300] or None, detail.value, stamp, mid)
          for stamp in [ts(now)] for mid, code, msg, detail in rows],
     )
 
 
 async def requeue(rows: Sequence[tuple[int, dt.datetime, str | None]]) -> None:
     """The provider said it did not take these and sending again is safe."""
-    ph = placeholders(3)
+    ph = placeholders(4)
     await execute_many(
         f"UPDATE message_sent SET status = 'queued', not_before = {ph[0]}, "
-        f"error_code = {ph[1]}, claim_token = NULL, lease_expires_at = NULL "
-        f"WHERE id = {ph[2]} AND status = 'sending'",
-        [(ts(when), code, mid) for mid, when, code in rows],
+        f"error_code = {ph[1]}, status_detail = {ph[2]}, claim_token = NULL, "
+        f"lease_expires_at = NULL WHERE id = {ph[3]} AND status = 'sending'",
+        [(ts(when), code, StatusDetail.RETRY.value, mid) for mid, when, code in rows],
     )
 
 
@@ -170,7 +176,7 @@ async def mark_unknown(ids: Sequence[int], *, until: dt.datetime, reason: str) -
         return
     p = Params()
     await execute(
-        f"UPDATE message_sent SET status_detail = 'outcome_unknown', "
+        f"UPDATE message_sent SET status_detail = {p(StatusDetail.OUTCOME_UNKNOWN.value)}, "
         f"error_message = {p(reason[:300])}, lease_expires_at = {p(ts(until))} "
         f"WHERE {p.isin('id', ids)} AND status = 'sending'", p)
 
@@ -179,7 +185,8 @@ async def orphan_expired(*, now: dt.datetime, limit: int = 1000) -> list[dict[st
     """Messages whose send outcome stayed unknown past their lease become ``orphaned``."""
     p = Params()
     sql = (
-        f"UPDATE message_sent SET status = 'orphaned', status_detail = 'orphan', "
+        f"UPDATE message_sent SET status = 'orphaned', "
+        f"status_detail = {p(StatusDetail.ORPHAN.value)}, "
         f"error_message = COALESCE(error_message, 'executor stopped mid-send; "
         f"outcome unknown, not resent'), claim_token = NULL, lease_expires_at = NULL "
         f"WHERE id IN (SELECT id FROM message_sent WHERE status = 'sending' "
@@ -282,7 +289,7 @@ async def apply_receipt(*, account_id: int | None, provider: str, state: str,
         sets += [f"error_code = COALESCE({p(error_code)}, error_code)",
                  f"error_message = COALESCE({p((error_message or '')[:300] or None)}, "
                  "error_message)",
-                 f"status_detail = {p('receipt')}"]
+                 f"status_detail = {p(StatusDetail.RECEIPT.value)}"]
     else:
         sets.append("status_detail = NULL")
     if message_id is not None:

@@ -11,7 +11,7 @@ from core.accounts.models import AccountStatus, BillingStatus
 from core.billing.gate import AccountBillingGate
 from core.billing.models import UsageRecord
 from core.messaging.executor import WORKER_BEAT, Executor, ExecutorConfig
-from core.messaging.models import MessageSent, MessageStatus
+from core.messaging.models import DropReason, MessageSent, MessageStatus
 from core.providers.base import Outcome, SendOutcome
 from core.system.models import Heartbeat
 from tests.conftest import IS_POSTGRES
@@ -156,6 +156,10 @@ async def test_stale_blocked_and_suspended_are_dropped_with_reasons(services, cl
     await executor(services, clock, provider).drain()
     assert await MessageSent.filter(status_detail="account_suspended").count() == 1
     assert provider.requests == []
+    # One set of drop reasons, whoever dropped the message.
+    dropped = await MessageSent.filter(status=MessageStatus.DROPPED)
+    assert {DropReason(m.status_detail) for m in dropped} == {
+        DropReason.STALE, DropReason.BLOCKED_CONTENT, DropReason.ACCOUNT_SUSPENDED}
 
 
 async def test_billing_hold_defers_then_expires(services, clock):

@@ -6,9 +6,10 @@ import datetime as dt
 from typing import Any
 
 from aiohttp import web
+from pydantic import BaseModel, Field
 
 from core.errors import ValidationError
-from core.messaging.models import MessageSent
+from core.messaging.models import DropReason, MessageSent, MessageStatus, StatusDetail
 from core.messaging.service import HistoryEntry
 from web.auth import require_actor
 from web.bodies import iso, page_params, paginated, paging, positive_int
@@ -17,6 +18,54 @@ from web.openapi import operation
 from web.render import respond
 
 routes = web.RouteTableDef()
+
+
+class HistoryOut(BaseModel):
+    status: str
+    detail: str | None
+    source: str = Field(description="outbox, executor, reconciler, webhook:<provider>, ...")
+    at: str
+
+
+class MessageOut(BaseModel):
+    message_id: str
+    to: str
+    from_: str = Field(alias="from")
+    list_number: str
+    body: str
+    segments: int
+    encoding: str
+    price: str
+    status: MessageStatus
+    status_detail: DropReason | StatusDetail | None = Field(
+        description="Why: a drop reason for dropped messages; for queued ones why they "
+                    "wait (quiet_hours, billing_hold, retry) until release_at; for the "
+                    "others how they ended.")
+    release_at: str | None = Field(
+        description="A queued message is not sent before this time (quiet hours, a "
+                    "billing hold, a retry's backoff); null when it may leave now.")
+    error_code: str | None
+    error_message: str | None
+    provider: str
+    provider_message_id: str | None
+    attempts: int
+    transactional: bool
+    creative_id: int | None
+    offer_id: int | None
+    schedule_id: int | None
+    journey_id: int | None
+    queued_at: str
+    sent_at: str | None
+    delivered_at: str | None
+    failed_at: str | None
+    dropped_at: str | None
+    history: list[HistoryOut] | None = Field(
+        None, description="Status history (GET /messages/{message_id} only)")
+
+
+class MessagePage(BaseModel):
+    data: list[MessageOut]
+    pagination: dict[str, int]
 
 
 def message_out(m: MessageSent, list_number: str | None = None,
@@ -33,6 +82,7 @@ def message_out(m: MessageSent, list_number: str | None = None,
         "queued_at": iso(m.queued_at), "sent_at": iso(m.sent_at),
         "delivered_at": iso(m.delivered_at), "failed_at": iso(m.failed_at),
         "dropped_at": iso(m.dropped_at),
+        "release_at": iso(m.not_before) if m.status == MessageStatus.QUEUED else None,
     }
     if history is not None:
         out["history"] = [{"status": h.status, "detail": h.detail, "source": h.source,
@@ -54,7 +104,7 @@ def _time(request: web.Request, name: str) -> dt.datetime | None:
 
 
 @routes.get("/api/v2/messages/{message_id}")
-@operation("One message with its status history", tag="messages",
+@operation("One message with its status history", tag="messages", response=MessageOut,
            errors={404: "message_not_found"})
 async def get_message(request: web.Request) -> web.Response:
     actor = await require_actor(request)
@@ -64,7 +114,7 @@ async def get_message(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v2/messages")
-@operation("List messages, newest first", tag="messages",
+@operation("List messages, newest first", tag="messages", response=MessagePage,
            query=[("status", "string", "queued, sending, sent, delivered, undelivered, "
                    "failed, dropped, orphaned"),
                   ("list_number", "string", "The sending list's number"),
