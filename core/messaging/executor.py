@@ -179,10 +179,6 @@ class Executor:
                 bucket.set_share(share)
         return live
 
-    def rate_per_minute(self, sending_list: SendingList) -> float:
-        """The messages per minute this worker allows itself on the list now."""
-        return self._bucket(sending_list).rate * 60
-
     async def drain_once(self) -> BatchReport:
         """Claim one batch and take it to its outcomes."""
         token = secrets.token_hex(8)
@@ -442,7 +438,7 @@ class Executor:
         limit = sending_list.rate_limit_per_minute
         cached = self._buckets.get(sending_list.id)
         if cached is None or cached[0] != limit:
-            cached = (limit, TokenBucket(limit, share=self._share))
+            cached = (limit, TokenBucket(limit, clock=self.clock, share=self._share))
             self._buckets[sending_list.id] = cached
         return cached[1]
 
