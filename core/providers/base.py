@@ -104,6 +104,8 @@ class WebhookEvents:
 
     receipts: list[Receipt] = field(default_factory=list)
     inbound: list[InboundSms] = field(default_factory=list)
+    # Items the parser could not read and left out, each with why (already logged).
+    unreadable: list[str] = field(default_factory=list)
 
 
 ReceiptSink = Callable[[Receipt], Awaitable[None]]

@@ -21,6 +21,7 @@ from typing import Any
 import aiohttp
 
 from core.clock import Clock, SystemClock
+from core.errors import ValidationError
 from core.providers.base import (
     DeliveryState,
     InboundSms,
@@ -37,6 +38,7 @@ from core.providers.common import (
     clip,
     describe,
     invalid_payload,
+    left_out,
     load_json,
     outcome_for_exception,
     parse_retry_after,
@@ -164,7 +166,17 @@ def parse(request: WebhookRequest) -> WebhookEvents:
             msgs = [msgs]
         if not isinstance(msgs, list):
             raise invalid_payload("CM status report without 'msg'.")
-        return WebhookEvents(receipts=[_receipt(m, i) for i, m in enumerate(msgs)])
+        # A report CM sends in a batch that we cannot read is left out and logged, not
+        # the reason to refuse (and so lose) the readable ones beside it.
+        receipts: list[Receipt] = []
+        unreadable: list[str] = []
+        for i, msg in enumerate(msgs):
+            try:
+                receipts.append(_receipt(msg, i))
+            except ValidationError as exc:
+                unreadable.append(exc.message)
+        return WebhookEvents(receipts=receipts,
+                             unreadable=left_out(NAME, unreadable, len(msgs)))
     if "message" in data and "from" in data:
         return WebhookEvents(inbound=[_inbound(data)])
     raise invalid_payload("CM webhook is neither a status report nor a message.")
@@ -176,14 +188,15 @@ def _receipt(msg: Any, i: int) -> Receipt:
     status = msg["status"]
     state = _STATES.get(str(status.get("code")))
     if state is None:
-        raise invalid_payload(f"CM msg[{i}]: unknown status code.")
-    reference = msg.get("reference") or None
-    return Receipt(provider=NAME, provider_message_id=str(reference) if reference else None,
-                   state=state, message_id=str(reference) if reference else None,
+        raise invalid_payload(f"CM msg[{i}]: unknown status code "
+                              f"{clip(status.get('code'), 20)!r}.")
+    reference = clip(msg.get("reference"), 100)
+    return Receipt(provider=NAME, provider_message_id=reference, state=state,
+                   message_id=reference,
                    error_code=clip(status.get("errorCode"), 32),
                    error_message=clip(status.get("errorDescription"), 300),
                    occurred_at=parse_timestamp(msg.get("received")),
-                   raw_status=str(status.get("code")))
+                   raw_status=clip(status.get("code"), 64))
 
 
 def _inbound(data: Mapping[str, Any]) -> InboundSms:

@@ -8,6 +8,7 @@ import datetime as dt
 import email.utils
 import hmac
 import json
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,6 +18,9 @@ import aiohttp
 
 from core.errors import ValidationError
 from core.providers.base import Outcome
+from core.text import clean_text
+
+log = logging.getLogger(__name__)
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 MAX_RETRY_AFTER = 3600.0
@@ -106,11 +110,12 @@ def load_json(body: bytes) -> Any:
         raise invalid_payload("Webhook body is not valid JSON.") from exc
 
 
-def require_str(data: Mapping[str, Any], key: str, where: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str) or not value:
-        raise invalid_payload(f"{where}: '{key}' is missing.")
-    return value
+def left_out(provider: str, reasons: list[str], total: int) -> list[str]:
+    """Log the items of a webhook batch that could not be read (the rest is stored):
+    one line each, with the reason and no phone number. Returns the reasons."""
+    for reason in reasons:
+        log.warning("%s webhook: left out one of %d item(s): %s", provider, total, reason)
+    return reasons
 
 
 def parse_timestamp(value: Any) -> dt.datetime | None:
@@ -159,10 +164,13 @@ async def post_json(session: aiohttp.ClientSession, url: str, payload: Any, *,
 
 
 def clip(value: Any, length: int) -> str | None:
-    """Provider strings sized for our columns (error_code 32, error_message 300)."""
+    """A provider's string as we can store it: cleaned of what text cannot hold (a NUL
+    is a 500 on PostgreSQL) and sized for our columns (error_code 32, ...)."""
     if value is None or value == "":
         return None
-    text = str(value)
+    text = clean_text(str(value))
+    if not text:
+        return None
     return text if len(text) <= length else text[: length - 1] + "…"
 
 

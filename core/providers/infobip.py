@@ -22,6 +22,7 @@ from typing import Any
 import aiohttp
 
 from core.clock import Clock, SystemClock
+from core.errors import ValidationError
 from core.providers.base import (
     DeliveryState,
     InboundSms,
@@ -38,6 +39,7 @@ from core.providers.common import (
     clip,
     describe,
     invalid_payload,
+    left_out,
     load_json,
     outcome_for_exception,
     parse_retry_after,
@@ -189,23 +191,34 @@ def verify(request: WebhookRequest, webhook_token: str) -> bool:
 
 
 def parse(request: WebhookRequest) -> WebhookEvents:
-    """A batch of delivery reports and/or inbound messages (``{"results": [...]}``)."""
+    """A batch of delivery reports and/or inbound messages (``{"results": [...]}``).
+
+    Only a body that is not such a batch is refused. An item in it that cannot be read
+    (an unmapped status group, a missing field) is left out and logged with the reason:
+    refusing the batch would make Infobip retry it forever, and the good reports and
+    replies beside it (a STOP among them) would never be stored."""
     data = load_json(request.body)
     results = data.get("results") if isinstance(data, dict) else None
     if not isinstance(results, list):
         raise invalid_payload("Infobip webhook without 'results'.")
     receipts: list[Receipt] = []
     inbound: list[InboundSms] = []
+    unreadable: list[str] = []
     for i, item in enumerate(results):
-        if not isinstance(item, dict):
-            raise invalid_payload(f"Infobip results[{i}] is not an object.")
-        if "status" in item:
-            receipts.append(_receipt(item, i))
-        elif "from" in item:
-            inbound.append(_inbound(item, i))
-        else:
-            raise invalid_payload(f"Infobip results[{i}] is neither a report nor a message.")
-    return WebhookEvents(receipts=receipts, inbound=inbound)
+        try:
+            if not isinstance(item, dict):
+                raise invalid_payload(f"Infobip results[{i}] is not an object.")
+            if "status" in item:
+                receipts.append(_receipt(item, i))
+            elif "from" in item:
+                inbound.append(_inbound(item, i))
+            else:
+                raise invalid_payload(f"Infobip results[{i}] is neither a report nor a "
+                                      "message.")
+        except ValidationError as exc:
+            unreadable.append(exc.message)
+    return WebhookEvents(receipts=receipts, inbound=inbound,
+                         unreadable=left_out(NAME, unreadable, len(results)))
 
 
 def _receipt(item: Mapping[str, Any], i: int) -> Receipt:
@@ -215,7 +228,8 @@ def _receipt(item: Mapping[str, Any], i: int) -> Receipt:
         raise invalid_payload(f"Infobip results[{i}]: messageId or status missing.")
     state = _STATES.get(str(status.get("groupName")))
     if state is None:
-        raise invalid_payload(f"Infobip results[{i}]: unknown status group.")
+        raise invalid_payload(f"Infobip results[{i}]: unknown status group "
+                              f"{clip(status.get('groupName'), 40)!r}.")
     error = item.get("error") if isinstance(item.get("error"), dict) else {}
     code = None
     text = None
@@ -223,8 +237,9 @@ def _receipt(item: Mapping[str, Any], i: int) -> Receipt:
         code, text = error.get("id"), f"{error.get('name')}: {error.get('description')}"
     elif state in (DeliveryState.UNDELIVERED, DeliveryState.FAILED):
         code, text = status.get("id"), f"{status.get('name')}: {status.get('description')}"
-    return Receipt(provider=NAME, provider_message_id=str(message_id), state=state,
-                   message_id=str(message_id), error_code=clip(code, 32),
+    ours = clip(message_id, 100)
+    return Receipt(provider=NAME, provider_message_id=ours, state=state,
+                   message_id=ours, error_code=clip(code, 32),
                    error_message=clip(text, 300),
                    occurred_at=parse_timestamp(item.get("doneAt")),
                    raw_status=clip(status.get("name"), 64))

@@ -48,6 +48,7 @@ from core.providers.common import (
     clip,
     describe,
     invalid_payload,
+    left_out,
     outcome_for_exception,
     parse_retry_after,
 )
@@ -227,14 +228,18 @@ def parse(request: WebhookRequest) -> WebhookEvents:
         return WebhookEvents()
     state = _STATES.get(status)
     if state is None:
-        raise invalid_payload(f"Unknown Twilio MessageStatus {status!r}.")
-    # Sized for our columns: an oversized value must not turn the receipt into a 500.
+        # A status word we do not know is no reason to make Twilio retry a signed
+        # callback: nothing changes, and the log says what came.
+        return WebhookEvents(unreadable=left_out(
+            NAME, [f"unknown MessageStatus {clip(status, 40)!r}"], 1))
+    # Sized for our columns, cleaned of what text cannot hold: an oversized or odd
+    # value must not turn the receipt into a 500 (and Twilio's retries into a loss).
     receipt = Receipt(
         provider=NAME, provider_message_id=clip(sid, 100), state=state,
-        message_id=request.query.get(MESSAGE_ID_PARAM) or None,
+        message_id=clip(request.query.get(MESSAGE_ID_PARAM), 100),
         error_code=clip(form.get("ErrorCode"), 32),
         error_message=clip(form.get("ErrorMessage"), 300),
-        raw_status=status,
+        raw_status=clip(status, 64),
     )
     return WebhookEvents(receipts=[receipt])
 

@@ -134,9 +134,17 @@ def test_verify_refuses_a_wrong_token() -> None:
     assert not cm.verify(dataclasses.replace(request, query={}), "a")
 
 
-@pytest.mark.parametrize("body", [b"[]", b"{}", b'{"messages": {}}',
-                                  b'{"messages": {"msg": {"status": {"code": "9"}}}}'])
-def test_parse_refuses_bad_payloads(body: bytes) -> None:
+@pytest.mark.parametrize("body", [b"[]", b"{}", b'{"messages": {}}'])
+def test_parse_refuses_what_is_not_a_report(body: bytes) -> None:
     request = WebhookRequest(url="http://x/c", method="POST", headers={}, query={}, body=body)
     with pytest.raises(ValidationError):
         cm.parse(request)
+
+
+def test_parse_leaves_out_only_the_reports_it_cannot_read() -> None:
+    body = (b'{"messages": {"msg": [{"status": {"code": "9"}, "reference": "a"}, "x", '
+            b'{"status": {"code": "2"}, "reference": "b"}]}}')
+    events = cm.parse(WebhookRequest(url="http://x/c", method="POST", headers={}, query={},
+                                     body=body))
+    assert [r.message_id for r in events.receipts] == ["b"]
+    assert len(events.unreadable) == 2 and "'9'" in events.unreadable[0]

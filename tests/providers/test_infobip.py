@@ -148,13 +148,25 @@ def test_verify_needs_the_token() -> None:
     assert not infobip.verify(dataclasses.replace(bare, query={"token": "tok"}), "")
 
 
-@pytest.mark.parametrize("body", [b"not json", b"{}", b'{"results": [{"x": 1}]}',
-                                  b'{"results": [{"messageId": "a", "status": '
-                                  b'{"groupName": "WEIRD"}}]}'])
-def test_parse_refuses_bad_payloads(body: bytes) -> None:
+@pytest.mark.parametrize("body", [b"not json", b"{}", b'{"results": {}}', b"[]"])
+def test_parse_refuses_what_is_not_a_batch(body: bytes) -> None:
     request = WebhookRequest(url="http://x/i", method="POST", headers={}, query={}, body=body)
     with pytest.raises(ValidationError):
         infobip.parse(request)
+
+
+def test_parse_leaves_out_only_the_items_it_cannot_read() -> None:
+    good = {"messageId": "b", "status": {"groupName": "DELIVERED", "name": "DELIVERED"}}
+    body = json.dumps({"results": [
+        {"x": 1}, {"messageId": "a", "status": {"groupName": "WEIRD"}}, good,
+        {"from": "15550100001", "to": "15005550006", "messageId": "in1", "text": "STOP"},
+        {"from": "15550100001", "text": "no to"}]}).encode()
+    events = infobip.parse(WebhookRequest(url="http://x/i", method="POST", headers={},
+                                          query={}, body=body))
+    assert [r.message_id for r in events.receipts] == ["b"]
+    assert [m.body for m in events.inbound] == ["STOP"]
+    assert [u.split()[1].rstrip(":") for u in events.unreadable] == [
+        "results[0]", "results[1]", "results[4]"]
 
 
 def test_parse_reads_the_documented_report_shape() -> None:
