@@ -26,7 +26,7 @@ from core.messaging import queries
 from core.messaging.content import blocked_reason
 from core.messaging.models import DropReason, StatusDetail
 from core.messaging.ports import BillingGate, ProviderLookup, SendPolicy
-from core.messaging.queries import ClaimedMessage
+from core.messaging.queries import ClaimedMessage, Event
 from core.messaging.ratelimit import TokenBucket
 from core.providers.base import OutboundSms, Outcome, SendOutcome
 from core.system.models import Heartbeat
@@ -34,7 +34,6 @@ from core.system.service import record_beat
 
 log = logging.getLogger(__name__)
 
-Event = tuple[int, str, str | None, str, dt.datetime]
 SOURCE = "executor"
 WORKER_BEAT = "worker:"  # + instance: one heartbeat per running executor
 
@@ -352,7 +351,7 @@ class Executor:
                       report: BatchReport) -> None:
         now = self.clock.now()
         by_id = {o.message_id: o for o in outcomes}
-        sent: list[tuple[int, str | None]] = []
+        sent: list[tuple[int, str | None, int | None]] = []
         failed: list[tuple[int, str | None, str | None, StatusDetail]] = []
         retry: list[tuple[int, dt.datetime, str | None]] = []
         unknown: list[int] = []
@@ -366,7 +365,7 @@ class Executor:
             attempt = m.attempts + 1
             match outcome.outcome:
                 case Outcome.ACCEPTED:
-                    sent.append((m.id, outcome.provider_message_id))
+                    sent.append((m.id, outcome.provider_message_id, outcome.segments))
                     usage.append((m.account_id, m.id, m.segments, m.price))
                     if m.list_contact_id is not None:
                         stats.append(m.list_contact_id)

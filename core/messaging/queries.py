@@ -119,6 +119,7 @@ async def drop(rows: Sequence[tuple[int, DropReason]], *, token: str, now: dt.da
 
 _SENT_SET = (
     "provider_message_id = COALESCE(m.provider_message_id, {pid}), "
+    "provider_segments = COALESCE({parts}, m.provider_segments), "
     "sent_at = COALESCE(m.sent_at, {now}), "
     "status = CASE WHEN m.status IN ('sending', 'orphaned') THEN 'sent' ELSE m.status END, "
     "status_detail = CASE WHEN m.status IN ('sending', 'orphaned') THEN NULL "
@@ -126,22 +127,26 @@ _SENT_SET = (
 )
 
 
-async def mark_sent(rows: Sequence[tuple[int, str | None]], *, now: dt.datetime) -> None:
-    """Accepted by the provider: (id, provider message id). A receipt that raced ahead
-    keeps its later status (SET expressions all read the old row)."""
+async def mark_sent(rows: Sequence[tuple[int, str | None, int | None]], *,
+                    now: dt.datetime) -> None:
+    """Accepted by the provider: (id, provider message id, the provider's segment
+    count). A receipt that raced ahead keeps its later status (SET expressions all read
+    the old row)."""
     if not rows:
         return
     p = Params()
     if p.pg:  # one statement for the whole batch
-        ids, pids = (list(c) for c in zip(*rows, strict=True))
+        ids, pids, counts = (list(c) for c in zip(*rows, strict=True))
+        sets = _SENT_SET.format(pid="v.pid", parts="v.parts", now=p(now))
         await execute(
-            f"UPDATE message_sent AS m SET {_SENT_SET.format(pid='v.pid', now=p(now))} "
-            f"FROM unnest({p(ids)}::bigint[], {p(pids)}::varchar[]) AS v(id, pid) "
+            f"UPDATE message_sent AS m SET {sets} FROM unnest({p(ids)}::bigint[], "
+            f"{p(pids)}::varchar[], {p(counts)}::int[]) AS v(id, pid, parts) "
             "WHERE m.id = v.id", p)
         return
     await execute_many(  # SQLite is in-process: a statement per row is cheap
-        f"UPDATE message_sent AS m SET {_SENT_SET.format(pid='?', now='?')} WHERE m.id = ?",
-        [(pid, stamp, mid) for stamp in [ts(now)] for mid, pid in rows])
+        f"UPDATE message_sent AS m SET {_SENT_SET.format(pid='?', parts='?', now='?')} "
+        "WHERE m.id = ?",
+        [(pid, parts, stamp, mid) for stamp in [ts(now)] for mid, pid, parts in rows])
 
 
 async def mark_failed(rows: Sequence[tuple[int, str | None, str | None, StatusDetail]], *,
@@ -208,27 +213,32 @@ def _stamper() -> Callable[[dt.datetime], Any]:
     return stamp
 
 
-async def record_events(rows: Sequence[tuple[int, str, str | None, str, dt.datetime]]) -> None:
-    """Status history: (message id, status, detail, source, when)."""
+Event = tuple[int, str, str | None, str, dt.datetime]  # id, status, detail, source, when
+# ... and the provider's own status word, for events a provider's answer caused
+ProviderEvent = tuple[int, str, str | None, str, dt.datetime, str | None]
+
+
+async def record_events(rows: Sequence[Event | ProviderEvent]) -> None:
+    """Status history: (message id, status, detail, source, when[, provider status])."""
     if not rows:
         return
-    clipped = [(mid, status, (detail or None) and detail[:200], source, when)
-               for mid, status, detail, source, when in rows]
+    clipped = [(row[0], row[1], (row[2] or None) and row[2][:200], row[3], row[4],
+                row[5] if len(row) > 5 else None) for row in rows]
     p = Params()
     if p.pg:
         cols = [list(c) for c in zip(*clipped, strict=True)]
         await execute(
-            "INSERT INTO message_event (message_id, status, detail, source, occurred_at) "
-            f"SELECT * FROM unnest({p(cols[0])}::bigint[], {p(cols[1])}::varchar[], "
-            f"{p(cols[2])}::varchar[], {p(cols[3])}::varchar[], "
-            f"{p(cols[4])}::timestamptz[])", p)
+            "INSERT INTO message_event (message_id, status, detail, source, occurred_at, "
+            f"provider_status) SELECT * FROM unnest({p(cols[0])}::bigint[], "
+            f"{p(cols[1])}::varchar[], {p(cols[2])}::varchar[], {p(cols[3])}::varchar[], "
+            f"{p(cols[4])}::timestamptz[], {p(cols[5])}::varchar[])", p)
         return
     stamps = _stamper()
     await execute_many(
-        "INSERT INTO message_event (message_id, status, detail, source, occurred_at) "
-        "VALUES (?, ?, ?, ?, ?)",
-        [(mid, status, detail, source, stamps(when))
-         for mid, status, detail, source, when in clipped],
+        "INSERT INTO message_event (message_id, status, detail, source, occurred_at, "
+        "provider_status) VALUES (?, ?, ?, ?, ?, ?)",
+        [(mid, status, detail, source, stamps(when), raw)
+         for mid, status, detail, source, when, raw in clipped],
     )
 
 
@@ -276,7 +286,8 @@ _RECEIPT_SET = {
 async def apply_receipt(*, account_id: int | None, provider: str, state: str,
                         message_id: str | None, provider_message_id: str | None,
                         error_code: str | None, error_message: str | None,
-                        when: dt.datetime) -> dict[str, Any] | None:
+                        when: dt.datetime, segments: int | None = None
+                        ) -> dict[str, Any] | None:
     """Move one message forward by a delivery report; None when it matched nothing or
     would have moved backwards (a late ``sent`` after ``delivered``, a duplicate).
     ``account_id`` scopes webhook receipts to the account in their URL; in-process
@@ -292,6 +303,8 @@ async def apply_receipt(*, account_id: int | None, provider: str, state: str,
                  f"status_detail = {p(StatusDetail.RECEIPT.value)}"]
     else:
         sets.append("status_detail = NULL")
+    if segments is not None:
+        sets.append(f"provider_segments = COALESCE(provider_segments, {p(segments)})")
     if message_id is not None:
         if provider_message_id is not None:
             sets.append(f"provider_message_id = COALESCE(provider_message_id, "

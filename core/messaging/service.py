@@ -29,6 +29,7 @@ class HistoryEntry:
     detail: str | None
     source: str
     at: dt.datetime
+    provider_status: str | None = None  # the provider's own word, on its receipts
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,8 @@ class MessageQueries:
         if message.sent_at is not None:
             entries.append(HistoryEntry("sent", "accepted by the provider", "executor",
                                         message.sent_at))
-        entries += [HistoryEntry(e.status, e.detail, e.source, e.occurred_at) for e in events]
+        entries += [HistoryEntry(e.status, e.detail, e.source, e.occurred_at,
+                                 e.provider_status) for e in events]
         return sorted(entries, key=lambda h: h.at)
 
     async def list(self, actor: Actor, *, page: int, per_page: int, status: str | None = None,
@@ -95,7 +97,7 @@ class MessageQueries:
                              source: str) -> ReceiptSummary:
         """Move messages forward; duplicates and late receipts change nothing."""
         applied = ignored = 0
-        events = []
+        events: list[queries.ProviderEvent] = []
         for receipt in receipts:
             when = receipt.occurred_at or self.clock.now()
             row = await queries.apply_receipt(
@@ -103,13 +105,14 @@ class MessageQueries:
                 message_id=receipt.message_id,
                 provider_message_id=receipt.provider_message_id,
                 error_code=receipt.error_code, error_message=receipt.error_message,
-                when=when)
+                when=when, segments=receipt.segments)
             if row is None:
                 ignored += 1
                 continue
             applied += 1
             detail = " ".join(p for p in (receipt.error_code, receipt.error_message) if p)
-            events.append((row["id"], row["status"], detail or None, source, when))
+            events.append((row["id"], row["status"], detail or None, source, when,
+                           receipt.raw_status))
         await queries.record_events(events)
         if ignored:
             log.info("%d receipt(s) for account %s changed nothing (duplicate, late or "

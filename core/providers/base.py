@@ -71,7 +71,8 @@ class Receipt:
     error_code: str | None = None
     error_message: str | None = None
     occurred_at: dt.datetime | None = None
-    raw_status: str | None = None  # the provider's own status word, for status_detail
+    raw_status: str | None = None  # the provider's own status word, kept in the history
+    segments: int | None = None  # parts the provider says it billed, when it says
 
 
 @dataclass(frozen=True, slots=True)

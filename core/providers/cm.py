@@ -43,6 +43,7 @@ from core.providers.common import (
     outcome_for_exception,
     parse_retry_after,
     parse_timestamp,
+    parts,
     post_json,
     query_token,
     to_e164,
@@ -138,10 +139,9 @@ def _per_message(batch: Sequence[OutboundSms], data: dict[str, Any], status: int
             out.append(SendOutcome(sms.message_id, outcome, error_code=clip(code, 32),
                                    error_message=details or "missing from CM's answer"))
         elif str(item.get("status", "")).lower() == "accepted":
-            parts = item.get("parts")
             out.append(SendOutcome(sms.message_id, Outcome.ACCEPTED,
                                    provider_message_id=sms.message_id,
-                                   segments=parts if isinstance(parts, int) else None))
+                                   segments=parts(item.get("parts"))))
         else:
             out.append(SendOutcome(sms.message_id, Outcome.REJECTED,
                                    error_code=clip(item.get("messageErrorCode"), 32),

@@ -174,6 +174,19 @@ def clip(value: Any, length: int) -> str | None:
     return text if len(text) <= length else text[: length - 1] + "…"
 
 
+MAX_PARTS = 255  # a concatenated SMS has at most 255 parts (an 8-bit UDH counter)
+
+
+def parts(value: Any) -> int | None:
+    """A segment count a provider reports (a number or a numeric string), when it is one
+    an SMS can have; anything else is None, never a value our column cannot hold."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 3:
+        value = int(value.strip())
+    return value if isinstance(value, int) and 0 < value <= MAX_PARTS else None
+
+
 def query_token(query: Mapping[str, str], name: str = "token") -> str | None:
     value = query.get(name)
     return value if isinstance(value, str) else None

@@ -44,6 +44,7 @@ from core.providers.common import (
     outcome_for_exception,
     parse_retry_after,
     parse_timestamp,
+    parts,
     post_json,
     query_token,
     to_e164,
@@ -174,10 +175,9 @@ def _accepted(batch: Sequence[OutboundSms], data: dict[str, Any]) -> list[SendOu
         state = item.get("status") or {}
         details = item.get("details") or {}
         if state.get("groupName") in _ACCEPTED_GROUPS:
-            count = details.get("messageCount")
             out.append(SendOutcome(sms.message_id, Outcome.ACCEPTED,
                                    provider_message_id=sms.message_id,
-                                   segments=count if isinstance(count, int) else None))
+                                   segments=parts(details.get("messageCount"))))
         else:
             out.append(SendOutcome(
                 sms.message_id, Outcome.REJECTED, error_code=clip(state.get("id"), 32),
@@ -242,7 +242,8 @@ def _receipt(item: Mapping[str, Any], i: int) -> Receipt:
                    message_id=ours, error_code=clip(code, 32),
                    error_message=clip(text, 300),
                    occurred_at=parse_timestamp(item.get("doneAt")),
-                   raw_status=clip(status.get("name"), 64))
+                   raw_status=clip(status.get("name"), 64),
+                   segments=parts(item.get("messageCount")))
 
 
 def _inbound(item: Mapping[str, Any], i: int) -> InboundSms:

@@ -51,6 +51,7 @@ from core.providers.common import (
     left_out,
     outcome_for_exception,
     parse_retry_after,
+    parts,
 )
 
 log = logging.getLogger(__name__)
@@ -162,9 +163,8 @@ class TwilioProvider:
         if not created.sid:
             return SendOutcome(sms.message_id, Outcome.UNKNOWN,
                                error_message="Twilio answered without a message sid")
-        segments = int(created.num_segments) if str(created.num_segments).isdigit() else None
         return SendOutcome(sms.message_id, Outcome.ACCEPTED, provider_message_id=created.sid,
-                           segments=segments)
+                           segments=parts(created.num_segments))
 
     def _from_error(self, sms: OutboundSms,
                     exc: TwilioRestException | TwilioServiceException) -> SendOutcome:

@@ -25,6 +25,8 @@ class HistoryOut(BaseModel):
     detail: str | None
     source: str = Field(description="outbox, executor, reconciler, webhook:<provider>, ...")
     at: str
+    provider_status: str | None = Field(
+        description="The provider's own status word, on what a provider told us")
 
 
 class MessageOut(BaseModel):
@@ -33,7 +35,9 @@ class MessageOut(BaseModel):
     from_: str = Field(alias="from")
     list_number: str
     body: str
-    segments: int
+    segments: int = Field(description="What the message is billed for")
+    provider_segments: int | None = Field(
+        description="The parts the provider says it billed, when it says")
     encoding: str
     price: str
     status: MessageStatus
@@ -73,7 +77,8 @@ def message_out(m: MessageSent, list_number: str | None = None,
     out: dict[str, Any] = {
         "message_id": m.public_id, "to": m.to_number, "from": m.from_number,
         "list_number": list_number or m.from_number, "body": m.body,
-        "segments": m.segments, "encoding": m.encoding, "price": m.price,
+        "segments": m.segments, "provider_segments": m.provider_segments,
+        "encoding": m.encoding, "price": m.price,
         "status": m.status, "status_detail": m.status_detail, "error_code": m.error_code,
         "error_message": m.error_message, "provider": m.provider,
         "provider_message_id": m.provider_message_id, "attempts": m.attempts,
@@ -86,7 +91,8 @@ def message_out(m: MessageSent, list_number: str | None = None,
     }
     if history is not None:
         out["history"] = [{"status": h.status, "detail": h.detail, "source": h.source,
-                           "at": iso(h.at)} for h in history]
+                           "at": iso(h.at), "provider_status": h.provider_status}
+                          for h in history]
     return out
 
 
