@@ -186,19 +186,58 @@ async def mark_unknown(ids: Sequence[int], *, until: dt.datetime, reason: str) -
         f"WHERE {p.isin('id', ids)} AND status = 'sending'", p)
 
 
-async def orphan_expired(*, now: dt.datetime, limit: int = 1000) -> list[dict[str, Any]]:
-    """Messages whose send outcome stayed unknown past their lease become ``orphaned``."""
+@dataclass(slots=True)
+class Unsettled:
+    """A message whose send outcome stayed unknown past its lease."""
+
+    id: int
+    public_id: str
+    account_id: int
+    sending_list_id: int
+    provider: str
+    provider_message_id: str | None
+    to_number: str
+    from_number: str
+    body: str
+    queued_at: dt.datetime
+
+
+async def claim_unsettled(*, token: str, now: dt.datetime, lease_until: dt.datetime,
+                          limit: int = 1000) -> list[Unsettled]:
+    """Messages still ``sending`` past their lease, taken by one reconciler (our token,
+    a fresh lease) while it asks their provider about them: a second reconciler skips
+    them, and a crash merely lets the lease run out again."""
+    p = Params()
+    lock = " FOR UPDATE SKIP LOCKED" if p.pg else ""
+    sql = (
+        f"UPDATE message_sent SET claim_token = {p(token)}, "
+        f"lease_expires_at = {p(ts(lease_until))} WHERE id IN (SELECT id FROM message_sent "
+        f"WHERE status = 'sending' AND lease_expires_at < {p(ts(now))} ORDER BY id "
+        f"LIMIT {p(limit)}{lock}) RETURNING id, public_id, account_id, sending_list_id, "
+        f"provider, provider_message_id, to_number, from_number, body, queued_at"
+    )
+    rows = sorted(await fetch(sql, p), key=lambda r: r["id"])
+    return [Unsettled(r["id"], r["public_id"], r["account_id"], r["sending_list_id"],
+                      r["provider"], r["provider_message_id"], r["to_number"],
+                      r["from_number"], r["body"], read_ts(r["queued_at"]))  # type: ignore[arg-type]
+            for r in rows]
+
+
+async def orphan(ids: Sequence[int], *, token: str) -> list[int]:
+    """Claimed unsettled messages nobody could account for end ``orphaned``: never
+    resent. One a receipt settled meanwhile is left as it is."""
+    if not ids:
+        return []
     p = Params()
     sql = (
         f"UPDATE message_sent SET status = 'orphaned', "
         f"status_detail = {p(StatusDetail.ORPHAN.value)}, "
         f"error_message = COALESCE(error_message, 'executor stopped mid-send; "
         f"outcome unknown, not resent'), claim_token = NULL, lease_expires_at = NULL "
-        f"WHERE id IN (SELECT id FROM message_sent WHERE status = 'sending' "
-        f"AND lease_expires_at < {p(ts(now))} ORDER BY id LIMIT {p(limit)}) "
-        f"RETURNING id, public_id, account_id"
+        f"WHERE {p.isin('id', ids)} AND claim_token = {p(token)} AND status = 'sending' "
+        f"RETURNING id"
     )
-    return await fetch(sql, p)
+    return [r["id"] for r in await fetch(sql, p)]
 
 
 def _stamper() -> Callable[[dt.datetime], Any]:
@@ -317,6 +356,9 @@ async def apply_receipt(*, account_id: int | None, provider: str, state: str,
     scope = f"account_id = {p(account_id)} AND " if account_id is not None else ""
     sql = (f"UPDATE message_sent SET {', '.join(sets)} WHERE {match} AND {scope}"
            f"status IN {allowed} "
-           f"RETURNING id, public_id, sending_list_id, status")
+           # sent_at itself, not "sent_at IS NULL": SQLite 3.40 answers 0 for that
+           # in this RETURNING although the column is NULL.
+           f"RETURNING id, public_id, sending_list_id, status, account_id, segments, price, "
+           f"sent_at")
     rows = await fetch(sql, p)
     return rows[0] if rows else None

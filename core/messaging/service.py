@@ -13,8 +13,8 @@ from core.contacts.models import SendingList
 from core.contacts.phones import normalize_sender
 from core.errors import NotFound
 from core.ids import looks_like_message_id
-from core.messaging import queries
 from core.messaging.models import MessageEvent, MessageSent, MessageStatus
+from core.messaging.receipts import ReceiptSummary, apply_receipts
 from core.pagination import Page
 from core.permissions import Action, Actor
 from core.providers.base import Receipt
@@ -30,12 +30,6 @@ class HistoryEntry:
     source: str
     at: dt.datetime
     provider_status: str | None = None  # the provider's own word, on its receipts
-
-
-@dataclass(frozen=True)
-class ReceiptSummary:
-    applied: int
-    ignored: int  # duplicates, late receipts that would move backwards, unknown ids
 
 
 class MessageQueries:
@@ -96,25 +90,5 @@ class MessageQueries:
     async def apply_receipts(self, account_id: int | None, receipts: Sequence[Receipt], *,
                              source: str) -> ReceiptSummary:
         """Move messages forward; duplicates and late receipts change nothing."""
-        applied = ignored = 0
-        events: list[queries.ProviderEvent] = []
-        for receipt in receipts:
-            when = receipt.occurred_at or self.clock.now()
-            row = await queries.apply_receipt(
-                account_id=account_id, provider=receipt.provider, state=receipt.state.value,
-                message_id=receipt.message_id,
-                provider_message_id=receipt.provider_message_id,
-                error_code=receipt.error_code, error_message=receipt.error_message,
-                when=when, segments=receipt.segments)
-            if row is None:
-                ignored += 1
-                continue
-            applied += 1
-            detail = " ".join(p for p in (receipt.error_code, receipt.error_message) if p)
-            events.append((row["id"], row["status"], detail or None, source, when,
-                           receipt.raw_status))
-        await queries.record_events(events)
-        if ignored:
-            log.info("%d receipt(s) for account %s changed nothing (duplicate, late or "
-                     "unknown)", ignored, account_id)
-        return ReceiptSummary(applied, ignored)
+        return await apply_receipts(account_id, receipts, source=source,
+                                    now=self.clock.now())

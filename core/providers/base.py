@@ -40,6 +40,25 @@ class SendOutcome:
     segments: int | None = None  # parts the provider says it will bill, when it says
 
 
+@dataclass(frozen=True, slots=True)
+class SentSms:
+    """A message whose send outcome we never learned, as we asked for it to be sent:
+    what a provider can be asked about."""
+
+    message_id: str  # ours
+    to: str
+    from_: str
+    body: str
+    queued_at: dt.datetime
+    provider_message_id: str | None = None  # when the send got that far
+
+
+# What a provider says about messages we ask it about, by our message id: a Receipt
+# (it has the message, in that state) or None (it has no record of it). A message
+# missing from the answer could not be told (no way to ask, an error, ambiguous).
+Lookup = dict[str, "Receipt | None"]
+
+
 class SmsProvider(Protocol):
     """One adapter instance serves one sending list (its credentials)."""
 
@@ -48,6 +67,12 @@ class SmsProvider(Protocol):
     async def send(self, batch: Sequence[OutboundSms]) -> list[SendOutcome]:
         """Send a batch; one outcome per message, in any order. Never raises for
         provider or network errors: those become REJECTED, RETRY or UNKNOWN outcomes."""
+        ...
+
+    async def lookup(self, messages: Sequence[SentSms]) -> Lookup:
+        """Ask the provider what became of messages whose outcome is unknown, where it
+        can be asked (an empty answer where it cannot). Never raises for provider or
+        network errors: what could not be asked is left out of the answer."""
         ...
 
     async def close(self) -> None: ...

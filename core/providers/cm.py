@@ -25,10 +25,12 @@ from core.errors import ValidationError
 from core.providers.base import (
     DeliveryState,
     InboundSms,
+    Lookup,
     OutboundSms,
     Outcome,
     Receipt,
     SendOutcome,
+    SentSms,
     WebhookEvents,
     WebhookRequest,
 )
@@ -83,6 +85,10 @@ class CmProvider:
 
     async def close(self) -> None:
         """The session is shared and closed by its owner."""
+
+    async def lookup(self, messages: Sequence[SentSms]) -> Lookup:
+        """CM's gateway has no message status to ask for: reports are all it sends."""
+        return {}
 
     async def send(self, batch: Sequence[OutboundSms]) -> list[SendOutcome]:
         if not batch:

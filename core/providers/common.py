@@ -111,10 +111,10 @@ def load_json(body: bytes) -> Any:
 
 
 def left_out(provider: str, reasons: list[str], total: int) -> list[str]:
-    """Log the items of a webhook batch that could not be read (the rest is stored):
+    """Log the items of a provider's batch that could not be read (the rest is used):
     one line each, with the reason and no phone number. Returns the reasons."""
     for reason in reasons:
-        log.warning("%s webhook: left out one of %d item(s): %s", provider, total, reason)
+        log.warning("%s: left out one of %d item(s) it sent: %s", provider, total, reason)
     return reasons
 
 
@@ -156,6 +156,22 @@ async def post_json(session: aiohttp.ClientSession, url: str, payload: Any, *,
                             timeout=timeouts.client_timeout(),
                             allow_redirects=False) as resp:
         text = await resp.text()
+    return _json_response(resp, text)
+
+
+async def get_json(session: aiohttp.ClientSession, url: str, *,
+                   params: Mapping[str, str], headers: Mapping[str, str],
+                   timeouts: Timeouts) -> JsonResponse:
+    """GET and read the whole JSON answer. Network errors propagate."""
+    async with session.get(url, params=params,
+                           headers={"Accept": "application/json", **headers},
+                           timeout=timeouts.client_timeout(),
+                           allow_redirects=False) as resp:
+        text = await resp.text()
+    return _json_response(resp, text)
+
+
+def _json_response(resp: aiohttp.ClientResponse, text: str) -> JsonResponse:
     try:
         data = json.loads(text) if text else None
     except ValueError:

@@ -10,10 +10,15 @@ retried; 429 is retried after Retry-After; 5xx, timeouts and resets are UNKNOWN.
 
 Webhooks carry no signature: the lead puts the list's ``webhook_token`` in the callback
 URL (``?token=``) and :func:`verify` compares it in constant time.
+
+A message whose send outcome we never learned can be looked up by our id in Infobip's
+message logs (``GET {base}/sms/3/logs?messageId=...``, kept 48 hours): the log entry
+has the same status and error as a delivery report.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -26,10 +31,12 @@ from core.errors import ValidationError
 from core.providers.base import (
     DeliveryState,
     InboundSms,
+    Lookup,
     OutboundSms,
     Outcome,
     Receipt,
     SendOutcome,
+    SentSms,
     WebhookEvents,
     WebhookRequest,
 )
@@ -38,6 +45,7 @@ from core.providers.common import (
     Timeouts,
     clip,
     describe,
+    get_json,
     invalid_payload,
     left_out,
     load_json,
@@ -55,9 +63,12 @@ log = logging.getLogger(__name__)
 
 NAME = "infobip"
 DEFAULT_BASE_URL = "https://api.infobip.com"
+LOGS_KEPT = dt.timedelta(hours=47)  # Infobip keeps 48 h; a missing log older says nothing
+LOOKUP_CHUNK = 100  # ids per logs request (comma-separated, under its 2048 characters)
 TOKEN_PARAM = "token"
 _ACCEPTED_GROUPS = frozenset({"PENDING", "DELIVERED"})
 _STATES = {
+    "ACCEPTED": DeliveryState.SENT,  # in logs: Infobip has it, not yet handed on
     "PENDING": DeliveryState.SENT,
     "DELIVERED": DeliveryState.DELIVERED,
     "UNDELIVERABLE": DeliveryState.UNDELIVERED,
@@ -75,6 +86,7 @@ class InfobipProvider:
                  clock: Clock | None = None) -> None:
         self._session = session
         self._url = base_url.rstrip("/") + "/sms/3/messages"
+        self._logs_url = base_url.rstrip("/") + "/sms/3/logs"
         self._headers = {"Authorization": f"App {api_key}"}
         self._timeouts = timeouts or Timeouts()
         self._clock = clock or SystemClock()
@@ -108,6 +120,37 @@ class InfobipProvider:
         if status >= 400:
             return _refused(batch, data, status)
         return _accepted(batch, data)
+
+
+    async def lookup(self, messages: Sequence[SentSms]) -> Lookup:
+        """Each message's log entry by our id: its state, or None when Infobip has no
+        log of it (only said for messages younger than the logs are kept)."""
+        answer: Lookup = {}
+        now = self._clock.now()
+        for start in range(0, len(messages), LOOKUP_CHUNK):
+            chunk = messages[start:start + LOOKUP_CHUNK]
+            ids = ",".join(m.message_id for m in chunk)
+            try:
+                response = await get_json(self._session, self._logs_url,
+                                          params={"messageId": ids, "limit": "1000"},
+                                          headers=self._headers, timeouts=self._timeouts)
+            except NETWORK_ERRORS as exc:
+                log.warning("infobip logs for %d message(s): %s", len(chunk), describe(exc))
+                continue
+            results = response.data.get("results") if isinstance(response.data, dict) \
+                else None
+            if response.status != 200 or not isinstance(results, list):
+                code, _ = _error(response.data, str(response.status))
+                log.warning("infobip logs for %d message(s): HTTP %d %s", len(chunk),
+                            response.status, code)
+                continue
+            by_id = {r.message_id: r for r in parse_results(results).receipts}
+            for sms in chunk:
+                if sms.message_id in by_id:
+                    answer[sms.message_id] = by_id[sms.message_id]
+                elif now - sms.queued_at < LOGS_KEPT:
+                    answer[sms.message_id] = None
+        return answer
 
 
 def _message(sms: OutboundSms) -> dict[str, Any]:
@@ -201,6 +244,12 @@ def parse(request: WebhookRequest) -> WebhookEvents:
     results = data.get("results") if isinstance(data, dict) else None
     if not isinstance(results, list):
         raise invalid_payload("Infobip webhook without 'results'.")
+    return parse_results(results)
+
+
+def parse_results(results: list[Any]) -> WebhookEvents:
+    """The items of a report batch or a logs answer: reports and inbound messages, and
+    why any item was left out."""
     receipts: list[Receipt] = []
     inbound: list[InboundSms] = []
     unreadable: list[str] = []

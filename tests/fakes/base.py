@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import datetime as dt
 import json
 import random
 import signal
@@ -126,6 +127,9 @@ class FakeServer:
         self._session: aiohttp.ClientSession | None = None
         self.url = ""
         self.port = 0
+        # The provider's clock, for the times its API shows (a test may hand it its
+        # FakeClock's ``now`` so those times agree with ours).
+        self.now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
 
     # --- lifecycle -----------------------------------------------------------------------
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 
 import pytest
 
 from core.errors import ValidationError
 from core.providers import infobip
-from core.providers.base import DeliveryState, OutboundSms, Outcome, WebhookRequest
+from core.providers.base import DeliveryState, OutboundSms, Outcome, SentSms, WebhookRequest
 from core.providers.common import Timeouts
 from tests.fakes.base import Fault, ReceiptMode
 from tests.fakes.infobip_fake import InfobipFake
@@ -185,3 +186,36 @@ def test_parse_reads_the_documented_report_shape() -> None:
     assert (receipt.message_id, receipt.state, receipt.raw_status) == (
         "MESSAGE-ID-123-xyz", DeliveryState.DELIVERED, "DELIVERED_TO_HANDSET")
     assert receipt.occurred_at is not None and receipt.occurred_at.hour == 10
+
+
+def sent(n: int, *, queued_at, body: str = "Hello there") -> SentSms:
+    return SentSms(message_id=f"ib{n:06d}", to=f"+1555010{n:04d}", from_=FROM, body=body,
+                   queued_at=queued_at)
+
+
+async def test_lookup_reads_the_message_logs_by_our_id(infobip_fake, client_session,
+                                                       clock) -> None:
+    infobip_fake.undeliverable["+15550100002"] = "27"
+    adapter = provider(infobip_fake, client_session, clock=clock)
+    await adapter.send([sms(1), sms(2)])
+    answer = await adapter.lookup([sent(1, queued_at=clock.now()),
+                                   sent(2, queued_at=clock.now()),
+                                   sent(3, queued_at=clock.now()),  # never sent
+                                   sent(4, queued_at=clock.now() - dt.timedelta(days=3))])
+    assert (answer["ib000001"].state, answer["ib000001"].raw_status) == (
+        DeliveryState.DELIVERED, "DELIVERED_TO_HANDSET")
+    assert (answer["ib000002"].state, answer["ib000002"].error_code) == (
+        DeliveryState.UNDELIVERED, "27")
+    assert answer["ib000003"] is None  # Infobip has no log of it
+    assert "ib000004" not in answer  # older than the logs are kept: cannot tell
+    assert infobip_fake.lookups == 1  # one request for the lot
+
+
+async def test_lookup_that_fails_tells_nothing(infobip_fake, client_session, clock,
+                                               unused_tcp_port) -> None:
+    wrong = infobip.InfobipProvider(api_key="nope", session=client_session,
+                                    base_url=infobip_fake.url, clock=clock)
+    assert await wrong.lookup([sent(1, queued_at=clock.now())]) == {}
+    down = infobip.InfobipProvider(api_key="k", session=client_session, clock=clock,
+                                   base_url=f"http://127.0.0.1:{unused_tcp_port}")
+    assert await down.lookup([sent(1, queued_at=clock.now())]) == {}
