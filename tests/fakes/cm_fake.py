@@ -28,7 +28,6 @@ from typing import Any
 
 from aiohttp import web
 
-from core.messaging.segments import count
 from tests.fakes.base import (
     Accepted,
     FakeServer,
@@ -38,6 +37,7 @@ from tests.fakes.base import (
     json_error,
     run_standalone,
 )
+from tests.fakes.segments import arithmetic
 
 PRODUCT_TOKEN = "00000000-0000-4000-8000-00000000c0de"
 NUMBER = re.compile(r"^(\+|00)[1-9]\d{6,14}$")
@@ -121,7 +121,7 @@ class CmFake(FakeServer):
             elif to_e164(number) in self.stop_numbers:
                 out.append(_rejected(number, reference, 402, "Recipient is blacklisted"))
             else:
-                parts = count(content).segments
+                parts = arithmetic(content)
                 self.record(Accepted(provider_id=str(uuid.uuid4()), to=to_e164(number),
                                      from_=str(msg["from"]), body=content,
                                      reference=reference, callback_url=None, segments=parts))

@@ -28,7 +28,6 @@ from typing import Any
 
 from aiohttp import web
 
-from core.messaging.segments import count
 from tests.fakes.base import (
     Accepted,
     FakeServer,
@@ -38,6 +37,7 @@ from tests.fakes.base import (
     json_error,
     run_standalone,
 )
+from tests.fakes.segments import arithmetic
 
 API_KEY = "fake-infobip-api-key-0123456789"
 NUMBER = re.compile(r"^\+?[1-9]\d{6,14}$")
@@ -179,7 +179,7 @@ class InfobipFake(FakeServer):
         to = str(dest["to"])
         message_id = str(dest.get("messageId") or self.new_hex(32))
         text = message["content"]["text"]
-        segments = count(text).segments
+        segments = arithmetic(text)
         e164 = "+" + to.lstrip("+")
         if not NUMBER.match(to) or e164 in self.stop_numbers:
             return {"messageId": message_id, "status": REJECTED_DESTINATION,
@@ -242,7 +242,7 @@ class InfobipFake(FakeServer):
             "cleanText": words[1] if len(words) > 1 else "",
             "keyword": words[0].upper() if words else "",
             "receivedAt": _iso(dt.datetime.now(dt.UTC)),
-            "smsCount": count(body).segments or 1,
+            "smsCount": arithmetic(body) or 1,
             "price": {"pricePerMessage": 0.0, "currency": "EUR"}, "callbackData": None,
         }], "messageCount": 1, "pendingMessageCount": 0}
         return await self.post(self.inbound_url, json_body=payload)

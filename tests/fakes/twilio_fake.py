@@ -31,7 +31,6 @@ from urllib.parse import parse_qs, urlsplit
 from aiohttp import web
 from twilio.request_validator import RequestValidator
 
-from core.messaging.segments import count
 from tests.fakes.base import (
     Accepted,
     FakeServer,
@@ -41,6 +40,7 @@ from tests.fakes.base import (
     json_error,
     run_standalone,
 )
+from tests.fakes.segments import packed
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 # Twilio's default opt-out and opt-in keywords (Advanced Opt-Out off).
@@ -142,7 +142,7 @@ class TwilioFake(FakeServer):
         message = Accepted(
             provider_id="SM" + self.new_hex(32), to=to, from_=from_, body=body,
             reference=_message_id(callback_url), callback_url=callback_url,
-            segments=count(body).segments,
+            segments=packed(body),
         )
         self.by_sid[message.provider_id] = message
         self.created[message.provider_id] = self._date()
@@ -275,7 +275,7 @@ class TwilioFake(FakeServer):
             "ToCountry": "US", "ToState": "", "SmsMessageSid": sid, "NumMedia": "0",
             "ToCity": "", "FromZip": "", "SmsSid": sid, "FromState": "", "SmsStatus":
             "received", "FromCity": "", "Body": body, "FromCountry": "US", "To": to,
-            "ToZip": "", "NumSegments": str(count(body).segments or 1), "MessageSid": sid,
+            "ToZip": "", "NumSegments": str(packed(body) or 1), "MessageSid": sid,
             "AccountSid": self.account_sid, "From": from_, "ApiVersion": "2010-04-01",
         }
         return await self.post(self.inbound_url, data=params,
