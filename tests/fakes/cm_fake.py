@@ -33,7 +33,6 @@ from tests.fakes.base import (
     FakeServer,
     Fault,
     ReceiptJob,
-    hold_then,
     json_error,
     run_standalone,
 )
@@ -96,7 +95,7 @@ class CmFake(FakeServer):
         if rule is not None and rule.kind is Fault.ACCEPT_THEN_ERROR:
             return cm_error(500, 500, "Internal server error")
         if rule is not None and rule.kind is Fault.TIMEOUT:
-            return await hold_then(rule, lambda: self._answer(status, body))
+            return await self.hold_then(rule, lambda: self._answer(status, body))
         return await self._answer(status, body)
 
     async def _answer(self, status: int, body: dict[str, Any]) -> web.Response:

@@ -33,7 +33,6 @@ from tests.fakes.base import (
     FakeServer,
     Fault,
     ReceiptJob,
-    hold_then,
     json_error,
     run_standalone,
 )
@@ -148,7 +147,7 @@ class InfobipFake(FakeServer):
         if rule is not None and rule.kind is Fault.ACCEPT_THEN_ERROR:
             return api_error(500, "E500", "Internal server error.", "Try again later.")
         if rule is not None and rule.kind is Fault.TIMEOUT:
-            return await hold_then(rule, lambda: self._ok(body))
+            return await self.hold_then(rule, lambda: self._ok(body))
         return await self._ok(body)
 
     async def _ok(self, body: dict[str, Any]) -> web.Response:

@@ -36,7 +36,6 @@ from tests.fakes.base import (
     FakeServer,
     Fault,
     ReceiptJob,
-    hold_then,
     json_error,
     run_standalone,
 )
@@ -137,7 +136,7 @@ class TwilioFake(FakeServer):
         if to in self.errors_for:
             return twilio_error(*self.errors_for[to])
         if rule is not None and rule.kind is Fault.TIMEOUT and not rule.accept:
-            return await hold_then(rule, lambda: self._created(None, to, from_, body))
+            return await self.hold_then(rule, lambda: self._created(None, to, from_, body))
         callback_url = callback if isinstance(callback, str) else None
         message = Accepted(
             provider_id="SM" + self.new_hex(32), to=to, from_=from_, body=body,
@@ -150,7 +149,7 @@ class TwilioFake(FakeServer):
         if rule is not None and rule.kind is Fault.ACCEPT_THEN_ERROR:
             return twilio_error(500, 20500, "Internal Server Error")
         if rule is not None and rule.kind is Fault.TIMEOUT:
-            return await hold_then(rule, lambda: self._created(message, to, from_, body))
+            return await self.hold_then(rule, lambda: self._created(message, to, from_, body))
         return await self._created(message, to, from_, body)
 
     async def _created(self, message: Accepted | None, to: str, from_: str,
