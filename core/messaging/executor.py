@@ -28,8 +28,8 @@ from core.messaging.models import DropReason, StatusDetail
 from core.messaging.ports import BillingGate, ProviderLookup, SendPolicy
 from core.messaging.queries import ClaimedMessage, Event
 from core.messaging.ratelimit import TokenBucket
-from core.messaging.receipts import apply_receipts
-from core.providers.base import OutboundSms, Outcome, Receipt, SendOutcome, SentSms
+from core.messaging.reconcile import reconcile
+from core.providers.base import OutboundSms, Outcome, SendOutcome
 from core.system.models import Heartbeat
 from core.system.service import record_beat
 
@@ -209,64 +209,11 @@ class Executor:
         return total
 
     async def reconcile(self) -> int:
-        """Rows left ``sending`` past their lease (the outcome stayed unknown): their
-        provider is asked where it can be, and its answer settles them as a receipt
-        would; the others end ``orphaned``, with what the provider said. Never resent.
-        Returns how many were orphaned."""
-        now = self.clock.now()
-        token = secrets.token_hex(8)
-        unsettled = await queries.claim_unsettled(token=token, now=now,
-                                                  lease_until=now + self.config.lease)
-        if not unsettled:
-            return 0
-        lists = await self._load_lists({m.sending_list_id for m in unsettled})
-        by_list: dict[int, list[queries.Unsettled]] = defaultdict(list)
-        for m in unsettled:
-            by_list[m.sending_list_id].append(m)
-        why: dict[int, str] = {}
-        for list_id, messages in by_list.items():
-            found, said = await self._ask(lists.get(list_id), messages)
-            for provider, receipts in found.items():
-                await apply_receipts(None, receipts, source=f"reconciler:{provider}",
-                                     now=now)
-            why.update(said)
-        orphaned = await queries.orphan(list(why), token=token)
-        if orphaned:
-            await queries.record_events([
-                (mid, "orphaned", f"outcome unknown; not resent: {why[mid]}", "reconciler",
-                 now) for mid in orphaned])
-            log.warning("reconciled %d message(s) with unknown outcome to orphaned",
-                        len(orphaned))
-        return len(orphaned)
-
-    async def _ask(self, sending_list: SendingList | None,
-                   messages: list[queries.Unsettled]
-                   ) -> tuple[dict[str, list[Receipt]], dict[int, str]]:
-        """Ask the list's provider about messages it may have sent: (receipts by
-        provider for what it has, why-not by message id for the rest)."""
-        name = messages[0].provider
-        if sending_list is None or str(sending_list.provider) != name:
-            return {}, {m.id: f"{name} is no longer the list's provider, so it was not "
-                              "asked" for m in messages}
-        try:
-            said = await self.providers.get(sending_list).lookup([
-                SentSms(m.public_id, m.to_number, m.from_number, m.body, m.queued_at,
-                        m.provider_message_id) for m in messages])
-        except Exception:  # an adapter bug must not stop the reconciler
-            log.exception("asking %s about %d message(s) failed", name, len(messages))
-            said = {}
-        receipts: list[Receipt] = []
-        why: dict[int, str] = {}
-        for m in messages:
-            if m.public_id not in said:
-                why[m.id] = f"{name} could not tell"
-                continue
-            receipt = said[m.public_id]
-            if receipt is None:
-                why[m.id] = f"{name} has no record of it: most likely never sent"
-            else:
-                receipts.append(receipt)
-        return ({name: receipts} if receipts else {}), why
+        """Messages whose outcome stayed unknown past their lease: their provider is
+        asked, and what it cannot account for ends ``orphaned``; never resent.
+        Returns how many were orphaned (see core.messaging.reconcile)."""
+        return await reconcile(now=self.clock.now(), lease=self.config.lease,
+                               providers=self.providers, load_lists=self._load_lists)
 
     # -- one batch ---------------------------------------------------------------------------
 
