@@ -24,6 +24,7 @@ from core.contacts.phones import PhoneInfo, mask, parse_phone
 from core.contacts.ports import DropQueued
 from core.errors import Conflict, NotFound, ValidationError
 from core.permissions import Action, Actor
+from core.reasons import DropReason
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ class ComplianceService:
                     list_ids = ([sending_list.id] if sending_list is not None
                                 else await self.lists.list_ids(actor.account_id))
                     await self.drop_queued(
-                        contact_id=contact, list_ids=list_ids, detail="contact_blocked",
+                        contact_id=contact, list_ids=list_ids, detail=DropReason.CONTACT_BLOCKED,
                         source=f"compliance:{actor.label}", now=now)
         except IntegrityError:
             raise Conflict(f"{e164} is already blocked there.", code="already_blocked") from None

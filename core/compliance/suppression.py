@@ -18,6 +18,7 @@ from core.contacts.models import Contact, SendingList
 from core.contacts.models import SubscriptionStatus as Sub
 from core.contacts.phones import candidate_zones
 from core.contacts.rules import is_sending
+from core.reasons import DropReason, StatusDetail
 from core.sql import Params, fetch
 
 
@@ -27,21 +28,10 @@ class Decision(StrEnum):
     DEFER = "defer"  # not now: try again at ``until``
 
 
-class DropReason(StrEnum):
-    INACTIVE_LIST = "inactive_list"
-    INVALID_CONTACT = "invalid_contact"
-    CONTACT_BLOCKED = "contact_blocked"
-    NOT_SUBSCRIBED = "not_subscribed"
-    UNSUBSCRIBED = "unsubscribed"
-
-
-QUIET_HOURS = "quiet_hours"
-
-
 @dataclass(frozen=True, slots=True)
 class Verdict:
     decision: Decision
-    reason: str | None = None  # a DropReason value, or "quiet_hours" for a deferral
+    reason: DropReason | StatusDetail | None = None  # StatusDetail.QUIET_HOURS: deferred
     until: dt.datetime | None = None  # set when deferred
 
     @property
@@ -53,11 +43,11 @@ ALLOW = Verdict(Decision.ALLOW)
 
 
 def drop(reason: DropReason) -> Verdict:
-    return Verdict(Decision.DROP, reason.value)
+    return Verdict(Decision.DROP, reason)
 
 
 def defer(until: dt.datetime) -> Verdict:
-    return Verdict(Decision.DEFER, QUIET_HOURS, until)
+    return Verdict(Decision.DEFER, StatusDetail.QUIET_HOURS, until)
 
 
 class Suppression:

@@ -7,6 +7,8 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Protocol
 
+from core.reasons import DropReason
+
 
 class DropQueued(Protocol):
     """Make a contact's queued messages from these lists unsendable (an unsubscribe, a
@@ -14,5 +16,5 @@ class DropQueued(Protocol):
     a HELP answer) are never dropped: they answer the person who just wrote to us.
     Runs in the caller's transaction when there is one. Messaging implements it."""
 
-    async def __call__(self, *, contact_id: int, list_ids: Sequence[int], detail: str,
+    async def __call__(self, *, contact_id: int, list_ids: Sequence[int], detail: DropReason,
                        source: str, now: dt.datetime) -> int: ...

@@ -42,6 +42,7 @@ from core.contacts.ports import DropQueued
 from core.contacts.rules import landline_refusal
 from core.errors import NotFound, TracklyError, ValidationError
 from core.permissions import Action, Actor
+from core.reasons import DropReason
 from core.validation import bulk_size
 
 log = logging.getLogger(__name__)
@@ -222,7 +223,7 @@ class ContactService:
                      unsubscribed_at=now, updated_at=now)
             dropped = await self.drop_queued(
                 contact_id=subscription.contact_id, list_ids=[subscription.sending_list_id],
-                detail="unsubscribed", source=f"contacts:{actor.label}", now=now)
+                detail=DropReason.UNSUBSCRIBED, source=f"contacts:{actor.label}", now=now)
         if moved:
             log.info("contact %s unsubscribed from list %s (%s); %d queued dropped",
                      mask(subscription.contact.phone_number), subscription.sending_list_id,

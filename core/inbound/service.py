@@ -33,6 +33,7 @@ from core.notifications.models import Severity
 from core.notifications.service import NotificationService
 from core.providers import twilio
 from core.providers.base import InboundSms
+from core.reasons import DropReason
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +189,7 @@ class InboundService:
             keyword=match.keyword or match.intent.value, now=now, account_wide=account_wide)
         result.changed = recorded.subscriptions_changed
         result.cancelled = await drop_queued_for_contact(
-            contact_id=contact.id, list_ids=list_ids, detail="unsubscribed",
+            contact_id=contact.id, list_ids=list_ids, detail=DropReason.UNSUBSCRIBED,
             source="compliance:inbound", now=now)
         if recorded.subscriptions_changed or recorded.account_wide_new:
             result.action = (InboundAction.COMPLAINT_UNSUBSCRIBED if complaint

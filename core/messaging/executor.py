@@ -26,15 +26,16 @@ from core.contacts.rules import is_sending
 from core.messaging import queries
 from core.messaging.content import blocked_reason
 from core.messaging.ports import BillingGate, ProviderLookup, SendPolicy
-from core.messaging.queries import ClaimedMessage
+from core.messaging.queries import ClaimedMessage, Event
 from core.messaging.ratelimit import TokenBucket
+from core.messaging.reconcile import reconcile
 from core.providers.base import OutboundSms, Outcome, SendOutcome
+from core.reasons import DropReason, StatusDetail
 from core.system.models import Heartbeat
 from core.system.service import record_beat
 
 log = logging.getLogger(__name__)
 
-Event = tuple[int, str, str | None, str, dt.datetime]
 SOURCE = "executor"
 WORKER_BEAT = "worker:"  # + instance: one heartbeat per running executor
 
@@ -179,10 +180,6 @@ class Executor:
                 bucket.set_share(share)
         return live
 
-    def rate_per_minute(self, sending_list: SendingList) -> float:
-        """The messages per minute this worker allows itself on the list now."""
-        return self._bucket(sending_list).rate * 60
-
     async def drain_once(self) -> BatchReport:
         """Claim one batch and take it to its outcomes."""
         token = secrets.token_hex(8)
@@ -213,15 +210,11 @@ class Executor:
         return total
 
     async def reconcile(self) -> int:
-        """Rows left ``sending`` past their lease end ``orphaned``: never resent."""
-        now = self.clock.now()
-        orphaned = await queries.orphan_expired(now=now)
-        if orphaned:
-            await queries.record_events([(r["id"], "orphaned", "outcome unknown; not resent",
-                                          "reconciler", now) for r in orphaned])
-            log.warning("reconciled %d message(s) with unknown outcome to orphaned",
-                        len(orphaned))
-        return len(orphaned)
+        """Messages whose outcome stayed unknown past their lease: their provider is
+        asked, and what it cannot account for ends ``orphaned``; never resent.
+        Returns how many were orphaned (see core.messaging.reconcile)."""
+        return await reconcile(now=self.clock.now(), lease=self.config.lease,
+                               providers=self.providers, load_lists=self._load_lists)
 
     # -- one batch ---------------------------------------------------------------------------
 
@@ -233,8 +226,9 @@ class Executor:
         statuses = await self._account_statuses(account_ids)
         holds = await self.billing.holds(list(account_ids))
 
-        drops: list[tuple[int, str]] = []
-        defers: list[tuple[int, dt.datetime]] = []
+        drops: list[tuple[int, DropReason]] = []
+        # (id, when, why): the message stays queued and shows why and until when.
+        defers: list[tuple[int, dt.datetime, StatusDetail | None]] = []
         events: list[Event] = []
         # Verdicts are per contact, so compliance replies (which reach a contact who just
         # opted out) are asked about apart from marketing to the same contact.
@@ -244,9 +238,10 @@ class Executor:
             reason = self._precheck(m, sending_list, statuses.get(m.account_id), now)
             if reason is None and m.account_id in holds:
                 if now - m.queued_at >= HOLD_LIMIT:
-                    reason = "billing_expired"
+                    reason = DropReason.BILLING_EXPIRED
                 else:
-                    defers.append((m.id, now + self.config.billing_retry))
+                    defers.append((m.id, now + self.config.billing_retry,
+                                   StatusDetail.BILLING_HOLD))
                     events.append((m.id, "queued", "billing hold", SOURCE, now))
                     continue
             if reason is not None:
@@ -268,15 +263,15 @@ class Executor:
             for m in messages:
                 verdict = verdicts.get(m.contact_id)
                 if verdict is None or verdict.decision == Decision.DROP:
-                    reason = verdict.reason if verdict else "not_subscribed"
-                    assert reason is not None  # drop() always names its reason
-                    drops.append((m.id, reason))
+                    why = verdict.reason if verdict else DropReason.NOT_SUBSCRIBED
+                    assert isinstance(why, DropReason)  # drop() always names one
+                    drops.append((m.id, why))
                 elif verdict.decision == Decision.DEFER:
                     assert verdict.until is not None
                     if verdict.until - m.queued_at > self.config.quiet_hours_limit:
-                        drops.append((m.id, "quiet_hours_expired"))
+                        drops.append((m.id, DropReason.QUIET_HOURS_EXPIRED))
                     else:
-                        defers.append((m.id, verdict.until))
+                        defers.append((m.id, verdict.until, StatusDetail.QUIET_HOURS))
                         events.append((m.id, "queued", f"deferred: {verdict.reason}",
                                        SOURCE, now))
                 else:
@@ -301,16 +296,16 @@ class Executor:
                                    for list_id, messages in sendable.items()))
 
     def _precheck(self, m: ClaimedMessage, sending_list: SendingList | None,
-                  account_status: str | None, now: dt.datetime) -> str | None:
+                  account_status: str | None, now: dt.datetime) -> DropReason | None:
         if account_status != AccountStatus.ACTIVE:
-            return "account_suspended"
+            return DropReason.ACCOUNT_SUSPENDED
         if not is_sending(sending_list):
-            return "inactive_list"
+            return DropReason.INACTIVE_LIST
         baseline = max(m.queued_at, m.not_before or m.queued_at)
         if now - baseline > self.config.stale_after:
-            return "stale"
+            return DropReason.STALE
         if blocked_reason(m.body) is not None:
-            return "blocked_content"
+            return DropReason.BLOCKED_CONTENT
         return None
 
     async def _send_list(self, sending_list: SendingList, messages: list[ClaimedMessage],
@@ -321,14 +316,16 @@ class Executor:
         pending = messages
         while pending:
             if self._stopping:
-                await queries.release([(m.id, m.not_before) for m in pending], token=token)
+                await queries.release([(m.id, m.not_before, None) for m in pending],
+                                      token=token)
                 return
             take = await bucket.take(len(pending))
             now = self.clock.now()
             if now - checked_at > self.config.recheck_after:
                 # The verdicts are out of date (it may be 21:00 by now): check again.
                 bucket.give_back(take)
-                await queries.release([(m.id, m.not_before) for m in pending], token=token)
+                await queries.release([(m.id, m.not_before, None) for m in pending],
+                                      token=token)
                 return
             chunk, pending = pending[:take], pending[take:]
             ours = await queries.mark_sending([m.id for m in chunk], token=token,
@@ -352,8 +349,8 @@ class Executor:
                       report: BatchReport) -> None:
         now = self.clock.now()
         by_id = {o.message_id: o for o in outcomes}
-        sent: list[tuple[int, str | None]] = []
-        failed: list[tuple[int, str | None, str | None, str]] = []
+        sent: list[tuple[int, str | None, int | None]] = []
+        failed: list[tuple[int, str | None, str | None, StatusDetail]] = []
         retry: list[tuple[int, dt.datetime, str | None]] = []
         unknown: list[int] = []
         events: list[Event] = []
@@ -366,17 +363,17 @@ class Executor:
             attempt = m.attempts + 1
             match outcome.outcome:
                 case Outcome.ACCEPTED:
-                    sent.append((m.id, outcome.provider_message_id))
+                    sent.append((m.id, outcome.provider_message_id, outcome.segments))
                     usage.append((m.account_id, m.id, m.segments, m.price))
                     if m.list_contact_id is not None:
                         stats.append(m.list_contact_id)
                 case Outcome.REJECTED:
                     failed.append((m.id, outcome.error_code, outcome.error_message,
-                                   "provider_rejected"))
+                                   StatusDetail.PROVIDER_REJECTED))
                     events.append((m.id, "failed", _detail(outcome), SOURCE, now))
                 case Outcome.RETRY if attempt >= self.config.max_attempts:
                     failed.append((m.id, outcome.error_code, outcome.error_message,
-                                   "retries_exhausted"))
+                                   StatusDetail.RETRIES_EXHAUSTED))
                     events.append((m.id, "failed", f"retries exhausted: {_detail(outcome)}",
                                    SOURCE, now))
                 case Outcome.RETRY:
@@ -438,7 +435,7 @@ class Executor:
         limit = sending_list.rate_limit_per_minute
         cached = self._buckets.get(sending_list.id)
         if cached is None or cached[0] != limit:
-            cached = (limit, TokenBucket(limit, share=self._share))
+            cached = (limit, TokenBucket(limit, clock=self.clock, share=self._share))
             self._buckets[sending_list.id] = cached
         return cached[1]
 

@@ -96,7 +96,9 @@ class MessageSent(Model):
     to_number = fields.CharField(max_length=20)
     from_number = fields.CharField(max_length=20)
     body = fields.TextField()
-    segments = fields.IntField()
+    segments = fields.IntField()  # ours: what the account is billed for
+    # The provider's own count, when it says (billing reconciles it with ours).
+    provider_segments = fields.IntField(null=True)
     encoding = fields.CharEnumField(Encoding, max_length=8)
     price = fields.DecimalField(max_digits=12, decimal_places=6, default=0)
     provider = fields.CharField(max_length=16)
@@ -149,6 +151,8 @@ class MessageEvent(Model):
     status = fields.CharEnumField(MessageStatus, max_length=16)
     detail = fields.CharField(max_length=200, null=True)
     source = fields.CharField(max_length=32)  # executor, webhook:twilio, reconciler, ...
+    # The provider's own status word on a receipt (DELIVERED_TO_HANDSET, undelivered).
+    provider_status = fields.CharField(max_length=64, null=True)
     occurred_at = fields.DatetimeField()
 
     class Meta:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from core.reasons import DropReason, StatusDetail
 from core.sql import Params, execute, execute_many, fetch, placeholders, read_ts, ts
 
 CLAIM_COLUMNS = (
@@ -82,36 +83,41 @@ async def mark_sending(ids: Sequence[int], *, token: str, lease_until: dt.dateti
         return set()
     p = Params()
     sql = (
-        f"UPDATE message_sent SET status = 'sending', attempts = attempts + 1, "
+        f"UPDATE message_sent SET status = 'sending', status_detail = NULL, "
+        f"attempts = attempts + 1, "
         f"lease_expires_at = {p(ts(lease_until))} WHERE {p.isin('id', ids)} "
         f"AND claim_token = {p(token)} AND status = 'queued' RETURNING id"
     )
     return {r["id"] for r in await fetch(sql, p)}
 
 
-async def release(rows: Sequence[tuple[int, dt.datetime | None]], *, token: str) -> None:
-    """Give claimed-but-unsent messages back to the queue, due at ``not_before``."""
-    ph = placeholders(3)
+async def release(rows: Sequence[tuple[int, dt.datetime | None, StatusDetail | None]], *,
+                  token: str) -> None:
+    """Give claimed-but-unsent messages back to the queue, due at ``not_before``, with
+    why they wait (quiet hours, a billing hold; None when merely not sent yet), so the
+    message itself says so until it leaves."""
+    ph = placeholders(4)
     await execute_many(
         f"UPDATE message_sent SET claim_token = NULL, lease_expires_at = NULL, "
-        f"not_before = {ph[0]} WHERE id = {ph[1]} AND claim_token = {ph[2]} "
-        f"AND status = 'queued'",
-        [(ts(when), mid, token) for mid, when in rows],
+        f"not_before = {ph[0]}, status_detail = {ph[1]} WHERE id = {ph[2]} "
+        f"AND claim_token = {ph[3]} AND status = 'queued'",
+        [(ts(when), why.value if why else None, mid, token) for mid, when, why in rows],
     )
 
 
-async def drop(rows: Sequence[tuple[int, str]], *, token: str, now: dt.datetime) -> None:
-    """Drop claimed queued messages with a reason (stale, contact_blocked, ...)."""
+async def drop(rows: Sequence[tuple[int, DropReason]], *, token: str, now: dt.datetime
+               ) -> None:
+    """Drop claimed queued messages with a reason."""
     ph = placeholders(4)
     await execute_many(
         f"UPDATE message_sent SET status = 'dropped', status_detail = {ph[0]}, "
         f"dropped_at = {ph[1]}, claim_token = NULL, lease_expires_at = NULL "
         f"WHERE id = {ph[2]} AND claim_token = {ph[3]} AND status = 'queued'",
-        [(reason, stamp, mid, token) for stamp in [ts(now)] for mid, reason in rows],
+        [(reason.value, stamp, mid, token) for stamp in [ts(now)] for mid, reason in rows],
     )
 
 
-async def drop_queued_for_contact(*, contact_id: int, list_ids: Sequence[int], detail: str,
+async def drop_queued_for_contact(*, contact_id: int, list_ids: Sequence[int], detail: DropReason,
                                   source: str, now: dt.datetime) -> int:
     """A contact's queued messages from these lists become unsendable (an unsubscribe, a
     block): core.contacts.ports.DropQueued, which contacts and compliance are given.
@@ -136,6 +142,7 @@ async def drop_queued_for_contact(*, contact_id: int, list_ids: Sequence[int], d
 
 _SENT_SET = (
     "provider_message_id = COALESCE(m.provider_message_id, {pid}), "
+    "provider_segments = COALESCE({parts}, m.provider_segments), "
     "sent_at = COALESCE(m.sent_at, {now}), "
     "status = CASE WHEN m.status IN ('sending', 'orphaned') THEN 'sent' ELSE m.status END, "
     "status_detail = CASE WHEN m.status IN ('sending', 'orphaned') THEN NULL "
@@ -143,25 +150,29 @@ _SENT_SET = (
 )
 
 
-async def mark_sent(rows: Sequence[tuple[int, str | None]], *, now: dt.datetime) -> None:
-    """Accepted by the provider: (id, provider message id). A receipt that raced ahead
-    keeps its later status (SET expressions all read the old row)."""
+async def mark_sent(rows: Sequence[tuple[int, str | None, int | None]], *,
+                    now: dt.datetime) -> None:
+    """Accepted by the provider: (id, provider message id, the provider's segment
+    count). A receipt that raced ahead keeps its later status (SET expressions all read
+    the old row)."""
     if not rows:
         return
     p = Params()
     if p.pg:  # one statement for the whole batch
-        ids, pids = (list(c) for c in zip(*rows, strict=True))
+        ids, pids, counts = (list(c) for c in zip(*rows, strict=True))
+        sets = _SENT_SET.format(pid="v.pid", parts="v.parts", now=p(now))
         await execute(
-            f"UPDATE message_sent AS m SET {_SENT_SET.format(pid='v.pid', now=p(now))} "
-            f"FROM unnest({p(ids)}::bigint[], {p(pids)}::varchar[]) AS v(id, pid) "
+            f"UPDATE message_sent AS m SET {sets} FROM unnest({p(ids)}::bigint[], "
+            f"{p(pids)}::varchar[], {p(counts)}::int[]) AS v(id, pid, parts) "
             "WHERE m.id = v.id", p)
         return
     await execute_many(  # SQLite is in-process: a statement per row is cheap
-        f"UPDATE message_sent AS m SET {_SENT_SET.format(pid='?', now='?')} WHERE m.id = ?",
-        [(pid, stamp, mid) for stamp in [ts(now)] for mid, pid in rows])
+        f"UPDATE message_sent AS m SET {_SENT_SET.format(pid='?', parts='?', now='?')} "
+        "WHERE m.id = ?",
+        [(pid, parts, stamp, mid) for stamp in [ts(now)] for mid, pid, parts in rows])
 
 
-async def mark_failed(rows: Sequence[tuple[int, str | None, str | None, str]], *,
+async def mark_failed(rows: Sequence[tuple[int, str | None, str | None, StatusDetail]], *,
                       now: dt.datetime) -> None:
     """Permanent failures: (id, provider error code, message, status_detail)."""
     ph = placeholders(5)
@@ -170,19 +181,19 @@ async def mark_failed(rows: Sequence[tuple[int, str | None, str | None, str]], *
         f"error_message = {ph[1]}, status_detail = {ph[2]}, failed_at = {ph[3]}, "
         f"claim_token = NULL, lease_expires_at = NULL "
         f"WHERE id = {ph[4]} AND status = 'sending'",
-        [(code, (msg or "")[:300] or None, detail, stamp, mid)
+        [(code, (msg or "")[:300] or None, detail.value, stamp, mid)
          for stamp in [ts(now)] for mid, code, msg, detail in rows],
     )
 
 
 async def requeue(rows: Sequence[tuple[int, dt.datetime, str | None]]) -> None:
     """The provider said it did not take these and sending again is safe."""
-    ph = placeholders(3)
+    ph = placeholders(4)
     await execute_many(
         f"UPDATE message_sent SET status = 'queued', not_before = {ph[0]}, "
-        f"error_code = {ph[1]}, claim_token = NULL, lease_expires_at = NULL "
-        f"WHERE id = {ph[2]} AND status = 'sending'",
-        [(ts(when), code, mid) for mid, when, code in rows],
+        f"error_code = {ph[1]}, status_detail = {ph[2]}, claim_token = NULL, "
+        f"lease_expires_at = NULL WHERE id = {ph[3]} AND status = 'sending'",
+        [(ts(when), code, StatusDetail.RETRY.value, mid) for mid, when, code in rows],
     )
 
 
@@ -193,23 +204,63 @@ async def mark_unknown(ids: Sequence[int], *, until: dt.datetime, reason: str) -
         return
     p = Params()
     await execute(
-        f"UPDATE message_sent SET status_detail = 'outcome_unknown', "
+        f"UPDATE message_sent SET status_detail = {p(StatusDetail.OUTCOME_UNKNOWN.value)}, "
         f"error_message = {p(reason[:300])}, lease_expires_at = {p(ts(until))} "
         f"WHERE {p.isin('id', ids)} AND status = 'sending'", p)
 
 
-async def orphan_expired(*, now: dt.datetime, limit: int = 1000) -> list[dict[str, Any]]:
-    """Messages whose send outcome stayed unknown past their lease become ``orphaned``."""
+@dataclass(slots=True)
+class Unsettled:
+    """A message whose send outcome stayed unknown past its lease."""
+
+    id: int
+    public_id: str
+    account_id: int
+    sending_list_id: int
+    provider: str
+    provider_message_id: str | None
+    to_number: str
+    from_number: str
+    body: str
+    queued_at: dt.datetime
+
+
+async def claim_unsettled(*, token: str, now: dt.datetime, lease_until: dt.datetime,
+                          limit: int = 1000) -> list[Unsettled]:
+    """Messages still ``sending`` past their lease, taken by one reconciler (our token,
+    a fresh lease) while it asks their provider about them: a second reconciler skips
+    them, and a crash merely lets the lease run out again."""
+    p = Params()
+    lock = " FOR UPDATE SKIP LOCKED" if p.pg else ""
+    sql = (
+        f"UPDATE message_sent SET claim_token = {p(token)}, "
+        f"lease_expires_at = {p(ts(lease_until))} WHERE id IN (SELECT id FROM message_sent "
+        f"WHERE status = 'sending' AND lease_expires_at < {p(ts(now))} ORDER BY id "
+        f"LIMIT {p(limit)}{lock}) RETURNING id, public_id, account_id, sending_list_id, "
+        f"provider, provider_message_id, to_number, from_number, body, queued_at"
+    )
+    rows = sorted(await fetch(sql, p), key=lambda r: r["id"])
+    return [Unsettled(r["id"], r["public_id"], r["account_id"], r["sending_list_id"],
+                      r["provider"], r["provider_message_id"], r["to_number"],
+                      r["from_number"], r["body"], read_ts(r["queued_at"]))  # type: ignore[arg-type]
+            for r in rows]
+
+
+async def orphan(ids: Sequence[int], *, token: str) -> list[int]:
+    """Claimed unsettled messages nobody could account for end ``orphaned``: never
+    resent. One a receipt settled meanwhile is left as it is."""
+    if not ids:
+        return []
     p = Params()
     sql = (
-        f"UPDATE message_sent SET status = 'orphaned', status_detail = 'orphan', "
+        f"UPDATE message_sent SET status = 'orphaned', "
+        f"status_detail = {p(StatusDetail.ORPHAN.value)}, "
         f"error_message = COALESCE(error_message, 'executor stopped mid-send; "
         f"outcome unknown, not resent'), claim_token = NULL, lease_expires_at = NULL "
-        f"WHERE id IN (SELECT id FROM message_sent WHERE status = 'sending' "
-        f"AND lease_expires_at < {p(ts(now))} ORDER BY id LIMIT {p(limit)}) "
-        f"RETURNING id, public_id, account_id"
+        f"WHERE {p.isin('id', ids)} AND claim_token = {p(token)} AND status = 'sending' "
+        f"RETURNING id"
     )
-    return await fetch(sql, p)
+    return [r["id"] for r in await fetch(sql, p)]
 
 
 def _stamper() -> Callable[[dt.datetime], Any]:
@@ -224,27 +275,32 @@ def _stamper() -> Callable[[dt.datetime], Any]:
     return stamp
 
 
-async def record_events(rows: Sequence[tuple[int, str, str | None, str, dt.datetime]]) -> None:
-    """Status history: (message id, status, detail, source, when)."""
+Event = tuple[int, str, str | None, str, dt.datetime]  # id, status, detail, source, when
+# ... and the provider's own status word, for events a provider's answer caused
+ProviderEvent = tuple[int, str, str | None, str, dt.datetime, str | None]
+
+
+async def record_events(rows: Sequence[Event | ProviderEvent]) -> None:
+    """Status history: (message id, status, detail, source, when[, provider status])."""
     if not rows:
         return
-    clipped = [(mid, status, (detail or None) and detail[:200], source, when)
-               for mid, status, detail, source, when in rows]
+    clipped = [(row[0], row[1], (row[2] or None) and row[2][:200], row[3], row[4],
+                row[5] if len(row) > 5 else None) for row in rows]
     p = Params()
     if p.pg:
         cols = [list(c) for c in zip(*clipped, strict=True)]
         await execute(
-            "INSERT INTO message_event (message_id, status, detail, source, occurred_at) "
-            f"SELECT * FROM unnest({p(cols[0])}::bigint[], {p(cols[1])}::varchar[], "
-            f"{p(cols[2])}::varchar[], {p(cols[3])}::varchar[], "
-            f"{p(cols[4])}::timestamptz[])", p)
+            "INSERT INTO message_event (message_id, status, detail, source, occurred_at, "
+            f"provider_status) SELECT * FROM unnest({p(cols[0])}::bigint[], "
+            f"{p(cols[1])}::varchar[], {p(cols[2])}::varchar[], {p(cols[3])}::varchar[], "
+            f"{p(cols[4])}::timestamptz[], {p(cols[5])}::varchar[])", p)
         return
     stamps = _stamper()
     await execute_many(
-        "INSERT INTO message_event (message_id, status, detail, source, occurred_at) "
-        "VALUES (?, ?, ?, ?, ?)",
-        [(mid, status, detail, source, stamps(when))
-         for mid, status, detail, source, when in clipped],
+        "INSERT INTO message_event (message_id, status, detail, source, occurred_at, "
+        "provider_status) VALUES (?, ?, ?, ?, ?, ?)",
+        [(mid, status, detail, source, stamps(when), raw)
+         for mid, status, detail, source, when, raw in clipped],
     )
 
 
@@ -293,7 +349,8 @@ async def apply_receipt(*, account_id: int | None, provider: str, state: str,
                         sending_list_id: int | None = None,
                         message_id: str | None, provider_message_id: str | None,
                         error_code: str | None, error_message: str | None,
-                        when: dt.datetime) -> dict[str, Any] | None:
+                        when: dt.datetime, segments: int | None = None
+                        ) -> dict[str, Any] | None:
     """Move one message forward by a delivery report; None when it matched nothing or
     would have moved backwards (a late ``sent`` after ``delivered``, a duplicate).
     ``account_id`` scopes webhook receipts to the account in their URL, and
@@ -307,9 +364,11 @@ async def apply_receipt(*, account_id: int | None, provider: str, state: str,
         sets += [f"error_code = COALESCE({p(error_code)}, error_code)",
                  f"error_message = COALESCE({p((error_message or '')[:300] or None)}, "
                  "error_message)",
-                 f"status_detail = {p('receipt')}"]
+                 f"status_detail = {p(StatusDetail.RECEIPT.value)}"]
     else:
         sets.append("status_detail = NULL")
+    if segments is not None:
+        sets.append(f"provider_segments = COALESCE(provider_segments, {p(segments)})")
     if message_id is not None:
         if provider_message_id is not None:
             sets.append(f"provider_message_id = COALESCE(provider_message_id, "
@@ -324,6 +383,9 @@ async def apply_receipt(*, account_id: int | None, provider: str, state: str,
         scope += f"sending_list_id = {p(sending_list_id)} AND "
     sql = (f"UPDATE message_sent SET {', '.join(sets)} WHERE {match} AND {scope}"
            f"status IN {allowed} "
-           f"RETURNING id, public_id, sending_list_id, status")
+           # sent_at itself, not "sent_at IS NULL": SQLite 3.40 answers 0 for that
+           # in this RETURNING although the column is NULL.
+           f"RETURNING id, public_id, sending_list_id, status, account_id, segments, price, "
+           f"sent_at")
     rows = await fetch(sql, p)
     return rows[0] if rows else None

@@ -1,19 +1,25 @@
 """A token bucket per sending list: its messages-per-minute limit, with one second of
 burst. Per process; the live workers share a list's limit, each taking an equal share
-(the executor re-counts them every few seconds and calls :meth:`TokenBucket.set_share`)."""
+(the executor re-counts them every few seconds and calls :meth:`TokenBucket.set_share`).
+
+Time comes from the injected Clock (its ``now`` and ``sleep``), so a test drives the
+bucket with a FakeClock and never waits for real."""
 
 from __future__ import annotations
 
 import asyncio
-import time
+import datetime as dt
+
+from core.clock import Clock
 
 
 class TokenBucket:
-    def __init__(self, per_minute: int, *, share: float = 1.0) -> None:
+    def __init__(self, per_minute: int, *, clock: Clock, share: float = 1.0) -> None:
         self.per_minute = per_minute
+        self.clock = clock
         self.rate, self.capacity = _shape(per_minute, share)  # tokens per second, burst
         self.tokens = self.capacity
-        self.updated = time.monotonic()
+        self.updated = clock.now()
         self._lock = asyncio.Lock()
 
     def set_share(self, share: float) -> None:
@@ -23,8 +29,10 @@ class TokenBucket:
         self.tokens = min(self.tokens, self.capacity)
 
     def _refill(self) -> None:
-        now = time.monotonic()
-        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+        now = self.clock.now()
+        # A wall clock stepped back (NTP) must not drain the bucket: no time passed.
+        elapsed = max((now - self.updated) / dt.timedelta(seconds=1), 0.0)
+        self.tokens = min(self.capacity, self.tokens + elapsed * self.rate)
         self.updated = now
 
     async def take(self, wanted: int) -> int:
@@ -36,7 +44,7 @@ class TokenBucket:
                     got = min(wanted, int(self.tokens))
                     self.tokens -= got
                     return got
-                await asyncio.sleep((1 - self.tokens) / self.rate)
+                await self.clock.sleep((1 - self.tokens) / self.rate)
 
     def give_back(self, tokens: int) -> None:
         """Return tokens taken but not used (the messages went back to the queue)."""

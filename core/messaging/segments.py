@@ -88,10 +88,6 @@ def is_gsm7(text: str) -> bool:
     return all(ch in GSM_BASIC or ch in GSM_EXTENSION for ch in text)
 
 
-def encoding_of(text: str) -> str:
-    return GSM7 if is_gsm7(text) else UCS2
-
-
 def smart_encode(text: str) -> str:
     """Replace typography with GSM look-alikes. Characters without one are kept."""
     return text.translate(_SMART_TABLE)
@@ -123,10 +119,6 @@ def count(text: str, *, smart: bool = False) -> SegmentInfo:
 def split(text: str, *, smart: bool = False) -> list[str]:
     """The parts a phone receives (empty list for empty text)."""
     return count(text, smart=smart).parts
-
-
-def segment_count(text: str, *, smart: bool = False) -> int:
-    return count(text, smart=smart).segments
 
 
 def _gsm_cost(ch: str) -> int:

@@ -11,8 +11,8 @@ from core.clock import Clock
 from core.contacts.lists import SendingListService
 from core.errors import NotFound
 from core.ids import looks_like_message_id
-from core.messaging import queries
 from core.messaging.models import MessageEvent, MessageSent, MessageStatus
+from core.messaging.receipts import ReceiptSummary, apply_receipts
 from core.pagination import Page
 from core.permissions import Action, Actor
 from core.providers.base import Receipt
@@ -27,12 +27,7 @@ class HistoryEntry:
     detail: str | None
     source: str
     at: dt.datetime
-
-
-@dataclass(frozen=True)
-class ReceiptSummary:
-    applied: int
-    ignored: int  # duplicates, late receipts that would move backwards, unknown ids
+    provider_status: str | None = None  # the provider's own word, on its receipts
 
 
 class MessageService:
@@ -60,7 +55,8 @@ class MessageService:
         if message.sent_at is not None:
             entries.append(HistoryEntry("sent", "accepted by the provider", "executor",
                                         message.sent_at))
-        entries += [HistoryEntry(e.status, e.detail, e.source, e.occurred_at) for e in events]
+        entries += [HistoryEntry(e.status, e.detail, e.source, e.occurred_at,
+                                 e.provider_status) for e in events]
         return sorted(entries, key=lambda h: h.at)
 
     async def list(self, actor: Actor, *, page: int, per_page: int, status: str | None = None,
@@ -90,25 +86,5 @@ class MessageService:
                              ) -> ReceiptSummary:
         """Move messages forward; duplicates and late receipts change nothing.
         ``sending_list_id``: only that list's messages (a callback acts for its list)."""
-        applied = ignored = 0
-        events = []
-        for receipt in receipts:
-            when = receipt.occurred_at or self.clock.now()
-            row = await queries.apply_receipt(
-                account_id=account_id, sending_list_id=sending_list_id,
-                provider=receipt.provider, state=receipt.state.value,
-                message_id=receipt.message_id,
-                provider_message_id=receipt.provider_message_id,
-                error_code=receipt.error_code, error_message=receipt.error_message,
-                when=when)
-            if row is None:
-                ignored += 1
-                continue
-            applied += 1
-            detail = " ".join(p for p in (receipt.error_code, receipt.error_message) if p)
-            events.append((row["id"], row["status"], detail or None, source, when))
-        await queries.record_events(events)
-        if ignored:
-            log.info("%d receipt(s) for account %s changed nothing (duplicate, late or "
-                     "unknown)", ignored, account_id)
-        return ReceiptSummary(applied, ignored)
+        return await apply_receipts(account_id, receipts, source=source,
+                                    sending_list_id=sending_list_id, now=self.clock.now())

@@ -42,6 +42,25 @@ class SendOutcome:
     segments: int | None = None  # parts the provider says it will bill, when it says
 
 
+@dataclass(frozen=True, slots=True)
+class SentSms:
+    """A message whose send outcome we never learned, as we asked for it to be sent:
+    what a provider can be asked about."""
+
+    message_id: str  # ours
+    to: str
+    from_: str
+    body: str
+    queued_at: dt.datetime
+    provider_message_id: str | None = None  # when the send got that far
+
+
+# What a provider says about messages we ask it about, by our message id: a Receipt
+# (it has the message, in that state) or None (it has no record of it). A message
+# missing from the answer could not be told (no way to ask, an error, ambiguous).
+Lookup = dict[str, "Receipt | None"]
+
+
 class SmsProvider(Protocol):
     """One adapter instance serves one sending list (its credentials)."""
 
@@ -50,6 +69,12 @@ class SmsProvider(Protocol):
     async def send(self, batch: Sequence[OutboundSms]) -> list[SendOutcome]:
         """Send a batch; one outcome per message, in any order. Never raises for
         provider or network errors: those become REJECTED, RETRY or UNKNOWN outcomes."""
+        ...
+
+    async def lookup(self, messages: Sequence[SentSms]) -> Lookup:
+        """Ask the provider what became of messages whose outcome is unknown, where it
+        can be asked (an empty answer where it cannot). Never raises for provider or
+        network errors: what could not be asked is left out of the answer."""
         ...
 
     async def close(self) -> None: ...
@@ -73,7 +98,8 @@ class Receipt:
     error_code: str | None = None
     error_message: str | None = None
     occurred_at: dt.datetime | None = None
-    raw_status: str | None = None  # the provider's own status word, for status_detail
+    raw_status: str | None = None  # the provider's own status word, kept in the history
+    segments: int | None = None  # parts the provider says it billed, when it says
 
     def __post_init__(self) -> None:
         _clean_fields(self, "provider_message_id", "message_id", "error_code",
@@ -115,6 +141,8 @@ class WebhookEvents:
 
     receipts: list[Receipt] = field(default_factory=list)
     inbound: list[InboundSms] = field(default_factory=list)
+    # Items the parser could not read and left out, each with why (already logged).
+    unreadable: list[str] = field(default_factory=list)
 
 
 def _clean_fields(event: object, *names: str) -> None:

@@ -21,13 +21,16 @@ from typing import Any
 import aiohttp
 
 from core.clock import Clock, SystemClock
+from core.errors import ValidationError
 from core.providers.base import (
     DeliveryState,
     InboundSms,
+    Lookup,
     OutboundSms,
     Outcome,
     Receipt,
     SendOutcome,
+    SentSms,
     WebhookEvents,
     WebhookRequest,
 )
@@ -37,10 +40,12 @@ from core.providers.common import (
     clip,
     describe,
     invalid_payload,
+    left_out,
     load_json,
     outcome_for_exception,
     parse_retry_after,
     parse_timestamp,
+    parts,
     post_json,
     query_token,
     to_e164,
@@ -80,6 +85,10 @@ class CmProvider:
 
     async def close(self) -> None:
         """The session is shared and closed by its owner."""
+
+    async def lookup(self, messages: Sequence[SentSms]) -> Lookup:
+        """CM's gateway has no message status to ask for: reports are all it sends."""
+        return {}
 
     async def send(self, batch: Sequence[OutboundSms]) -> list[SendOutcome]:
         if not batch:
@@ -136,10 +145,9 @@ def _per_message(batch: Sequence[OutboundSms], data: dict[str, Any], status: int
             out.append(SendOutcome(sms.message_id, outcome, error_code=clip(code, 32),
                                    error_message=details or "missing from CM's answer"))
         elif str(item.get("status", "")).lower() == "accepted":
-            parts = item.get("parts")
             out.append(SendOutcome(sms.message_id, Outcome.ACCEPTED,
                                    provider_message_id=sms.message_id,
-                                   segments=parts if isinstance(parts, int) else None))
+                                   segments=parts(item.get("parts"))))
         else:
             out.append(SendOutcome(sms.message_id, Outcome.REJECTED,
                                    error_code=clip(item.get("messageErrorCode"), 32),
@@ -164,7 +172,17 @@ def parse(request: WebhookRequest) -> WebhookEvents:
             msgs = [msgs]
         if not isinstance(msgs, list):
             raise invalid_payload("CM status report without 'msg'.")
-        return WebhookEvents(receipts=[_receipt(m, i) for i, m in enumerate(msgs)])
+        # A report CM sends in a batch that we cannot read is left out and logged, not
+        # the reason to refuse (and so lose) the readable ones beside it.
+        receipts: list[Receipt] = []
+        unreadable: list[str] = []
+        for i, msg in enumerate(msgs):
+            try:
+                receipts.append(_receipt(msg, i))
+            except ValidationError as exc:
+                unreadable.append(exc.message)
+        return WebhookEvents(receipts=receipts,
+                             unreadable=left_out(NAME, unreadable, len(msgs)))
     if "message" in data and "from" in data:
         return WebhookEvents(inbound=[_inbound(data)])
     raise invalid_payload("CM webhook is neither a status report nor a message.")
@@ -176,14 +194,15 @@ def _receipt(msg: Any, i: int) -> Receipt:
     status = msg["status"]
     state = _STATES.get(str(status.get("code")))
     if state is None:
-        raise invalid_payload(f"CM msg[{i}]: unknown status code.")
-    reference = msg.get("reference") or None
-    return Receipt(provider=NAME, provider_message_id=str(reference) if reference else None,
-                   state=state, message_id=str(reference) if reference else None,
+        raise invalid_payload(f"CM msg[{i}]: unknown status code "
+                              f"{clip(status.get('code'), 20)!r}.")
+    reference = clip(msg.get("reference"), 100)
+    return Receipt(provider=NAME, provider_message_id=reference, state=state,
+                   message_id=reference,
                    error_code=clip(status.get("errorCode"), 32),
                    error_message=clip(status.get("errorDescription"), 300),
                    occurred_at=parse_timestamp(msg.get("received")),
-                   raw_status=str(status.get("code")))
+                   raw_status=clip(status.get("code"), 64))
 
 
 def _inbound(data: Mapping[str, Any]) -> InboundSms:

@@ -8,6 +8,7 @@ import datetime as dt
 import email.utils
 import hmac
 import json
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,6 +18,9 @@ import aiohttp
 
 from core.errors import ValidationError
 from core.providers.base import Outcome
+from core.text import clean_text
+
+log = logging.getLogger(__name__)
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 MAX_RETRY_AFTER = 3600.0
@@ -106,11 +110,12 @@ def load_json(body: bytes) -> Any:
         raise invalid_payload("Webhook body is not valid JSON.") from exc
 
 
-def require_str(data: Mapping[str, Any], key: str, where: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str) or not value:
-        raise invalid_payload(f"{where}: '{key}' is missing.")
-    return value
+def left_out(provider: str, reasons: list[str], total: int) -> list[str]:
+    """Log the items of a provider's batch that could not be read (the rest is used):
+    one line each, with the reason and no phone number. Returns the reasons."""
+    for reason in reasons:
+        log.warning("%s: left out one of %d item(s) it sent: %s", provider, total, reason)
+    return reasons
 
 
 def parse_timestamp(value: Any) -> dt.datetime | None:
@@ -151,6 +156,22 @@ async def post_json(session: aiohttp.ClientSession, url: str, payload: Any, *,
                             timeout=timeouts.client_timeout(),
                             allow_redirects=False) as resp:
         text = await resp.text()
+    return _json_response(resp, text)
+
+
+async def get_json(session: aiohttp.ClientSession, url: str, *,
+                   params: Mapping[str, str], headers: Mapping[str, str],
+                   timeouts: Timeouts) -> JsonResponse:
+    """GET and read the whole JSON answer. Network errors propagate."""
+    async with session.get(url, params=params,
+                           headers={"Accept": "application/json", **headers},
+                           timeout=timeouts.client_timeout(),
+                           allow_redirects=False) as resp:
+        text = await resp.text()
+    return _json_response(resp, text)
+
+
+def _json_response(resp: aiohttp.ClientResponse, text: str) -> JsonResponse:
     try:
         data = json.loads(text) if text else None
     except ValueError:
@@ -159,11 +180,27 @@ async def post_json(session: aiohttp.ClientSession, url: str, payload: Any, *,
 
 
 def clip(value: Any, length: int) -> str | None:
-    """Provider strings sized for our columns (error_code 32, error_message 300)."""
+    """A provider's string as we can store it: cleaned of what text cannot hold (a NUL
+    is a 500 on PostgreSQL) and sized for our columns (error_code 32, ...)."""
     if value is None or value == "":
         return None
-    text = str(value)
+    text = clean_text(str(value))
+    if not text:
+        return None
     return text if len(text) <= length else text[: length - 1] + "…"
+
+
+MAX_PARTS = 255  # a concatenated SMS has at most 255 parts (an 8-bit UDH counter)
+
+
+def parts(value: Any) -> int | None:
+    """A segment count a provider reports (a number or a numeric string), when it is one
+    an SMS can have; anything else is None, never a value our column cannot hold."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 3:
+        value = int(value.strip())
+    return value if isinstance(value, int) and 0 < value <= MAX_PARTS else None
 
 
 def query_token(query: Mapping[str, str], name: str = "token") -> str | None:

@@ -10,10 +10,15 @@ retried; 429 is retried after Retry-After; 5xx, timeouts and resets are UNKNOWN.
 
 Webhooks carry no signature: the lead puts the list's ``webhook_token`` in the callback
 URL (``?token=``) and :func:`verify` compares it in constant time.
+
+A message whose send outcome we never learned can be looked up by our id in Infobip's
+message logs (``GET {base}/sms/3/logs?messageId=...``, kept 48 hours): the log entry
+has the same status and error as a delivery report.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -22,13 +27,16 @@ from typing import Any
 import aiohttp
 
 from core.clock import Clock, SystemClock
+from core.errors import ValidationError
 from core.providers.base import (
     DeliveryState,
     InboundSms,
+    Lookup,
     OutboundSms,
     Outcome,
     Receipt,
     SendOutcome,
+    SentSms,
     WebhookEvents,
     WebhookRequest,
 )
@@ -37,11 +45,14 @@ from core.providers.common import (
     Timeouts,
     clip,
     describe,
+    get_json,
     invalid_payload,
+    left_out,
     load_json,
     outcome_for_exception,
     parse_retry_after,
     parse_timestamp,
+    parts,
     post_json,
     query_token,
     to_e164,
@@ -52,9 +63,12 @@ log = logging.getLogger(__name__)
 
 NAME = "infobip"
 DEFAULT_BASE_URL = "https://api.infobip.com"
+LOGS_KEPT = dt.timedelta(hours=47)  # Infobip keeps 48 h; a missing log older says nothing
+LOOKUP_CHUNK = 100  # ids per logs request (comma-separated, under its 2048 characters)
 TOKEN_PARAM = "token"
 _ACCEPTED_GROUPS = frozenset({"PENDING", "DELIVERED"})
 _STATES = {
+    "ACCEPTED": DeliveryState.SENT,  # in logs: Infobip has it, not yet handed on
     "PENDING": DeliveryState.SENT,
     "DELIVERED": DeliveryState.DELIVERED,
     "UNDELIVERABLE": DeliveryState.UNDELIVERED,
@@ -72,6 +86,7 @@ class InfobipProvider:
                  clock: Clock | None = None) -> None:
         self._session = session
         self._url = base_url.rstrip("/") + "/sms/3/messages"
+        self._logs_url = base_url.rstrip("/") + "/sms/3/logs"
         self._headers = {"Authorization": f"App {api_key}"}
         self._timeouts = timeouts or Timeouts()
         self._clock = clock or SystemClock()
@@ -105,6 +120,37 @@ class InfobipProvider:
         if status >= 400:
             return _refused(batch, data, status)
         return _accepted(batch, data)
+
+
+    async def lookup(self, messages: Sequence[SentSms]) -> Lookup:
+        """Each message's log entry by our id: its state, or None when Infobip has no
+        log of it (only said for messages younger than the logs are kept)."""
+        answer: Lookup = {}
+        now = self._clock.now()
+        for start in range(0, len(messages), LOOKUP_CHUNK):
+            chunk = messages[start:start + LOOKUP_CHUNK]
+            ids = ",".join(m.message_id for m in chunk)
+            try:
+                response = await get_json(self._session, self._logs_url,
+                                          params={"messageId": ids, "limit": "1000"},
+                                          headers=self._headers, timeouts=self._timeouts)
+            except NETWORK_ERRORS as exc:
+                log.warning("infobip logs for %d message(s): %s", len(chunk), describe(exc))
+                continue
+            results = response.data.get("results") if isinstance(response.data, dict) \
+                else None
+            if response.status != 200 or not isinstance(results, list):
+                code, _ = _error(response.data, str(response.status))
+                log.warning("infobip logs for %d message(s): HTTP %d %s", len(chunk),
+                            response.status, code)
+                continue
+            by_id = {r.message_id: r for r in parse_results(results).receipts}
+            for sms in chunk:
+                if sms.message_id in by_id:
+                    answer[sms.message_id] = by_id[sms.message_id]
+                elif now - sms.queued_at < LOGS_KEPT:
+                    answer[sms.message_id] = None
+        return answer
 
 
 def _message(sms: OutboundSms) -> dict[str, Any]:
@@ -172,10 +218,9 @@ def _accepted(batch: Sequence[OutboundSms], data: dict[str, Any]) -> list[SendOu
         state = item.get("status") or {}
         details = item.get("details") or {}
         if state.get("groupName") in _ACCEPTED_GROUPS:
-            count = details.get("messageCount")
             out.append(SendOutcome(sms.message_id, Outcome.ACCEPTED,
                                    provider_message_id=sms.message_id,
-                                   segments=count if isinstance(count, int) else None))
+                                   segments=parts(details.get("messageCount"))))
         else:
             out.append(SendOutcome(
                 sms.message_id, Outcome.REJECTED, error_code=clip(state.get("id"), 32),
@@ -189,23 +234,40 @@ def verify(request: WebhookRequest, webhook_token: str) -> bool:
 
 
 def parse(request: WebhookRequest) -> WebhookEvents:
-    """A batch of delivery reports and/or inbound messages (``{"results": [...]}``)."""
+    """A batch of delivery reports and/or inbound messages (``{"results": [...]}``).
+
+    Only a body that is not such a batch is refused. An item in it that cannot be read
+    (an unmapped status group, a missing field) is left out and logged with the reason:
+    refusing the batch would make Infobip retry it forever, and the good reports and
+    replies beside it (a STOP among them) would never be stored."""
     data = load_json(request.body)
     results = data.get("results") if isinstance(data, dict) else None
     if not isinstance(results, list):
         raise invalid_payload("Infobip webhook without 'results'.")
+    return parse_results(results)
+
+
+def parse_results(results: list[Any]) -> WebhookEvents:
+    """The items of a report batch or a logs answer: reports and inbound messages, and
+    why any item was left out."""
     receipts: list[Receipt] = []
     inbound: list[InboundSms] = []
+    unreadable: list[str] = []
     for i, item in enumerate(results):
-        if not isinstance(item, dict):
-            raise invalid_payload(f"Infobip results[{i}] is not an object.")
-        if "status" in item:
-            receipts.append(_receipt(item, i))
-        elif "from" in item:
-            inbound.append(_inbound(item, i))
-        else:
-            raise invalid_payload(f"Infobip results[{i}] is neither a report nor a message.")
-    return WebhookEvents(receipts=receipts, inbound=inbound)
+        try:
+            if not isinstance(item, dict):
+                raise invalid_payload(f"Infobip results[{i}] is not an object.")
+            if "status" in item:
+                receipts.append(_receipt(item, i))
+            elif "from" in item:
+                inbound.append(_inbound(item, i))
+            else:
+                raise invalid_payload(f"Infobip results[{i}] is neither a report nor a "
+                                      "message.")
+        except ValidationError as exc:
+            unreadable.append(exc.message)
+    return WebhookEvents(receipts=receipts, inbound=inbound,
+                         unreadable=left_out(NAME, unreadable, len(results)))
 
 
 def _receipt(item: Mapping[str, Any], i: int) -> Receipt:
@@ -215,7 +277,8 @@ def _receipt(item: Mapping[str, Any], i: int) -> Receipt:
         raise invalid_payload(f"Infobip results[{i}]: messageId or status missing.")
     state = _STATES.get(str(status.get("groupName")))
     if state is None:
-        raise invalid_payload(f"Infobip results[{i}]: unknown status group.")
+        raise invalid_payload(f"Infobip results[{i}]: unknown status group "
+                              f"{clip(status.get('groupName'), 40)!r}.")
     error = item.get("error") if isinstance(item.get("error"), dict) else {}
     code = None
     text = None
@@ -223,11 +286,13 @@ def _receipt(item: Mapping[str, Any], i: int) -> Receipt:
         code, text = error.get("id"), f"{error.get('name')}: {error.get('description')}"
     elif state in (DeliveryState.UNDELIVERED, DeliveryState.FAILED):
         code, text = status.get("id"), f"{status.get('name')}: {status.get('description')}"
-    return Receipt(provider=NAME, provider_message_id=str(message_id), state=state,
-                   message_id=str(message_id), error_code=clip(code, 32),
+    ours = clip(message_id, 100)
+    return Receipt(provider=NAME, provider_message_id=ours, state=state,
+                   message_id=ours, error_code=clip(code, 32),
                    error_message=clip(text, 300),
                    occurred_at=parse_timestamp(item.get("doneAt")),
-                   raw_status=clip(status.get("name"), 64))
+                   raw_status=clip(status.get("name"), 64),
+                   segments=parts(item.get("messageCount")))
 
 
 def _inbound(item: Mapping[str, Any], i: int) -> InboundSms:

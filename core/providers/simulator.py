@@ -29,11 +29,13 @@ from core.providers.base import (
     DeliveryState,
     InboundSink,
     InboundSms,
+    Lookup,
     OutboundSms,
     Outcome,
     Receipt,
     ReceiptSink,
     SendOutcome,
+    SentSms,
 )
 
 log = logging.getLogger(__name__)
@@ -114,6 +116,10 @@ class SimulatorProvider:
         if receipts or replies:
             self._spawn(self._emit(receipts, replies))
         return outcomes
+
+    async def lookup(self, messages: Sequence[SentSms]) -> Lookup:
+        """Nothing to ask: the simulator answers every send at once."""
+        return {}
 
     async def inject_inbound(self, from_number: str, to_number: str, body: str) -> InboundSms:
         """A reply as if a recipient had texted one of our numbers (demos, tests)."""

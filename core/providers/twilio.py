@@ -8,19 +8,29 @@ response kept per task, so a 429's Retry-After reaches the executor.
 
 Our message id rides in the StatusCallback URL, so a receipt that arrives after a crash
 or a timeout still finds its row.
+
+A message whose send outcome we never learned is looked up: by its sid when the send got
+that far, otherwise among the Messages from our number to the recipient (Twilio keeps
+no id of ours), where exactly one created since we queued it with our body is it, and
+none at all means Twilio never took it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import datetime as dt
 import logging
 from collections.abc import Mapping, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import aiohttp
 from twilio.base import values
-from twilio.base.exceptions import TwilioRestException, TwilioServiceException
+from twilio.base.exceptions import (
+    TwilioException,
+    TwilioRestException,
+    TwilioServiceException,
+)
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.request_validator import (
@@ -35,10 +45,12 @@ from core.clock import Clock, SystemClock
 from core.providers.base import (
     DeliveryState,
     InboundSms,
+    Lookup,
     OutboundSms,
     Outcome,
     Receipt,
     SendOutcome,
+    SentSms,
     WebhookEvents,
     WebhookRequest,
 )
@@ -48,8 +60,10 @@ from core.providers.common import (
     clip,
     describe,
     invalid_payload,
+    left_out,
     outcome_for_exception,
     parse_retry_after,
+    parts,
 )
 
 log = logging.getLogger(__name__)
@@ -79,6 +93,10 @@ SELF_ANSWERED_KEYWORDS = frozenset({
 })
 
 _IGNORED = frozenset({"queued", "accepted", "scheduled", "sending", "partially_delivered"})
+# A Message resource in one of these has left us: Twilio holds it and will send it.
+_HELD = frozenset({"queued", "accepted", "scheduled", "sending"})
+LOOKUP_PAGE = 20  # Messages read per recipient when the sid is unknown
+CLOCK_SKEW = dt.timedelta(minutes=1)  # between our queued_at and Twilio's date_created
 
 _last_response: contextvars.ContextVar[Response | None] = contextvars.ContextVar(
     "twilio_last_response", default=None
@@ -141,6 +159,42 @@ class TwilioProvider:
     async def close(self) -> None:
         await self._http.close()
 
+    async def lookup(self, messages: Sequence[SentSms]) -> Lookup:
+        answers = await asyncio.gather(*(self._lookup_one(sms) for sms in messages))
+        return {sms.message_id: found for sms, (known, found)
+                in zip(messages, answers, strict=True) if known}
+
+    async def _lookup_one(self, sms: SentSms) -> tuple[bool, Receipt | None]:
+        """(could tell, what Twilio has). Errors and ambiguity cannot tell."""
+        async with self._limit:
+            try:
+                if sms.provider_message_id:
+                    try:
+                        found = await self._messages(sms.provider_message_id).fetch_async()
+                    except TwilioRestException as exc:
+                        if int(exc.status) == 404:
+                            return True, None
+                        raise
+                    receipt = _as_receipt(sms, found)
+                    return receipt is not None, receipt
+                page = await self._messages.page_async(to=sms.to, from_=sms.from_,
+                                                       page_size=LOOKUP_PAGE)
+                listed = list(page)
+            except (TwilioException, *NETWORK_ERRORS, ValueError) as exc:
+                log.warning("twilio lookup of %s: %s", sms.message_id, describe(exc))
+                return False, None
+        since = sms.queued_at - CLOCK_SKEW
+        recent = [m for m in listed if m.date_created is None or m.date_created >= since]
+        if len(listed) == LOOKUP_PAGE and len(recent) == len(listed):
+            return False, None  # more than a page since then: the list is not complete
+        if not recent:
+            return True, None  # nothing from us to them since we queued it
+        ours = [m for m in recent if m.body == sms.body]
+        if len(ours) != 1:
+            return False, None  # Twilio changed the body, or two look alike
+        receipt = _as_receipt(sms, ours[0])
+        return receipt is not None, receipt
+
     async def _send_one(self, sms: OutboundSms) -> SendOutcome:
         async with self._limit:
             _last_response.set(None)
@@ -161,9 +215,8 @@ class TwilioProvider:
         if not created.sid:
             return SendOutcome(sms.message_id, Outcome.UNKNOWN,
                                error_message="Twilio answered without a message sid")
-        segments = int(created.num_segments) if str(created.num_segments).isdigit() else None
         return SendOutcome(sms.message_id, Outcome.ACCEPTED, provider_message_id=created.sid,
-                           segments=segments)
+                           segments=parts(created.num_segments))
 
     def _from_error(self, sms: OutboundSms,
                     exc: TwilioRestException | TwilioServiceException) -> SendOutcome:
@@ -183,6 +236,25 @@ class TwilioProvider:
                                error_message=message)
         return SendOutcome(sms.message_id, Outcome.REJECTED, error_code=str(code or status),
                            error_message=message)
+
+
+def _as_receipt(sms: SentSms, found: object) -> Receipt | None:
+    """A Message resource as a receipt for our message (None: not one we can use)."""
+    status = str(getattr(found, "status", "") or "").lower()
+    state = DeliveryState.SENT if status in _HELD else _STATES.get(status)
+    sid = clip(getattr(found, "sid", None), 100)
+    if state is None or sid is None:
+        return None
+    code = getattr(found, "error_code", None)
+    when = (getattr(found, "date_updated", None) or getattr(found, "date_sent", None)
+            or getattr(found, "date_created", None))
+    return Receipt(provider=NAME, provider_message_id=sid, state=state,
+                   message_id=sms.message_id,
+                   error_code=clip(code, 32) if code else None,
+                   error_message=clip(getattr(found, "error_message", None), 300),
+                   occurred_at=when if isinstance(when, dt.datetime) else None,
+                   raw_status=clip(status, 64),
+                   segments=parts(getattr(found, "num_segments", None)))
 
 
 def answers_itself(body: str) -> bool:
@@ -227,14 +299,18 @@ def parse(request: WebhookRequest) -> WebhookEvents:
         return WebhookEvents()
     state = _STATES.get(status)
     if state is None:
-        raise invalid_payload(f"Unknown Twilio MessageStatus {status!r}.")
-    # Sized for our columns: an oversized value must not turn the receipt into a 500.
+        # A status word we do not know is no reason to make Twilio retry a signed
+        # callback: nothing changes, and the log says what came.
+        return WebhookEvents(unreadable=left_out(
+            NAME, [f"unknown MessageStatus {clip(status, 40)!r}"], 1))
+    # Sized for our columns, cleaned of what text cannot hold: an oversized or odd
+    # value must not turn the receipt into a 500 (and Twilio's retries into a loss).
     receipt = Receipt(
         provider=NAME, provider_message_id=clip(sid, 100), state=state,
-        message_id=request.query.get(MESSAGE_ID_PARAM) or None,
+        message_id=clip(request.query.get(MESSAGE_ID_PARAM), 100),
         error_code=clip(form.get("ErrorCode"), 32),
         error_message=clip(form.get("ErrorMessage"), 300),
-        raw_status=status,
+        raw_status=clip(status, 64),
     )
     return WebhookEvents(receipts=[receipt])
 

@@ -7,7 +7,9 @@ Test API (in process)::
     fake = await TwilioFake(account_sid=..., auth_token=...).start()
     fake.url                       # base URL to give the adapter
     fake.inject(Fault.RATE_LIMIT, retry_after="3")   # next request answers 429
-    fake.inject(Fault.TIMEOUT, hold=2.0, times=1)    # accept, then answer late
+    fake.inject(Fault.TIMEOUT, times=1)   # accept, then hold the answer until release()
+    fake.holding                          # answers held back right now
+    fake.release()                        # let the held answers go
     fake.stop_numbers.add("+15550000001")            # Twilio: 21610 for this number
     fake.receipt_mode = ReceiptMode.OUT_OF_ORDER     # delivered before sent
     fake.accepted                                     # list[Accepted], in order
@@ -35,6 +37,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import datetime as dt
 import json
 import random
 import signal
@@ -54,7 +57,7 @@ class Fault(StrEnum):
     RATE_LIMIT = "rate_limit"  # 429, with Retry-After when retry_after is set
     SERVER_ERROR = "server_error"  # 500, nothing recorded
     ACCEPT_THEN_ERROR = "accept_then_error"  # recorded as sent, answers 500
-    TIMEOUT = "timeout"  # (recorded when accept=True) answers after `hold` seconds
+    TIMEOUT = "timeout"  # (recorded when accept=True) answers once released (or `hold` s)
 
 
 class ReceiptMode(StrEnum):
@@ -70,7 +73,7 @@ class FaultRule:
     times: int = 1  # requests it applies to; -1 forever
     to: str | None = None  # only requests for this recipient
     retry_after: str | None = None
-    hold: float = 5.0
+    hold: float | None = None  # seconds at most; None: until release() (or close())
     accept: bool = True
 
 
@@ -126,6 +129,11 @@ class FakeServer:
         self._session: aiohttp.ClientSession | None = None
         self.url = ""
         self.port = 0
+        # The provider's clock, for the times its API shows (a test may hand it its
+        # FakeClock's ``now`` so those times agree with ours).
+        self.now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+        self.holding = 0  # answers a TIMEOUT fault holds back right now
+        self._released = asyncio.Event()
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -148,7 +156,24 @@ class FakeServer:
                          for _ in range(self._receipt_workers)]
         return self
 
+    def release(self) -> None:
+        """Let every answer a TIMEOUT fault holds back go (and those to come)."""
+        self._released.set()
+
+    async def hold_then(self, rule: FaultRule,
+                        respond: Callable[[], Awaitable[web.Response]]) -> web.Response:
+        """Hold the answer back until release() (at most ``rule.hold`` seconds), so a
+        test can see its client give up first without timing anything itself."""
+        self.holding += 1
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._released.wait(), rule.hold)
+        finally:
+            self.holding -= 1
+        return await respond()
+
     async def close(self) -> None:
+        self.release()
         for task in self._workers:
             task.cancel()
         for task in self._workers:
@@ -177,7 +202,7 @@ class FakeServer:
         return {to: n for to, n in self._counts.items() if n > 1}
 
     def inject(self, kind: Fault | str, *, times: int = 1, to: str | None = None,
-               retry_after: str | None = None, hold: float = 5.0,
+               retry_after: str | None = None, hold: float | None = None,
                accept: bool = True) -> FaultRule:
         rule = FaultRule(Fault(kind), times, to, retry_after, hold, accept)
         self.faults.append(rule)
@@ -341,12 +366,6 @@ def json_error(status: int, body: dict[str, Any],
                headers: dict[str, str] | None = None) -> web.Response:
     return web.Response(status=status, text=json.dumps(body), headers=headers,
                         content_type="application/json")
-
-
-async def hold_then(rule: FaultRule, respond: Callable[[], Awaitable[web.Response]]
-                    ) -> web.Response:
-    await asyncio.sleep(rule.hold)
-    return await respond()
 
 
 def run_standalone(build: Callable[[argparse.Namespace], FakeServer],

@@ -28,16 +28,15 @@ from typing import Any
 
 from aiohttp import web
 
-from core.messaging.segments import count
 from tests.fakes.base import (
     Accepted,
     FakeServer,
     Fault,
     ReceiptJob,
-    hold_then,
     json_error,
     run_standalone,
 )
+from tests.fakes.segments import arithmetic
 
 PRODUCT_TOKEN = "00000000-0000-4000-8000-00000000c0de"
 NUMBER = re.compile(r"^(\+|00)[1-9]\d{6,14}$")
@@ -96,7 +95,7 @@ class CmFake(FakeServer):
         if rule is not None and rule.kind is Fault.ACCEPT_THEN_ERROR:
             return cm_error(500, 500, "Internal server error")
         if rule is not None and rule.kind is Fault.TIMEOUT:
-            return await hold_then(rule, lambda: self._answer(status, body))
+            return await self.hold_then(rule, lambda: self._answer(status, body))
         return await self._answer(status, body)
 
     async def _answer(self, status: int, body: dict[str, Any]) -> web.Response:
@@ -121,7 +120,7 @@ class CmFake(FakeServer):
             elif to_e164(number) in self.stop_numbers:
                 out.append(_rejected(number, reference, 402, "Recipient is blacklisted"))
             else:
-                parts = count(content).segments
+                parts = arithmetic(content)
                 self.record(Accepted(provider_id=str(uuid.uuid4()), to=to_e164(number),
                                      from_=str(msg["from"]), body=content,
                                      reference=reference, callback_url=None, segments=parts))

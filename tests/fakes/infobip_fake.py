@@ -9,6 +9,11 @@
 batches (``{"results": [...]}``); inbound messages as ``{"results": [...],
 "messageCount", "pendingMessageCount"}``.
 
+``GET /sms/3/logs?messageId=a,b&limit=N`` answers ``{"results": [...]}``: one log entry
+per message it accepted with those ids (``destination``, ``bulkId``, ``messageId``,
+``sentAt``, ``doneAt``, ``messageCount``, ``price``, ``status``, ``error``, ``content``),
+in the state the message ends in (the log is asked about long after the send).
+
 Standalone: ``python -m tests.fakes.infobip_fake --port 0 --api-key KEY``.
 """
 
@@ -23,16 +28,15 @@ from typing import Any
 
 from aiohttp import web
 
-from core.messaging.segments import count
 from tests.fakes.base import (
     Accepted,
     FakeServer,
     Fault,
     ReceiptJob,
-    hold_then,
     json_error,
     run_standalone,
 )
+from tests.fakes.segments import arithmetic
 
 API_KEY = "fake-infobip-api-key-0123456789"
 NUMBER = re.compile(r"^\+?[1-9]\d{6,14}$")
@@ -74,9 +78,36 @@ class InfobipFake(FakeServer):
         self.api_key = api_key
         self._expected_auth = f"App {api_key}".encode()
         self.intermediate: set[str] = set()
+        self.lookups = 0  # requests to the logs endpoint
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/sms/3/messages", self._send)
+        app.router.add_get("/sms/3/logs", self._logs)
+
+    async def _logs(self, request: web.Request) -> web.Response:
+        self.lookups += 1
+        given = request.headers.get("Authorization", "").encode()
+        if not hmac.compare_digest(given, self._expected_auth):
+            return api_error(401, "E401", "Invalid login details.",
+                             "Check the API key and the authorization scheme (App).")
+        # Repeated or comma-separated, as Infobip takes them.
+        wanted = {i for v in request.query.getall("messageId", []) for i in v.split(",") if i}
+        try:
+            limit = min(int(request.query.get("limit", "50")), 1000)
+        except ValueError:
+            return api_error(400, "E400", "Request has invalid fields.", "Fix limit.")
+        found = [m for m in self.accepted if not wanted or m.provider_id in wanted]
+        return await self._ok({"results": [self.log_entry(m) for m in found[:limit]]})
+
+    def log_entry(self, message: Accepted) -> dict[str, Any]:
+        final, code = self.final_status(message)
+        report = self.report(message, final, code)
+        moment = _iso(self.now())
+        return {"destination": report["to"], "bulkId": report["bulkId"],
+                "messageId": message.provider_id, "sentAt": moment, "doneAt": moment,
+                "messageCount": message.segments, "price": report["price"],
+                "status": report["status"], "error": report["error"],
+                "content": {"text": message.body}, "mccMnc": "310260"}
 
     async def _send(self, request: web.Request) -> web.Response:
         self.requests += 1
@@ -116,7 +147,7 @@ class InfobipFake(FakeServer):
         if rule is not None and rule.kind is Fault.ACCEPT_THEN_ERROR:
             return api_error(500, "E500", "Internal server error.", "Try again later.")
         if rule is not None and rule.kind is Fault.TIMEOUT:
-            return await hold_then(rule, lambda: self._ok(body))
+            return await self.hold_then(rule, lambda: self._ok(body))
         return await self._ok(body)
 
     async def _ok(self, body: dict[str, Any]) -> web.Response:
@@ -147,7 +178,7 @@ class InfobipFake(FakeServer):
         to = str(dest["to"])
         message_id = str(dest.get("messageId") or self.new_hex(32))
         text = message["content"]["text"]
-        segments = count(text).segments
+        segments = arithmetic(text)
         e164 = "+" + to.lstrip("+")
         if not NUMBER.match(to) or e164 in self.stop_numbers:
             return {"messageId": message_id, "status": REJECTED_DESTINATION,
@@ -210,7 +241,7 @@ class InfobipFake(FakeServer):
             "cleanText": words[1] if len(words) > 1 else "",
             "keyword": words[0].upper() if words else "",
             "receivedAt": _iso(dt.datetime.now(dt.UTC)),
-            "smsCount": count(body).segments or 1,
+            "smsCount": arithmetic(body) or 1,
             "price": {"pricePerMessage": 0.0, "currency": "EUR"}, "callbackData": None,
         }], "messageCount": 1, "pendingMessageCount": 0}
         return await self.post(self.inbound_url, json_body=payload)

@@ -6,6 +6,11 @@ SID + auth token) and a form-encoded body, answered with Twilio's message resour
 ``status``). Status callbacks and inbound messages are posted form-encoded and signed with
 ``X-Twilio-Signature`` exactly as Twilio does (the SDK's RequestValidator scheme).
 
+``GET .../Messages/{sid}.json`` fetches one message and ``GET .../Messages.json``
+(``To``, ``From``, ``PageSize``) lists them newest first in Twilio's page shape
+(``messages``, ``page``, ``page_size``, ``next_page_uri``, ...), each in the state it
+ends in (a lookup comes long after the send).
+
 Standalone: ``python -m tests.fakes.twilio_fake --port 0 --account-sid AC... --auth-token
 ... [--inbound-url URL]`` prints ``{"port": N, "url": ...}``; see tests.fakes.base for the
 control API.
@@ -20,23 +25,21 @@ import email.utils
 import hmac
 import json
 import re
-import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from aiohttp import web
 from twilio.request_validator import RequestValidator
 
-from core.messaging.segments import count
 from tests.fakes.base import (
     Accepted,
     FakeServer,
     Fault,
     ReceiptJob,
-    hold_then,
     json_error,
     run_standalone,
 )
+from tests.fakes.segments import packed
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 # Twilio's default opt-out and opt-in keywords (Advanced Opt-Out off).
@@ -74,10 +77,13 @@ class TwilioFake(FakeServer):
         self.forge_with: str | None = None
         self._date_second = -1
         self._date_text = ""
+        self.lookups = 0  # GET requests for messages (fetch and list)
+        self.created: dict[str, str] = {}  # sid -> date_created as Twilio writes it
 
     def routes(self, app: web.Application) -> None:
         base = "/2010-04-01/Accounts/{account_sid}/Messages"
         app.router.add_post(base + ".json", self._create)
+        app.router.add_get(base + ".json", self._list)
         app.router.add_get(base + "/{sid}.json", self._fetch)
 
     # --- REST ------------------------------------------------------------------------------
@@ -130,19 +136,20 @@ class TwilioFake(FakeServer):
         if to in self.errors_for:
             return twilio_error(*self.errors_for[to])
         if rule is not None and rule.kind is Fault.TIMEOUT and not rule.accept:
-            return await hold_then(rule, lambda: self._created(None, to, from_, body))
+            return await self.hold_then(rule, lambda: self._created(None, to, from_, body))
         callback_url = callback if isinstance(callback, str) else None
         message = Accepted(
             provider_id="SM" + self.new_hex(32), to=to, from_=from_, body=body,
             reference=_message_id(callback_url), callback_url=callback_url,
-            segments=count(body).segments,
+            segments=packed(body),
         )
         self.by_sid[message.provider_id] = message
+        self.created[message.provider_id] = self._date()
         self.record(message)
         if rule is not None and rule.kind is Fault.ACCEPT_THEN_ERROR:
             return twilio_error(500, 20500, "Internal Server Error")
         if rule is not None and rule.kind is Fault.TIMEOUT:
-            return await hold_then(rule, lambda: self._created(message, to, from_, body))
+            return await self.hold_then(rule, lambda: self._created(message, to, from_, body))
         return await self._created(message, to, from_, body)
 
     async def _created(self, message: Accepted | None, to: str, from_: str,
@@ -153,13 +160,17 @@ class TwilioFake(FakeServer):
                                                            message.segments if message else 1)))
 
     def _resource(self, sid: str, to: str, from_: str, body: str, status: str,
-                  segments: int) -> dict[str, Any]:
+                  segments: int, error_code: str | None = None) -> dict[str, Any]:
         now = self._date()
+        created = self.created.get(sid, now)
         uri = f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}"
         return {
             "account_sid": self.account_sid, "api_version": "2010-04-01", "body": body,
-            "date_created": now, "date_sent": None, "date_updated": now,
-            "direction": "outbound-api", "error_code": None, "error_message": None,
+            "date_created": created, "date_updated": now,
+            "date_sent": None if status in ("queued", "accepted", "failed") else created,
+            "direction": "outbound-api",
+            "error_code": int(error_code) if error_code else None,
+            "error_message": "Unknown error" if error_code else None,
             "from": from_, "messaging_service_sid": None, "num_media": "0",
             "num_segments": str(segments), "price": None, "price_unit": "USD",
             "sid": sid, "status": status,
@@ -169,7 +180,7 @@ class TwilioFake(FakeServer):
 
     def _date(self) -> str:
         """RFC 2822 date as Twilio writes it, formatted once per second (hot path)."""
-        second = int(time.time())
+        second = int(self.now().timestamp())
         if second != self._date_second:
             moment = dt.datetime.fromtimestamp(second, dt.UTC)
             self._date_text = email.utils.format_datetime(moment, usegmt=True).replace(
@@ -178,14 +189,38 @@ class TwilioFake(FakeServer):
         return self._date_text
 
     async def _fetch(self, request: web.Request) -> web.Response:
+        self.lookups += 1
         if not self._authorised(request):
             return twilio_error(401, 20003, "Authenticate")
         message = self.by_sid.get(request.match_info["sid"])
         if message is None:
             return twilio_error(404, 20404, "The requested resource was not found")
-        return web.json_response(self._resource(message.provider_id, message.to,
-                                                message.from_, message.body, "delivered",
-                                                message.segments))
+        return web.json_response(self._ended(message))
+
+    async def _list(self, request: web.Request) -> web.Response:
+        self.lookups += 1
+        if not self._authorised(request):
+            return twilio_error(401, 20003, "Authenticate")
+        to, from_ = request.query.get("To"), request.query.get("From")
+        try:
+            size = max(1, min(int(request.query.get("PageSize", "50")), 1000))
+        except ValueError:
+            return twilio_error(400, 20001, "Invalid PageSize")
+        found = [m for m in reversed(self.accepted)  # newest first
+                 if (to is None or m.to == to) and (from_ is None or m.from_ == from_)]
+        uri = f"/2010-04-01/Accounts/{self.account_sid}/Messages.json?PageSize={size}"
+        page = found[:size]
+        return web.json_response({
+            "messages": [self._ended(m) for m in page], "end": max(len(page) - 1, 0),
+            "first_page_uri": uri + "&Page=0",
+            "next_page_uri": uri + "&Page=1&PageToken=PAnext" if len(found) > size else None,
+            "page": 0, "page_size": size, "previous_page_uri": None, "start": 0, "uri": uri})
+
+    def _ended(self, message: Accepted) -> dict[str, Any]:
+        """The message resource in the state it ends in."""
+        status, code = self.final_status(message)
+        return self._resource(message.provider_id, message.to, message.from_, message.body,
+                              status, message.segments, code)
 
     # --- webhooks --------------------------------------------------------------------------
 
@@ -239,7 +274,7 @@ class TwilioFake(FakeServer):
             "ToCountry": "US", "ToState": "", "SmsMessageSid": sid, "NumMedia": "0",
             "ToCity": "", "FromZip": "", "SmsSid": sid, "FromState": "", "SmsStatus":
             "received", "FromCity": "", "Body": body, "FromCountry": "US", "To": to,
-            "ToZip": "", "NumSegments": str(count(body).segments or 1), "MessageSid": sid,
+            "ToZip": "", "NumSegments": str(packed(body) or 1), "MessageSid": sid,
             "AccountSid": self.account_sid, "From": from_, "ApiVersion": "2010-04-01",
         }
         return await self.post(self.inbound_url, data=params,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 
-from core.providers.base import OutboundSms, Outcome, SendOutcome
+from core.providers.base import Lookup, OutboundSms, Outcome, SendOutcome, SentSms
 
 Script = Callable[[OutboundSms, int], SendOutcome]
 
@@ -32,6 +32,9 @@ class ScriptedProvider:
             self.requests.append(sms)
             out.append(self.script(sms, self.attempts[sms.message_id]))
         return out
+
+    async def lookup(self, messages: Sequence[SentSms]) -> Lookup:
+        return {}  # a provider that cannot be asked
 
     async def close(self) -> None:
         return None

@@ -78,6 +78,7 @@ def _credentials(fake: FakeServer) -> dict[str, str]:
 async def stack(provider: str, *, clock: FakeClock, tmp_path: Any) -> AsyncIterator[Stack]:
     """Needs the ``db`` fixture to be active (the test's clean database)."""
     fake: FakeServer = {"twilio": TwilioFake, "infobip": InfobipFake, "cm": CmFake}[provider]()
+    fake.now = clock.now  # the times its API shows agree with ours
     await fake.start()
     port = free_port()
     base = f"http://127.0.0.1:{port}"

@@ -131,3 +131,29 @@ async def test_receipts_for_unknown_messages_are_accepted_and_change_nothing(e2e
         status = await e2e.fake.send_unknown_receipt()
     assert status in (200, 204)
     assert (await e2e.row(sent["message_id"])).status == "delivered"
+
+
+async def test_the_providers_own_status_word_and_segment_count_are_kept(e2e):
+    """Dead data no more: the receipt's raw status is in the history, and the parts the
+    provider says it billed are on the message beside ours (billing reconciles them)."""
+    sent = await e2e.send(ALICE, "Привет! " * 12)  # UCS-2, two parts with the footer
+    await e2e.settle()
+    message = await e2e.message(sent["message_id"])
+    [delivered] = [h for h in message["history"] if h["status"] == "delivered"]
+    assert delivered["provider_status"] == {
+        "twilio": "delivered", "infobip": "DELIVERED_TO_HANDSET", "cm": "2"}[e2e.provider]
+    assert (message["segments"], message["provider_segments"]) == (2, 2)
+    assert e2e.fake.accepted[0].segments == 2
+
+
+async def test_where_the_provider_counts_fewer_parts_both_counts_are_on_the_message(
+        db, clock, tmp_path):
+    """The finding pinned in tests/fakes/test_segments.py, end to end: a symbol built
+    with joiners straddles a part boundary; we bill 3 segments, Twilio says 2, and the
+    message carries both for billing to reconcile."""
+    family = "👨\u200d👩\u200d👧\u200d👦"
+    async with stack("twilio", clock=clock, tmp_path=tmp_path) as s:
+        sent = await s.send(ALICE, "Ж" * 51 + family + "Ж" * 34)
+        await s.settle()
+        message = await s.message(sent["message_id"])
+        assert (message["segments"], message["provider_segments"]) == (3, 2)

@@ -13,9 +13,11 @@ from core.billing.models import UsageRecord
 from core.messaging.executor import WORKER_BEAT, Executor, ExecutorConfig
 from core.messaging.models import MessageSent, MessageStatus
 from core.providers.base import Outcome, SendOutcome
+from core.reasons import DropReason
 from core.system.models import Heartbeat
 from tests.conftest import IS_POSTGRES
 from tests.factories import make_tenant
+from tests.helpers import eventually
 from tests.messaging.helpers import make_list, make_subscribers, queue_to
 from tests.messaging.scripted import ScriptedProvider, accept
 
@@ -156,6 +158,10 @@ async def test_stale_blocked_and_suspended_are_dropped_with_reasons(services, cl
     await executor(services, clock, provider).drain()
     assert await MessageSent.filter(status_detail="account_suspended").count() == 1
     assert provider.requests == []
+    # One set of drop reasons, whoever dropped the message.
+    dropped = await MessageSent.filter(status=MessageStatus.DROPPED)
+    assert {DropReason(m.status_detail) for m in dropped} == {
+        DropReason.STALE, DropReason.BLOCKED_CONTENT, DropReason.ACCOUNT_SUSPENDED}
 
 
 async def test_billing_hold_defers_then_expires(services, clock):
@@ -188,28 +194,50 @@ async def test_concurrent_executors_never_send_twice(services, clock):
 
 
 async def test_live_workers_split_each_lists_rate_limit(services, clock):
+    """The rate limit runs on the injected clock: a list at 600 a minute sends ten at
+    once (one second of burst), then ten a second; with two live workers each sends
+    half as fast; when one dies, the other takes the whole limit back."""
     tenant = await make_tenant(services)
     lst = await make_list(tenant.account.id, rate=600)
-    first, second = (executor(services, clock, ScriptedProvider()) for _ in range(2))
-    assert await first.announce_presence() == 1
-    assert first.rate_per_minute(lst) == pytest.approx(600)
+    subs = await make_subscribers(lst, 60, when=clock.now())
+    sent_at: list[dt.datetime] = []
 
-    assert await second.announce_presence() == 2
-    assert await first.announce_presence() == 2
-    assert first.rate_per_minute(lst) == second.rate_per_minute(lst) == pytest.approx(300)
+    def stamp(sms, attempt):
+        sent_at.append(clock.now())
+        return accept(sms, attempt)
 
-    # The second stops beating (killed): three intervals later the first takes it all back.
-    clock.advance(seconds=16)
-    assert await first.announce_presence() == 1
-    assert first.rate_per_minute(lst) == pytest.approx(600)
+    first, second = (executor(services, clock, ScriptedProvider(stamp)) for _ in range(2))
+
+    async def seconds_to_send_20(batch, *, live) -> float:
+        clock.advance(16)  # a dead worker's last beat is too old by now
+        for worker in live:  # the others beat too; the first counts them
+            await worker.announce_presence()
+        assert await first.announce_presence() == len(live)
+        clock.advance(10)  # a full bucket to start from
+        sent_at.clear()
+        start = clock.now()
+        await queue_to(batch, lst, now=start)
+        await first.drain()
+        assert len(sent_at) == 20
+        return (sent_at[-1] - start).total_seconds()
+
+    # 10 at once, then 10 a second
+    assert await seconds_to_send_20(subs[:20], live=[first]) == pytest.approx(1.0)
+    # 5 at once, then 5 a second
+    assert await seconds_to_send_20(subs[20:40], live=[first, second]) == pytest.approx(3.0)
+    # The second stops beating (killed): its share comes back to the first.
+    assert await seconds_to_send_20(subs[40:], live=[first]) == pytest.approx(1.0)
 
 
 async def test_a_stopped_worker_leaves_at_once(services, clock):
     worker = executor(services, clock, ScriptedProvider())
     stop = asyncio.Event()
     running = asyncio.create_task(worker.run(stop))
-    await asyncio.sleep(0.05)
-    assert await Heartbeat.filter(component__startswith=WORKER_BEAT).count() == 1
+
+    async def beating() -> bool:
+        return await Heartbeat.filter(component__startswith=WORKER_BEAT).count() == 1
+
+    await eventually(beating, what="the worker's first beat")
     stop.set()
     await running
     assert await Heartbeat.filter(component__startswith=WORKER_BEAT).count() == 0

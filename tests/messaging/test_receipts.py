@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 
 from core.billing.gate import AccountBillingGate
+from core.billing.models import UsageRecord
 from core.messaging.executor import Executor, ExecutorConfig
 from core.messaging.models import MessageSent, MessageStatus
 from core.messaging.service import MessageService
@@ -84,6 +85,11 @@ async def test_late_receipt_settles_an_unknown_or_orphaned_message(services, clo
     assert (a.status, a.provider_message_id) == (MessageStatus.DELIVERED, "SMlate")
     assert b.status == MessageStatus.SENT and b.status_detail is None
     assert a.delivered_at < clock.now() - dt.timedelta(minutes=10)
+    # The provider took both after all: both are billed, once.
+    assert {u.message_id for u in await UsageRecord.all()} == {a.id, b.id}
+    await q.apply_receipts(tenant.account.id, [receipt("delivered", mid=b.public_id)],
+                           source="webhook:test")
+    assert await UsageRecord.all().count() == 2
 
 
 @pytest.mark.parametrize("provider", ["twilio", "infobip", "cm"])

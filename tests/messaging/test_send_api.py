@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from core.contacts.models import Block, ListContact, SubscriptionStatus
@@ -9,6 +11,7 @@ from core.messaging.models import MessageSent, MessageShortLink
 from core.permissions import Role
 from tests.factories import make_tenant
 from tests.messaging.helpers import make_list
+from trackly.bootstrap import build_executor
 
 NUMBER = "+14155550100"
 
@@ -218,3 +221,45 @@ async def test_times_past_the_calendar_in_utc_are_refused_not_a_500(http, tenant
     resp = await http.get(f"/api/v2/messages?{query}", headers=tenant.headers())
     assert resp.status == 400, await resp.text()
     assert (await resp.json())["code"] == f"invalid_{query.split('=')[0]}"
+
+
+async def test_a_message_held_by_quiet_hours_shows_why_and_until_when(http, services, clock,
+                                                                       tenant):
+    """Item 21: a marketing message at 07:30 in New York waits for 08:00, and the message
+    says so itself (not only its history), in GET /messages/{id} and in the listing."""
+    clock.set(dt.datetime(2026, 3, 3, 12, 30, tzinfo=dt.UTC))  # 07:30 in New York
+    status, sent = await post(http, tenant, {"to": "2125550101", "body": "Deals",
+                                             "list_number": NUMBER})
+    assert status == 201, sent
+    executor = build_executor(services)
+    assert (await executor.drain()).deferred == 1
+
+    resp = await http.get(f"/api/v2/messages/{sent['message_id']}", headers=tenant.headers())
+    one = await resp.json()
+    assert (one["status"], one["status_detail"], one["release_at"]) == (
+        "queued", "quiet_hours", "2026-03-03T13:00:00+00:00")
+    resp = await http.get("/api/v2/messages", headers=tenant.headers())
+    [listed] = (await resp.json())["data"]
+    assert (listed["status_detail"], listed["release_at"]) == (
+        "quiet_hours", "2026-03-03T13:00:00+00:00")
+
+    clock.set(dt.datetime(2026, 3, 3, 13, 0, tzinfo=dt.UTC))
+    assert (await executor.drain()).sent == 1
+    resp = await http.get(f"/api/v2/messages/{sent['message_id']}", headers=tenant.headers())
+    after = await resp.json()
+    assert after["status"] in ("sent", "delivered")
+    assert (after["status_detail"], after["release_at"]) == (None, None)
+    await services.providers.close()
+
+
+async def test_the_openapi_document_names_every_status_detail(http):
+    """status_detail is one documented set: the drop reasons and the other details."""
+    resp = await http.get("/api/v2/openapi.json")
+    schemas = (await resp.json())["components"]["schemas"]
+    message = schemas["MessageOut"]["properties"]
+    assert "release_at" in message
+    documented = {value for ref in ("DropReason", "StatusDetail")
+                  for value in schemas[ref]["enum"]}
+    assert documented >= {"stale", "blocked_content", "contact_blocked", "inactive_list",
+                          "billing_expired", "quiet_hours_expired", "orphan",
+                          "quiet_hours", "billing_hold"}

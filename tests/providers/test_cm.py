@@ -72,9 +72,10 @@ async def test_5xx_is_unknown(cm_fake, client_session, fault) -> None:
 
 
 async def test_timeout_is_unknown(cm_fake, client_session) -> None:
-    cm_fake.inject(Fault.TIMEOUT, hold=2.0)
+    cm_fake.inject(Fault.TIMEOUT)
     adapter = provider(cm_fake, client_session, timeouts=Timeouts(total=0.3))
     assert [o.outcome for o in await adapter.send([sms()])] == [Outcome.UNKNOWN]
+    assert cm_fake.holding == 1  # its answer never came
     assert len(cm_fake.accepted) == 1
 
 
@@ -134,9 +135,17 @@ def test_verify_refuses_a_wrong_token() -> None:
     assert not cm.verify(dataclasses.replace(request, query={}), "a")
 
 
-@pytest.mark.parametrize("body", [b"[]", b"{}", b'{"messages": {}}',
-                                  b'{"messages": {"msg": {"status": {"code": "9"}}}}'])
-def test_parse_refuses_bad_payloads(body: bytes) -> None:
+@pytest.mark.parametrize("body", [b"[]", b"{}", b'{"messages": {}}'])
+def test_parse_refuses_what_is_not_a_report(body: bytes) -> None:
     request = WebhookRequest(url="http://x/c", method="POST", headers={}, query={}, body=body)
     with pytest.raises(ValidationError):
         cm.parse(request)
+
+
+def test_parse_leaves_out_only_the_reports_it_cannot_read() -> None:
+    body = (b'{"messages": {"msg": [{"status": {"code": "9"}, "reference": "a"}, "x", '
+            b'{"status": {"code": "2"}, "reference": "b"}]}}')
+    events = cm.parse(WebhookRequest(url="http://x/c", method="POST", headers={}, query={},
+                                     body=body))
+    assert [r.message_id for r in events.receipts] == ["b"]
+    assert len(events.unreadable) == 2 and "'9'" in events.unreadable[0]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 
 import pytest
 
 from core.errors import ValidationError
 from core.providers import infobip
-from core.providers.base import DeliveryState, OutboundSms, Outcome, WebhookRequest
+from core.providers.base import DeliveryState, OutboundSms, Outcome, SentSms, WebhookRequest
 from core.providers.common import Timeouts
 from tests.fakes.base import Fault, ReceiptMode
 from tests.fakes.infobip_fake import InfobipFake
@@ -79,10 +80,11 @@ async def test_5xx_is_unknown(infobip_fake, client_session, fault) -> None:
 
 
 async def test_timeout_is_unknown(infobip_fake, client_session) -> None:
-    infobip_fake.inject(Fault.TIMEOUT, hold=2.0)
+    infobip_fake.inject(Fault.TIMEOUT)
     adapter = provider(infobip_fake, client_session, timeouts=Timeouts(total=0.3))
     [outcome] = await adapter.send([sms()])
     assert outcome.outcome is Outcome.UNKNOWN
+    assert infobip_fake.holding == 1  # its answer never came
     assert len(infobip_fake.accepted) == 1
 
 
@@ -148,13 +150,25 @@ def test_verify_needs_the_token() -> None:
     assert not infobip.verify(dataclasses.replace(bare, query={"token": "tok"}), "")
 
 
-@pytest.mark.parametrize("body", [b"not json", b"{}", b'{"results": [{"x": 1}]}',
-                                  b'{"results": [{"messageId": "a", "status": '
-                                  b'{"groupName": "WEIRD"}}]}'])
-def test_parse_refuses_bad_payloads(body: bytes) -> None:
+@pytest.mark.parametrize("body", [b"not json", b"{}", b'{"results": {}}', b"[]"])
+def test_parse_refuses_what_is_not_a_batch(body: bytes) -> None:
     request = WebhookRequest(url="http://x/i", method="POST", headers={}, query={}, body=body)
     with pytest.raises(ValidationError):
         infobip.parse(request)
+
+
+def test_parse_leaves_out_only_the_items_it_cannot_read() -> None:
+    good = {"messageId": "b", "status": {"groupName": "DELIVERED", "name": "DELIVERED"}}
+    body = json.dumps({"results": [
+        {"x": 1}, {"messageId": "a", "status": {"groupName": "WEIRD"}}, good,
+        {"from": "15550100001", "to": "15005550006", "messageId": "in1", "text": "STOP"},
+        {"from": "15550100001", "text": "no to"}]}).encode()
+    events = infobip.parse(WebhookRequest(url="http://x/i", method="POST", headers={},
+                                          query={}, body=body))
+    assert [r.message_id for r in events.receipts] == ["b"]
+    assert [m.body for m in events.inbound] == ["STOP"]
+    assert [u.split()[1].rstrip(":") for u in events.unreadable] == [
+        "results[0]", "results[1]", "results[4]"]
 
 
 def test_parse_reads_the_documented_report_shape() -> None:
@@ -173,3 +187,36 @@ def test_parse_reads_the_documented_report_shape() -> None:
     assert (receipt.message_id, receipt.state, receipt.raw_status) == (
         "MESSAGE-ID-123-xyz", DeliveryState.DELIVERED, "DELIVERED_TO_HANDSET")
     assert receipt.occurred_at is not None and receipt.occurred_at.hour == 10
+
+
+def sent(n: int, *, queued_at, body: str = "Hello there") -> SentSms:
+    return SentSms(message_id=f"ib{n:06d}", to=f"+1555010{n:04d}", from_=FROM, body=body,
+                   queued_at=queued_at)
+
+
+async def test_lookup_reads_the_message_logs_by_our_id(infobip_fake, client_session,
+                                                       clock) -> None:
+    infobip_fake.undeliverable["+15550100002"] = "27"
+    adapter = provider(infobip_fake, client_session, clock=clock)
+    await adapter.send([sms(1), sms(2)])
+    answer = await adapter.lookup([sent(1, queued_at=clock.now()),
+                                   sent(2, queued_at=clock.now()),
+                                   sent(3, queued_at=clock.now()),  # never sent
+                                   sent(4, queued_at=clock.now() - dt.timedelta(days=3))])
+    assert (answer["ib000001"].state, answer["ib000001"].raw_status) == (
+        DeliveryState.DELIVERED, "DELIVERED_TO_HANDSET")
+    assert (answer["ib000002"].state, answer["ib000002"].error_code) == (
+        DeliveryState.UNDELIVERED, "27")
+    assert answer["ib000003"] is None  # Infobip has no log of it
+    assert "ib000004" not in answer  # older than the logs are kept: cannot tell
+    assert infobip_fake.lookups == 1  # one request for the lot
+
+
+async def test_lookup_that_fails_tells_nothing(infobip_fake, client_session, clock,
+                                               unused_tcp_port) -> None:
+    wrong = infobip.InfobipProvider(api_key="nope", session=client_session,
+                                    base_url=infobip_fake.url, clock=clock)
+    assert await wrong.lookup([sent(1, queued_at=clock.now())]) == {}
+    down = infobip.InfobipProvider(api_key="k", session=client_session, clock=clock,
+                                   base_url=f"http://127.0.0.1:{unused_tcp_port}")
+    assert await down.lookup([sent(1, queued_at=clock.now())]) == {}

@@ -6,10 +6,12 @@ import datetime as dt
 from typing import Any
 
 from aiohttp import web
+from pydantic import BaseModel, Field
 
 from core.errors import ValidationError
-from core.messaging.models import MessageSent
+from core.messaging.models import MessageSent, MessageStatus
 from core.messaging.service import HistoryEntry
+from core.reasons import DropReason, StatusDetail
 from web.auth import require_actor
 from web.bodies import iso, page_params, paginated, paging, positive_int
 from web.keys import SERVICES
@@ -19,12 +21,65 @@ from web.render import price, respond
 routes = web.RouteTableDef()
 
 
+class HistoryOut(BaseModel):
+    status: str
+    detail: str | None
+    source: str = Field(description="outbox, executor, reconciler, webhook:<provider>, ...")
+    at: str
+    provider_status: str | None = Field(
+        description="The provider's own status word, on what a provider told us")
+
+
+class MessageOut(BaseModel):
+    message_id: str
+    to: str
+    from_: str = Field(alias="from")
+    list_number: str
+    body: str
+    segments: int = Field(description="What the message is billed for")
+    provider_segments: int | None = Field(
+        description="The parts the provider says it billed, when it says")
+    encoding: str
+    price: str
+    status: MessageStatus
+    status_detail: DropReason | StatusDetail | None = Field(
+        description="Why: a drop reason for dropped messages; for queued ones why they "
+                    "wait (quiet_hours, billing_hold, retry) until release_at; for the "
+                    "others how they ended.")
+    release_at: str | None = Field(
+        description="A queued message is not sent before this time (quiet hours, a "
+                    "billing hold, a retry's backoff); null when it may leave now.")
+    error_code: str | None
+    error_message: str | None
+    provider: str
+    provider_message_id: str | None
+    attempts: int
+    transactional: bool
+    creative_id: int | None
+    offer_id: int | None
+    schedule_id: int | None
+    journey_id: int | None
+    queued_at: str
+    sent_at: str | None
+    delivered_at: str | None
+    failed_at: str | None
+    dropped_at: str | None
+    history: list[HistoryOut] | None = Field(
+        None, description="Status history (GET /messages/{message_id} only)")
+
+
+class MessagePage(BaseModel):
+    data: list[MessageOut]
+    pagination: dict[str, int]
+
+
 def message_out(m: MessageSent, list_number: str | None = None,
                 history: list[HistoryEntry] | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {
         "message_id": m.public_id, "to": m.to_number, "from": m.from_number,
         "list_number": list_number or m.from_number, "body": m.body,
-        "segments": m.segments, "encoding": m.encoding, "price": price(m.price),
+        "segments": m.segments, "provider_segments": m.provider_segments,
+        "encoding": m.encoding, "price": price(m.price),
         "status": m.status, "status_detail": m.status_detail, "error_code": m.error_code,
         "error_message": m.error_message, "provider": m.provider,
         "provider_message_id": m.provider_message_id, "attempts": m.attempts,
@@ -33,10 +88,12 @@ def message_out(m: MessageSent, list_number: str | None = None,
         "queued_at": iso(m.queued_at), "sent_at": iso(m.sent_at),
         "delivered_at": iso(m.delivered_at), "failed_at": iso(m.failed_at),
         "dropped_at": iso(m.dropped_at),
+        "release_at": iso(m.not_before) if m.status == MessageStatus.QUEUED else None,
     }
     if history is not None:
         out["history"] = [{"status": h.status, "detail": h.detail, "source": h.source,
-                           "at": iso(h.at)} for h in history]
+                           "at": iso(h.at), "provider_status": h.provider_status}
+                          for h in history]
     return out
 
 
@@ -54,7 +111,7 @@ def _time(request: web.Request, name: str) -> dt.datetime | None:
 
 
 @routes.get("/api/v2/messages/{message_id}")
-@operation("One message with its status history", tag="messages",
+@operation("One message with its status history", tag="messages", response=MessageOut,
            errors={404: "message_not_found"})
 async def get_message(request: web.Request) -> web.Response:
     actor = await require_actor(request)
@@ -64,7 +121,7 @@ async def get_message(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v2/messages")
-@operation("List messages, newest first", tag="messages",
+@operation("List messages, newest first", tag="messages", response=MessagePage,
            query=[("status", "string", "queued, sending, sent, delivered, undelivered, "
                    "failed, dropped, orphaned"),
                   ("list_number", "string", "The sending list's number"),
