@@ -27,10 +27,13 @@ _STATUS: list[tuple[type[errors.TracklyError], int]] = [
 
 
 def json_error(status: int, code: str, error: str, message: str | None = None,
-               headers: dict[str, str] | None = None) -> web.Response:
+               headers: dict[str, str] | None = None, field: str | None = None
+               ) -> web.Response:
     body: dict[str, str] = {"error": error, "code": code}
     if message:
         body["message"] = message
+    if field:
+        body["field"] = field
     return web.json_response(body, status=status, headers=headers)
 
 
@@ -42,7 +45,7 @@ def error_for(exc: errors.TracklyError) -> web.Response:
     headers = None
     if isinstance(exc, errors.QuotaExceeded) and exc.retry_after is not None:
         headers = {"Retry-After": str(max(1, round(exc.retry_after)))}
-    return json_error(status, exc.code, exc.message, message, headers)
+    return json_error(status, exc.code, exc.message, message, headers, exc.field)
 
 
 def body_limit(limit: int) -> Callable[[Handler], Handler]:

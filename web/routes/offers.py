@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from core.offers.models import Offer
+from core.text import Text
 from web.auth import require_actor
-from web.bodies import iso, page_params, paginated, paging, parse_body, path_id
+from web.bodies import Body, Lenient, iso, page_params, paginated, paging, parse_body, path_id
 from web.keys import SERVICES
 from web.openapi import operation
 from web.render import respond
@@ -18,15 +19,17 @@ from web.render import respond
 routes = web.RouteTableDef()
 
 
-class OfferIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str | None = None
-    tracking_url: str | None = Field(
+class OfferIn(Body):
+    name: Text | None = None
+    tracking_url: Text | None = Field(
         None, description="May contain {click_id} {message_id} {contact_id} {offer_id} "
                           "{sub1}..{sub5}")
-    payout: Decimal | str | None = Field(None, description='Decimal string, e.g. "12.50"')
+    # Money is read as it always was (a decimal string or a number): the money contract
+    # is settled elsewhere.
+    payout: Annotated[Decimal, Lenient] | Text | None = Field(
+        None, description='Decimal string, e.g. "12.50"')
     payout_type: Literal["cpa", "cpc", "revshare"] | None = None
-    advertiser: str | None = None
+    advertiser: Text | None = None
     status: Literal["active", "paused", "expired", "archived"] | None = None
     attribution_window_days: int | None = Field(None, ge=1, le=365)
     bot_filter_mode: Literal["record", "preview"] | None = None
