@@ -11,7 +11,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from tests.conftest import TEST_SECRET
 
@@ -36,12 +36,14 @@ def trackly(*args: str, cwd: Path, env: dict[str, str] | None = None,
 
 
 def start_run(*, cwd: Path, port: int, env: dict[str, str] | None = None,
-              secret: str | None = TEST_SECRET) -> subprocess.Popen[str]:
+              secret: str | None = TEST_SECRET, log: IO[str] | None = None
+              ) -> subprocess.Popen[str]:
     """``trackly run`` on ``port`` (given as TRACKLY_PORT, as a deployment would), once it
-    answers ``/healthz``. Its output is stdout and stderr together."""
+    answers ``/healthz``. Its output is stdout and stderr together, piped, or written to
+    ``log`` (a file the test can read while the server runs)."""
     proc = subprocess.Popen([sys.executable, "-m", "trackly", "run"], cwd=cwd,
                             env=_env({**(env or {}), "TRACKLY_PORT": str(port)}, secret),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=log or subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
