@@ -145,3 +145,37 @@ async def test_the_lone_surrogate_of_the_issue_is_refused_not_a_500(services, ht
         **tenant.headers(), "Content-Type": "application/json"})
     assert (resp.status, (await resp.json())["code"]) == (400, "invalid_name")
     assert await Offer.all().count() == 0
+
+
+def _multipart(filename_param: str, list_number: str) -> tuple[bytes, str]:
+    boundary = "b0undary"
+    raw = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"list_number\"\r\n\r\n"
+           f"{list_number}\r\n"
+           f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+           f"{filename_param}\r\nContent-Type: text/csv\r\n\r\n"
+           "phone\r\n4155550101\r\n"
+           f"--{boundary}--\r\n").encode()
+    return raw, f"multipart/form-data; boundary={boundary}"
+
+
+@pytest.mark.parametrize(("filename_param", "list_number", "code"), [
+    ("filename*=UTF-8''a%00b.csv", LIST_NUMBER, "invalid_filename"),
+    ("filename*=UTF-8''a%1B%5B31m.csv", LIST_NUMBER, "invalid_filename"),
+    ('filename="ok.csv"', "+1415555\x010000", "invalid_list_number"),
+])
+async def test_upload_form_fields_are_text_too(services, http, settings, filename_param,
+                                               list_number, code):
+    """The upload's form fields and file name are read outside any body model; a NUL in
+    the file name was stored with the job (a 500 on PostgreSQL)."""
+    from core.contacts.models import ImportJob
+
+    tenant = await make_tenant(services)
+    await make_list(services, tenant)
+    raw, content_type = _multipart(filename_param, list_number)
+    resp = await http.post("/api/v2/imports", data=raw, headers={
+        **tenant.headers(), "Content-Type": content_type})
+    got = await resp.json()
+    assert (resp.status, got["code"]) == (400, code), got
+    assert await ImportJob.all().count() == 0
+    uploads = settings.data_dir / "imports"
+    assert not uploads.exists() or not any(uploads.iterdir())
