@@ -79,12 +79,21 @@ async def test_bad_fields_are_named_by_a_documented_code(services, http, method,
     assert await ListContact.all().count() == 0
 
 
-async def test_a_union_says_every_form_the_value_may_take(services, http):
+@pytest.mark.parametrize(("path", "body", "said"), [
+    ("/api/v2/send", {"to": [TO], "body": "hi", "list_number": LIST_NUMBER},
+     "to should be a valid string or a valid integer."),
+    ("/api/v2/api-keys", {"name": "k" * 101}, "name is longer than 100 characters."),
+    ("/api/v2/creatives", {"name": "c", "link_bindings": {"link1": {"offer_id": 1, "x": 1}}},
+     "Unknown field 'link_bindings.link1.x'."),
+    ("/api/v2/creatives", {"name": "c", "link_bindings": {"link1": {"offer_id": "1"}}},
+     "link_bindings.link1.offer_id should be a valid integer."),
+])
+async def test_the_sentence_says_what_is_wrong_in_the_clients_terms(services, http, path,
+                                                                    body, said):
     tenant = await make_tenant(services)
     await make_list(services, tenant)
-    resp = await http.post("/api/v2/send", headers=tenant.headers(), json={
-        "to": [TO], "body": "hi", "list_number": LIST_NUMBER})
-    assert (await resp.json())["error"] == "to: a valid string or a valid integer."
+    resp = await http.post(path, headers=tenant.headers(), json=body)
+    assert (await resp.json())["error"] == said
 
 
 async def test_bulk_items_are_as_strict_as_the_bodies_they_stand_for(services, http):

@@ -19,7 +19,7 @@ from pydantic import ValidationError as PydanticError
 from pydantic_core import ErrorDetails
 
 from core.errors import NotFound, TracklyError, ValidationError
-from core.text import TEXT_ERROR, text_problem
+from core.text import TEXT_ERROR, clean_text, text_problem
 from core.validation import MAX_BULK, MAX_ID, BulkError, bulk_size
 
 M = TypeVar("M", bound=BaseModel)
@@ -90,8 +90,9 @@ def _refusal(model: type[BaseModel], data: dict[str, Any], errors: list[ErrorDet
     if first["type"] == "extra_forbidden":
         # One code whatever the key: a key such as "phone" must not produce a code
         # ("invalid_phone") that means something else.
-        known = ", ".join(sorted(model.model_fields))
-        return ValidationError(f"Unknown field {str(where)[:60]!r}; the fields are: {known}.",
+        known = f"; the fields are: {', '.join(sorted(model.model_fields))}" \
+            if len(path) == 1 else ""
+        return ValidationError(f"Unknown field {str(where)[:60]!r}{known}.",
                                code="unknown_field", field=where)
     if top is None:
         return ValidationError(_sentence(first["msg"]), code="invalid_json", field=where)
@@ -114,9 +115,16 @@ def _refusal(model: type[BaseModel], data: dict[str, Any], errors: list[ErrorDet
             where = f"{where}{inner}" if inner.startswith("[") else f"{where}.{inner}"
         return ValidationError(f"{where} {ctx.get('problem', 'is not valid text')}.",
                                code=f"invalid_{top}", field=where)
+    if first["type"] in ("too_long", "string_too_long") and "max_length" in first.get(
+            "ctx", {}):
+        return ValidationError(f"{where} is longer than {first['ctx']['max_length']} "
+                               "characters.", code=f"invalid_{top}", field=where)
     wanted = list(dict.fromkeys(_sentence(e["msg"]) for e in same))
-    return ValidationError(f"{where}: {' or '.join(wanted)}.", code=f"invalid_{top}",
-                           field=where)
+    if all(w.startswith(_SHOULD) for w in wanted):  # "to should be a string or an integer"
+        said = f" should be {' or '.join(w.removeprefix(_SHOULD) for w in wanted)}"
+    else:
+        said = f": {'; '.join(wanted)}"
+    return ValidationError(f"{where}{said}.", code=f"invalid_{top}", field=where)
 
 
 def _data_path(data: Any, loc: tuple[int | str, ...], *, missing: bool) -> list[int | str]:
@@ -145,14 +153,19 @@ def _text_problem_at(data: Any, path: Sequence[int | str]) -> str | None:
 
 
 def _dotted(path: Sequence[int | str]) -> str:
+    """``a.b[2].c``; a key the client made up is shown without what text cannot hold."""
     out = ""
     for part in path:
-        out += f"[{part}]" if isinstance(part, int) else f".{part}" if out else str(part)
+        key = clean_text(part) if isinstance(part, str) else part
+        out += f"[{key}]" if isinstance(key, int) else f".{key}" if out else key
     return out
 
 
+_SHOULD = "Input should be "
+
+
 def _sentence(msg: str) -> str:
-    return msg.removeprefix("Value error, ").removeprefix("Input should be ").rstrip(".")
+    return msg.removeprefix("Value error, ").rstrip(".")
 
 
 # -- bulk bodies ---------------------------------------------------------------------------
