@@ -74,7 +74,7 @@ class BulkOut(BaseModel):
     success: bool
     upserted_count: int
     error_count: int
-    errors: list[dict[str, Any]] = Field(description="[{index, code, error}]")
+    errors: list[dict[str, Any]] = Field(description="[{index, code, error, field?}]")
     results: list[dict[str, Any]]
 
 
