@@ -17,6 +17,7 @@ import re
 from typing import Annotated, Any
 
 from pydantic import AfterValidator
+from pydantic_core import PydanticCustomError
 
 from core.errors import ValidationError
 
@@ -89,24 +90,35 @@ def check_json_text(value: Any, *, field: str) -> Any:
     return value
 
 
+# The pydantic error type of text refused by the rule: a face that reads pydantic errors
+# finds the path inside a JSON value in ``ctx["path"]`` and the reason in ``ctx["problem"]``.
+TEXT_ERROR = "unstorable_text"
+
+
+def _refuse(path: str, problem: str) -> PydanticCustomError:
+    return PydanticCustomError(TEXT_ERROR, "{where}{problem}", {
+        "path": path, "problem": problem, "where": f"{path} " if path else ""})
+
+
 def _pydantic_check(value: Any) -> Any:
     if isinstance(value, str):
         problem = text_problem(value)
         if problem is not None:
-            raise ValueError(problem)
+            raise _refuse("", problem)
     return value
 
 
 def _pydantic_check_json(value: Any) -> Any:
     found = json_text_problem(value)
     if found is not None:
-        path, problem = found
-        raise ValueError(f"{path} {problem}" if path else problem)
+        raise _refuse(*found)
     return value
 
 
 # A string from a client, as a pydantic field type: ``name: Text``. A value with a NUL,
 # an unpaired surrogate or a control character is refused with the reason.
 Text = Annotated[str, AfterValidator(_pydantic_check)]
-# Any JSON value whose strings (keys included) obey the same rule: custom fields.
+# Any JSON value whose strings (keys included) obey the same rule.
 TextJson = Annotated[Any, AfterValidator(_pydantic_check_json)]
+# A JSON object whose keys and values, however deep, obey it: custom fields, credentials.
+TextObject = Annotated[dict[str, Any], AfterValidator(_pydantic_check_json)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sized
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -39,10 +40,22 @@ def clean_name(value: str, *, field: str = "name", max_length: int = 200) -> str
     return name
 
 
-def bulk_size(items: Sized, *, field: str, noun: str) -> None:
-    """A bulk request holds 1 to ``MAX_BULK`` records: ``missing_<field>`` or
-    ``too_many_<field>`` otherwise (``noun`` is one record: "contact")."""
-    if not items:
+@dataclass(frozen=True, slots=True)
+class BulkError:
+    """One record of a bulk call that was not done: its position among the records the
+    service was given, the code and the sentence."""
+
+    index: int
+    code: str
+    error: str
+
+
+def bulk_size(items: Sized, *, field: str, noun: str, minimum: int = 1) -> None:
+    """A bulk request holds ``minimum`` (1) to ``MAX_BULK`` records: ``missing_<field>`` or
+    ``too_many_<field>`` otherwise (``noun`` is one record: "contact"). Services take
+    ``minimum=0``: the face has refused an empty request and dropped the records it could
+    not read, which may be all of them."""
+    if len(items) < minimum:
         raise ValidationError(f"{field} must hold at least one {noun}.",
                               code=f"missing_{field}", field=field)
     if len(items) > MAX_BULK:

@@ -11,7 +11,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from tests.conftest import TEST_SECRET
 
@@ -37,16 +37,17 @@ def trackly(*args: str, cwd: Path, env: dict[str, str] | None = None,
 
 
 def start_run(*, cwd: Path, port: int, env: dict[str, str] | None = None,
-              secret: str | None = TEST_SECRET, port_option: bool = False
-              ) -> subprocess.Popen[str]:
+              secret: str | None = TEST_SECRET, port_option: bool = False,
+              log: IO[str] | None = None) -> subprocess.Popen[str]:
     """``trackly run`` on ``port`` (given as TRACKLY_PORT, as a deployment would, or as
     ``--port`` with ``port_option``), once it answers ``/healthz``. Its output is stdout
-    and stderr together."""
+    and stderr together, piped, or written to ``log`` (a file the test can read while
+    the server runs)."""
     args = ["run", "--port", str(port)] if port_option else ["run"]
     port_env = {} if port_option else {"TRACKLY_PORT": str(port)}
     proc = subprocess.Popen([sys.executable, "-m", "trackly", *args], cwd=cwd,
                             env=clean_env({**(env or {}), **port_env}, secret),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=log or subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:

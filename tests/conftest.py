@@ -23,7 +23,7 @@ from core.db import database, migrate, tortoise_config
 from core.services import Services
 from core.settings import Settings
 from trackly.bootstrap import build_services
-from web.app import create_app
+from web.app import create_app, server_args
 
 pytest_plugins = ["tests.fakes.fixtures"]
 
@@ -143,7 +143,7 @@ def services(db: str, clock: FakeClock, settings: Settings) -> Services:
 @pytest.fixture
 async def http(services: Services) -> AsyncIterator[TestClient]:
     """An HTTP client for the real web app, served on a loopback port."""
-    client = TestClient(TestServer(create_app(services)))
+    client = TestClient(TestServer(create_app(services), **server_args()))
     await client.start_server()
     try:
         yield client

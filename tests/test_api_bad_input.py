@@ -65,19 +65,23 @@ async def test_bodies_with_numbers_no_column_holds_are_refused(services, http):
     headers = tenant.headers()
     cases = [
         ("/api/v2/contacts", f'{{"phone_number": "4155550100", "list_number": "{LIST_NUMBER}", '
-                             f'"custom_fields": {{"visits": {HUGE}}}}}', "invalid_custom_fields"),
+                             f'"custom_fields": {{"visits": {HUGE}}}}}', "invalid_custom_fields",
+         "custom_fields"),
         ("/api/v2/contacts", f'{{"phone_number": "4155550100", "list_number": "{LIST_NUMBER}", '
-                             '"custom_fields": {"score": NaN}}', "invalid_json"),
+                             '"custom_fields": {"score": NaN}}', "invalid_json", None),
         ("/api/v2/send", f'{{"to": "4155550100", "list_number": "{LIST_NUMBER}", '
-                         f'"creative_id": {TOO_BIG}}}', "invalid_creative_id"),
+                         f'"creative_id": {TOO_BIG}}}', "invalid_creative_id", "creative_id"),
+        # The code is named by the top-level field; the path is the error's "field" (it
+        # was the code: "invalid_link_bindings.link1.offer_id").
         ("/api/v2/creatives", '{"name": "c", "body": "Go {{link1}}", "link_bindings": '
                               f'{{"link1": {{"offer_id": {HUGE}}}}}}}',
-         "invalid_link_bindings.link1.offer_id"),
+         "invalid_link_bindings", "link_bindings.link1.offer_id"),
     ]
-    for path, raw, code in cases:
+    for path, raw, code, field in cases:
         resp = await http.post(path, data=raw, headers={
             **headers, "Content-Type": "application/json"})
-        assert (resp.status, (await resp.json())["code"]) == (400, code), path
+        got = await resp.json()
+        assert (resp.status, got["code"], got.get("field")) == (400, code, field), path
     assert await ListContact.all().count() == 0
     assert await MessageSent.all().count() == 0
 

@@ -6,6 +6,7 @@ is repeatable)."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -17,16 +18,18 @@ import pytest
 
 from tests.cli_helpers import http_json, start_run, trackly
 from tests.conftest import IS_POSTGRES, scratch_postgres
+from tests.fuzz_hooks import LIST_NUMBER
 from tests.helpers import free_port
 
 pytestmark = pytest.mark.slow
-LIST_NUMBER = "+14155550000"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
 class LiveApi:
     base_url: str
     key: str
+    key_id: int
 
     def create(self, path: str, body: dict) -> dict:
         status, made = http_json("POST", self.base_url + path, body, {"X-Api-Key": self.key})
@@ -59,7 +62,9 @@ def live_api(database, tmp_path_factory) -> Iterator[LiveApi]:
     assert made.returncode == 0, made.stderr
     server = start_run(cwd=workdir, port=port, env=env)
     try:
-        api = LiveApi(base_url, made.stdout.split()[0])
+        key = made.stdout.split()[0]
+        _, me = http_json("GET", f"{base_url}/api/v2/account", headers={"X-Api-Key": key})
+        api = LiveApi(base_url, key, me["api_key"]["id"])
         # Something for the generated requests to find: a list, an offer, a creative.
         api.create("/api/v2/lists", {"name": "Deals", "phone_number": LIST_NUMBER,
                                      "provider": "simulator"})
@@ -77,18 +82,27 @@ def live_api(database, tmp_path_factory) -> Iterator[LiveApi]:
         except subprocess.TimeoutExpired:
             server.kill()
             output, _ = server.communicate()
-        # Whatever the checks saw, the server's own log must hold no unhandled error.
-        assert "unhandled error" not in output, output[-5000:]
+        # Whatever the checks saw, the server's own log must hold no unhandled error and
+        # no traceback: a hostile request is the client's fault and must page nobody.
+        for sign in ("unhandled error", "Traceback", " ERROR "):
+            assert sign not in output, output[-5000:]
 
 
 def test_no_generated_request_makes_a_server_error(live_api: LiveApi, tmp_path) -> None:
+    """tests/fuzz_hooks.py makes the requests hostile (NUL, unpaired surrogates, control
+    characters in bodies, queries, paths and uploads; over-long headers) and checks that
+    every refusal has our error shape and a snake_case code."""
     cli = Path(sys.executable).with_name("schemathesis")
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.fuzz_hooks",
+           "TRACKLY_FUZZ_KEY_ID": str(live_api.key_id),
+           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     done = subprocess.run(
         [str(cli), "run", f"{live_api.base_url}/api/v2/openapi.json",
-         "--header", f"X-Api-Key: {live_api.key}", "--checks", "not_a_server_error",
+         "--header", f"X-Api-Key: {live_api.key}",
+         "--checks", "not_a_server_error,trackly_error_shape",
          "--max-examples", "25", "--seed", "20261122", "--no-color",
          "--request-timeout", "10"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False)
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stdout[-8000:] + done.stderr[-2000:]
     # It really ran: every operation, hundreds of requests, all answered without a 5xx.
     tested = re.search(r"Tested: (\d+)", done.stdout)
@@ -96,3 +110,5 @@ def test_no_generated_request_makes_a_server_error(live_api: LiveApi, tmp_path) 
     assert tested and counts, done.stdout[-3000:]
     assert int(tested.group(1)) >= 30
     assert int(counts.group(1)) == int(counts.group(2)) >= 500
+    # With its key intact: a revoked key turns every later request into a 401.
+    assert "Authentication failed" not in done.stdout, done.stdout[-3000:]

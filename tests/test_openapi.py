@@ -59,3 +59,20 @@ async def test_bounds_the_server_enforces_are_in_the_document(http):
     assert param("/api/v2/lists/{list_id}", "list_id") == {
         "type": "integer", "minimum": 1, "maximum": 2**31 - 1}
     assert param("/api/v2/messages/{message_id}", "message_id") == {"type": "string"}
+
+
+async def test_error_codes_are_a_documented_set(http):
+    """Codes once leaked validation paths (invalid_payout.decimal): the document now says
+    which codes exist, the body codes of each operation included, and where the path goes."""
+    doc = await (await http.get("/api/v2/openapi.json")).json()
+    error = doc["components"]["schemas"]["Error"]["properties"]
+    assert "field" in error and error["code"]["pattern"].startswith("^[a-z]")
+    for code in ("missing_api_key", "invalid_api_key", "unknown_field", "invalid_json",
+                 "missing_<field>", "invalid_<field>"):
+        assert f"`{code}`" in doc["info"]["description"]
+    send = doc["paths"]["/api/v2/send"]["post"]["responses"]["400"]["description"]
+    assert send.startswith("missing_to, missing_body")
+    for code in ("invalid_transactional", "invalid_creative_id", "unknown_field"):
+        assert f"`{code}`" in send
+    lists = doc["paths"]["/api/v2/lists"]["post"]["responses"]["400"]["description"]
+    assert "`missing_phone_number`" in lists and "`invalid_rate_limit_per_minute`" in lists

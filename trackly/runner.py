@@ -19,7 +19,7 @@ from core.services import Services
 from core.settings import WILDCARD_HOSTS, SettingsError
 from scheduler.jobs import build_scheduler
 from trackly.bootstrap import build_executor
-from web.app import create_app
+from web.app import create_app, server_args
 
 log = logging.getLogger("trackly")
 
@@ -44,7 +44,7 @@ def web_component(host: str, port: int, announce: Callable[[str], None]) -> Comp
     @contextlib.asynccontextmanager
     async def run(services: Services) -> AsyncIterator[None]:
         runner = web.AppRunner(create_app(services), handle_signals=False,
-                               shutdown_timeout=1.0, access_log=None)
+                               shutdown_timeout=1.0, access_log=None, **server_args())
         await runner.setup()
         site = web.TCPSite(runner, host, port)
         try:

@@ -1,8 +1,12 @@
-"""The aiohttp application factory."""
+"""The aiohttp application factory, and how the server that runs it reads requests."""
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from core.services import Services
 from web.errors import MAX_BODY, error_middleware
@@ -36,3 +40,35 @@ def create_app(services: Services) -> web.Application:
     for table in ROUTE_TABLES:
         app.add_routes(table)
     return app
+
+
+# aiohttp refuses a request line or header field over 8 KB itself, before any middleware
+# sees it: a plain-text 400 instead of our JSON error. An over-long X-Api-Key (a client
+# putting a token of some other system in it) must reach authentication and get our 401,
+# so the server reads up to 32 KB; past that, aiohttp's own answer is all we can give.
+MAX_HEADER = 32 * 1024
+
+
+class _ClientFaults(logging.Filter):
+    """aiohttp logs a request it cannot parse as an error with a traceback. It is the
+    client's mistake and must not page anyone: one line at INFO."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if not isinstance(exc, HttpProcessingError):
+            return True
+        remote = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+        record.msg, record.args = "Bad request from %s refused: %s", (
+            remote, f"{type(exc).__name__}: {(exc.message or '')[:120]}")
+        record.exc_info = record.exc_text = None
+        record.levelno, record.levelname = logging.INFO, "INFO"
+        return server_log.isEnabledFor(logging.INFO)
+
+
+server_log = logging.getLogger("web.server")
+server_log.addFilter(_ClientFaults())
+
+
+def server_args() -> dict[str, Any]:
+    """Keyword arguments for the ``web.AppRunner`` (or test server) that serves the app."""
+    return {"max_line_size": MAX_HEADER, "max_field_size": MAX_HEADER, "logger": server_log}

@@ -27,10 +27,13 @@ _STATUS: list[tuple[type[errors.TracklyError], int]] = [
 
 
 def json_error(status: int, code: str, error: str, message: str | None = None,
-               headers: dict[str, str] | None = None) -> web.Response:
+               headers: dict[str, str] | None = None, field: str | None = None
+               ) -> web.Response:
     body: dict[str, str] = {"error": error, "code": code}
     if message:
         body["message"] = message
+    if field:
+        body["field"] = field
     return web.json_response(body, status=status, headers=headers)
 
 
@@ -42,7 +45,7 @@ def error_for(exc: errors.TracklyError) -> web.Response:
     headers = None
     if isinstance(exc, errors.QuotaExceeded) and exc.retry_after is not None:
         headers = {"Retry-After": str(max(1, round(exc.retry_after)))}
-    return json_error(status, exc.code, exc.message, message, headers)
+    return json_error(status, exc.code, exc.message, message, headers, exc.field)
 
 
 def body_limit(limit: int) -> Callable[[Handler], Handler]:
@@ -82,11 +85,24 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return json_error(exc.status, code, text, headers=_keep_headers(exc))
     except json.JSONDecodeError:
         return json_error(400, "invalid_json", "The request body is not valid JSON.")
-    except Exception:
+    except Exception as exc:
+        if isinstance(exc, ConnectionResetError) and _client_gone(request):
+            # The client hung up while we read its body: nobody waits for an answer and
+            # nothing of ours went wrong. (A reset of one of our own connections, the
+            # database's, is a real error below.)
+            log.info("client closed the connection during %s %s", request.method,
+                     request.path)
+            return json_error(400, "incomplete_body",
+                              "The request body did not arrive in full.")
         ref = reference_id()
         log.exception("unhandled error on %s %s (ref %s)", request.method, request.path, ref)
         return json_error(500, "internal_error",
                           "Something went wrong on our side.", f"reference: {ref}")
+
+
+def _client_gone(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()
 
 
 def _keep_headers(exc: web.HTTPException) -> dict[str, str] | None:

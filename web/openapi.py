@@ -14,15 +14,35 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from core.validation import MAX_ID
+from web.bodies import VALIDATION_CODES
 
 ERROR_SCHEMA = {
     "type": "object",
     "required": ["error", "code"],
     "properties": {
         "error": {"type": "string", "description": "A human sentence."},
-        "code": {"type": "string", "description": "Stable snake_case identifier."},
+        "code": {"type": "string", "pattern": "^[a-z][a-z0-9]*(_[a-z0-9]+)*$",
+                 "description": "Stable snake_case identifier: one of the codes in the "
+                                "API description or the operation's responses."},
         "message": {"type": "string", "description": "Optional detail."},
+        "field": {"type": "string", "description": "The request field at fault, as a path "
+                                                   "(`link_bindings.link1.offer_id`, "
+                                                   "`messages[3].to`)."},
     },
+}
+# Codes any operation may answer (operations list their own in their responses).
+GENERAL_CODES = {
+    "missing_api_key": "401: no X-Api-Key",
+    "invalid_api_key": "401: a key we do not know, revoked, or not a key at all",
+    "forbidden": "403: the key's role is too low",
+    "account_suspended": "403",
+    "not_found": "404; an object of another account is `<thing>_not_found` too",
+    "method_not_allowed": "405",
+    "payload_too_large": "413",
+    "rate_limited": "429, with Retry-After",
+    "internal_error": "500, with a reference id and nothing else",
+    "bad_request": "400: the request could not be read",
+    "incomplete_body": "400: the client stopped sending its body",
 }
 _STANDARD_ERRORS = {
     "400": "Validation error",
@@ -111,8 +131,10 @@ def build_document(app: web.Application, *, version: str, server_url: str) -> di
                                                                          schemas)}}
         responses: dict[str, Any] = {str(op.status): ok}
         error_ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-        for status, text in {**_error_defaults(op), **{str(k): v for k, v in op.errors.items()}
-                             }.items():
+        documented = {**_error_defaults(op), **{str(k): v for k, v in op.errors.items()}}
+        if isinstance(op.request, type):
+            documented["400"] = _validation_codes(op.request, documented.get("400"))
+        for status, text in documented.items():
             responses[status] = {"description": text, "content": error_ref}
         item["responses"] = responses
         if op.public:
@@ -125,7 +147,13 @@ def build_document(app: web.Application, *, version: str, server_url: str) -> di
             "version": version,
             "description": "SMS marketing for affiliate marketers. Authenticate with the "
                            "`X-Api-Key` header. Errors share one shape: "
-                           "`{error, code, message?}`.",
+                           "`{error, code, message?, field?}`; `code` is a snake_case word "
+                           "from a fixed set: these, the body codes below and those each "
+                           "operation lists.\n\n" + _code_list(GENERAL_CODES) +
+                           "\n\nRequest bodies (JSON types are strict: a boolean is true "
+                           "or false, an integer a JSON number; text may not hold NUL, "
+                           "unpaired surrogates or control characters other than tab and "
+                           "line breaks):\n\n" + _code_list(VALIDATION_CODES),
         },
         "servers": [{"url": server_url}],
         "paths": dict(sorted(paths.items())),
@@ -137,6 +165,21 @@ def build_document(app: web.Application, *, version: str, server_url: str) -> di
         },
         "security": [{"ApiKey": []}],
     }
+
+
+def _code_list(codes: dict[str, str]) -> str:
+    return "\n".join(f"- `{code}`: {what}" for code, what in codes.items())
+
+
+def _validation_codes(model: type[BaseModel], text: str | None) -> str:
+    """The 400 description of an operation with a JSON body: its own codes, then those
+    its body's validation answers (web.bodies.validate), field by field."""
+    fields = list(model.model_fields)
+    required = [name for name, f in model.model_fields.items() if f.is_required()]
+    codes = ["invalid_json", "unknown_field",
+             *(f"missing_{name}" for name in required), *(f"invalid_{name}" for name in fields)]
+    body = "Body validation: " + ", ".join(f"`{c}`" for c in codes)
+    return f"{text}. {body}" if text else body
 
 
 def _error_defaults(op: Operation) -> dict[str, str]:

@@ -11,6 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.checks import actor_of, linked
+from bot.options import TextOption
 from bot.render import sms as render
 from bot.replies import thinking
 from core.redaction import contains_api_key
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+ApiKeyOption = app_commands.Transform[str, TextOption("api_key", max_length=200)]
 GUARD_MEMORY = 1000  # recent messages already flagged, so one leak gets one notice
 
 
@@ -50,7 +52,7 @@ class SmsCog(commands.GroupCog, group_name="sms", group_description="Your Trackl
     @app_commands.command(name="link", description="Link Discord to your Trackly account")
     @app_commands.describe(api_key="A Trackly API key (trk_...). Only you and Trackly see it.")
     async def link(self, interaction: discord.Interaction,
-                   api_key: app_commands.Range[str, 1, 200]) -> None:
+                   api_key: ApiKeyOption) -> None:
         await thinking(interaction)
         result = await self.services.discord_links.link(
             interaction.user.id, interaction.user.name, api_key)

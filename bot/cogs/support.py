@@ -10,12 +10,14 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.checks import participant, participant_of
+from bot.options import TextOption
 from bot.render import support as render
 from bot.replies import thinking
 from bot.support_desk import TicketDesk
 from bot.support_threads import NewThreadButton, new_thread_offer
 from core.support.models import SupportTicket
 from core.support.service import TicketRef
+from core.text import clean_text
 from core.validation import MAX_ID
 
 if TYPE_CHECKING:
@@ -26,6 +28,8 @@ log = logging.getLogger(__name__)
 Priority = Literal["low", "normal", "high", "urgent"]
 Category = Literal["general", "billing", "technical", "api"]
 TicketNumber = app_commands.Range[int, 1, MAX_ID]
+Subject = app_commands.Transform[str, TextOption("subject", max_length=200)]
+Reason = app_commands.Transform[str, TextOption("reason", max_length=500)]
 TICKET_HELP = "Ticket number (default: the ticket of this thread)"
 
 
@@ -58,7 +62,7 @@ class SupportCog(commands.GroupCog, group_name="support",
     @app_commands.command(name="new", description="Open a support ticket")
     @app_commands.describe(subject="What do you need help with?")
     async def new(self, interaction: discord.Interaction,
-                  subject: app_commands.Range[str, 1, 200], priority: Priority = "normal",
+                  subject: Subject, priority: Priority = "normal",
                   category: Category = "general") -> None:
         await thinking(interaction)
         opened = await self.support.open_ticket(
@@ -132,7 +136,7 @@ class SupportCog(commands.GroupCog, group_name="support",
     @app_commands.command(name="close", description="Close a ticket with a reason")
     @app_commands.describe(reason="What solved it (shown in the thread)", ticket=TICKET_HELP)
     async def close(self, interaction: discord.Interaction,
-                    reason: app_commands.Range[str, 1, 500],
+                    reason: Reason,
                     ticket: TicketNumber | None = None) -> None:
         await thinking(interaction)
         closed = await self.support.close(participant_of(interaction),
@@ -163,7 +167,7 @@ class SupportCog(commands.GroupCog, group_name="support",
         await self.support.record_message(
             thread_id=message.channel.id, message_id=message.id,
             author=participant(self.bot, message.author),
-            content=message.content + _attachment_lines(message),
+            content=_transcript_text(message),
             posted_at=message.created_at)
 
     @commands.Cog.listener()
@@ -173,7 +177,7 @@ class SupportCog(commands.GroupCog, group_name="support",
         if message.author.bot or message.edited_at is None:
             return  # a bot's own post, or an update that is no edit (a link preview)
         await self.support.record_edit(message_id=message.id,
-                                       content=message.content + _attachment_lines(message),
+                                       content=_transcript_text(message),
                                        edited_at=message.edited_at)
 
     @commands.Cog.listener()
@@ -191,6 +195,12 @@ class SupportCog(commands.GroupCog, group_name="support",
                                          ) -> None:
         await self.support.record_deletions(sorted(payload.message_ids),
                                             self.support.clock.now())
+
+
+def _transcript_text(message: discord.Message) -> str:
+    """What was posted, recorded whatever it holds (like an SMS a provider sends us):
+    cleaned of what text cannot store, never refused."""
+    return clean_text(message.content + _attachment_lines(message))
 
 
 def _attachment_lines(message: discord.Message) -> str:

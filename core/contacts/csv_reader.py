@@ -33,6 +33,7 @@ from core.contacts.models import LineType
 from core.contacts.phones import PhoneInfo, parse_phone
 from core.contacts.rules import landline_refusal
 from core.errors import ValidationError
+from core.text import clean_text, text_problem
 
 SAMPLE_BYTES = 64 * 1024
 DELIMITERS = (",", ";", "\t", "|")
@@ -61,6 +62,21 @@ _TEXT_LIMITS = (("first_name", 100), ("last_name", 100), ("ad_network_source", 1
                 ("ad_network_id", 100), ("carrier", 100))
 
 
+def _escape_bytes(exc: UnicodeError) -> tuple[str, int]:
+    """Like ``surrogateescape`` (byte b becomes U+DC00+b), for every byte: UTF-16 cannot
+    always decode ASCII-range bytes (an unpaired surrogate, a cut-off last byte), and
+    surrogateescape refuses those, which ended the whole import. A lone surrogate in a
+    cell makes its row ``invalid_encoding``."""
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    bad = exc.object[exc.start:exc.end]
+    return "".join(chr(0xDC00 + b) for b in bad), exc.end
+
+
+ESCAPE_BYTES = "trackly.escape_bytes"
+codecs.register_error(ESCAPE_BYTES, _escape_bytes)
+
+
 class ImportFileError(ValidationError):
     """The file as a whole cannot be imported (no phone column, empty, unreadable)."""
 
@@ -87,6 +103,11 @@ class BadRow:
     code: str
     reason: str
     value: str = ""
+
+    def __post_init__(self) -> None:
+        # Stored and shown: what the file held, without what text cannot hold.
+        self.reason = clean_text(self.reason)
+        self.value = clean_text(self.value)
 
 
 @dataclass(slots=True)
@@ -157,6 +178,7 @@ class CsvReader:
         self.delimiter = ","
         self.columns: dict[str, int] = {}  # known field -> column index
         self.custom_columns: list[tuple[str, int]] = []  # (custom key, column index)
+        self.stored_columns: list[tuple[str, int]] = []  # every column we read: name, index
         self.width = 0
         self.file_size = 0
         self._raw: IO[bytes] | None = None
@@ -182,7 +204,7 @@ class CsvReader:
         self.delimiter = detect_delimiter(decoded.lstrip("\ufeff"))
         self._raw.seek(0)
         self._text = io.TextIOWrapper(self._raw, encoding=self.encoding,
-                                      errors="surrogateescape", newline="")
+                                      errors=ESCAPE_BYTES, newline="")
         csv.field_size_limit(FIELD_LIMIT)
         # strict: a broken quote is reported on its row instead of silently swallowing
         # the lines after it into one value.
@@ -219,6 +241,7 @@ class CsvReader:
             self.custom_columns.append((custom, index))
         # Every known field -> its column, or the empty cell appended after the last one.
         self._index = {name: self.columns.get(name, self.width) for name in ALIASES}
+        self.stored_columns = [*self.columns.items(), *self.custom_columns]
         if "phone_number" not in self.columns:
             names = ", ".join(ALIASES["phone_number"][:5])
             raise ImportFileError(
@@ -293,6 +316,13 @@ class CsvReader:
                 # UTF-8 was only a guess from the first 64 KB: a spreadsheet's
                 # Windows-1252 file whose first accent comes later lands here.
                 record = [_legacy_text(cell) for cell in record]
+        for name, column in self.stored_columns:
+            problem = text_problem(record[column])
+            if problem is not None:
+                # Refused, not cleaned: the row is reported with its line and the user
+                # decides, as with every other bad value; the dry run says the same.
+                return BadRow(line, "invalid_text", f"Column {name} {problem}.",
+                              record[column].strip())
         record.append("")  # absent columns point here
         index = self._index
         raw_phone = record[index["phone_number"]].strip()

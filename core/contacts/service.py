@@ -43,7 +43,7 @@ from core.contacts.rules import landline_refusal
 from core.errors import NotFound, TracklyError, ValidationError
 from core.permissions import Action, Actor
 from core.reasons import DropReason
-from core.validation import bulk_size
+from core.validation import BulkError, bulk_size
 
 log = logging.getLogger(__name__)
 
@@ -72,13 +72,6 @@ class UpsertResult:
     is_new_list_contact: bool
     changed: bool  # the stored subscription differs from before the call
     resubscribed: bool = False
-
-
-@dataclass(frozen=True)
-class BulkError:
-    index: int
-    code: str
-    error: str
 
 
 @dataclass
@@ -137,9 +130,10 @@ class ContactService:
         return UpsertResult(contact, existing, new_contact, False, bool(changed), resubscribed)
 
     async def upsert_many(self, actor: Actor, entries: Sequence[ContactInput]) -> BulkOutcome:
-        """Each entry on its own: one bad entry never stops the others."""
+        """Each entry on its own: one bad entry never stops the others. Indexes in the
+        outcome are positions in ``entries``."""
         actor.require(Action.BUILD)
-        bulk_size(entries, field="contacts", noun="contact")
+        bulk_size(entries, field="contacts", noun="contact", minimum=0)
         outcome = BulkOutcome()
         for index, entry in enumerate(entries):
             try:

@@ -28,7 +28,7 @@ from core.messaging.template import RecipientFields, link_keys, validate_body
 from core.offers.service import bound_offers
 from core.permissions import Action, Actor
 from core.settings import Settings
-from core.validation import bulk_size
+from core.validation import BulkError, bulk_size
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +54,19 @@ class SendResult:
     replayed: bool = False
 
 
+@dataclass(frozen=True)
+class BulkMessage:
+    """One record of ``POST /send/bulk``, read and type-checked by the face."""
+
+    to: str | int
+    body: str
+    transactional: bool = False  # exempt from quiet hours
+
+
 @dataclass
 class BulkSendOutcome:
     queued: list[tuple[int, SendResult]] = field(default_factory=list)
-    errors: list[tuple[int, str, str]] = field(default_factory=list)  # index, code, error
+    errors: list[BulkError] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -119,55 +128,41 @@ class SendService:
                           message.price, message.to_number)
 
     async def send_bulk(self, actor: Actor, *, list_number: Any,
-                        messages: list[dict[str, Any]]) -> BulkSendOutcome:
-        """Each message on its own: a bad number never stops the others."""
+                        messages: Sequence[BulkMessage]) -> BulkSendOutcome:
+        """Each message on its own: a bad number never stops the others. Indexes in the
+        outcome are positions in ``messages``."""
         actor.require(Action.SEND)
         _require(list_number, "list_number")
-        bulk_size(messages, field="messages", noun="message")
+        bulk_size(messages, field="messages", noun="message", minimum=0)
         sending_list = await self._usable_list(actor, list_number)
         account = await Account.get(id=actor.account_id)
         outcome = BulkSendOutcome()
-        wellformed: list[tuple[int, dict[str, Any]]] = []
+        wellformed: list[tuple[int, BulkMessage]] = []
         for index, item in enumerate(messages):
             try:
-                if not isinstance(item, dict):
-                    raise ValidationError("Each message is an object {to, body}.",
-                                          code="invalid_message")
-                _require(item.get("to"), "to")
-                to = item["to"]
-                if not isinstance(to, str | int) or isinstance(to, bool):
-                    raise ValidationError("to must be a phone number.",
-                                          code="invalid_phone", field="to")
-                if not item.get("body"):
+                _require(item.to, "to")
+                if not item.body:
                     raise ValidationError("body is required.", code="missing_body",
                                           field="body")
-                if not isinstance(item["body"], str):
-                    raise ValidationError("body must be text.", code="invalid_body",
-                                          field="body")
-                # bool("false") is True: a string would exempt marketing from quiet hours.
-                if not isinstance(item.get("transactional", False), bool):
-                    raise ValidationError("transactional must be true or false.",
-                                          code="invalid_transactional",
-                                          field="transactional")
                 wellformed.append((index, item))
             except TracklyError as exc:
-                outcome.errors.append((index, exc.code, exc.message))
+                outcome.errors.append(BulkError(index, exc.code, exc.message))
         # Every recipient looked up (or created) at once: a thousand-message request must
         # not cost two thousand queries.
         recipients = await self._recipients(account, sending_list,
-                                            [item["to"] for _, item in wellformed])
+                                            [item.to for _, item in wellformed])
         prepared: list[tuple[int, NewMessage]] = []
         for (index, item), recipient in zip(wellformed, recipients, strict=True):
             try:
                 if isinstance(recipient, ValidationError):
                     raise recipient
-                template = await self._template(actor, item["body"], None)
+                template = await self._template(actor, item.body, None)
                 prepared.append((index, self._prepare(
                     account, sending_list, template, recipient,
-                    transactional=item.get("transactional", False))))
+                    transactional=item.transactional)))
             except TracklyError as exc:
-                outcome.errors.append((index, exc.code, exc.message))
-        outcome.errors.sort()
+                outcome.errors.append(BulkError(index, exc.code, exc.message))
+        outcome.errors.sort(key=lambda e: e.index)
         written = await enqueue([m for _, m in prepared], now=self.clock.now())
         by_public_id = {w.public_id for w in written}
         for index, m in prepared:

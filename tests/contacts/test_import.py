@@ -190,16 +190,19 @@ async def test_windows_1252_accents_past_the_sample_import_correctly(services, t
     await make_list(services, tenant)
     lines = [b"phone,first_name,city"] + [b"415555%04d,Ann,Austin" % i
                                            for i in range(200, 5200)]
-    lines += [b"4155559001,Zo\xeb,S\xe3o Paulo", b"4155559002,Ren\xe9e,caf\xe9 \x80 \x81"]
+    # 0x81 is no character in Windows-1252 (a C1 control as Latin-1 reads it): that row
+    # is a bad row, like any cell holding a control character.
+    lines += [b"4155559001,Zo\xeb,S\xe3o Paulo", b"4155559002,Ren\xe9e,caf\xe9 \x80",
+              b"4155559003,Ugo,\x81"]
     path = tmp_path / "excel.csv"
     path.write_bytes(b"\r\n".join(lines) + b"\r\n")
     assert path.stat().st_size > 64 * 1024
     job = await run_import(services, tenant, path, dry_run=False)
-    assert (job.created_count, job.error_count) == (5002, 0)
+    assert (job.created_count, await errors_of(job)) == (5002, [(5004, "invalid_text")])
     zoe = await ListContact.get(contact__phone_number="+14155559001")
     assert (zoe.first_name, zoe.custom_fields) == ("Zoë", {"city": "São Paulo"})
     renee = await ListContact.get(contact__phone_number="+14155559002")
-    assert (renee.first_name, renee.custom_fields) == ("Renée", {"city": "café € \x81"})
+    assert (renee.first_name, renee.custom_fields) == ("Renée", {"city": "café €"})
 
     # A file that says it is UTF-8 (a BOM) keeps rejecting the rows that are not.
     marked = tmp_path / "marked.csv"
@@ -288,3 +291,58 @@ async def test_a_single_process_start_marks_every_unfinished_job(services, clock
     assert await services.imports.recover_interrupted() == 0  # might still be starting
     assert await services.imports.recover_interrupted(stale_after=dt.timedelta(0)) == 1
     assert (await ImportJob.get(id=job.id)).status == ImportStatus.FAILED
+
+
+async def test_unstorable_text_costs_only_its_row_on_dry_run_and_commit_alike(services,
+                                                                             tmp_path):
+    """A NUL in a cell: the dry run said "2 new, 0 bad" and the commit failed on
+    PostgreSQL, importing nothing, the good row included. A cell with a NUL, another
+    control character or an unpaired surrogate is now a bad row with its line (refused,
+    not cleaned: an import must not change what the file says unnoticed), on both
+    backends, in the dry run and the commit alike."""
+    tenant = await make_tenant(services)
+    await make_list(services, tenant)
+    path = tmp_path / "nul.csv"
+    path.write_bytes(b"phone,first_name,note\n"
+                     b"4155550401,A\x00nn,x\n"
+                     b"4155550402,Bob,fine\n"
+                     b"4155550403,Cy,bell\x07\n"
+                     b"4155550404\x00,Di,x\n"
+                     b"4155550405,Ed,esc\x1b[0m\n"
+                     b"4155550406,Flo,\x7f\n"
+                     b"4155550407,Gus,\"tab\tand\r\nlines are text\"\n")
+    expected = [(2, "invalid_text"), (4, "invalid_text"), (5, "invalid_text"),
+                (6, "invalid_text"), (7, "invalid_text")]
+    dry = await run_import(services, tenant, path, dry_run=True)
+    assert dry.status == ImportStatus.COMPLETED, dry.failure
+    assert (dry.rows_processed, dry.created_count, dry.error_count) == (7, 2, 5)
+    assert await errors_of(dry) == expected
+    first = await ImportRowError.get(job_id=dry.id, line=2)
+    assert first.reason == ("Column first_name contains a NUL character (U+0000), which "
+                            "cannot be stored.")
+    assert first.value == "Ann"  # what the cell holds, shown without the NUL
+
+    job = await run_import(services, tenant, path, dry_run=False)
+    assert job.status == ImportStatus.COMPLETED, job.failure
+    assert (job.created_count, job.error_count) == (dry.created_count, dry.error_count)
+    assert await errors_of(job) == expected
+    stored = dict(await ListContact.all().values_list("contact__phone_number",
+                                                      "first_name"))
+    assert stored == {"+14155550402": "Bob", "+14155550407": "Gus"}
+
+
+async def test_bytes_that_are_no_text_in_the_files_encoding_cost_their_row(services,
+                                                                          tmp_path):
+    tenant = await make_tenant(services)
+    await make_list(services, tenant)
+    # UTF-16 with an unpaired surrogate in a cell; a UTF-8 file (BOM) with a C1 control.
+    utf16 = tmp_path / "utf16.csv"
+    utf16.write_bytes("phone,first_name\n4155550501,ok\n".encode("utf-16")
+                      + "4155550502,".encode("utf-16-le") + b"\x00\xd8"
+                      + "x\n4155550503,fine\n".encode("utf-16-le"))
+    job = await run_import(services, tenant, utf16, dry_run=False)
+    assert (job.created_count, await errors_of(job)) == (2, [(3, "invalid_encoding")])
+    c1 = tmp_path / "c1.csv"
+    c1.write_bytes(b"\xef\xbb\xbfphone,first_name\n4155550504,\xc2\x85x\n4155550505,ok\n")
+    job = await run_import(services, tenant, c1, dry_run=False)
+    assert (job.created_count, await errors_of(job)) == (1, [(2, "invalid_text")])

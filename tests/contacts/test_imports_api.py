@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import io
 import os
@@ -12,8 +13,10 @@ from pathlib import Path
 import aiohttp
 
 from core.contacts.models import ImportJob, ListContact
+from core.db import database
 from core.permissions import Role
 from tests.cli_helpers import trackly
+from tests.conftest import IS_POSTGRES, scratch_postgres
 from tests.contacts.helpers import LIST_NUMBER, make_list
 from tests.contacts.test_import import AWKWARD, EXPECTED_ERRORS
 from tests.factories import make_tenant
@@ -285,3 +288,64 @@ def test_cli_import_dry_run_then_commit(tmp_path):
                      "--list", "+14155550000", cwd=tmp_path, env=env)
     assert failed.returncode == 1 and "phone number column" in failed.stderr
     conn.close()
+
+
+NUL_CSV = b"phone,first_name\n4155550401,A\x00nn\n4155550402,Bob\n"  # the issue's file
+
+
+async def test_an_upload_with_a_nul_byte_dry_runs_and_commits_alike(services, http,
+                                                                    tmp_path):
+    """The dry run said "2 new, 0 bad"; the commit then failed on PostgreSQL and imported
+    nothing, the good row included."""
+    tenant = await make_tenant(services)
+    await make_list(services, tenant)
+    path = tmp_path / "nul.csv"
+    path.write_bytes(NUL_CSV)
+    resp = await http.post("/api/v2/imports", headers=tenant.headers(),
+                           data=form(path, list_number=LIST_NUMBER))
+    dry = await finished(http, tenant, (await resp.json())["import_id"])
+    assert (dry["status"], dry["created_count"], dry["error_count"]) == ("completed", 1, 1)
+    assert [(e["line"], e["code"], e["value"]) for e in dry["errors"]] == [
+        (2, "invalid_text", "Ann")]
+    resp = await http.post(f"/api/v2/imports/{dry['id']}/commit", headers=tenant.headers())
+    done = await finished(http, tenant, (await resp.json())["import_id"])
+    assert (done["status"], done["created_count"], done["error_count"]) == ("completed", 1, 1)
+    assert await ListContact.all().values_list("first_name", flat=True) == ["Bob"]
+
+
+def test_cli_import_of_a_file_with_a_nul_byte(tmp_path):
+    """``trackly import`` reads files with the same reader: the same report, on the test
+    backend."""
+    with contextlib.ExitStack() as stack:
+        url = stack.enter_context(scratch_postgres("trackly_cli_import")) if IS_POSTGRES \
+            else f"sqlite://{tmp_path / 'cli.sqlite3'}"
+        env = {"TRACKLY_DATABASE_URL": url, "TRACKLY_DATA_DIR": str(tmp_path)}
+        for args in (["migrate"], ["account", "create", "Acme", "--owner-email", "o@a.test"]):
+            assert trackly(*args, cwd=tmp_path, env=env).returncode == 0
+        asyncio.run(_insert_list(url))
+        path = tmp_path / "nul.csv"
+        path.write_bytes(NUL_CSV)
+        for extra in ([], ["--commit"]):
+            run = trackly("import", str(path), "--list", LIST_NUMBER, *extra, cwd=tmp_path,
+                          env=env)
+            assert run.returncode == 0, run.stderr
+            assert "1 new" in run.stdout and "1 bad" in run.stdout, run.stdout
+            assert "line 2: invalid_text - Column first_name contains a NUL character" \
+                in run.stdout
+        assert asyncio.run(_first_names(url)) == ["Bob"]
+
+
+async def _insert_list(url: str) -> None:
+    async with database(url) as ctx:
+        await ctx.db("default").execute_script(
+            "INSERT INTO sending_list (account_id, name, phone_number, number_type, "
+            "country_code, provider, brand_name, webhook_token, status, "
+            "rate_limit_per_minute, allow_landlines, created_at, updated_at) VALUES "
+            f"(1, 'Main', '{LIST_NUMBER}', 'long_code', 'US', 'simulator', '', 'tok', "
+            "'active', 17000, FALSE, '2026-01-01 00:00:00+00:00', "
+            "'2026-01-01 00:00:00+00:00')")
+
+
+async def _first_names(url: str) -> list[str]:
+    async with database(url):
+        return list(await ListContact.all().values_list("first_name", flat=True))

@@ -193,7 +193,7 @@ async def test_bulk_items_of_the_wrong_type_are_item_errors_never_a_500(http, te
     body = await resp.json()
     assert [(e["index"], e["code"]) for e in body["errors"]] == [
         (0, "invalid_body"), (1, "invalid_body"), (3, "invalid_transactional"),
-        (4, "invalid_phone")]
+        (4, "invalid_to")]
     assert [m["index"] for m in body["messages"]] == [2, 5]
     rows = {m.to_number: m.transactional for m in await MessageSent.all()}
     assert rows == {"+12125550103": False, "+12125550106": True}

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from core.accounts.models import Account, ApiKey
 from core.permissions import Role
+from core.text import Text
 from web.auth import require_actor
 from web.bodies import (
+    Body,
+    Lenient,
     confirmed,
     iso,
     page_params,
@@ -27,10 +30,11 @@ from web.render import respond
 routes = web.RouteTableDef()
 
 
-class ApiKeyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field("", max_length=100)
-    role: Role | None = Field(None, description="Defaults to the caller's role; never above it.")
+class ApiKeyCreate(Body):
+    name: Text = Field("", max_length=100)
+    # A JSON string names the role (strict mode would want the Python enum itself).
+    role: Annotated[Role, Lenient] | None = Field(
+        None, description="Defaults to the caller's role; never above it.")
 
 
 class ApiKeyOut(BaseModel):

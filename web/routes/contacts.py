@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from core.contacts.models import ListContact
 from core.contacts.service import ContactInput, UpsertResult
-from core.errors import TracklyError, ValidationError
-from core.validation import MAX_BULK, bulk_size
+from core.text import Text, TextObject
+from core.validation import MAX_BULK
 from web.auth import require_actor
 from web.bodies import (
+    Body,
+    BulkItems,
     confirmed,
     flag,
     iso,
@@ -22,6 +24,7 @@ from web.bodies import (
     parse_body,
     read_json,
     validate,
+    validate_items,
 )
 from web.idempotency import idempotent
 from web.keys import SERVICES
@@ -31,21 +34,20 @@ from web.render import amount, respond
 routes = web.RouteTableDef()
 
 
-class ContactIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    phone_number: str | int = Field(description="Any common form; stored as E.164")
-    list_number: str | int = Field(description="The sending list's number")
-    signup_date: str | None = Field(None, description="YYYY-MM-DD, MM/DD/YYYY or ISO 8601; "
-                                                      "never in the future. Default: now")
-    ip_address: str | None = Field(None, description="Consent evidence: signup IP")
-    url: str | None = Field(None, description="Consent evidence: signup page URL")
-    custom_fields: dict[str, Any] | None = Field(
+class ContactIn(Body):
+    phone_number: Text | int = Field(description="Any common form; stored as E.164")
+    list_number: Text | int = Field(description="The sending list's number")
+    signup_date: Text | None = Field(None, description="YYYY-MM-DD, MM/DD/YYYY or ISO 8601; "
+                                                       "never in the future. Default: now")
+    ip_address: Text | None = Field(None, description="Consent evidence: signup IP")
+    url: Text | None = Field(None, description="Consent evidence: signup page URL")
+    custom_fields: TextObject | None = Field(
         None, description="Keys [a-z_][a-z0-9_]*; values string, number or boolean; "
                           "null removes a key")
     replace_custom_fields: bool = Field(False, description="Replace instead of merge")
-    first_name: str | None = Field(None, max_length=100)
-    last_name: str | None = Field(None, max_length=100)
-    email: str | None = None
+    first_name: Text | None = Field(None, max_length=100)
+    last_name: Text | None = Field(None, max_length=100)
+    email: Text | None = None
     use_journeys: bool = Field(True, description="Accepted; journeys arrive later, so "
                                                  "nothing is enrolled yet")
     skip_journey_if_exists: bool = Field(False, description="Accepted; see use_journeys")
@@ -61,33 +63,31 @@ class ContactUpserted(BaseModel):
     journeys_enrolled: list[int]
 
 
-class BulkIn(BaseModel):
-    contacts: list[Any] = Field(description=f"Up to {MAX_BULK} contacts as for "
-                                            "POST /contacts")
-    list_number: str | int | None = Field(None, description="Default for entries without "
-                                                            "one")
+class BulkIn(Body):
+    contacts: Annotated[list[Any], BulkItems.of(ContactIn, optional=["list_number"])] = Field(
+        description=f"Up to {MAX_BULK} contacts as for POST /contacts, each on its own")
+    list_number: Text | int | None = Field(None, description="Default for entries without "
+                                                             "one")
 
 
 class BulkOut(BaseModel):
     success: bool
     upserted_count: int
     error_count: int
-    errors: list[dict[str, Any]] = Field(description="[{index, code, error}]")
+    errors: list[dict[str, Any]] = Field(description="[{index, code, error, field?}]")
     results: list[dict[str, Any]]
 
 
-class FieldsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    phone_number: str | int
-    list_number: str | int
-    custom_fields: dict[str, Any] | None = None
+class FieldsIn(Body):
+    phone_number: Text | int
+    list_number: Text | int
+    custom_fields: TextObject | None = None
     merge_fields: bool = Field(True, description="false replaces all custom fields")
 
 
-class ContactDelete(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    phone_number: str | int
-    list_number: str | int
+class ContactDelete(Body):
+    phone_number: Text | int
+    list_number: Text | int
     confirm: bool
 
 
@@ -177,33 +177,14 @@ async def upsert_contact(request: web.Request) -> web.Response:
 async def upsert_bulk(request: web.Request) -> web.Response:
     actor = await require_actor(request)
     body = await parse_body(request, BulkIn)
-    bulk_size(body.contacts, field="contacts", noun="contact")
-    entries: list[ContactInput | None] = []
-    early: dict[int, TracklyError] = {}
-    for index, item in enumerate(body.contacts):
-        try:
-            if not isinstance(item, dict):
-                raise ValidationError("Each contact must be an object.",
-                                      code="invalid_contact")
-            if body.list_number is not None and "list_number" not in item:
-                item = {**item, "list_number": body.list_number}
-            entries.append(_entry(validate(ContactIn, item)))
-        except TracklyError as exc:
-            entries.append(None)
-            early[index] = exc
-    valid = [(i, e) for i, e in enumerate(entries) if e is not None]
-    errors: list[dict[str, Any]] = [{"index": i, "code": e.code, "error": e.message}
-                                    for i, e in early.items()]
-    results: list[dict[str, Any]] = []
-    if valid:
-        outcome = await request.app[SERVICES].contacts.upsert_many(actor, [e for _, e in valid])
-        for position, result in outcome.results:
-            index = valid[position][0]
-            results.append({"index": index, **_upserted(result)})
-            results[-1].pop("success")
-        errors += [{"index": valid[err.index][0], "code": err.code, "error": err.error}
-                   for err in outcome.errors]
-    errors.sort(key=lambda e: e["index"])
+    items = validate_items(ContactIn, body.contacts, field="contacts", noun="contact",
+                           defaults={"list_number": body.list_number})
+    outcome = await request.app[SERVICES].contacts.upsert_many(
+        actor, [_entry(item) for item in items.models])
+    results = [{"index": items.index_of(p), **_upserted(r)} for p, r in outcome.results]
+    for result in results:
+        result.pop("success")
+    errors = items.all_errors(outcome.errors)
     return respond({"success": True, "upserted_count": len(results),
                     "error_count": len(errors), "errors": errors, "results": results})
 

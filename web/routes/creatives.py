@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from core.creatives.models import MessageCreative
 from core.creatives.service import CreativeCost
+from core.text import Text
 from web.auth import require_actor
-from web.bodies import ObjectId, iso, page_params, paginated, paging, parse_body, path_id
+from web.bodies import Body, ObjectId, iso, page_params, paginated, paging, parse_body, path_id
 from web.keys import SERVICES
 from web.openapi import operation
 from web.render import amount, price, respond
@@ -18,19 +19,17 @@ from web.render import amount, price, respond
 routes = web.RouteTableDef()
 
 
-class LinkBinding(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class LinkBinding(Body):
     offer_id: ObjectId
-    params: dict[str, str | int | float] = Field(default_factory=dict)
+    params: dict[Text, Text | int | float] = Field(default_factory=dict)
 
 
-class CreativeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str | None = None
-    body: str | None = Field(None, description="Up to 1600 characters. Placeholders: "
+class CreativeIn(Body):
+    name: Text | None = None
+    body: Text | None = Field(None, description="Up to 1600 characters. Placeholders: "
                              "{{link1}}..{{link10}}, {{first_name}}, {{last_name}}, "
                              "{{brand_name}}, {{custom.<key>|default}}")
-    link_bindings: dict[str, LinkBinding] | None = Field(
+    link_bindings: dict[Text, LinkBinding] | None = Field(
         None, description='{"link1": {"offer_id": 3, "params": {"sub1": "spring"}}}')
     type: Literal["one_time", "automated", "welcome"] | None = None
     status: Literal["active", "paused", "archived"] | None = None

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from core.contacts.models import ImportJob, ImportRowError
 from core.errors import ValidationError
 from core.permissions import Action
+from core.text import check_text
 from web.auth import require_actor
 from web.bodies import flag, iso, page_params, paginated, paging, path_id
 from web.errors import body_limit, json_error
@@ -99,7 +100,10 @@ def error_out(row: ImportRowError) -> dict[str, Any]:
            response=ImportAccepted, status=202,
            description="The file streams to disk (up to 2 GB) and imports in the "
                        "background; follow it with GET /imports/{id}.",
-           errors={404: "`list_not_found`", 413: "File over 2 GB (`payload_too_large`)"})
+           errors={400: "`missing_file`, `empty_file`, `invalid_content_type`, "
+                        "`invalid_multipart`, `invalid_list_number`, `invalid_dry_run`, "
+                        "`invalid_filename`",
+                   404: "`list_not_found`", 413: "File over 2 GB (`payload_too_large`)"})
 @body_limit(MAX_UPLOAD)
 async def create_import(request: web.Request) -> web.StreamResponse:
     actor = await require_actor(request)
@@ -183,7 +187,9 @@ async def _receive(request: web.Request, path: Path
                 raise ValidationError("Nested multipart bodies are not supported.",
                                       code="invalid_content_type")
             if part.name == "file" and size is None:
-                filename = (part.filename or "upload.csv")[:255]
+                # Stored with the job and shown back: text from the client like any other.
+                filename = check_text((part.filename or "upload.csv")[:255],
+                                      field="filename")
                 size = await _save(part, path)
                 if size < 0:
                     return fields, filename, size
@@ -225,7 +231,7 @@ async def _small(part: BodyPartReader, limit: int = 200) -> str:
         if len(data) > limit:
             raise ValidationError(f"The field {part.name} is too long.",
                                   code=f"invalid_{part.name}", field=part.name)
-    return data.decode("utf-8", errors="replace").strip()
+    return check_text(data.decode("utf-8", errors="replace").strip(), field=str(part.name))
 
 
 def _error_page(request: web.Request) -> tuple[int, int]:

@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from core.contacts.lists import ListChanges
 from core.contacts.models import SendingList
 from core.permissions import Action, Actor
 from core.services import Services
+from core.text import Text, TextObject
 from web.auth import require_actor
-from web.bodies import iso, page_params, paginated, paging, parse_body, path_id
+from web.bodies import Body, iso, page_params, paginated, paging, parse_body, path_id
 from web.keys import SERVICES
 from web.openapi import operation
 from web.render import respond
@@ -24,26 +25,25 @@ CREDENTIALS_DOC = ("Write-only, never returned. twilio: {account_sid, auth_token
                    "{product_token}; simulator: none. Setting them needs the owner role.")
 
 
-class ListFields(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(None, max_length=200)
-    phone_number: str | int | None = Field(
+class ListFields(Body):
+    name: Text | None = Field(None, max_length=200)
+    phone_number: Text | int | None = Field(
         None, description="E.164 long code or toll-free (any common form), or a 5-6 digit "
                           "short code")
-    provider: str | None = Field(None, description="twilio, infobip, cm or simulator")
-    credentials: dict[str, Any] | None = Field(None, description=CREDENTIALS_DOC)
-    brand_name: str | None = None
-    status: str | None = Field(None, description="active or inactive")
+    provider: Text | None = Field(None, description="twilio, infobip, cm or simulator")
+    credentials: TextObject | None = Field(None, description=CREDENTIALS_DOC)
+    brand_name: Text | None = None
+    status: Text | None = Field(None, description="active or inactive")
     rate_limit_per_minute: int | None = Field(None, description="Default 17000")
-    prepend_text: str | None = Field(None, description="Overrides the account's prepend")
-    append_text: str | None = Field(None, description="Overrides the account's append")
-    help_text: str | None = Field(None, description="The reply to HELP / INFO")
+    prepend_text: Text | None = Field(None, description="Overrides the account's prepend")
+    append_text: Text | None = Field(None, description="Overrides the account's append")
+    help_text: Text | None = Field(None, description="The reply to HELP / INFO")
     allow_landlines: bool | None = None
 
 
 class ListCreate(ListFields):
-    phone_number: str | int
-    provider: str | None = Field(None, description="twilio, infobip, cm or simulator; "
+    phone_number: Text | int
+    provider: Text | None = Field(None, description="twilio, infobip, cm or simulator; "
                                  "defaults to TRACKLY_DEFAULT_PROVIDER")
 
 

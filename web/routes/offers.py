@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from core.offers.models import Offer
+from core.text import Text
 from web.auth import require_actor
-from web.bodies import iso, page_params, paginated, paging, parse_body, path_id
+from web.bodies import Body, Lenient, iso, page_params, paginated, paging, parse_body, path_id
 from web.keys import SERVICES
 from web.openapi import operation
 from web.render import amount, respond
@@ -18,16 +19,16 @@ from web.render import amount, respond
 routes = web.RouteTableDef()
 
 
-class OfferIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str | None = None
-    tracking_url: str | None = Field(
+class OfferIn(Body):
+    name: Text | None = None
+    tracking_url: Text | None = Field(
         None, description="May contain {click_id} {message_id} {contact_id} {offer_id} "
                           "{sub1}..{sub5}")
-    payout: Decimal | str | None = Field(
+    # Money is a decimal string or a number in requests, read as a Decimal (core.money).
+    payout: Annotated[Decimal, Lenient] | Text | None = Field(
         None, description='A decimal string ("12.50") or a number; answered as "12.5000"')
     payout_type: Literal["cpa", "cpc", "revshare"] | None = None
-    advertiser: str | None = None
+    advertiser: Text | None = None
     status: Literal["active", "paused", "expired", "archived"] | None = None
     attribution_window_days: int | None = Field(None, ge=1, le=365)
     bot_filter_mode: Literal["record", "preview"] | None = None

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from core.errors import ValidationError
-from core.messaging.send import SendRequest, SendResult
+from core.messaging.send import BulkMessage, SendRequest, SendResult
+from core.text import Text
 from core.validation import MAX_BULK
 from web.auth import require_actor
-from web.bodies import ObjectId, parse_body
+from web.bodies import Body, BulkItems, ObjectId, parse_body, validate_items
 from web.idempotency import idempotency_key, idempotent
 from web.keys import SERVICES
 from web.openapi import operation
@@ -20,13 +20,12 @@ from web.render import price, respond
 routes = web.RouteTableDef()
 
 
-class SendIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    to: str | int | None = Field(None, description="Any common form; E.164 in responses")
-    body: str | None = Field(None, description="Up to 1600 characters; {{first_name}}, "
-                             "{{brand_name}}, {{custom.key|default}} allowed")
+class SendIn(Body):
+    to: Text | int | None = Field(None, description="Any common form; E.164 in responses")
+    body: Text | None = Field(None, description="Up to 1600 characters; {{first_name}}, "
+                              "{{brand_name}}, {{custom.key|default}} allowed")
     creative_id: ObjectId | None = Field(None, description="Send a creative instead of a body")
-    list_number: str | int | None = Field(None, description="The sending list's number")
+    list_number: Text | int | None = Field(None, description="The sending list's number")
     transactional: bool = Field(False, description="Exempt from quiet hours")
 
 
@@ -40,10 +39,18 @@ class SendOut(BaseModel):
     to: str
 
 
-class BulkIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    list_number: str | int | None = None
-    messages: list[Any] | None = Field(None, description=f"Up to {MAX_BULK} {{to, body}}")
+class BulkMessageIn(Body):
+    """One record of /send/bulk."""
+
+    to: Text | int = Field(description="Any common form; E.164 in responses")
+    body: Text = Field(description="As for POST /send")
+    transactional: bool = Field(False, description="Exempt from quiet hours")
+
+
+class BulkIn(Body):
+    list_number: Text | int = Field(description="The sending list's number")
+    messages: Annotated[list[Any], BulkItems.of(BulkMessageIn)] = Field(
+        description=f"Up to {MAX_BULK} messages, each on its own")
 
 
 def result_out(result: SendResult) -> dict[str, Any]:
@@ -83,15 +90,13 @@ async def send(request: web.Request) -> web.Response:
 async def send_bulk(request: web.Request) -> web.Response:
     actor = await require_actor(request)
     body = await parse_body(request, BulkIn)
-    if body.messages is None:
-        raise ValidationError("messages is required.", code="missing_messages",
-                              field="messages")
+    items = validate_items(BulkMessageIn, body.messages, field="messages", noun="message")
     outcome = await request.app[SERVICES].sending.send_bulk(
-        actor, list_number=body.list_number, messages=body.messages)
+        actor, list_number=body.list_number, messages=[
+            BulkMessage(m.to, m.body, m.transactional) for m in items.models])
+    errors = items.all_errors(outcome.errors)
     return respond({
-        "success": True, "queued_count": len(outcome.queued),
-        "error_count": len(outcome.errors),
-        "messages": [{"index": i, **result_out(r)} for i, r in outcome.queued],
-        "errors": [{"index": i, "code": code, "error": error}
-                   for i, code, error in outcome.errors],
+        "success": True, "queued_count": len(outcome.queued), "error_count": len(errors),
+        "messages": [{"index": items.index_of(p), **result_out(r)} for p, r in outcome.queued],
+        "errors": errors,
     }, status=201)
