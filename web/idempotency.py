@@ -10,21 +10,16 @@ from __future__ import annotations
 
 import functools
 import json
-import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from core.system.idempotency import HEADER, Replay, clean_key
 from web.auth import require_actor
-from web.errors import json_error
 from web.keys import SERVICES
 from web.render import respond
 
-log = logging.getLogger(__name__)
-
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
 
 
 def idempotency_key(request: web.Request) -> str | None:
@@ -40,13 +35,8 @@ def idempotent(handler: Handler) -> Handler:
         if key is None:
             return await handler(request)
         actor = await require_actor(request)
-        try:
-            body = await request.read()
-        except ConnectionResetError:
-            # The client hung up before its body arrived: no fault of ours, and nobody
-            # is left to read an answer.
-            log.info("client went away while sending %s %s", request.method, request.path)
-            return json_error(400, "incomplete_body", "The request body ended early.")
+        # A client hanging up here is answered and logged once, by web.errors.
+        body = await request.read()
         store = request.app[SERVICES].idempotency
         claim = await store.claim(actor.account_id, key, method=request.method,
                                   path=request.path, body=body)
