@@ -463,7 +463,7 @@ def _number(value: Any, path: str, money: bool) -> Decimal:
 
 
 def _text(value: Any, path: str, spec: FieldSpec, operator: Operator) -> str:
-    if isinstance(value, int) and not isinstance(value, bool):
+    if spec.type == FieldType.TEXT and isinstance(value, int) and not isinstance(value, bool):
         value = str(value)  # area_code: 415
     if not isinstance(value, str):
         raise _bad(path, "give a string")
