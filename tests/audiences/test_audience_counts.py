@@ -305,3 +305,15 @@ async def test_preview_gives_the_first_matching_contacts(services):
     samples = await sample_audience(tree, aud.scope("A"), limit=5)
     assert [s.list_contact_id for s in samples] == ids[3:8]
     assert await sample_audience(tree, aud.scope("A"), limit=0) == []
+
+
+async def test_a_filter_of_many_long_lists_runs(services):
+    # 40 lists of 1,000 values each: more values than SQLite takes parameters (32,766).
+    aud = await audience(services)
+    await aud.add("+14155550101", custom_fields={"zip": "94107", "n": 7})
+    zips = [f"{n:05d}" for n in range(94_000, 95_000)]
+    numbers = list(range(1000))
+    money = [n / 4 for n in range(1000)]
+    tree = where(*[c("custom.zip", "in", zips)] * 20, *[c("custom.n", "in", numbers)] * 19,
+                 c("avg_revenue", "not_in", money))
+    assert await aud.size(tree) == 1
