@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +52,32 @@ class RunStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class WallTimeField(fields.Field[dt.time | None], dt.time):
+    """A time of day on a wall clock, in no zone (the schedule's ``timezone`` says where),
+    stored as ``HH:MM:SS`` text.
+
+    tortoise's TimeField cannot do this: sqlite3 has no adapter for ``datetime.time`` (a
+    schedule with a send time failed to save on SQLite), and on PostgreSQL it is a TIMETZ
+    pinned to UTC, while a send time of 10:00 means 10:00 wherever it is read."""
+
+    SQL_TYPE = "VARCHAR(8)"
+
+    def to_db_value(self, value: Any, instance: Any) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, str):  # a filter value, or a row read back
+            value = dt.time.fromisoformat(value)
+        if not isinstance(value, dt.time) or value.tzinfo is not None:
+            raise ValueError(f"{self.model_field_name} must be a wall-clock time of day "
+                             "without a zone")
+        return value.replace(microsecond=0).isoformat()
+
+    def to_python_value(self, value: Any) -> dt.time | None:
+        if value is None or isinstance(value, dt.time):
+            return value
+        return dt.time.fromisoformat(str(value))
+
+
 class Schedule(Model):
     id = fields.IntField(primary_key=True)
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
@@ -68,7 +95,7 @@ class Schedule(Model):
     send_type = fields.CharEnumField(SendType, max_length=16, default=SendType.BLAST)
     recurrence = fields.CharEnumField(Recurrence, max_length=16, default=Recurrence.ONE_TIME)
     send_date = fields.DateField(null=True)
-    send_time = fields.TimeField(null=True)
+    send_time: dt.time | None = WallTimeField(null=True)
     # [0..6], Monday is 0
     days_of_week: fields.JSONField[list[int]] = fields.JSONField(default=list)
     start_date = fields.DateField(null=True)
