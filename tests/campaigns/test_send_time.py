@@ -95,5 +95,5 @@ def test_migration_keeps_the_wall_time_postgres_held_with_a_zone(tmp_path):
         assert setup.returncode == 0, setup.stderr
         done = trackly("migrate", cwd=tmp_path, env={"TRACKLY_DATABASE_URL": url})
         assert done.returncode == 0, done.stderr
-        assert "0008_schedule_send_time_text" in done.stdout
+        assert "0007_schedule_send_time_text" in done.stdout
         assert asyncio.run(_stored_send_times(url)) == ["10:00:00"]

@@ -13,7 +13,7 @@ async def _keep_wall_times(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0004_ticket_message_edits')]
+    dependencies = [('models', '0006_receipt_raw_status_and_provider_segments')]
 
     initial = False
 
