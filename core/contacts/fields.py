@@ -167,7 +167,7 @@ def clean_url(value: str | None) -> str | None:
     return text
 
 
-def clean_text(value: str | None, *, field: str, max_length: int) -> str | None:
+def clean_short_text(value: str | None, *, field: str, max_length: int) -> str | None:
     """A short single-line text (names and the like), None when absent."""
     if value is None:
         return None

@@ -23,7 +23,7 @@ from core.contacts.fields import (
     clean_contact_email,
     clean_custom_fields,
     clean_ip,
-    clean_text,
+    clean_short_text,
     clean_url,
     merge_custom_fields,
     parse_date,
@@ -248,7 +248,7 @@ class ContactService:
                 values["signup_date"] = parse_date(str(entry.signup_date), now=now,
                                                    what="signup_date")
             for name, limit in (("first_name", 100), ("last_name", 100)):
-                value = clean_text(getattr(entry, name), field=name, max_length=limit)
+                value = clean_short_text(getattr(entry, name), field=name, max_length=limit)
                 if value is not None:
                     values[name] = value
             email = clean_contact_email(entry.email)
