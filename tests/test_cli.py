@@ -270,3 +270,20 @@ def _read_pty(fd: int) -> bytes:
         return os.read(fd, 65536)
     except OSError:  # EIO: the other end closed
         return b""
+
+
+@pytest.mark.parametrize(("name", "said"), [
+    (os.fsdecode(b"Acme\xff"), "is not valid UTF-8 text"),  # undecodable argv bytes
+    ("Ac\x07me", "contains a control character (U+0007)"),
+])
+def test_text_arguments_follow_the_one_text_rule(tmp_path, name, said):
+    """Bytes that are not UTF-8 crashed with a traceback; a control character was
+    stored in the account's name."""
+    env = _db_env(tmp_path)
+    refused = trackly("account", "create", name, "--owner-email", "ops@acme.test",
+                      cwd=tmp_path, env=env)
+    assert refused.returncode == 2
+    assert said in refused.stderr
+    assert "Traceback" not in refused.stderr
+    trackly("migrate", cwd=tmp_path, env=env)
+    assert _count(tmp_path, "account") == 0

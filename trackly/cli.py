@@ -18,10 +18,31 @@ from core.errors import TracklyError
 from core.permissions import Actor, Role
 from core.services import Services
 from core.settings import Settings, SettingsError, check_data_dir, load_settings, make_data_dir
+from core.text import text_problem
 from trackly.bootstrap import build_services, configure_logging
 
 T = TypeVar("T")
 ROLES = click.Choice([r.value for r in Role], case_sensitive=False)
+
+
+class _Text(click.ParamType):
+    """A text argument, checked by the one text rule (core.text): bytes that are not
+    UTF-8 reach Python as unpaired surrogates, and control characters have no place in
+    a name or a key."""
+
+    name = "text"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> str:
+        problem = text_problem(str(value))
+        if problem is not None:
+            if "surrogate" in problem:  # how undecodable bytes in argv reach Python
+                problem = "is not valid UTF-8 text"
+            self.fail(f"{problem}.", param, ctx)
+        return str(value)
+
+
+TEXT = _Text()
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -210,8 +231,8 @@ def account() -> None:
 
 
 @account.command("create")
-@click.argument("name")
-@click.option("--owner-email", required=True, help="The first owner's email address.")
+@click.argument("name", type=TEXT)
+@click.option("--owner-email", type=TEXT, required=True, help="The first owner's email address.")
 @async_command
 async def account_create(services: Services, name: str, owner_email: str) -> None:
     """Create an account and print its id."""
@@ -254,7 +275,7 @@ def user() -> None:
 
 
 @user.command("add")
-@click.argument("email")
+@click.argument("email", type=TEXT)
 @click.option("--account", "account_id", type=int, required=True)
 @click.option("--role", type=ROLES, required=True)
 @async_command
@@ -289,7 +310,7 @@ def apikey() -> None:
 @apikey.command("create")
 @click.option("--account", "account_id", type=int, required=True)
 @click.option("--role", type=ROLES, required=True)
-@click.option("--name", default="", help="A label to recognise the key by.")
+@click.option("--name", type=TEXT, default="", help="A label to recognise the key by.")
 @async_command
 async def apikey_create(services: Services, account_id: int, role: str, name: str) -> None:
     """Create a key and print it (once: it is stored only as a hash)."""
@@ -319,7 +340,7 @@ async def apikey_list(services: Services, account_id: int) -> None:
 
 
 @apikey.command("revoke")
-@click.argument("key")
+@click.argument("key", type=TEXT)
 @click.option("--account", "account_id", type=int, required=True)
 @async_command
 async def apikey_revoke(services: Services, key: str, account_id: int) -> None:
@@ -368,7 +389,7 @@ async def list_list(services: Services, account_id: int) -> None:
 
 @cli.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--list", "list_number", required=True, help="The sending list's number.")
+@click.option("--list", "list_number", type=TEXT, required=True, help="The sending list's number.")
 @click.option("--commit", is_flag=True, help="Write the contacts (default: a dry run).")
 @async_command
 async def import_cmd(services: Services, file: Path, list_number: str, commit: bool) -> None:
