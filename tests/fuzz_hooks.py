@@ -160,14 +160,19 @@ def flatmap_path_parameters(context: Any, path_parameters: Any) -> st.SearchStra
 
 @schemathesis.hook
 def flatmap_headers(context: Any, headers: Any) -> st.SearchStrategy[Any]:
-    """One request in eight carries an over-long header or a hostile API key (it replaces
-    the real key, so most requests keep theirs and reach the handlers)."""
+    """One request in eight carries an over-long header, a hostile API key (it replaces
+    the real key, so most requests keep theirs and reach the handlers) or a hostile
+    Idempotency-Key."""
     headers = headers or {}
     hostile = st.one_of(
         st.sampled_from(LONG_HEADERS).map(lambda n: {**headers, "X-Padding": "p" * n}),
         st.sampled_from(["trk_" + "a" * (9 * 1024), "x" * MAX_HEADER * 2, "trk_\x00",
                          "trk_\x1b[0m", "trk_\xff\xfe"]).map(
-            lambda key: {**headers, "X-Api-Key": key}))
+            lambda key: {**headers, "X-Api-Key": key}),
+        # Idempotency-Key on any operation (only creating writes read it): bytes that
+        # are not UTF-8, one past the 200 characters allowed, a plain one.
+        st.sampled_from(["k\xff\xfe", "k" * 201, "fuzz-1"]).map(
+            lambda key: {**headers, "Idempotency-Key": key}))
     return st.integers(0, 7).flatmap(lambda n: hostile if n == 0 else st.just(headers))
 
 
