@@ -14,6 +14,7 @@ from core.contacts.service import ContactService
 from core.creatives.service import CreativeService
 from core.crypto import SecretBox
 from core.inbound.callbacks import ProviderCallbacks
+from core.inbound.replies import InboundReplies
 from core.inbound.service import InboundService
 from core.messaging.monitor import FailureRateMonitor
 from core.messaging.send import SendService
@@ -39,6 +40,7 @@ class Services:
     messages: MessageService
     sending: SendService
     inbound: InboundService
+    replies: InboundReplies  # replies as people read them, and the review list
     callbacks: ProviderCallbacks  # what providers post to us (not core.webhooks)
     failure_monitor: FailureRateMonitor
     system: SystemService

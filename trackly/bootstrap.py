@@ -17,6 +17,7 @@ from core.contacts.service import ContactService
 from core.creatives.service import CreativeService
 from core.crypto import SecretBox
 from core.inbound.callbacks import ProviderCallbacks
+from core.inbound.replies import InboundReplies
 from core.inbound.service import InboundService
 from core.inbound.verify import ListSecrets
 from core.messaging.executor import Executor, ExecutorConfig
@@ -74,6 +75,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
         messages=messages,
         sending=SendService(clock=clock, settings=settings, lists=lists),
         inbound=inbound,
+        replies=InboundReplies(clock=clock, lists=lists),
         callbacks=callbacks,
         failure_monitor=FailureRateMonitor(clock=clock, notifications=notifications),
         providers=providers,

@@ -22,12 +22,13 @@ from web.routes import (
     lists,
     messages,
     offers,
+    replies,
     send,
 )
 
 ROUTE_TABLES = [health.routes, account.routes, lists.routes, contacts.routes, imports.routes,
                 offers.routes, creatives.routes, messages.routes, send.routes,
-                callbacks.routes]
+                callbacks.routes, replies.routes]
 
 
 def create_app(services: Services) -> web.Application:

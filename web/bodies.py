@@ -8,6 +8,7 @@ named by the top-level field; the full path goes in the error's ``field``."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -347,3 +348,17 @@ def confirmed(request: web.Request, body: dict[str, Any] | None = None) -> None:
 def iso(value: Any) -> str | None:
     """ISO 8601 in UTC with offset, or None."""
     return value.isoformat() if value is not None else None
+
+
+def time_param(request: web.Request, name: str) -> dt.datetime | None:
+    """Query parameter ``name``: an ISO 8601 time, in UTC (no offset means UTC)."""
+    raw = request.query.get(name)
+    if not raw:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        # In UTC, as stored: 0001-01-01T00:00+01:00 has no UTC time (OverflowError).
+        return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+    except (ValueError, OverflowError):
+        raise ValidationError(f"{name} must be an ISO 8601 time, e.g. 2026-03-01T00:00:00Z.",
+                              code=f"invalid_{name}", field=name) from None

@@ -36,7 +36,15 @@ class InboundMessage(Model):
     provider = fields.CharField(max_length=16)
     provider_message_id = fields.CharField(max_length=100)
     intent = fields.CharEnumField(InboundIntent, max_length=16, default=InboundIntent.NONE)
+    # The rule that decided the intent (support answers "why was I unsubscribed?" from it).
     matched_rule = fields.CharField(max_length=100, default="")
+    # Not read as an opt-out, yet it holds an opt-out word: on the review list until a
+    # person decides (reviewed_at); set_aside names the rule that set the word aside.
+    needs_review = fields.BooleanField(default=False)
+    set_aside = fields.CharField(max_length=100, default="")
+    reviewed_at = fields.DatetimeField(null=True)
+    reviewed_by = fields.CharField(max_length=200, null=True)
+    review_decision = fields.CharField(max_length=16, null=True)  # opt_out | keep
     action_taken = fields.CharField(max_length=64, default="")
     received_at = fields.DatetimeField()
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -44,4 +52,5 @@ class InboundMessage(Model):
     class Meta:
         table = "inbound_message"
         unique_together = (("provider", "provider_message_id"),)
-        indexes = (Index(fields=("account_id", "received_at")),)
+        indexes = (Index(fields=("account_id", "received_at")),
+                   Index(fields=("account_id", "needs_review", "reviewed_at")))

@@ -127,6 +127,7 @@ class InboundService:
                     from_number=from_number, to_number=to_number, body=sms.body,
                     provider=sms.provider[:16], provider_message_id=sms.provider_message_id[:100],
                     intent=match.intent, matched_rule=match.rule[:100],
+                    needs_review=match.needs_review, set_aside=match.set_aside[:100],
                     received_at=sms.received_at or now)
                 if sending_list is None or account is None:
                     result.action = InboundAction.UNKNOWN_NUMBER
@@ -231,6 +232,14 @@ class InboundService:
                 title=f"Opt-out on {sending_list.phone_number}",
                 body=f"{shown} opted out ({match.keyword}); {result.cancelled} queued "
                      "message(s) cancelled.", data=data)
+        elif match.needs_review:
+            # No rule set is complete: a reply not read as an opt-out that still holds an
+            # opt-out word goes to the review list (GET /api/v2/inbound?needs_review=true).
+            await self.notifications.notify(
+                account.id, kind="opt_out_review", severity=Severity.LOW,
+                title=f"A reply to review on {sending_list.phone_number}",
+                body=f"{shown}: read as {match.intent.value} ({match.set_aside or match.rule})"
+                     ", but it holds an opt-out word. Review it.", data=data)
         elif match.intent in (InboundIntent.NONE, InboundIntent.HELP, InboundIntent.OPT_IN):
             await self.notifications.notify(
                 account.id, kind="inbound", severity=Severity.LOW,

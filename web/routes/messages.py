@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from core.errors import ValidationError
 from core.messaging.models import MessageSent, MessageStatus
 from core.messaging.service import HistoryEntry
 from core.reasons import DropReason, StatusDetail
 from web.auth import require_actor
-from web.bodies import iso, page_params, paginated, paging, positive_int
+from web.bodies import iso, page_params, paginated, paging, positive_int, time_param
 from web.keys import SERVICES
 from web.openapi import operation
 from web.render import price, respond
@@ -97,19 +95,6 @@ def message_out(m: MessageSent, list_number: str | None = None,
     return out
 
 
-def _time(request: web.Request, name: str) -> dt.datetime | None:
-    raw = request.query.get(name)
-    if not raw:
-        return None
-    try:
-        value = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
-        # In UTC, as stored: 0001-01-01T00:00+01:00 has no UTC time (OverflowError).
-        return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
-    except (ValueError, OverflowError):
-        raise ValidationError(f"{name} must be an ISO 8601 time, e.g. 2026-03-01T00:00:00Z.",
-                              code=f"invalid_{name}", field=name) from None
-
-
 @routes.get("/api/v2/messages/{message_id}")
 @operation("One message with its status history", tag="messages", response=MessageOut,
            errors={404: "message_not_found"})
@@ -136,6 +121,6 @@ async def list_messages(request: web.Request) -> web.Response:
         actor, page=page, per_page=per_page, status=request.query.get("status"),
         list_number=request.query.get("list_number"),
         schedule_id=positive_int(request, "schedule_id"),
-        since=_time(request, "since"), until=_time(request, "until"))
+        since=time_param(request, "since"), until=time_param(request, "until"))
     return respond(paginated([message_out(m) for m in found.items], page=page,
                              per_page=per_page, total=found.total))
