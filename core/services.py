@@ -25,6 +25,7 @@ from core.settings import Settings
 from core.support.service import SupportService
 from core.system.idempotency import IdempotencyService
 from core.system.service import SystemService
+from core.tracking.conversions import ConversionService
 
 
 @dataclass
@@ -50,3 +51,4 @@ class Services:
     contacts: ContactService
     imports: ImportService
     compliance: ComplianceService
+    conversions: ConversionService

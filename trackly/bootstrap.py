@@ -33,6 +33,7 @@ from core.settings import Settings, resolve_secret_key
 from core.support.service import SupportService
 from core.system.idempotency import IdempotencyService
 from core.system.service import SystemService
+from core.tracking.conversions import ConversionService
 from web.routes.callbacks import callback_url
 
 
@@ -69,6 +70,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
         contacts=contacts,
         imports=ImportService(clock=clock, lists=lists, data_dir=settings.data_dir),
         compliance=compliance,
+        conversions=ConversionService(clock=clock),
         offers=OfferService(clock=clock),
         creatives=CreativeService(clock=clock, settings=settings),
         messages=messages,

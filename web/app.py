@@ -16,6 +16,7 @@ from web.routes import (
     account,
     callbacks,
     contacts,
+    conversions,
     creatives,
     health,
     imports,
@@ -27,7 +28,7 @@ from web.routes import (
 
 ROUTE_TABLES = [health.routes, account.routes, lists.routes, contacts.routes, imports.routes,
                 offers.routes, creatives.routes, messages.routes, send.routes,
-                callbacks.routes]
+                callbacks.routes, conversions.routes]
 
 
 def create_app(services: Services) -> web.Application:
