@@ -26,6 +26,9 @@ from core.support.service import SupportService
 from core.system.idempotency import IdempotencyService
 from core.system.service import SystemService
 from core.tracking.conversions import ConversionService
+from core.webhooks.delivery import WebhookDispatcher
+from core.webhooks.emitter import WebhookEmitter
+from core.webhooks.service import WebhookService
 
 
 @dataclass
@@ -52,3 +55,6 @@ class Services:
     imports: ImportService
     compliance: ComplianceService
     conversions: ConversionService
+    events: WebhookEmitter  # core.events.EventSink: what emits outbound webhook events
+    webhooks: WebhookService
+    webhook_dispatcher: WebhookDispatcher

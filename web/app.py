@@ -24,11 +24,12 @@ from web.routes import (
     messages,
     offers,
     send,
+    webhooks,
 )
 
 ROUTE_TABLES = [health.routes, account.routes, lists.routes, contacts.routes, imports.routes,
                 offers.routes, creatives.routes, messages.routes, send.routes,
-                callbacks.routes, conversions.routes]
+                callbacks.routes, conversions.routes, webhooks.routes]
 
 
 def create_app(services: Services) -> web.Application:

@@ -7,7 +7,6 @@ walks the router, so every endpoint a later change adds shows up without editing
 from __future__ import annotations
 
 import re
-
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
