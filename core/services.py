@@ -21,6 +21,7 @@ from core.messaging.service import MessageService
 from core.notifications.service import NotificationService
 from core.offers.service import OfferService
 from core.providers.registry import ProviderRegistry
+from core.reports.service import ReportService
 from core.settings import Settings
 from core.support.service import SupportService
 from core.system.idempotency import IdempotencyService
@@ -55,6 +56,7 @@ class Services:
     imports: ImportService
     compliance: ComplianceService
     conversions: ConversionService
+    reports: ReportService
     events: WebhookEmitter  # core.events.EventSink: what emits outbound webhook events
     webhooks: WebhookService
     webhook_dispatcher: WebhookDispatcher

@@ -28,6 +28,7 @@ from core.notifications.service import NotificationService
 from core.offers.service import OfferService
 from core.providers.registry import ProviderRegistry
 from core.redaction import RedactApiKeys
+from core.reports.service import ReportService
 from core.services import Services
 from core.settings import Settings, resolve_secret_key
 from core.support.service import SupportService
@@ -77,6 +78,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
         compliance=compliance,
         conversions=ConversionService(clock=clock, events=events),
         events=events,
+        reports=ReportService(clock=clock),
         webhooks=WebhookService(clock=clock, box=box, emitter=events,
                                 notifications=notifications),
         webhook_dispatcher=WebhookDispatcher(clock=clock, box=box,

@@ -23,13 +23,15 @@ from web.routes import (
     lists,
     messages,
     offers,
+    reports,
     send,
     webhooks,
 )
 
 ROUTE_TABLES = [health.routes, account.routes, lists.routes, contacts.routes, imports.routes,
                 offers.routes, creatives.routes, messages.routes, send.routes,
-                callbacks.routes, conversions.routes, webhooks.routes]
+                callbacks.routes, conversions.routes, webhooks.routes,
+                reports.routes]
 
 
 def create_app(services: Services) -> web.Application:

@@ -61,7 +61,7 @@ class Migration(migrations.Migration):
                 ('occurred_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
-            options={'table': 'conversion', 'app': 'models', 'unique_together': (('account', 'dedup_key'),), 'indexes': [Index(fields=['account_id', 'occurred_at'])], 'pk_attr': 'id', 'table_description': 'A postback or pixel hit, attributed through its click to everything upstream.'},
+            options={'table': 'conversion', 'app': 'models', 'unique_together': (('account', 'dedup_key'),), 'indexes': [Index(fields=['account_id', 'occurred_at']), Index(fields=['message_id']), Index(fields=['contact_id', 'sending_list_id'])], 'pk_attr': 'id', 'table_description': 'A postback or pixel hit, attributed through its click to everything upstream.'},
             bases=['Model'],
         ),
         ops.AddIndex(

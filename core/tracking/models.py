@@ -186,4 +186,6 @@ class Conversion(Model):
     class Meta:
         table = "conversion"
         unique_together = (("account", "dedup_key"),)
-        indexes = (Index(fields=("account_id", "occurred_at")),)
+        indexes = (Index(fields=("account_id", "occurred_at")),
+                   Index(fields=("message_id",)),  # reports: revenue per message
+                   Index(fields=("contact_id", "sending_list_id")))  # LTV cohorts
