@@ -27,6 +27,7 @@ from core.support.service import SupportService
 from core.system.idempotency import IdempotencyService
 from core.system.service import SystemService
 from core.tracking.conversions import ConversionService
+from core.tracking.conversions_tune import TuneSync
 from core.webhooks.delivery import WebhookDispatcher
 from core.webhooks.emitter import WebhookEmitter
 from core.webhooks.service import WebhookService
@@ -57,6 +58,7 @@ class Services:
     compliance: ComplianceService
     conversions: ConversionService
     reports: ReportService
+    tune: TuneSync
     events: WebhookEmitter  # core.events.EventSink: what emits outbound webhook events
     webhooks: WebhookService
     webhook_dispatcher: WebhookDispatcher

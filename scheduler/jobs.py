@@ -18,6 +18,7 @@ HEARTBEAT_SECONDS = 15
 ALERT_CHECK_SECONDS = 30
 UPLOAD_SWEEP_MINUTES = 60
 WEBHOOK_SECONDS = 5
+TUNE_SYNC_MINUTES = 60
 
 
 def build_scheduler(services: Services) -> AsyncIOScheduler:
@@ -44,6 +45,14 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
                       id="failure_rates", max_instances=1, coalesce=True)
     scheduler.add_job(import_uploads, "interval", minutes=UPLOAD_SWEEP_MINUTES,
                       id="import_uploads", max_instances=1, coalesce=True)
+    async def tune_sync() -> None:
+        for result in await services.tune.sync_all():
+            log.info("TUNE sync for account %s: %d fetched, %d new, %d already known%s",
+                     result.account_id, result.fetched, result.recorded, result.duplicates,
+                     f"; failed: {result.error}" if result.error else "")
+
+    scheduler.add_job(tune_sync, "interval", minutes=TUNE_SYNC_MINUTES, id="tune_sync",
+                      max_instances=1, coalesce=True)
     scheduler.add_job(webhooks, "interval", seconds=WEBHOOK_SECONDS, id="webhooks",
                       max_instances=1, coalesce=True)
     return scheduler

@@ -35,6 +35,7 @@ from core.support.service import SupportService
 from core.system.idempotency import IdempotencyService
 from core.system.service import SystemService
 from core.tracking.conversions import ConversionService
+from core.tracking.conversions_tune import TuneSync
 from core.webhooks.delivery import WebhookDispatcher
 from core.webhooks.emitter import WebhookEmitter
 from core.webhooks.service import WebhookService
@@ -49,6 +50,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
     notifications = NotificationService(clock=clock)
     # Outbound webhooks' events come from lower domains through core.events' port.
     events = WebhookEmitter(clock=clock)
+    conversions = ConversionService(clock=clock, events=events)
     lists = SendingListService(clock=clock, box=box,
                                default_provider=settings.default_provider)
     # Contacts and compliance drop queued messages (an unsubscribe, a block) through a
@@ -76,7 +78,9 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
         contacts=contacts,
         imports=ImportService(clock=clock, lists=lists, data_dir=settings.data_dir),
         compliance=compliance,
-        conversions=ConversionService(clock=clock, events=events),
+        conversions=conversions,
+        tune=TuneSync(clock=clock, box=box, conversions=conversions,
+                      api_url=settings.tune_api_url),
         events=events,
         reports=ReportService(clock=clock),
         webhooks=WebhookService(clock=clock, box=box, emitter=events,

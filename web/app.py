@@ -22,6 +22,7 @@ from web.routes import (
     imports,
     lists,
     messages,
+    networks,
     offers,
     reports,
     send,
@@ -31,7 +32,7 @@ from web.routes import (
 ROUTE_TABLES = [health.routes, account.routes, lists.routes, contacts.routes, imports.routes,
                 offers.routes, creatives.routes, messages.routes, send.routes,
                 callbacks.routes, conversions.routes, webhooks.routes,
-                reports.routes]
+                reports.routes, networks.routes]
 
 
 def create_app(services: Services) -> web.Application:

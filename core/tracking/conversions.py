@@ -157,11 +157,13 @@ class ConversionService:
     # -- the roads in ------------------------------------------------------------------
 
     async def by_click(self, click_id: str, conversion: ConversionIn, *,
-                       secret: str | None = None) -> Recorded:
+                       secret: str | None = None, account_id: int | None = None
+                       ) -> Recorded:
         """A postback or pixel naming the click (``/conv``, ``/pixel``, TUNE's
         ``{aff_sub}``, Everflow's ``{sub1}``). The click id is unguessable; a ``secret``,
-        when the network sends one, must be the offer's."""
-        target = await self._click_target(click_id)
+        when the network sends one, must be the offer's. ``account_id``: only that
+        account's clicks (the TUNE sync of one account)."""
+        target = await self._click_target(click_id, account_id=account_id)
         if secret is not None and not _same(secret, target.secret):
             raise PermissionDenied("The secret does not match the offer's postback secret.",
                                    code="invalid_secret")
