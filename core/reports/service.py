@@ -36,8 +36,16 @@ class Cohorts:
     rows: list[dict[str, Any]]
 
 
+EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
+
+
 def _period(now: dt.datetime, since: dt.datetime | None, until: dt.datetime | None,
             default: dt.timedelta) -> tuple[dt.datetime, dt.datetime]:
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and not EARLIEST <= value <= LATEST:
+            raise ValidationError(f"{name} must be between 2000 and 2200.",
+                                  code=f"invalid_{name}", field=name)
     until = until or now
     since = since or until - default
     if since >= until:

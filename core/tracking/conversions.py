@@ -38,6 +38,7 @@ from core.ids import looks_like_message_id
 from core.money import AMOUNT, at_scale, parse_money
 from core.permissions import Action, Actor
 from core.sql import Params, execute, fetch, read_ts, ts
+from core.text import text_problem
 from core.tracking.models import Conversion, ConversionType
 
 log = logging.getLogger(__name__)
@@ -207,7 +208,9 @@ class ConversionService:
     async def _click_target(self, click_id: str, *, account_id: int | None = None
                             ) -> _Target:
         click_id = (click_id or "").strip()
-        if not click_id or len(click_id) > 24:
+        # A path segment (the pixel's) is not checked at the edge: nothing that cannot
+        # be stored can be a click id either.
+        if not click_id or len(click_id) > 24 or text_problem(click_id) is not None:
             raise NotFound("No click with that id.", code="click_not_found")
         p = Params()
         sql = _CLICK_SQL + f"mc.click_id = {p(click_id)}"

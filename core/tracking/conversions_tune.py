@@ -61,7 +61,7 @@ class SyncResult:
 def network_zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory name
         raise ValidationError(f"Unknown timezone {name[:64]!r}.", code="invalid_timezone",
                               field="timezone") from None
 

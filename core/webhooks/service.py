@@ -41,8 +41,12 @@ def clean_url(url: str) -> str:
     url = (url or "").strip()
     if not url:
         raise ValidationError("url is required.", code="missing_url", field="url")
-    parts = urlsplit(url)
-    if len(url) > 2048 or parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        scheme, host = parts.scheme, parts.hostname
+    except ValueError:  # "http://[::1" and the like
+        scheme, host = "", None
+    if len(url) > 2048 or scheme not in ("http", "https") or not host:
         raise ValidationError("url must be an http(s) URL with a host, up to 2048 "
                               "characters.", code="invalid_url", field="url")
     return url

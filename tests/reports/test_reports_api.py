@@ -24,6 +24,7 @@ async def test_report_parameters_are_checked(services, http):
                         ({"since": "2026-03-02T00:00:00Z", "until": "2026-03-01T00:00:00Z"},
                          "invalid_since"),
                         ({"since": "2024-01-01T00:00:00Z"}, "invalid_since"),
+                        ({"until": "0001-01-02T00:00:00Z"}, "invalid_until"),
                         ({"format": "xml"}, "invalid_format")]:
         resp = await http.get(url, headers=tenant.headers(), params=query)
         assert resp.status == 400, query

@@ -98,9 +98,10 @@ async def test_an_unknown_click_id_changes_nothing_and_says_so(services, http):
         assert body == {"error": "No click with that id.", "code": "click_not_found"}, url
     resp = await http.get("/api/postbacks/tune?payout=5&conversion_id=A")
     assert resp.status == 400 and (await resp.json())["code"] == "missing_click_id"
-    resp = await http.get("/pixel/nosuchclick.gif")
-    assert resp.status == 404 and resp.content_type == "image/gif"
-    assert resp.headers["X-Trackly-Error"] == "click_not_found"
+    for path in ("/pixel/nosuchclick.gif", "/pixel/a%00b.gif"):
+        resp = await http.get(path)
+        assert resp.status == 404 and resp.content_type == "image/gif"
+        assert resp.headers["X-Trackly-Error"] == "click_not_found"
     assert await Conversion.all().count() == 0
 
 

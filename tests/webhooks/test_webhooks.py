@@ -53,7 +53,8 @@ async def test_the_secret_is_shown_once_and_only_owners_manage_endpoints(service
 
     for body, code in [({"url": receiver.url, "events": ["opens"]}, "invalid_events"),
                        ({"url": receiver.url, "events": []}, "missing_events"),
-                       ({"url": "ftp://x.test/", "events": ["click"]}, "invalid_url")]:
+                       ({"url": "ftp://x.test/", "events": ["click"]}, "invalid_url"),
+                       ({"url": "http://[::1", "events": ["click"]}, "invalid_url")]:
         resp = await http.post("/api/v2/webhooks", headers=tenant.headers(), json=body)
         assert resp.status == 400 and (await resp.json())["code"] == code, body
     resp = await http.post("/api/v2/webhooks", headers=tenant.headers(Role.MEMBER),

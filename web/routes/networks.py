@@ -53,10 +53,12 @@ async def get_tune(request: web.Request) -> web.Response:
 
 @routes.post("/api/v2/networks/tune/sync")
 @operation("Run the TUNE sync now (it also runs hourly)", tag="conversions",
+           description="`error` says why TUNE's answer could not be used (a refused "
+                       "token...); the connection keeps it as `last_error`.",
            errors={404: "tune_not_connected"})
 async def sync_tune(request: web.Request) -> web.Response:
     actor = await require_actor(request)
     result = await request.app[SERVICES].tune.sync_now(actor)
     return respond({"fetched": result.fetched, "recorded": result.recorded,
                     "duplicates": result.duplicates, "not_ours": result.not_ours,
-                    "error": result.error}, status=200 if result.error is None else 502)
+                    "error": result.error})
