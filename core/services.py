@@ -22,10 +22,16 @@ from core.messaging.service import MessageService
 from core.notifications.service import NotificationService
 from core.offers.service import OfferService
 from core.providers.registry import ProviderRegistry
+from core.reports.service import ReportService
 from core.settings import Settings
 from core.support.service import SupportService
 from core.system.idempotency import IdempotencyService
 from core.system.service import SystemService
+from core.tracking.conversions import ConversionService
+from core.tracking.conversions_tune import TuneSync
+from core.webhooks.delivery import WebhookDispatcher
+from core.webhooks.emitter import WebhookEmitter
+from core.webhooks.service import WebhookService
 
 
 @dataclass
@@ -52,3 +58,9 @@ class Services:
     contacts: ContactService
     imports: ImportService
     compliance: ComplianceService
+    conversions: ConversionService
+    reports: ReportService
+    tune: TuneSync
+    events: WebhookEmitter  # core.events.EventSink: what emits outbound webhook events
+    webhooks: WebhookService
+    webhook_dispatcher: WebhookDispatcher

@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     cm_base_url: str = Field(
         "https://gw.messaging.cm.com", validation_alias=AliasChoices("TRACKLY_CM_BASE_URL")
     )
+    # TUNE (HasOffers) network API; {network_id} is the connection's network.
+    tune_api_url: str = Field(
+        "https://{network_id}.api.hasoffers.com",
+        validation_alias=AliasChoices("TRACKLY_TUNE_API_URL"))
     simulator_latency_ms: Annotated[int, Field(ge=0, le=60_000)] = Field(
         20, validation_alias=AliasChoices("TRACKLY_SIMULATOR_LATENCY_MS")
     )

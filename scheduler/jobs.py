@@ -10,12 +10,15 @@ import socket
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from core.services import Services
+from core.webhooks.delivery import BATCH
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 15
 ALERT_CHECK_SECONDS = 30
 UPLOAD_SWEEP_MINUTES = 60
+WEBHOOK_SECONDS = 5
+TUNE_SYNC_MINUTES = 60
 
 
 def build_scheduler(services: Services) -> AsyncIOScheduler:
@@ -32,10 +35,24 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
     async def import_uploads() -> None:
         await services.imports.sweep_uploads()
 
+    async def webhooks() -> None:
+        while await services.webhook_dispatcher.deliver_due() == BATCH:
+            pass  # a full batch: more may be due
+
     scheduler.add_job(heartbeat, "interval", seconds=HEARTBEAT_SECONDS, id="heartbeat",
                       max_instances=1, coalesce=True, next_run_time=services.clock.now())
     scheduler.add_job(failure_rates, "interval", seconds=ALERT_CHECK_SECONDS,
                       id="failure_rates", max_instances=1, coalesce=True)
     scheduler.add_job(import_uploads, "interval", minutes=UPLOAD_SWEEP_MINUTES,
                       id="import_uploads", max_instances=1, coalesce=True)
+    async def tune_sync() -> None:
+        for result in await services.tune.sync_all():
+            log.info("TUNE sync for account %s: %d fetched, %d new, %d already known%s",
+                     result.account_id, result.fetched, result.recorded, result.duplicates,
+                     f"; failed: {result.error}" if result.error else "")
+
+    scheduler.add_job(tune_sync, "interval", minutes=TUNE_SYNC_MINUTES, id="tune_sync",
+                      max_instances=1, coalesce=True)
+    scheduler.add_job(webhooks, "interval", seconds=WEBHOOK_SECONDS, id="webhooks",
+                      max_instances=1, coalesce=True)
     return scheduler

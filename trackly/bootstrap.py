@@ -29,11 +29,17 @@ from core.notifications.service import NotificationService
 from core.offers.service import OfferService
 from core.providers.registry import ProviderRegistry
 from core.redaction import RedactApiKeys
+from core.reports.service import ReportService
 from core.services import Services
 from core.settings import Settings, resolve_secret_key
 from core.support.service import SupportService
 from core.system.idempotency import IdempotencyService
 from core.system.service import SystemService
+from core.tracking.conversions import ConversionService
+from core.tracking.conversions_tune import TuneSync
+from core.webhooks.delivery import WebhookDispatcher
+from core.webhooks.emitter import WebhookEmitter
+from core.webhooks.service import WebhookService
 from web.routes.callbacks import callback_url
 
 
@@ -43,6 +49,9 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
     box = SecretBox(secret_key or resolve_secret_key(settings))
     accounts = AccountService(clock=clock)
     notifications = NotificationService(clock=clock)
+    # Outbound webhooks' events come from lower domains through core.events' port.
+    events = WebhookEmitter(clock=clock)
+    conversions = ConversionService(clock=clock, events=events)
     lists = SendingListService(clock=clock, box=box,
                                default_provider=settings.default_provider)
     # Contacts and compliance drop queued messages (an unsubscribe, a block) through a
@@ -50,10 +59,10 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
     contacts = ContactService(clock=clock, lists=lists, drop_queued=drop_queued_for_contact)
     compliance = ComplianceService(clock=clock, lists=lists,
                                    drop_queued=drop_queued_for_contact)
-    messages = MessageService(clock=clock, lists=lists)
+    messages = MessageService(clock=clock, lists=lists, events=events)
     providers = ProviderRegistry(settings=settings, box=box, clock=clock)
     inbound = InboundService(clock=clock, contacts=contacts, lists=lists,
-                             notifications=notifications)
+                             notifications=notifications, events=events)
     callbacks = ProviderCallbacks(messages=messages, inbound=inbound,
                                   secrets=ListSecrets(clock=clock, box=box))
     # Simulator receipts and replies take the same road as a provider's callbacks.
@@ -70,6 +79,15 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
         contacts=contacts,
         imports=ImportService(clock=clock, lists=lists, data_dir=settings.data_dir),
         compliance=compliance,
+        conversions=conversions,
+        tune=TuneSync(clock=clock, box=box, conversions=conversions,
+                      api_url=settings.tune_api_url),
+        events=events,
+        reports=ReportService(clock=clock),
+        webhooks=WebhookService(clock=clock, box=box, emitter=events,
+                                notifications=notifications),
+        webhook_dispatcher=WebhookDispatcher(clock=clock, box=box,
+                                             notifications=notifications),
         offers=OfferService(clock=clock),
         creatives=CreativeService(clock=clock, settings=settings),
         messages=messages,

@@ -16,19 +16,24 @@ from web.routes import (
     account,
     callbacks,
     contacts,
+    conversions,
     creatives,
     health,
     imports,
     lists,
     messages,
+    networks,
     offers,
     replies,
+    reports,
     send,
+    webhooks,
 )
 
 ROUTE_TABLES = [health.routes, account.routes, lists.routes, contacts.routes, imports.routes,
                 offers.routes, creatives.routes, messages.routes, send.routes,
-                callbacks.routes, replies.routes]
+                callbacks.routes, replies.routes, conversions.routes, webhooks.routes,
+                reports.routes, networks.routes]
 
 
 def create_app(services: Services) -> web.Application:

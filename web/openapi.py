@@ -6,6 +6,7 @@ walks the router, so every endpoint a later change adds shows up without editing
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -196,5 +197,5 @@ def _path_schema(name: str, pattern: str) -> dict[str, Any]:
 
 
 def _path_params(path: str) -> list[str]:
-    return [part[1:-1].split(":")[0] for part in path.split("/")
-            if part.startswith("{") and part.endswith("}")]
+    # A parameter may share a segment with text: /pixel/{click_id}.gif
+    return [name.split(":")[0] for name in re.findall(r"\{([^{}]+)\}", path)]

@@ -24,6 +24,8 @@ from core.contacts.lists import SendingListService
 from core.contacts.models import Contact, Provider, SendingList, UnsubscribeReason
 from core.contacts.phones import PhoneInfo, mask, normalize_sender, parse_phone
 from core.contacts.service import ContactService
+from core.events import EventSink
+from core.inbound.events import inbound_events
 from core.inbound.models import InboundMessage
 from core.messaging.outbox import NewMessage, enqueue
 from core.messaging.queries import drop_queued_for_contact
@@ -82,8 +84,10 @@ DEFAULT_HELP_REPLY = ("{brand}: Msg&data rates may apply. Reply STOP to opt out,
 
 class InboundService:
     def __init__(self, *, clock: Clock, contacts: ContactService, lists: SendingListService,
-                 notifications: NotificationService) -> None:
+                 notifications: NotificationService, events: EventSink | None = None
+                 ) -> None:
         self.clock = clock
+        self.events = events  # outbound webhooks' reply and unsubscribe events
         self.contacts = contacts
         self.lists = lists
         self.notifications = notifications
@@ -96,6 +100,8 @@ class InboundService:
         if sending_list is None:
             sending_list = await self.lists.find_by_number(sms.to_number)
         outcome = await self._handle(sms, sending_list)
+        if self.events is not None and not outcome.duplicate:  # one call (core.webhooks)
+            await inbound_events(self.events, outcome, sms)
         if outcome.reply_text and sending_list is not None and not outcome.duplicate:
             if sms.provider == Provider.TWILIO and twilio.answers_itself(sms.body):
                 log.info("inbound %s: Twilio sent its own confirmation", outcome.inbound_id)

@@ -132,6 +132,7 @@ class MessageSent(Model):
             Index(fields=("status", "not_before")),
             Index(fields=("sending_list_id", "status")),
             Index(fields=("account_id", "queued_at")),
+            Index(fields=("account_id", "sent_at")),  # reports: sends by time
             Index(fields=("contact_id", "status")),
             Index(fields=("provider", "provider_message_id")),
             Index(fields=("schedule_id", "status")),

@@ -9,7 +9,9 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
+from core.events import EventItem, EventSink, EventType
 from core.messaging import queries
 from core.providers.base import DeliveryState, Receipt
 
@@ -23,8 +25,8 @@ class ReceiptSummary:
 
 
 async def apply_receipts(account_id: int | None, receipts: Sequence[Receipt], *,
-                         source: str, now: dt.datetime, sending_list_id: int | None = None
-                         ) -> ReceiptSummary:
+                         source: str, now: dt.datetime, sending_list_id: int | None = None,
+                         sink: EventSink | None = None) -> ReceiptSummary:
     """Move messages forward; duplicates and late receipts change nothing.
     ``sending_list_id``: only that list's messages (a callback acts for its list).
 
@@ -33,6 +35,7 @@ async def apply_receipts(account_id: int | None, receipts: Sequence[Receipt], *,
     applied = ignored = 0
     events: list[queries.ProviderEvent] = []
     usage: list[tuple[int, int, int, Decimal]] = []
+    delivered: list[EventItem | None] = []
     for receipt in receipts:
         when = receipt.occurred_at or now
         row = await queries.apply_receipt(
@@ -46,6 +49,7 @@ async def apply_receipts(account_id: int | None, receipts: Sequence[Receipt], *,
             continue
         applied += 1
         detail = " ".join(p for p in (receipt.error_code, receipt.error_message) if p)
+        delivered.append(_delivery_event(row, receipt, when))
         events.append((row["id"], row["status"], detail or None, source, when,
                        receipt.raw_status))
         # 'sent' moves only unknown messages; any other state leaves sent_at as it was,
@@ -57,7 +61,19 @@ async def apply_receipts(account_id: int | None, receipts: Sequence[Receipt], *,
                           Decimal(str(row["price"]))))
     await queries.record_events(events)
     await queries.record_usage(usage, now=now)
+    if sink is not None:  # outbound webhooks: one call per batch (core.webhooks)
+        await sink.emit(EventType.DELIVERY, [d for d in delivered if d is not None])
     if ignored:
         log.info("%d receipt(s) for account %s changed nothing (duplicate, late or "
                  "unknown)", ignored, account_id)
     return ReceiptSummary(applied, ignored)
+
+
+def _delivery_event(row: dict[str, Any], receipt: Receipt, when: dt.datetime
+                    ) -> EventItem | None:
+    """The outbound webhook ``delivery`` event of a final receipt (None for 'sent')."""
+    if row["status"] not in ("delivered", "undelivered", "failed"):
+        return None
+    return (row["account_id"], {"message_id": row["public_id"], "status": row["status"],
+                                "error_code": receipt.error_code,
+                                "occurred_at": when.isoformat()})

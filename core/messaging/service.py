@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from core.clock import Clock
 from core.contacts.lists import SendingListService
 from core.errors import NotFound
+from core.events import EventSink
 from core.ids import looks_like_message_id
 from core.messaging.models import MessageEvent, MessageSent, MessageStatus
 from core.messaging.receipts import ReceiptSummary, apply_receipts
@@ -33,9 +34,11 @@ class HistoryEntry:
 class MessageService:
     """Reading messages (any role) and applying delivery receipts (providers)."""
 
-    def __init__(self, *, clock: Clock, lists: SendingListService) -> None:
+    def __init__(self, *, clock: Clock, lists: SendingListService,
+                 events: EventSink | None = None) -> None:
         self.clock = clock
         self.lists = lists
+        self.events = events  # outbound webhooks' delivery events
 
     async def get(self, actor: Actor, public_id: str) -> MessageSent:
         actor.require(Action.READ)
@@ -87,4 +90,5 @@ class MessageService:
         """Move messages forward; duplicates and late receipts change nothing.
         ``sending_list_id``: only that list's messages (a callback acts for its list)."""
         return await apply_receipts(account_id, receipts, source=source,
-                                    sending_list_id=sending_list_id, now=self.clock.now())
+                                    sending_list_id=sending_list_id, now=self.clock.now(),
+                                    sink=self.events)

@@ -55,3 +55,29 @@ class Offer(Model):
     class Meta:
         table = "offer"
         unique_together = (("account", "source", "external_id"),)
+
+
+class NetworkStatus(StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+
+
+class TuneConnection(Model):
+    """An account's TUNE (HasOffers) network, whose conversions the hourly sync pulls.
+    Dates in TUNE's answers are in the network's own timezone (``timezone``)."""
+
+    id = fields.IntField(primary_key=True)
+    account: fields.OneToOneRelation[Account] = fields.OneToOneField(
+        "models.Account", related_name="tune_connection", on_delete=fields.CASCADE
+    )
+    account_id: int
+    network_id = fields.CharField(max_length=64)
+    api_key_sealed = fields.TextField()  # the NetworkToken, sealed (core.crypto)
+    timezone = fields.CharField(max_length=64, default="America/New_York")
+    status = fields.CharEnumField(NetworkStatus, max_length=16, default=NetworkStatus.ACTIVE)
+    last_synced_at = fields.DatetimeField(null=True)
+    last_error = fields.CharField(max_length=300, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "tune_connection"

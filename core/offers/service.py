@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -91,8 +92,9 @@ class OfferService:
             if required not in fields:
                 raise ValidationError(f"{required} is required.", code=f"missing_{required}",
                                       field=required)
+        # The secret /conv/offer postbacks prove themselves with.
         return await Offer.create(account_id=actor.account_id, source=OfferSource.MANUAL,
-                                  **fields)
+                                  postback_secret=secrets.token_urlsafe(24), **fields)
 
     async def update(self, actor: Actor, offer_id: int, **data: Any) -> Offer:
         actor.require(Action.BUILD)

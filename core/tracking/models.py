@@ -170,6 +170,14 @@ class Conversion(Model):
     revenue = fields.DecimalField(max_digits=14, decimal_places=4)
     txn_id = fields.CharField(max_length=128)
     source = fields.CharField(max_length=32)  # conv, conv_offer, pixel, tune, everflow, api
+    # What makes two reports the same conversion: the offer, the event type and the
+    # network's transaction id, whichever road (postback, pixel, API, TUNE sync) they
+    # came by. Unique per account, so a repeat inserts nothing.
+    dedup_key = fields.CharField(max_length=200)
+    # False when no click inside the offer's window earned it (a conversion after the
+    # window): kept, so a repeat stays a duplicate, but counted nowhere.
+    attributed = fields.BooleanField(default=True)
+    unattributed_reason = fields.CharField(max_length=32, null=True)
     # the postback as received
     payload: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     occurred_at = fields.DatetimeField()
@@ -177,5 +185,7 @@ class Conversion(Model):
 
     class Meta:
         table = "conversion"
-        unique_together = (("account", "source", "txn_id", "event_type"),)
-        indexes = (Index(fields=("account_id", "occurred_at")),)
+        unique_together = (("account", "dedup_key"),)
+        indexes = (Index(fields=("account_id", "occurred_at")),
+                   Index(fields=("message_id",)),  # reports: revenue per message
+                   Index(fields=("contact_id", "sending_list_id")))  # LTV cohorts

@@ -36,6 +36,7 @@ class WebhookEndpoint(Model):
     consecutive_failures = fields.IntField(default=0)
     last_success_at = fields.DatetimeField(null=True)
     last_failure_at = fields.DatetimeField(null=True)
+    paused_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -43,12 +44,20 @@ class WebhookEndpoint(Model):
 
 
 class WebhookDelivery(Model):
+    """One event for one endpoint: the outbox row, and its log once tried."""
+
     id = fields.BigIntField(primary_key=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="webhook_deliveries", on_delete=fields.CASCADE
+    )
+    account_id: int
     endpoint: fields.ForeignKeyRelation[WebhookEndpoint] = fields.ForeignKeyField(
         "models.WebhookEndpoint", related_name="deliveries", on_delete=fields.CASCADE
     )
     endpoint_id: int
-    event_id = fields.CharField(max_length=32, unique=True)
+    # webhook-id: the same for every endpoint an event goes to, and on a replay, so a
+    # receiver can recognise a repeat.
+    event_id = fields.CharField(max_length=32)
     event = fields.CharField(max_length=16)
     payload: fields.JSONField[dict[str, Any]] = fields.JSONField()
     status = fields.CharEnumField(DeliveryStatus, max_length=16, default=DeliveryStatus.PENDING)
@@ -56,8 +65,12 @@ class WebhookDelivery(Model):
     next_attempt_at = fields.DatetimeField(null=True)
     last_status_code = fields.IntField(null=True)
     last_error = fields.CharField(max_length=300, null=True)
+    last_attempt_at = fields.DatetimeField(null=True)
+    delivered_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField()
 
     class Meta:
         table = "webhook_delivery"
-        indexes = (Index(fields=("status", "next_attempt_at")),)
+        unique_together = (("endpoint", "event_id"),)
+        indexes = (Index(fields=("status", "next_attempt_at")),
+                   Index(fields=("endpoint_id", "created_at")))

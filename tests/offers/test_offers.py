@@ -69,3 +69,39 @@ async def test_offer_validation_and_permissions(services, http):
                             json={"name": "Mine now"})
     assert resp.status == 404
     assert (await Offer.get(id=created.id)).name == "Theirs"
+
+
+async def test_offer_carries_its_postback_secret_and_urls_and_refuses_bad_terms(services,
+                                                                               http):
+    tenant = await make_tenant(services)
+    resp = await http.post("/api/v2/offers", headers=tenant.headers(), json={
+        "name": "Rev share", "tracking_url": URL, "payout": 30, "payout_type": "revshare",
+        "attribution_window_days": 30, "advertiser": "  Sun   Co "})
+    assert resp.status == 201
+    offer = await resp.json()
+    assert (offer["payout_type"], offer["attribution_window_days"]) == ("revshare", 30)
+    assert offer["advertiser"] == "Sun Co"
+    assert len(offer["postback_secret"]) >= 32
+    assert offer["postback_urls"]["offer"].startswith(
+        f"http://127.0.0.1:8080/conv/offer?offer_id={offer['id']}&message_id={{message_id}}")
+    assert offer["postback_urls"]["offer"].endswith(f"&secret={offer['postback_secret']}")
+    assert offer["postback_urls"]["tune"].endswith(
+        "/api/postbacks/tune?click_id={aff_sub}&payout={payout}"
+        "&conversion_id={transaction_id}")
+    other = await (await http.post("/api/v2/offers", headers=tenant.headers(), json={
+        "name": "B", "tracking_url": URL})).json()
+    assert other["postback_secret"] != offer["postback_secret"]
+    for body, code in [({"payout_type": "cpm"}, "invalid_payout_type"),
+                       ({"status": "deleted"}, "invalid_status"),
+                       ({"attribution_window_days": 0}, "invalid_attribution_window_days"),
+                       ({"attribution_window_days": 366},
+                        "invalid_attribution_window_days")]:
+        resp = await http.patch(f"/api/v2/offers/{offer['id']}", headers=tenant.headers(),
+                                json=body)
+        assert resp.status == 400 and (await resp.json())["code"] == code, body
+    for status in ("paused", "expired", "archived", "active"):
+        resp = await http.patch(f"/api/v2/offers/{offer['id']}", headers=tenant.headers(),
+                                json={"status": status})
+        assert (await resp.json())["status"] == status
+    resp = await http.get("/api/v2/offers?status=bogus", headers=tenant.headers())
+    assert resp.status == 400 and (await resp.json())["code"] == "invalid_status"

@@ -34,7 +34,8 @@ class OfferIn(Body):
     bot_filter_mode: Literal["record", "preview"] | None = None
 
 
-def offer_out(offer: Offer) -> dict[str, Any]:
+def offer_out(offer: Offer, public_url: str) -> dict[str, Any]:
+    secret = offer.postback_secret or ""
     return {
         "id": offer.id, "name": offer.name, "tracking_url": offer.tracking_url,
         "payout": amount(offer.payout), "payout_type": offer.payout_type,
@@ -42,10 +43,26 @@ def offer_out(offer: Offer) -> dict[str, Any]:
         "external_id": offer.external_id, "status": offer.status,
         "attribution_window_days": offer.attribution_window_days,
         "bot_filter_mode": offer.bot_filter_mode,
+        # For the advertiser's side: where conversions go (the network fills its macros).
+        "postback_secret": offer.postback_secret,
+        "postback_urls": {
+            "offer": f"{public_url}/conv/offer?offer_id={offer.id}&message_id={{message_id}}"
+                     f"&revenue={{payout}}&txn_id={{transaction_id}}&secret={secret}",
+            "click": f"{public_url}/conv?click_id={{click_id}}&revenue={{payout}}"
+                     "&txn_id={transaction_id}",
+            "tune": f"{public_url}/api/postbacks/tune?click_id={{aff_sub}}&payout={{payout}}"
+                    "&conversion_id={transaction_id}",
+            "everflow": f"{public_url}/api/postbacks/everflow?click_id={{sub1}}"
+                        "&payout={revenue}&transaction_id={transaction_id}",
+        },
         "performance": {"clicks": offer.click_count, "conversions": offer.conversion_count,
                         "revenue": amount(offer.revenue_total)},
         "created_at": iso(offer.created_at), "updated_at": iso(offer.updated_at),
     }
+
+
+def _public(request: web.Request) -> str:
+    return request.app[SERVICES].settings.public_url
 
 
 @routes.get("/api/v2/offers")
@@ -56,7 +73,7 @@ async def list_offers(request: web.Request) -> web.Response:
     page, per_page = page_params(request)
     found = await request.app[SERVICES].offers.list(actor, page=page, per_page=per_page,
                                                     status=request.query.get("status"))
-    return respond(paginated([offer_out(o) for o in found.items], page=page,
+    return respond(paginated([offer_out(o, _public(request)) for o in found.items], page=page,
                              per_page=per_page, total=found.total))
 
 
@@ -68,7 +85,7 @@ async def create_offer(request: web.Request) -> web.Response:
     body = await parse_body(request, OfferIn)
     offer = await request.app[SERVICES].offers.create(actor, **body.model_dump(
         exclude_unset=True))
-    return respond(offer_out(offer), status=201)
+    return respond(offer_out(offer, _public(request)), status=201)
 
 
 @routes.get("/api/v2/offers/{offer_id:\\d+}")
@@ -77,7 +94,7 @@ async def create_offer(request: web.Request) -> web.Response:
 async def get_offer(request: web.Request) -> web.Response:
     actor = await require_actor(request)
     offer = await request.app[SERVICES].offers.get(actor, path_id(request, "offer_id", "offer"))
-    return respond(offer_out(offer))
+    return respond(offer_out(offer, _public(request)))
 
 
 @routes.patch("/api/v2/offers/{offer_id:\\d+}")
@@ -87,4 +104,4 @@ async def update_offer(request: web.Request) -> web.Response:
     body = await parse_body(request, OfferIn)
     offer = await request.app[SERVICES].offers.update(
         actor, path_id(request, "offer_id", "offer"), **body.model_dump(exclude_unset=True))
-    return respond(offer_out(offer))
+    return respond(offer_out(offer, _public(request)))

@@ -1,0 +1,1 @@
+"""Reports: performance metrics and LTV cohorts, computed in SQL."""
