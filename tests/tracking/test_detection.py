@@ -10,6 +10,7 @@ import pytest
 from core.tracking.addresses import AddressBook, Origin, RangeKind, import_ranges
 from core.tracking.agents import AgentClassifier, Verdict
 from core.tracking.detection import Detector, Signals
+from tests.cli_helpers import trackly
 from tests.tracking.agents_table import HUMANS, PREVIEWERS, SCANNERS, TABLE
 from tests.tracking.helpers import PHONE_UA
 
@@ -97,3 +98,16 @@ def test_operators_extend_or_replace_the_ranges_from_a_file(tmp_path):
     with pytest.raises(ValueError, match="line 2"):
         import_ranges(bad, kind=RangeKind.RELAY, data_dir=tmp_path, replace=False)
     assert not (tmp_path / "ip-ranges" / "relay.txt").exists()
+
+
+def test_the_refresh_command_extends_the_ranges_from_a_file(tmp_path):
+    source = tmp_path / "scanners.txt"
+    source.write_text("198.51.100.0/24\n")
+    done = trackly("ip-ranges", "import", str(source), "--kind", "datacenter", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "1 datacenter network(s)" in done.stdout
+    book = AddressBook(data_dir=tmp_path / "trackly-data")
+    assert book.origin("198.51.100.9") is Origin.DATACENTER
+    source.write_text("nonsense\n")
+    refused = trackly("ip-ranges", "import", str(source), "--kind", "relay", cwd=tmp_path)
+    assert refused.returncode == 2 and "line 1" in refused.stderr
