@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -55,10 +56,12 @@ def create_app(services: Services) -> web.Application:
 async def _click_recorder(app: web.Application) -> AsyncIterator[None]:
     """Clicks are written in the background while the app serves, and every buffered
     one is written on the way out (after the server stopped taking requests)."""
-    recorder = app[SERVICES].redirects.recorder
-    recorder.start()
+    redirects = app[SERVICES].redirects
+    redirects.recorder.start()
+    warming = asyncio.create_task(redirects.warm())
     yield
-    await recorder.close()
+    await warming
+    await redirects.recorder.close()
 
 
 # aiohttp refuses a request line or header field over 8 KB itself, before any middleware

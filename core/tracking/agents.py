@@ -13,6 +13,7 @@ strings, not millions; the cache is bounded all the same)."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -59,19 +60,35 @@ _TAGS: tuple[tuple[str, Verdict], ...] = (
 MAX_AGENT = 512  # what the click row keeps; longer agents are judged on their start
 
 
+_Compiled = tuple[tuple[tuple[re.Pattern[str], tuple[str, ...]], ...],
+                  tuple[re.Pattern[str], ...]]
+
+
+@functools.cache
+def _compiled() -> _Compiled:
+    """The list's patterns with their tags, and alternations of 50 of them (as the
+    library does) to answer "no match" fast. Immutable: one per process."""
+    data = crawleruseragents.CRAWLER_USER_AGENTS_DATA
+    patterns = tuple((re.compile(item["pattern"]), tuple(item.get("tags") or ()))
+                     for item in data)
+    chunk = 50
+    chunks = tuple(re.compile("|".join(item["pattern"] for item in data[i:i + chunk]))
+                   for i in range(0, len(data), chunk))
+    return patterns, chunks
+
+
 class AgentClassifier:
     """Classifies user agents, each distinct one once (a bounded LRU cache)."""
 
     def __init__(self, *, cache_size: int = 20_000) -> None:
         self._cache: OrderedDict[str, Judgement] = OrderedDict()
         self._cache_size = cache_size
-        data = crawleruseragents.CRAWLER_USER_AGENTS_DATA
-        self._patterns = [(re.compile(item["pattern"]), tuple(item.get("tags") or ()))
-                          for item in data]
-        # One alternation per chunk, as the library does, to answer "no match" fast.
-        chunk = 50
-        self._chunks = [re.compile("|".join(item["pattern"] for item in data[i:i + chunk]))
-                        for i in range(0, len(data), chunk)]
+        self._compiled: _Compiled | None = None
+
+    def load(self) -> None:
+        """Compile the list (a tenth of a second; done on first use, or ahead of it)."""
+        if self._compiled is None:
+            self._compiled = _compiled()
 
     def classify(self, user_agent: str) -> Judgement:
         agent = user_agent[:MAX_AGENT]
@@ -91,9 +108,12 @@ class AgentClassifier:
         for pattern, judgement in _EXTRA:
             if pattern.search(agent):
                 return judgement
-        if not any(chunk.search(agent) for chunk in self._chunks):
+        self.load()
+        assert self._compiled is not None
+        patterns, chunks = self._compiled
+        if not any(chunk.search(agent) for chunk in chunks):
             return HUMAN
-        tags = {tag for pattern, tags in self._patterns if pattern.search(agent)
+        tags = {tag for pattern, tags in patterns if pattern.search(agent)
                 for tag in tags}
         for tag, verdict in _TAGS:
             if tag in tags:

@@ -12,6 +12,7 @@ link previewers and scanners do not send), and that press is the human click."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -62,6 +63,12 @@ class RedirectService:
         self.detector = detector
         self.recorder = recorder
         self.default_hosts = frozenset(h for h in (host_name(x) for x in default_hosts) if h)
+
+    async def warm(self) -> None:
+        """Load the detector's tables before the first click needs them, off the event
+        loop (the address ranges take half a second to read)."""
+        await asyncio.to_thread(self.detector.agents.load)
+        await asyncio.to_thread(self.detector.addresses.load)
 
     async def find(self, host: str | None, code: str) -> LinkTarget | None:
         if not code or len(code) > 16:
