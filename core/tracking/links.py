@@ -15,6 +15,7 @@ database round trip, and it is the id of the counted click the recorder writes."
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import hashlib
@@ -114,6 +115,9 @@ class LinkCache:
         self._miss_ttl = miss_ttl
         self._now = monotonic
         self._entries: OrderedDict[str, tuple[float, LinkTarget | None]] = OrderedDict()
+        # One load per code at a time: the many requests for a code nobody asked for yet
+        # (a blast's first seconds) wait for the same SELECT.
+        self._loading: dict[str, asyncio.Future[LinkTarget | None]] = {}
         self.loads = 0  # database round trips made (misses and expiries)
 
     def __len__(self) -> int:
@@ -131,6 +135,24 @@ class LinkCache:
         fresh, target = self.peek(code)
         if fresh:
             return target
+        loading = self._loading.get(code)
+        if loading is not None:
+            return await asyncio.shield(loading)
+        future: asyncio.Future[LinkTarget | None] = asyncio.get_running_loop().create_future()
+        self._loading[code] = future
+        try:
+            target = await self._load(code)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" warning without waiters
+            raise
+        else:
+            future.set_result(target)
+        finally:
+            del self._loading[code]
+        return target
+
+    async def _load(self, code: str) -> LinkTarget | None:
         params = Params()
         rows = await fetch(_SQL.format(code=params(code)), params)
         self.loads += 1

@@ -26,7 +26,7 @@ import collections
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,15 +54,17 @@ class ClickIn:
 
 
 class ClickRecorder:
-    def __init__(self, *, events: EventSink | None = None, batch_size: int = 1000,
+    def __init__(self, *, events: EventSink | None = None, batch_size: int = 5000,
                  interval: float = 0.2, max_buffer: int = 200_000,
-                 retry_first: float = 0.2, retry_max: float = 5.0) -> None:
+                 retry_first: float = 0.2, retry_max: float = 5.0,
+                 close_within: float = 3.0) -> None:
         self._events = events or NoEvents()
         self.batch_size = batch_size
         self.interval = interval
         self.max_buffer = max_buffer
         self._retry_first = retry_first
         self._retry_max = retry_max
+        self.close_within = close_within  # inside trackly run's 5 s stop budget
         self._buffer: collections.deque[ClickIn] = collections.deque()
         self._wake = asyncio.Event()
         self._writing = asyncio.Lock()  # one batch at a time: the background task or flush
@@ -72,6 +74,10 @@ class ClickRecorder:
         self.counted = 0  # counted (first human) clicks stored
         self.dropped = 0  # clicks refused because the buffer was full
         self.failures = 0  # batches that failed and were retried
+        # Pairs (message, contact) whose counted click exists: their repeats skip the
+        # counted-click INSERT. Bounded; the unique constraint decides all the same.
+        self._known: collections.OrderedDict[Pair, None] = collections.OrderedDict()
+        self.known_size = 100_000
 
     @property
     def pending(self) -> int:
@@ -94,9 +100,10 @@ class ClickRecorder:
             self._closing = False
             self._task = asyncio.create_task(self._run(), name="click-recorder")
 
-    async def close(self, *, within: float = 3.0) -> None:
+    async def close(self, *, within: float | None = None) -> None:
         """Write everything buffered (retrying while the database answers errors) for up
-        to ``within`` seconds, then stop."""
+        to ``within`` seconds (``close_within`` by default), then stop."""
+        within = self.close_within if within is None else within
         self._closing = True
         self._wake.set()
         if self._task is not None:
@@ -149,17 +156,23 @@ class ClickRecorder:
         if not batch:
             return 0
         try:
-            counted = await write_batch(batch)
+            counted, pairs = await write_batch(batch, self._known)
         except IntegrityError:
             # A row the schema refuses (its link deleted since the click, say) must not
             # hold back the others: write them one by one, drop only the refused.
-            counted = []
+            counted, pairs = [], []
             for click in batch:
                 try:
-                    counted += await write_batch([click])
+                    one, has = await write_batch([click], self._known)
+                    counted += one
+                    pairs += has
                 except IntegrityError as exc:
                     log.error("click on link %s not recorded: %s", click.target.link_id,
                               str(exc)[:200])
+        for pair in pairs:
+            self._known[pair] = None
+        while len(self._known) > self.known_size:
+            self._known.popitem(last=False)
         for _ in batch:  # written: only now do they leave the buffer
             self._buffer.popleft()
         self.written += len(batch)
@@ -183,29 +196,56 @@ def _values(rows: Sequence[Sequence[Any]], params: Params) -> str:
     return ", ".join("(" + ", ".join(params(v) for v in row) + ")" for row in rows)
 
 
-async def write_batch(batch: Sequence[ClickIn]) -> list[tuple[int, dict[str, Any]]]:
-    """Store one batch in one transaction; returns the click events of the clicks that
-    counted (account id, data)."""
+_RAW_PG_TYPES = ("bigint", "int", "bigint", "bigint", "int", "timestamptz", "text", "text",
+                 "bool", "text", "text")
+Pair = tuple[int, int]  # (message id, contact id)
+
+
+async def _insert_raw(conn: Any, batch: Sequence[ClickIn], pg: bool) -> None:
+    """Every request, one statement: on PostgreSQL the columns go as arrays through
+    unnest (one prepared statement whatever the batch size); SQLite takes executemany."""
+    rows = [(c.target.link_id, c.target.account_id, c.target.message_id,
+             c.target.contact_id, c.target.offer_id, ts(c.at, conn),
+             c.address[:MAX_ADDRESS], c.user_agent[:MAX_AGENT], c.judgement.is_bot,
+             c.judgement.verdict.value, c.judgement.reason) for c in batch]
+    columns = ", ".join(_RAW_COLUMNS)
+    if pg:
+        arrays = ", ".join(f"${i}::{t}[]" for i, t in enumerate(_RAW_PG_TYPES, 1))
+        await conn.execute_query(
+            f"INSERT INTO message_short_link_click ({columns}) SELECT * FROM unnest({arrays})",
+            [list(column) for column in zip(*rows, strict=True)])
+    else:
+        marks = ", ".join("?" * len(_RAW_COLUMNS))
+        await conn.execute_many(
+            f"INSERT INTO message_short_link_click ({columns}) VALUES ({marks})",
+            [list(row) for row in rows])
+
+
+def first_human(batch: Sequence[ClickIn], known: Container[Pair] = ()) -> dict[Pair, ClickIn]:
+    """The first human click of each contact on each message in the batch, leaving out
+    pairs already known to have their counted click."""
+    first: dict[Pair, ClickIn] = {}
+    for c in batch:
+        t = c.target
+        if (c.judgement.is_bot or t.message_id is None or t.contact_id is None
+                or t.click_id is None):
+            continue
+        pair = (t.message_id, t.contact_id)
+        if pair not in known:
+            first.setdefault(pair, c)
+    return first
+
+
+async def write_batch(batch: Sequence[ClickIn], known: Container[Pair] = ()
+                      ) -> tuple[list[tuple[int, dict[str, Any]]], list[Pair]]:
+    """Store one batch in one transaction. Returns the click events of the clicks that
+    counted (account id, data), and every pair that has its counted click now."""
     async with in_transaction() as conn:
         pg = is_postgres(conn)
-        params = Params(conn)
-        raw = [(c.target.link_id, c.target.account_id, c.target.message_id,
-                c.target.contact_id, c.target.offer_id, ts(c.at, conn),
-                c.address[:MAX_ADDRESS], c.user_agent[:MAX_AGENT], c.judgement.is_bot,
-                c.judgement.verdict.value, c.judgement.reason) for c in batch]
-        await conn.execute_query(
-            f"INSERT INTO message_short_link_click ({', '.join(_RAW_COLUMNS)}) "
-            f"VALUES {_values(raw, params)}", params.values)
-
-        first: dict[tuple[int, int], ClickIn] = {}
-        for c in batch:
-            t = c.target
-            if (c.judgement.is_bot or t.message_id is None or t.contact_id is None
-                    or t.click_id is None):
-                continue
-            first.setdefault((t.message_id, t.contact_id), c)
+        await _insert_raw(conn, batch, pg)
+        first = first_human(batch, known)
         if not first:
-            return []
+            return [], []
         params = Params(conn)
         counted_rows = [(c.target.click_id, c.target.account_id, c.target.message_id,
                          c.target.contact_id, c.target.link_id, c.target.offer_id,
@@ -217,7 +257,7 @@ async def write_batch(batch: Sequence[ClickIn]) -> list[tuple[int, dict[str, Any
             "ON CONFLICT (message_id, contact_id) DO NOTHING "
             "RETURNING id, click_id, message_id, contact_id", params)
         if not inserted:
-            return []
+            return [], list(first)
         ids = [row["id"] for row in inserted]
         params = Params(conn)
         await conn.execute_query(
@@ -227,7 +267,7 @@ async def write_batch(batch: Sequence[ClickIn]) -> list[tuple[int, dict[str, Any
             f"{'false' if pg else '0'}) WHERE {params.isin('id', ids)}", params.values)
         clicks = [first[(row["message_id"], row["contact_id"])] for row in inserted]
         await _bump_counters(conn, clicks)
-    return [(c.target.account_id, _event(c)) for c in clicks]
+    return [(c.target.account_id, _event(c)) for c in clicks], list(first)
 
 
 async def _bump_counters(conn: Any, clicks: list[ClickIn]) -> None:
