@@ -121,7 +121,7 @@ def build_redirects(settings: Settings, *, clock: Clock, secret: str,
         clock=clock, links=LinkCache(key=click_key(secret)),
         detector=Detector(agents=AgentClassifier(),
                           addresses=AddressBook(data_dir=settings.data_dir)),
-        recorder=ClickRecorder(events=events),
+        recorder=ClickRecorder(events=events, spool_dir=settings.data_dir / "click-spool"),
         default_hosts=[settings.tracking_domain or "", urlsplit(settings.public_url).netloc])
 
 

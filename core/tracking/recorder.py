@@ -17,17 +17,24 @@ waiting), one transaction per batch:
 When the database is down the batch stays at the head of the buffer and is retried with
 backoff; clicks keep being buffered up to ``max_buffer`` (past that, new clicks are
 dropped and counted in ``dropped``, loudly: memory is the one thing we cannot run out
-of). ``close`` writes everything still buffered before the process exits."""
+of). ``close`` writes everything still buffered before the process exits; what the
+database does not take in time (it is down, or slow under a backlog) goes to a spool file
+in the data directory, which the next start writes first: a clean stop loses nothing."""
 
 from __future__ import annotations
 
 import asyncio
 import collections
 import contextlib
+import dataclasses
 import datetime as dt
+import json
 import logging
+import os
+import time
 from collections.abc import Container, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -35,7 +42,7 @@ from tortoise.transactions import in_transaction
 
 from core.events import EventSink, EventType, NoEvents
 from core.sql import Params, fetch, is_postgres, placeholders, ts
-from core.tracking.agents import Judgement
+from core.tracking.agents import Judgement, Verdict
 from core.tracking.links import LinkTarget
 
 log = logging.getLogger(__name__)
@@ -57,7 +64,7 @@ class ClickRecorder:
     def __init__(self, *, events: EventSink | None = None, batch_size: int = 5000,
                  interval: float = 0.2, max_buffer: int = 200_000,
                  retry_first: float = 0.2, retry_max: float = 5.0,
-                 close_within: float = 3.0) -> None:
+                 close_within: float = 3.0, spool_dir: Path | None = None) -> None:
         self._events = events or NoEvents()
         self.batch_size = batch_size
         self.interval = interval
@@ -65,6 +72,7 @@ class ClickRecorder:
         self._retry_first = retry_first
         self._retry_max = retry_max
         self.close_within = close_within  # inside trackly run's 5 s stop budget
+        self.spool_dir = spool_dir
         self._buffer: collections.deque[ClickIn] = collections.deque()
         self._wake = asyncio.Event()
         self._writing = asyncio.Lock()  # one batch at a time: the background task or flush
@@ -97,6 +105,7 @@ class ClickRecorder:
 
     def start(self) -> None:
         if self._task is None:
+            self._read_spool()
             self._closing = False
             self._task = asyncio.create_task(self._run(), name="click-recorder")
 
@@ -110,9 +119,45 @@ class ClickRecorder:
             try:
                 await asyncio.wait_for(self._task, within)
             except TimeoutError:
-                log.error("stopping with %d click(s) not recorded: the database did not "
-                          "take them in time", len(self._buffer))
+                pass
             self._task = None
+        if self._buffer:
+            self._write_spool()
+
+    def _write_spool(self) -> None:
+        count = len(self._buffer)
+        if self.spool_dir is None:
+            log.error("stopping with %d click(s) not recorded: the database did not take "
+                      "them in time, and there is no spool directory", count)
+            return
+        self.spool_dir.mkdir(parents=True, exist_ok=True)
+        name = f"clicks-{time.time_ns()}-{os.getpid()}"
+        tmp = self.spool_dir / f"{name}.tmp"
+        with tmp.open("w", encoding="utf-8") as out:
+            for click in self._buffer:
+                out.write(json.dumps(_dump(click), separators=(",", ":")) + "\n")
+        tmp.replace(self.spool_dir / f"{name}.jsonl")
+        self._buffer.clear()
+        log.warning("%d click(s) the database did not take in time were spooled to %s; "
+                    "the next start writes them", count, self.spool_dir)
+
+    def _read_spool(self) -> None:
+        if self.spool_dir is None or not self.spool_dir.is_dir():
+            return
+        for path in sorted(self.spool_dir.glob("clicks-*.jsonl")):
+            # Claimed by renaming, so two processes sharing the directory never both
+            # take one file.
+            claimed = path.with_suffix(f".claimed-{os.getpid()}")
+            try:
+                path.rename(claimed)
+            except FileNotFoundError:
+                continue
+            with claimed.open(encoding="utf-8") as lines:
+                clicks = [_load(json.loads(line)) for line in lines if line.strip()]
+            self._buffer.extend(clicks)
+            claimed.unlink()
+            log.warning("%d spooled click(s) from an earlier stop are being written",
+                        len(clicks))
 
     async def _run(self) -> None:
         delay = self._retry_first
@@ -298,6 +343,23 @@ async def _bump_counters(conn: Any, clicks: list[ClickIn]) -> None:
             await conn.execute_many(
                 f"UPDATE {table} SET click_count = click_count + {p[0]} WHERE id = {p[1]}",
                 [[n, key] for key, n in counts.items()])
+
+
+def _dump(c: ClickIn) -> dict[str, Any]:
+    target = dataclasses.asdict(c.target)
+    target["sent_at"] = c.target.sent_at.isoformat() if c.target.sent_at else None
+    return {"target": target, "at": c.at.isoformat(), "address": c.address,
+            "user_agent": c.user_agent, "verdict": c.judgement.verdict.value,
+            "reason": c.judgement.reason}
+
+
+def _load(data: dict[str, Any]) -> ClickIn:
+    target = dict(data["target"])
+    target["sent_at"] = dt.datetime.fromisoformat(target["sent_at"]) \
+        if target["sent_at"] else None
+    return ClickIn(LinkTarget(**target), dt.datetime.fromisoformat(data["at"]),
+                   data["address"], data["user_agent"],
+                   Judgement(Verdict(data["verdict"]), data["reason"]))
 
 
 def _event(c: ClickIn) -> dict[str, Any]:

@@ -195,3 +195,28 @@ async def test_clicks_wait_out_a_database_that_refuses_writes(services, http):
     assert await MessageShortLinkClick.filter(short_link_id=sent.link.id).count() == 4
     assert await MessageClick.all().count() == 1
     assert (await ListContact.get(id=sent.subscriber.id)).click_count == 1
+
+
+async def test_clicks_the_database_refuses_at_shutdown_are_spooled_and_written_next_start(
+        services, http):
+    _, sent = await _sent(services)
+    recorder = services.redirects.recorder
+    await follow(http, sent.link)
+    await recorder.flush()
+    db = conn()
+    await db.execute_script("ALTER TABLE message_short_link_click RENAME TO mslc_away")
+    try:
+        for ua in (PHONE_UA, PREVIEW_UA):
+            assert (await follow(http, sent.link, user_agent=ua)).status == 302
+        await recorder.close(within=0.5)  # the database is "down" as the process stops
+        assert recorder.pending == 0
+        [spooled] = list(recorder.spool_dir.glob("clicks-*.jsonl"))
+        assert len(spooled.read_text().splitlines()) == 2
+    finally:
+        await db.execute_script("ALTER TABLE mslc_away RENAME TO message_short_link_click")
+    recorder.start()  # the next start
+    assert not list(recorder.spool_dir.glob("clicks-*"))
+    assert await recorder.flush() == 2
+    rows = await MessageShortLinkClick.all().order_by("id").values_list("verdict", flat=True)
+    assert rows == ["human", "human", "preview"]
+    assert await MessageClick.all().count() == 1
