@@ -153,9 +153,12 @@ def _parse(address: str) -> tuple[int, int] | None:
 class AddressBook:
     """Tells a click's origin from its address. Tables load on first use."""
 
-    def __init__(self, *, data_dir: Path | None = None) -> None:
+    def __init__(self, *, data_dir: Path | None = None, cache_size: int = 50_000) -> None:
         self._data_dir = data_dir
         self._tables: dict[RangeKind, RangeSet] | None = None
+        # A phone clicks from one address a few times: remember the answer (bounded).
+        self._seen: dict[str, Origin] = {}
+        self._cache_size = cache_size
 
     def load(self) -> None:
         """Read the ranges (half a second; done on first use, or ahead of it)."""
@@ -171,6 +174,15 @@ class AddressBook:
         return self._tables
 
     def origin(self, address: str) -> Origin:
+        known = self._seen.get(address)
+        if known is None:
+            known = self._origin(address)
+            if len(self._seen) >= self._cache_size:
+                self._seen.clear()  # cheaper than LRU bookkeeping on every click
+            self._seen[address] = known
+        return known
+
+    def _origin(self, address: str) -> Origin:
         parsed = _parse(address)
         if parsed is None:
             return Origin.OTHER

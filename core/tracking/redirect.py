@@ -63,6 +63,7 @@ class RedirectService:
         self.detector = detector
         self.recorder = recorder
         self.default_hosts = frozenset(h for h in (host_name(x) for x in default_hosts) if h)
+        self._hosts: dict[str, str] = {}  # Host header -> name (few distinct; bounded)
 
     async def warm(self) -> None:
         """Load the detector's tables before the first click needs them, off the event
@@ -76,7 +77,13 @@ class RedirectService:
         target = await self.links.get(code)
         if target is None:
             return None
-        name = host_name(host)
+        raw = host or ""
+        name = self._hosts.get(raw)
+        if name is None:
+            name = host_name(raw)
+            if len(self._hosts) >= 1000:
+                self._hosts.clear()
+            self._hosts[raw] = name
         if name == target.tracking_domain or name in self.default_hosts:
             return target
         return None
