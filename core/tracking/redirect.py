@@ -72,7 +72,9 @@ class RedirectService:
         await asyncio.to_thread(self.detector.addresses.load)
 
     async def find(self, host: str | None, code: str) -> LinkTarget | None:
-        if not code or len(code) > 16:
+        # Short codes are a few ASCII letters and digits: anything else (a NUL, a space,
+        # a path a scanner tries) is not found without a look in the cache or database.
+        if not 0 < len(code) <= 16 or not code.isascii() or not code.isalnum():
             return None
         target = await self.links.get(code)
         if target is None:

@@ -84,7 +84,8 @@ async def test_bots_are_redirected_and_recorded_apart(services, http):
 async def test_unknown_codes_and_foreign_hosts_get_the_branded_404(services, http):
     world, sent = await _sent(services)
     for path, host in (("/zzzzzzz", None), (f"/{sent.link.code}", "evil.example"),
-                       ("/" + "x" * 40, None)):
+                       ("/" + "x" * 40, None), ("/a%00b", None), ("/a%20b", None),
+                       ("/%C3%A9t%C3%A9", None)):
         resp = await http.get(path, allow_redirects=False,
                               headers={"Host": host} if host else {})
         assert resp.status == 404, path
