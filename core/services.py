@@ -29,6 +29,7 @@ from core.system.idempotency import IdempotencyService
 from core.system.service import SystemService
 from core.tracking.conversions import ConversionService
 from core.tracking.conversions_tune import TuneSync
+from core.tracking.redirect import RedirectService
 from core.webhooks.delivery import WebhookDispatcher
 from core.webhooks.emitter import WebhookEmitter
 from core.webhooks.service import WebhookService
@@ -64,3 +65,4 @@ class Services:
     events: WebhookEmitter  # core.events.EventSink: what emits outbound webhook events
     webhooks: WebhookService
     webhook_dispatcher: WebhookDispatcher
+    redirects: RedirectService  # short links: the redirect, its detector and click recorder

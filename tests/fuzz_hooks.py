@@ -204,9 +204,10 @@ def trackly_error_shape(ctx: Any, response: Any, case: Any) -> bool | None:
     if "application/json" not in content_type:
         if response.status_code == 400 and _refused_by_aiohttp(case):
             return None
-        if content_type.startswith("image/gif"):
-            # The conversion pixel is an <img>: it answers a GIF whatever happened, the
-            # status and X-Trackly-Error (a snake_case code) say what.
+        if content_type.startswith(("image/gif", "text/html")):
+            # The conversion pixel is an <img>: it answers a GIF whatever happened; a
+            # short link is opened by a person's browser: its 404 is a page. The status
+            # and X-Trackly-Error (a snake_case code) say what.
             code = " ".join(response.headers.get("x-trackly-error", []))
             assert SNAKE.match(code), f"a pixel refusal without a code: {code!r}"
             return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from urllib.parse import urlsplit
 
 from core.accounts.discord_links import DiscordLinkService
 from core.accounts.service import AccountService
@@ -35,8 +36,14 @@ from core.settings import Settings, resolve_secret_key
 from core.support.service import SupportService
 from core.system.idempotency import IdempotencyService
 from core.system.service import SystemService
+from core.tracking.addresses import AddressBook
+from core.tracking.agents import AgentClassifier
 from core.tracking.conversions import ConversionService
 from core.tracking.conversions_tune import TuneSync
+from core.tracking.detection import Detector
+from core.tracking.links import LinkCache, click_key
+from core.tracking.recorder import ClickRecorder
+from core.tracking.redirect import RedirectService
 from core.webhooks.delivery import WebhookDispatcher
 from core.webhooks.emitter import WebhookEmitter
 from core.webhooks.service import WebhookService
@@ -46,7 +53,8 @@ from web.routes.callbacks import callback_url
 def build_services(settings: Settings, *, clock: Clock | None = None,
                    secret_key: str | None = None) -> Services:
     clock = clock or SystemClock()
-    box = SecretBox(secret_key or resolve_secret_key(settings))
+    secret = secret_key or resolve_secret_key(settings)
+    box = SecretBox(secret)
     accounts = AccountService(clock=clock)
     notifications = NotificationService(clock=clock)
     # Outbound webhooks' events come from lower domains through core.events' port.
@@ -101,7 +109,20 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
         support=SupportService(
             clock=clock, max_open_tickets=settings.support_max_open_tickets,
             cooldown=dt.timedelta(minutes=settings.support_cooldown_minutes)),
+        redirects=build_redirects(settings, clock=clock, secret=secret, events=events),
     )
+
+
+def build_redirects(settings: Settings, *, clock: Clock, secret: str,
+                    events: WebhookEmitter) -> RedirectService:
+    """The redirect: links cached in front of the database, the bot detector (its
+    address ranges extended from the data directory), and the click recorder."""
+    return RedirectService(
+        clock=clock, links=LinkCache(key=click_key(secret)),
+        detector=Detector(agents=AgentClassifier(),
+                          addresses=AddressBook(data_dir=settings.data_dir)),
+        recorder=ClickRecorder(events=events, spool_dir=settings.data_dir / "click-spool"),
+        default_hosts=[settings.tracking_domain or "", urlsplit(settings.public_url).netloc])
 
 
 def build_executor(services: Services) -> Executor:

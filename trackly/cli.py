@@ -222,6 +222,35 @@ def config(ctx: Context) -> None:
         click.echo(f"{key}={value}")
 
 
+@cli.group("ip-ranges")
+def ip_ranges() -> None:
+    """The address ranges the bot detector reads (datacenters, iCloud Private Relay)."""
+
+
+@ip_ranges.command("import")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--kind", type=click.Choice(["datacenter", "relay"]), required=True,
+              help="datacenter: scanners' homes; relay: Private Relay egress (people).")
+@click.option("--replace", is_flag=True,
+              help="Use only this file's ranges of that kind, not the packaged ones.")
+@pass_ctx
+def ip_ranges_import(ctx: Context, source: Path, kind: str, replace: bool) -> None:
+    """Add the networks of SOURCE (one CIDR or address a line, # comments) to the
+    ranges in the data directory; running processes read them at their next start."""
+    from core.tracking.addresses import RangeKind, import_ranges
+
+    settings = ctx.settings
+    guarded(lambda: _prepare_data_dir(settings))
+    try:
+        count = import_ranges(source, kind=RangeKind(kind), data_dir=settings.data_dir,
+                              replace=replace)
+    except (ValueError, UnicodeDecodeError) as exc:
+        fail(f"{source}: {exc}", 2)
+    how = "instead of" if replace else "in addition to"
+    click.echo(f"{count} {kind} network(s) in {settings.data_dir / 'ip-ranges'}, "
+               f"used {how} the packaged ones")
+
+
 # -- accounts ---------------------------------------------------------------------------
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
@@ -24,6 +26,7 @@ from web.routes import (
     messages,
     networks,
     offers,
+    redirect,
     replies,
     reports,
     send,
@@ -33,7 +36,8 @@ from web.routes import (
 ROUTE_TABLES = [health.routes, account.routes, lists.routes, contacts.routes, imports.routes,
                 offers.routes, creatives.routes, messages.routes, send.routes,
                 callbacks.routes, replies.routes, conversions.routes, webhooks.routes,
-                reports.routes, networks.routes]
+                reports.routes, networks.routes,
+                redirect.routes]  # last: GET /{code} takes what no other route claimed
 
 
 def create_app(services: Services) -> web.Application:
@@ -45,7 +49,19 @@ def create_app(services: Services) -> web.Application:
     app[METRICS] = metrics
     for table in ROUTE_TABLES:
         app.add_routes(table)
+    app.cleanup_ctx.append(_click_recorder)
     return app
+
+
+async def _click_recorder(app: web.Application) -> AsyncIterator[None]:
+    """Clicks are written in the background while the app serves, and every buffered
+    one is written on the way out (after the server stopped taking requests)."""
+    redirects = app[SERVICES].redirects
+    redirects.recorder.start()
+    warming = asyncio.create_task(redirects.warm())
+    yield
+    await warming
+    await redirects.recorder.close()
 
 
 # aiohttp refuses a request line or header field over 8 KB itself, before any middleware

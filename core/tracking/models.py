@@ -55,6 +55,8 @@ class MessageShortLinkClick(Model):
     ip_address = fields.CharField(max_length=45, default="")
     user_agent = fields.CharField(max_length=512, default="")
     is_bot = fields.BooleanField(default=False)
+    # human, preview, scanner or bot (core.tracking.agents.Verdict), and why when not human
+    verdict = fields.CharField(max_length=16, default="human")
     bot_reason = fields.CharField(max_length=64, null=True)
 
     class Meta:

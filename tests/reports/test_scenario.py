@@ -5,8 +5,9 @@ exactly, by day, schedule, creative, offer, carrier, list and journey, with the 
 cohort and the CSV; on both backends.
 
 The messages go out through the real executor to the Twilio fake, whose receipts come
-back to our webhook. Clicks are the rows the click recorder writes
-(tests/tracking/clicks.py) until the redirect server is merged.
+back to our webhook. Clicks are real requests to the short links (the redirect answers
+302; the click recorder writes them, its buffer flushed after each), and the detector
+decides which are bots.
 
 The story, in UTC (D1 is Tuesday 2026-03-03):
 
@@ -14,7 +15,8 @@ The story, in UTC (D1 is Tuesday 2026-03-03):
             1 segment, $0.0045 each) to c1..c3 (Verizon) and m4, m5 (creative K2, offer
             B: $25, 1-day window, 2 segments, $0.0090 each) to c4, c5 (T-Mobile); m5 is
             undeliverable.
-            clicks: m1 a preview bot (15:00:02), m3 a link scanner (15:00:05),
+            clicks: m1 iMessage's previewer (15:00:02), m3 a carrier's link scanner
+            (a phone browser's agent, but 4 seconds after the send: 15:00:04),
             m2 human (15:30), m1 human (16:00), m4 human (16:00), m1 human again (17:00)
   D1 16:00  Everflow: lead for m2's click, $4 (E2)
   D1 18:00  TUNE: sale for m1's click, $10 (T1), posted three times
@@ -44,11 +46,14 @@ from core.ids import short_code
 from core.messaging.models import MessageSent, MessageShortLink
 from core.messaging.outbox import NewLink, NewMessage, enqueue
 from core.offers.models import Offer
+from core.tracking.models import MessageShortLinkClick
 from tests.messaging.helpers import make_subscribers
 from tests.messaging.stack import stack
-from tests.tracking.clicks import PREVIEW_UA, insert_click_rows_as_recorder_would
+from tests.tracking.helpers import PREVIEW_UA, click
 
 D1 = dt.datetime(2026, 3, 3, 15, 0, tzinfo=dt.UTC)
+ANDROID_UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+              "Chrome/123.0.6312.80 Mobile Safari/537.36")
 OFFER_URL = "https://network.example/c?aff_sub={click_id}"
 
 
@@ -160,15 +165,22 @@ async def _play(s) -> dict[str, object]:
         m[i + 1] = await queue(subs[i], k2, offers["B"], schedule=spring, segments=2)
     await s.settle()
     link = {n: m[n][1] for n in m}
-    await insert_click_rows_as_recorder_would(link[1], at=at(1, 15, 0, 2),
-                                              user_agent=PREVIEW_UA, bot_reason="preview")
-    await insert_click_rows_as_recorder_would(link[3], at=at(1, 15, 0, 5),
-                                              user_agent="Mozilla/5.0 (compatible; scanner)",
-                                              bot_reason="scanner")
-    c2 = await insert_click_rows_as_recorder_would(link[2], at=at(1, 15, 30))
-    c1 = await insert_click_rows_as_recorder_would(link[1], at=at(1, 16))
-    c4 = await insert_click_rows_as_recorder_would(link[4], at=at(1, 16))
-    assert await insert_click_rows_as_recorder_would(link[1], at=at(1, 17)) is None
+
+    async def tap(n: int, when: dt.datetime, user_agent: str = ANDROID_UA):
+        clock.set(when)
+        return await click(client, s.services, link[n], user_agent=user_agent)
+
+    assert await tap(1, at(1, 15, 0, 2), PREVIEW_UA) is None
+    assert await tap(3, at(1, 15, 0, 4)) is None
+    c2 = await tap(2, at(1, 15, 30))
+    c1 = await tap(1, at(1, 16))
+    c4 = await tap(4, at(1, 16))
+    assert c1 and c2 and c4
+    assert (await tap(1, at(1, 17))).id == c1.id  # the repeat counts nothing new
+    verdicts = await MessageShortLinkClick.all().order_by("id").values_list(
+        "verdict", "bot_reason")
+    assert verdicts == [("preview", "agent:imessage_preview"),
+                        ("scanner", "seconds_after_send")] + [("human", None)] * 4
 
     clock.set(at(1, 16))
     resp = await client.get(f"/api/postbacks/everflow?click_id={c2.click_id}&payout=4"
@@ -191,7 +203,9 @@ async def _play(s) -> dict[str, object]:
     clock.set(at(2, 15))
     m[6] = await queue(subs[5], k1, offers["A"])
     await s.settle()
-    c6 = await insert_click_rows_as_recorder_would(m[6][1], at=at(2, 15, 10))
+    link[6] = m[6][1]
+    c6 = await tap(6, at(2, 15, 10))
+    assert c6 is not None
     clock.set(at(2, 16))
     resp = await client.post("/api/v2/revenue", headers=headers, json={
         "click_id": c6.click_id, "revenue": "12.50", "txn_id": "R6", "event_type": "sale"})

@@ -14,7 +14,7 @@ from core.permissions import Role
 from core.tracking.models import Conversion
 from tests.factories import make_tenant
 from tests.tracking.builders import make_world, queue_with_link
-from tests.tracking.clicks import insert_click_rows_as_recorder_would
+from tests.tracking.helpers import click as click_link
 
 
 async def _counted(world, subscriber) -> dict[str, Any]:
@@ -27,16 +27,17 @@ async def _counted(world, subscriber) -> dict[str, Any]:
             "offer": (offer.conversion_count, Decimal(offer.revenue_total))}
 
 
-async def _clicked(services, world, index: int = 0):
+async def _clicked(services, http, world, index: int = 0):
+    """A message and a person's click on its link (a real request to the redirect)."""
     sent = await queue_with_link(world, world.subscribers[index], now=services.clock.now())
-    click = await insert_click_rows_as_recorder_would(sent.link, at=services.clock.now())
-    assert click is not None
-    return sent, click
+    counted = await click_link(http, services, sent.link)
+    assert counted is not None
+    return sent, counted
 
 
 async def test_the_same_tune_postback_three_times_counts_once(services, http):
     world = await make_world(services)
-    _, click = await _clicked(services, world)
+    _, click = await _clicked(services, http, world)
     url = f"/api/postbacks/tune?click_id={click.click_id}&payout=12.50&conversion_id=TX-1"
     answers = []
     for _ in range(3):
@@ -62,7 +63,7 @@ async def test_the_same_tune_postback_three_times_counts_once(services, http):
 
 async def test_a_wrong_secret_changes_nothing_and_says_so(services, http):
     world = await make_world(services)
-    sent, click = await _clicked(services, world)
+    sent, click = await _clicked(services, http, world)
     before = await _counted(world, world.subscribers[0])
     resp = await http.get(f"/conv/offer?offer_id={world.offer.id}&message_id="
                           f"{sent.public_id}&revenue=20&txn_id=T9&secret=not-the-secret")
@@ -88,7 +89,7 @@ async def test_a_wrong_secret_changes_nothing_and_says_so(services, http):
 
 async def test_an_unknown_click_id_changes_nothing_and_says_so(services, http):
     world = await make_world(services)
-    await _clicked(services, world)
+    await _clicked(services, http, world)
     for url in ("/api/postbacks/tune?click_id=nosuchclick&payout=5&conversion_id=A",
                 "/api/postbacks/everflow?click_id=nosuchclick&payout=5&transaction_id=A",
                 "/conv?click_id=nosuchclick&revenue=5&txn_id=A"):
@@ -107,7 +108,7 @@ async def test_an_unknown_click_id_changes_nothing_and_says_so(services, http):
 
 async def test_refunds_are_negative_and_not_conversions(services, http):
     world = await make_world(services)
-    _, click = await _clicked(services, world)
+    _, click = await _clicked(services, http, world)
     base = f"/api/postbacks/everflow?click_id={click.click_id}&transaction_id=E1"
     assert (await http.get(f"{base}&payout=30")).status == 201
     # The network says "refund" with a positive amount, or a signed one: stored negative.
@@ -124,7 +125,7 @@ async def test_refunds_are_negative_and_not_conversions(services, http):
 
 async def test_a_conversion_after_the_window_is_kept_but_not_attributed(services, http):
     world = await make_world(services, window_days=7)
-    _, click = await _clicked(services, world)
+    _, click = await _clicked(services, http, world)
     services.clock.advance(days=7, seconds=1)
     url = f"/conv?click_id={click.click_id}&revenue=9&txn_id=LATE"
     resp = await http.get(url)
@@ -138,12 +139,12 @@ async def test_a_conversion_after_the_window_is_kept_but_not_attributed(services
 
 async def test_the_pixel_counts_once_per_click_and_pays_the_offer(services, http):
     world = await make_world(services, payout="7.25")
-    _, click = await _clicked(services, world)
+    _, click = await _clicked(services, http, world)
     creative = await MessageCreative.create(account_id=world.tenant.account.id, name="c",
                                             body="x {{link1}}")
     sent2 = await queue_with_link(world, world.subscribers[1], now=services.clock.now(),
                                   creative_id=creative.id)
-    click2 = await insert_click_rows_as_recorder_would(sent2.link, at=services.clock.now())
+    click2 = await click_link(http, services, sent2.link)
     for _ in range(2):
         resp = await http.get(f"/pixel/{click.click_id}.gif")
         assert resp.content_type == "image/gif"
@@ -157,7 +158,7 @@ async def test_the_pixel_counts_once_per_click_and_pays_the_offer(services, http
 
 async def test_revenue_api_by_click_or_message_with_duplicates(services, http):
     world = await make_world(services)
-    sent, click = await _clicked(services, world)
+    sent, click = await _clicked(services, http, world)
     headers = world.tenant.headers()
     body = {"click_id": click.click_id, "revenue": "12.50", "txn_id": "abc",
             "event_type": "sale"}
@@ -197,7 +198,7 @@ async def test_revenue_api_by_click_or_message_with_duplicates(services, http):
 
 async def test_another_accounts_click_is_not_found_through_the_api(services, http):
     world = await make_world(services)
-    _, click = await _clicked(services, world)
+    _, click = await _clicked(services, http, world)
     other = await make_tenant(services, "Other", "o@other.test")
     resp = await http.post("/api/v2/revenue", headers=other.headers(), json={
         "click_id": click.click_id, "revenue": "1", "txn_id": "t"})

@@ -18,7 +18,7 @@ from core.tracking.models import Conversion
 from tests.conftest import TEST_SECRET
 from tests.fakes.tune_fake import TuneFake
 from tests.tracking.builders import make_world, queue_with_link
-from tests.tracking.clicks import insert_click_rows_as_recorder_would
+from tests.tracking.helpers import click as click_link
 from trackly.bootstrap import build_services
 from web.app import create_app, server_args
 
@@ -44,8 +44,16 @@ async def world_and_services(db, clock, tmp_path, tune):
 
 
 async def _click(services, world, index: int, at: dt.datetime):
-    sent = await queue_with_link(world, world.subscribers[index], now=at)
-    return await insert_click_rows_as_recorder_would(sent.link, at=at)
+    """A message sent at ``at`` and a person's click on it at ``at`` (a real request to
+    the redirect); the clock goes back to where it was."""
+    before = services.clock.now()
+    services.clock.set(at)
+    try:
+        sent = await queue_with_link(world, world.subscribers[index], now=at)
+        async with TestClient(TestServer(create_app(services), **server_args())) as http:
+            return await click_link(http, services, sent.link)
+    finally:
+        services.clock.set(before)
 
 
 async def test_sync_records_each_conversion_once_in_utc(world_and_services, tune):

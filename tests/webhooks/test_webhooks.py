@@ -17,7 +17,8 @@ from tests.factories import make_tenant
 from tests.fakes.webhook_receiver import WebhookReceiver
 from tests.messaging.stack import stack
 from tests.tracking.builders import make_world, queue_with_link
-from tests.tracking.clicks import insert_click_rows_as_recorder_would
+from tests.tracking.helpers import PREVIEW_UA
+from tests.tracking.helpers import click as click_link
 
 
 @pytest.fixture
@@ -107,17 +108,20 @@ async def test_conversion_and_click_events(services, http, receiver):
     world = await make_world(services)
     await _endpoint(http, world.tenant, receiver, ["conversion", "click"])
     sent = await queue_with_link(world, world.subscribers[0], now=services.clock.now())
-    click = await insert_click_rows_as_recorder_would(sent.link, at=services.clock.now())
-    # The click recorder emits through the same port.
-    await services.events.emit(EventType.CLICK, [(world.tenant.account.id, {
-        "click_id": click.click_id, "message_id": sent.public_id})])
-    resp = await http.get(f"/conv?click_id={click.click_id}&revenue=4.5&txn_id=T")
+    # The click recorder emits the click event through the same port; a repeat and a
+    # bot's request emit none.
+    counted = await click_link(http, services, sent.link)
+    assert counted is not None
+    await click_link(http, services, sent.link)
+    await click_link(http, services, sent.link, user_agent=PREVIEW_UA)
+    resp = await http.get(f"/conv?click_id={counted.click_id}&revenue=4.5&txn_id=T")
     assert resp.status == 201
-    assert (await http.get(f"/conv?click_id={click.click_id}&revenue=4.5&txn_id=T")
+    assert (await http.get(f"/conv?click_id={counted.click_id}&revenue=4.5&txn_id=T")
             ).status == 200  # a repeat: no second event
     assert await services.webhook_dispatcher.deliver_due() == 2
     events = {r.json["type"]: r.json["data"] for r in receiver.received}
-    assert events["click"]["click_id"] == click.click_id
+    assert events["click"]["click_id"] == counted.click_id
+    assert events["click"]["message_id"] == sent.public_id
     assert events["conversion"]["revenue"] == "4.5000"
     assert events["conversion"]["message_id"] == sent.public_id
 

@@ -1,0 +1,245 @@
+"""The redirect under load: a bare aiohttp handler answering a fixed 302 (the baseline)
+and Trackly's redirect with click recording on, each in its own process, loaded by wrk
+(Debian's package) in another, with 64 connections, in the same run.
+
+    python -m bench.redirect [--seconds 5] [--connections 64] [--links 500]
+                             [--backends postgres,sqlite]
+
+Reports requests per second, p50 and p99 (wrk's latency distribution), "vs base" (the
+bare handler's rate in this run), the database round trips the link cache made (one
+per distinct code, none on a hit) and clicks stored against 302s answered. Goals: at
+least 0.8x the bare handler, p99 at most twice its p99, clicks stored = 302s answered.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from bench.harness import scratch_database
+from tests.helpers import free_port
+from tests.tracking.helpers import PHONE_UA
+
+TEST_SECRET = "bench-secret-key-bench-secret-key-0123456789"
+
+
+# -- the servers (each runs in its own process: python -m bench.redirect --serve ...) --
+
+
+def serve_bare(port: int) -> None:
+    async def follow(request: web.Request) -> web.Response:
+        return web.Response(status=302, headers={
+            "Location": "https://network.example/c?aff_sub=abc", "Cache-Control": "no-store"})
+
+    app = web.Application()
+    app.router.add_get("/{code}", follow)
+    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
+
+
+def serve_trackly(port: int, url: str, data_dir: str) -> None:
+    from core.db import database
+    from core.settings import Settings
+    from trackly.bootstrap import build_services
+    from web.app import create_app, server_args
+
+    async def main() -> None:
+        settings = Settings(database_url=url, secret_key=TEST_SECRET, data_dir=Path(data_dir),
+                            public_url=f"http://127.0.0.1:{port}")
+        services = build_services(settings, secret_key=TEST_SECRET)
+        recorder = services.redirects.recorder
+        recorder.close_within = 60.0  # the bench counts every click, however long it takes
+        async with database(url):
+            runner = web.AppRunner(create_app(services), access_log=None,
+                                   shutdown_timeout=1.0, **server_args())
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", port).start()
+            print("ready", flush=True)
+            await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+            await runner.cleanup()  # stops taking requests, then writes every click
+            print(json.dumps({"loads": services.redirects.links.loads,
+                              "written": recorder.written, "dropped": recorder.dropped,
+                              "failures": recorder.failures}), flush=True)
+
+    asyncio.run(main())
+
+
+# -- the load ---------------------------------------------------------------------------
+
+
+async def seed(url: str, links: int) -> list[str]:
+    from core.messaging.models import MessageSent
+    from core.settings import Settings
+    from tests.tracking.builders import make_world, queue_with_link
+    from trackly.bootstrap import build_services
+
+    settings = Settings(database_url=url, secret_key=TEST_SECRET)
+    services = build_services(settings, secret_key=TEST_SECRET)
+    world = await make_world(services, subscribers=links)
+    codes = [(await queue_with_link(world, sub, now=services.clock.now())).link.code
+             for sub in world.subscribers]
+    past = services.clock.now() - dt.timedelta(hours=1)
+    await MessageSent.all().update(status="delivered", sent_at=past, delivered_at=past)
+    return codes
+
+
+def wait_for_port(port: int, within: float = 30) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+            return
+        time.sleep(0.1)
+    raise SystemExit(f"nothing listens on {port}")
+
+
+def wrk(port: int, codes: list[str], *, seconds: int, connections: int, tmp: Path
+        ) -> dict[str, Any]:
+    script = tmp / "codes.lua"
+    script.write_text(
+        "codes = {" + ",".join(f'"{c}"' for c in codes) + "}\n"
+        "i = 0\n"
+        "request = function()\n"
+        "  i = i + 1\n"
+        '  return wrk.format("GET", "/" .. codes[(i % #codes) + 1])\n'
+        "end\n")
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script),
+         "-H", f"User-Agent: {PHONE_UA}", f"http://127.0.0.1:{port}"],
+        capture_output=True, text=True, check=False)
+    if out.returncode:
+        raise SystemExit(f"wrk failed: {out.stderr or out.stdout}")
+    return parse_wrk(out.stdout, seconds)
+
+
+def parse_wrk(out: str, seconds: int) -> dict[str, Any]:
+
+    def ms(label: str) -> float:
+        m = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        assert m, out
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    return {"requests": total, "answered": total - (int(bad.group(1)) if bad else 0),
+            "p50": ms("50"), "p90": ms("90"), "p99": ms("99"),
+            "errors": errors.group(1) if errors else "",
+            "seconds": float(seconds)}
+
+
+@dataclass
+class Row:
+    backend: str
+    case: str
+    load: dict[str, Any]
+    base: dict[str, Any] | None = None
+    note: str = ""
+
+    @property
+    def rate(self) -> float:
+        return float(self.load["requests"]) / float(self.load["seconds"])
+
+
+def print_rows(title: str, rows: list[Row]) -> None:
+    """The harness's table, with wrk's percentiles (p50, p90, p99) and the p99 ratio."""
+    print(f"\n{title}")
+    header = (f"{'backend':<9} {'case':<30} {'requests':>9} {'req/s':>8} {'p50 ms':>7} "
+              f"{'p90 ms':>7} {'p99 ms':>7} {'vs base':>8} {'p99 vs':>7}")
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        ratio = f"{r.rate / Row('', '', r.base).rate:.2f}x" if r.base else "-"
+        p99 = f"{r.load['p99'] / r.base['p99']:.2f}x" if r.base else "-"
+        print(f"{r.backend:<9} {r.case:<30} {r.load['requests']:>9} {r.rate:>8,.0f} "
+              f"{r.load['p50']:>7.1f} {r.load['p90']:>7.1f} {r.load['p99']:>7.1f} "
+              f"{ratio:>8} {p99:>7}" + (f"  {r.note}" if r.note else ""))
+
+
+async def run(args: argparse.Namespace) -> None:
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed (apt-get install wrk)")
+    results: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="trackly-bench-") as tmp_dir:
+        tmp = Path(tmp_dir)
+        port = free_port()
+        # Blocking calls in this coroutine are on purpose: it has nothing else to run.
+        bare = subprocess.Popen([sys.executable, "-m", "bench.redirect",  # noqa: ASYNC220
+                                 "--serve", "bare", "--port", str(port)])
+        try:
+            wait_for_port(port)
+            codes = [f"c{i:06d}" for i in range(args.links)]
+            base = wrk(port, codes, seconds=args.seconds, connections=args.connections,
+                       tmp=tmp)
+        finally:
+            bare.terminate()
+            bare.wait()
+        results.append(Row("-", "bare aiohttp, fixed 302", base))
+        for backend in args.backends.split(","):
+            async with scratch_database(backend) as url:
+                codes = await seed(url, args.links)
+                port = free_port()
+                server = subprocess.Popen(  # noqa: ASYNC220
+                    [sys.executable, "-m", "bench.redirect", "--serve", "trackly",
+                     "--port", str(port), "--url", url, "--data-dir", str(tmp)],
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                assert server.stdout and server.stdin
+                assert server.stdout.readline().strip() == "ready"
+                await asyncio.sleep(1.0)  # the detector's tables load as the app starts
+                load = wrk(port, codes, seconds=args.seconds, connections=args.connections,
+                           tmp=tmp)
+                server.stdin.write("stop\n")
+                server.stdin.flush()
+                stats = json.loads(server.stdout.readline())
+                server.wait()
+                from core.tracking.models import MessageClick, MessageShortLinkClick
+
+                stored = await MessageShortLinkClick.all().count()
+                counted = await MessageClick.all().count()
+                results.append(Row(
+                    backend, "trackly redirect + recording", load, base,
+                    f"stored {stored} of {int(load['answered'])} answered 302; "
+                    f"counted {counted}; "
+                    f"link SELECTs {stats['loads']} for {len(codes)} codes; "
+                    f"dropped {stats['dropped']}" +
+                    (f"; socket errors {load['errors']}" if load["errors"] else "")))
+    print_rows(f"Redirect, wrk -c{args.connections} -t2 for {args.seconds} s, "
+               f"{args.links} links", results)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--links", type=int, default=500)
+    parser.add_argument("--backends", default="postgres,sqlite")
+    parser.add_argument("--serve", choices=["bare", "trackly"])
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--url")
+    parser.add_argument("--data-dir")
+    args = parser.parse_args()
+    if args.serve == "bare":
+        serve_bare(args.port)
+    elif args.serve == "trackly":
+        serve_trackly(args.port, args.url, args.data_dir)
+    else:
+        asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""One verdict per click, from every signal the request carries.
+
+In order: the HTTP method (a HEAD is a link checker), prefetch headers (a browser or app
+fetching ahead of the person), the user agent (core.tracking.agents), the address
+(datacenter ranges are scanners' homes; iCloud Private Relay is people, and an address is
+never enough to call a relayed click a bot), and a click within seconds of the send
+(carriers' and mail gateways' link scanners open links before any person could)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from core.tracking.addresses import AddressBook, Origin
+from core.tracking.agents import HUMAN, AgentClassifier, Judgement, Verdict
+
+# Faster than any person reads an SMS and taps its link.
+TOO_SOON = dt.timedelta(seconds=5)
+# Headers browsers and apps set on a speculative fetch.
+_PURPOSE_HEADERS = ("Sec-Purpose", "Purpose", "X-Purpose", "X-Moz")
+_PREFETCH_WORDS = ("prefetch", "preview", "prerender")
+
+
+@dataclass(frozen=True, slots=True)
+class Signals:
+    method: str
+    user_agent: str
+    address: str
+    headers: Mapping[str, str]
+    at: dt.datetime
+    sent_at: dt.datetime | None = None
+
+
+def prefetch_purpose(headers: Mapping[str, str]) -> bool:
+    for name in _PURPOSE_HEADERS:
+        value = headers.get(name)
+        if value and any(word in value.lower() for word in _PREFETCH_WORDS):
+            return True
+    return False
+
+
+class Detector:
+    def __init__(self, *, agents: AgentClassifier, addresses: AddressBook) -> None:
+        self.agents = agents
+        self.addresses = addresses
+
+    def judge(self, signals: Signals) -> Judgement:
+        if signals.method == "HEAD":
+            return Judgement(Verdict.SCANNER, "method:head")
+        if prefetch_purpose(signals.headers):
+            return Judgement(Verdict.PREVIEW, "prefetch")
+        by_agent = self.agents.classify(signals.user_agent)
+        if by_agent.is_bot:
+            return by_agent
+        origin = self.addresses.origin(signals.address)
+        if origin is Origin.DATACENTER:
+            return Judgement(Verdict.SCANNER, "address:datacenter")
+        if signals.sent_at is not None and signals.at - signals.sent_at < TOO_SOON:
+            return Judgement(Verdict.SCANNER, "seconds_after_send")
+        return HUMAN

@@ -1,0 +1,171 @@
+"""Short links as the redirect needs them: one SQL statement on a miss, none on a hit.
+
+A bounded in-memory LRU sits in front of the database. Each entry lives ``ttl`` seconds
+(default 5), so a change to a link, its offer or its account reaches every process within
+that time without any cross-process signal (works the same on SQLite and PostgreSQL; a
+process under load re-reads a hot link once per TTL, which costs nothing measurable).
+Unknown codes are cached too, for a shorter time, so a scan of random codes cannot turn
+into a database scan.
+
+The destination is built here once per entry, from the database only: the link's stored
+URL (the offer's tracking URL with the binding's parameters), its macros filled with the
+message's values. The click id in it is derived from the message (an HMAC under the
+installation's secret), so every click of one message carries the same id without a
+database round trip, and it is the id of the counted click the recorder writes."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from core.offers.macros import fill
+from core.sql import Params, fetch, read_ts
+
+CLICK_ID_LENGTH = 22
+_SUBS = ("sub1", "sub2", "sub3", "sub4", "sub5")
+
+
+@dataclass(frozen=True, slots=True)
+class LinkTarget:
+    link_id: int
+    code: str
+    account_id: int
+    message_id: int | None
+    contact_id: int | None
+    offer_id: int | None
+    creative_id: int | None
+    schedule_id: int | None
+    journey_id: int | None
+    sending_list_id: int | None
+    message_public_id: str | None
+    click_id: str | None  # the public id of the counted click; None without a message
+    destination: str
+    tracking_domain: str | None
+    mode: str  # record | preview (the offer's override, else the account's)
+    brand: str
+    sent_at: dt.datetime | None
+
+
+_SQL = (
+    "SELECT l.id, l.code, l.account_id, l.message_id, l.contact_id, l.offer_id, "
+    "l.destination_url, m.public_id, m.sent_at, m.creative_id, m.schedule_id, "
+    "m.journey_id, m.sending_list_id, a.tracking_domain, a.bot_filter_mode, "
+    "a.brand_name, a.name AS account_name, o.bot_filter_mode AS offer_mode "
+    "FROM message_short_link l JOIN account a ON a.id = l.account_id "
+    "LEFT JOIN message_sent m ON m.id = l.message_id "
+    "LEFT JOIN offer o ON o.id = l.offer_id "
+    "WHERE l.code = {code} AND a.status <> 'deleted'"
+)
+
+
+def click_key(secret_key: str) -> bytes:
+    """The HMAC key of click ids, derived from the installation's secret key."""
+    return hmac.new(secret_key.encode("utf-8"), b"trackly/click-ids/v1", hashlib.sha256).digest()
+
+
+def click_id_for(key: bytes, message_id: int) -> str:
+    digest = hmac.new(key, b"click:%d" % message_id, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii")[:CLICK_ID_LENGTH] \
+        .replace("-", "x").replace("_", "y")
+
+
+def _subs(url: str) -> dict[str, str]:
+    """sub1..sub5 from the binding's parameters (they are in the stored URL's query)."""
+    return {k: v for k, v in parse_qsl(urlsplit(url).query) if k in _SUBS}
+
+
+def target_of(row: dict[str, Any], key: bytes) -> LinkTarget:
+    message_id = row["message_id"]
+    click_id = click_id_for(key, message_id) if message_id is not None else None
+    stored = row["destination_url"]
+    values: dict[str, object] = {
+        "click_id": click_id, "message_id": row["public_id"],
+        "contact_id": row["contact_id"], "offer_id": row["offer_id"], **_subs(stored)}
+    mode = row["offer_mode"] or row["bot_filter_mode"] or "record"
+    return LinkTarget(
+        link_id=row["id"], code=row["code"], account_id=row["account_id"],
+        message_id=message_id, contact_id=row["contact_id"], offer_id=row["offer_id"],
+        creative_id=row["creative_id"], schedule_id=row["schedule_id"],
+        journey_id=row["journey_id"], sending_list_id=row["sending_list_id"],
+        message_public_id=row["public_id"], click_id=click_id,
+        destination=fill(stored, values),
+        tracking_domain=(row["tracking_domain"] or "").lower() or None,
+        mode=mode, brand=row["brand_name"] or row["account_name"] or "",
+        sent_at=read_ts(row["sent_at"]))
+
+
+class LinkCache:
+    """code -> LinkTarget (or None: no such link), bounded, each entry for ``ttl``."""
+
+    def __init__(self, *, key: bytes, size: int = 100_000, ttl: float = 5.0,
+                 miss_ttl: float = 2.0, monotonic: Callable[[], float] = time.monotonic
+                 ) -> None:
+        self._key = key
+        self._size = size
+        self._ttl = ttl
+        self._miss_ttl = miss_ttl
+        self._now = monotonic
+        self._entries: OrderedDict[str, tuple[float, LinkTarget | None]] = OrderedDict()
+        # One load per code at a time: the many requests for a code nobody asked for yet
+        # (a blast's first seconds) wait for the same SELECT.
+        self._loading: dict[str, asyncio.Future[LinkTarget | None]] = {}
+        self.loads = 0  # database round trips made (misses and expiries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def peek(self, code: str) -> tuple[bool, LinkTarget | None]:
+        """(found and fresh, target) without touching the database."""
+        entry = self._entries.get(code)
+        if entry is None or entry[0] < self._now():
+            return False, None
+        self._entries.move_to_end(code)
+        return True, entry[1]
+
+    async def get(self, code: str) -> LinkTarget | None:
+        fresh, target = self.peek(code)
+        if fresh:
+            return target
+        loading = self._loading.get(code)
+        if loading is not None:
+            return await asyncio.shield(loading)
+        future: asyncio.Future[LinkTarget | None] = asyncio.get_running_loop().create_future()
+        self._loading[code] = future
+        try:
+            target = await self._load(code)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" warning without waiters
+            raise
+        else:
+            future.set_result(target)
+        finally:
+            del self._loading[code]
+        return target
+
+    async def _load(self, code: str) -> LinkTarget | None:
+        params = Params()
+        rows = await fetch(_SQL.format(code=params(code)), params)
+        self.loads += 1
+        target = target_of(rows[0], self._key) if rows else None
+        self._entries[code] = (self._now() + (self._ttl if target else self._miss_ttl), target)
+        self._entries.move_to_end(code)
+        while len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+        return target
+
+    def forget(self, code: str | None = None) -> None:
+        """Drop one code (or all): the next request reads the database."""
+        if code is None:
+            self._entries.clear()
+        else:
+            self._entries.pop(code, None)

@@ -1,0 +1,116 @@
+"""``GET /{code}`` on a tracking domain: which link, where it goes, who is asking.
+
+The Host header picks the account: a link answers on its account's tracking domain, and
+on the installation's default domains (the public URL's host and
+``TRACKLY_TRACKING_DOMAIN``, which serve every account, as links made without a domain of
+their own point there). Anything else is not found. The destination comes from the
+database only (core.tracking.links); nothing in the request can change it.
+
+Everyone is redirected, bots included, unless the link's mode is ``preview`` and the
+click looks automated: then a small page asks a person to press Continue (a POST, which
+link previewers and scanners do not send), and that press is the human click."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from core.clock import Clock
+from core.tracking.agents import HUMAN, Judgement
+from core.tracking.detection import Detector, Signals
+from core.tracking.links import LinkCache, LinkTarget
+from core.tracking.recorder import ClickIn, ClickRecorder
+
+PREVIEW = "preview"
+
+
+class Answer(StrEnum):
+    REDIRECT = "redirect"
+    PREVIEW_PAGE = "preview_page"
+    NOT_FOUND = "not_found"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    answer: Answer
+    location: str | None = None
+    brand: str = ""
+    judgement: Judgement | None = None
+
+
+NOT_FOUND = Outcome(Answer.NOT_FOUND)
+
+
+def host_name(host: str | None) -> str:
+    """The Host header's name, lower case, without port or trailing dot."""
+    if not host:
+        return ""
+    host = host.strip().lower()
+    if host.startswith("["):  # [::1]:8080
+        return host[1:].split("]", 1)[0]
+    if host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    return host.rstrip(".")
+
+
+class RedirectService:
+    def __init__(self, *, clock: Clock, links: LinkCache, detector: Detector,
+                 recorder: ClickRecorder, default_hosts: Iterable[str]) -> None:
+        self.clock = clock
+        self.links = links
+        self.detector = detector
+        self.recorder = recorder
+        self.default_hosts = frozenset(h for h in (host_name(x) for x in default_hosts) if h)
+        self._hosts: dict[str, str] = {}  # Host header -> name (few distinct; bounded)
+
+    async def warm(self) -> None:
+        """Load the detector's tables before the first click needs them, off the event
+        loop (the address ranges take half a second to read)."""
+        await asyncio.to_thread(self.detector.agents.load)
+        await asyncio.to_thread(self.detector.addresses.load)
+
+    async def find(self, host: str | None, code: str) -> LinkTarget | None:
+        # Short codes are a few ASCII letters and digits: anything else (a NUL, a space,
+        # a path a scanner tries) is not found without a look in the cache or database.
+        if not 0 < len(code) <= 16 or not code.isascii() or not code.isalnum():
+            return None
+        target = await self.links.get(code)
+        if target is None:
+            return None
+        raw = host or ""
+        name = self._hosts.get(raw)
+        if name is None:
+            name = host_name(raw)
+            if len(self._hosts) >= 1000:
+                self._hosts.clear()
+            self._hosts[raw] = name
+        if name == target.tracking_domain or name in self.default_hosts:
+            return target
+        return None
+
+    async def click(self, *, host: str | None, code: str, method: str, user_agent: str,
+                    address: str, headers: Mapping[str, str]) -> Outcome:
+        """A request for a short link: where to send it, recorded (after the answer)."""
+        target = await self.find(host, code)
+        if target is None:
+            return NOT_FOUND
+        now = self.clock.now()
+        judgement = self.detector.judge(Signals(
+            method=method, user_agent=user_agent, address=address, headers=headers, at=now,
+            sent_at=target.sent_at))
+        self.recorder.add(ClickIn(target, now, address, user_agent, judgement))
+        if judgement.is_bot and target.mode == PREVIEW:
+            return Outcome(Answer.PREVIEW_PAGE, brand=target.brand, judgement=judgement)
+        return Outcome(Answer.REDIRECT, location=target.destination, judgement=judgement)
+
+    async def proceed(self, *, host: str | None, code: str, user_agent: str,
+                      address: str) -> Outcome:
+        """Continue pressed on the preview page: a person, whatever the agent says."""
+        target = await self.find(host, code)
+        if target is None:
+            return NOT_FOUND
+        self.recorder.add(ClickIn(target, self.clock.now(), address, user_agent, HUMAN))
+        return Outcome(Answer.REDIRECT, location=target.destination, judgement=HUMAN)
+

@@ -1,0 +1,223 @@
+"""The redirect over real HTTP: where a short link goes, what each click leaves behind,
+the cache, hosts, bot verdicts, preview mode, and a database that refuses writes."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+from core.accounts.models import Account
+from core.contacts.models import ListContact
+from core.messaging.models import MessageShortLink
+from core.offers.models import Offer
+from core.sql import conn
+from core.tracking.links import click_id_for
+from core.tracking.models import MessageClick, MessageShortLinkClick
+from tests.factories import make_tenant
+from tests.tracking.builders import make_world, queue_with_link
+from tests.tracking.helpers import PHONE_UA, PREVIEW_UA, click, follow
+
+
+async def _sent(services, **world):
+    w = await make_world(services, **world)
+    sent = await queue_with_link(w, w.subscribers[0], now=services.clock.now())
+    return w, sent
+
+
+async def test_a_human_click_redirects_with_macros_and_counts_once(services, http):
+    world, sent = await _sent(services)
+    resp = await follow(http, sent.link)
+    assert resp.status == 302
+    assert resp.headers["Cache-Control"] == "no-store"
+    location = urlsplit(resp.headers["Location"])
+    assert (location.scheme, location.netloc, location.path) == ("https", "network.example",
+                                                                 "/c")
+    query = parse_qs(location.query)
+    assert query["m"] == [sent.public_id]
+    click_id = query["aff_sub"][0]
+    assert len(click_id) == 22
+
+    await services.redirects.recorder.flush()
+    counted = await MessageClick.get(message_id=sent.message_id)
+    assert counted.click_id == click_id
+    assert (counted.contact_id, counted.offer_id, counted.sending_list_id) == (
+        sent.subscriber.contact_id, world.offer.id, world.sending_list.id)
+    raw = await MessageShortLinkClick.get(short_link_id=sent.link.id)
+    assert counted.raw_click_id == raw.id
+    assert (raw.verdict, raw.is_bot, raw.bot_reason, raw.user_agent, raw.ip_address) == (
+        "human", False, None, PHONE_UA, "127.0.0.1")
+    assert raw.clicked_at == services.clock.now()
+
+    # The same person again: answered and recorded, counted nowhere.
+    again = await click(http, services, sent.link)
+    assert again is not None and again.id == counted.id
+    assert await MessageShortLinkClick.filter(short_link_id=sent.link.id).count() == 2
+    assert await MessageClick.all().count() == 1
+    lc = await ListContact.get(id=sent.subscriber.id)
+    assert (lc.click_count, lc.last_clicked_at) == (1, services.clock.now())
+    assert (await Offer.get(id=world.offer.id)).click_count == 1
+
+
+async def test_bots_are_redirected_and_recorded_apart(services, http):
+    _, sent = await _sent(services)
+    assert await click(http, services, sent.link, user_agent=PREVIEW_UA) is None
+    assert await click(http, services, sent.link, user_agent="curl/8.5.0") is None
+    head = await follow(http, sent.link, method="HEAD")
+    assert head.status == 302
+    prefetch = await follow(http, sent.link, **{"Sec-Purpose": "prefetch"})
+    assert prefetch.status == 302
+    await services.redirects.recorder.flush()
+    rows = await MessageShortLinkClick.all().order_by("id").values_list(
+        "verdict", "is_bot", "bot_reason")
+    assert rows == [("preview", True, "agent:imessage_preview"),
+                    ("bot", True, "agent:http-library"),
+                    ("scanner", True, "method:head"),
+                    ("preview", True, "prefetch")]
+    assert await MessageClick.all().count() == 0
+    assert (await ListContact.get(id=sent.subscriber.id)).click_count == 0
+
+    # The person after the bots is the counted click.
+    counted = await click(http, services, sent.link)
+    assert counted is not None
+    assert (await ListContact.get(id=sent.subscriber.id)).click_count == 1
+
+
+async def test_unknown_codes_and_foreign_hosts_get_the_branded_404(services, http):
+    world, sent = await _sent(services)
+    for path, host in (("/zzzzzzz", None), (f"/{sent.link.code}", "evil.example"),
+                       ("/" + "x" * 40, None), ("/a%00b", None), ("/a%20b", None),
+                       ("/%C3%A9t%C3%A9", None)):
+        resp = await http.get(path, allow_redirects=False,
+                              headers={"Host": host} if host else {})
+        assert resp.status == 404, path
+        assert resp.content_type == "text/html"
+        assert resp.headers["X-Trackly-Error"] == "link_not_found"
+        assert "Link not found" in await resp.text()
+    # The account's own tracking domain serves its links; another account's does not.
+    await Account.filter(id=world.tenant.account.id).update(tracking_domain="go.acme.test")
+    other = await make_tenant(services)
+    await Account.filter(id=other.account.id).update(tracking_domain="t.other.test")
+    other_link = await MessageShortLink.create(
+        code="otHer23", account_id=other.account.id, created_at=services.clock.now(),
+        destination_url="https://other.example/")
+    services.redirects.links.forget()
+    resp = await http.get(f"/{sent.link.code}", allow_redirects=False,
+                          headers={"Host": "GO.acme.test"})
+    assert resp.status == 302
+    resp = await http.get("/otHer23", allow_redirects=False, headers={"Host": "t.other.test"})
+    assert resp.headers["Location"] == "https://other.example/"
+    resp = await http.get(f"/{other_link.code}", allow_redirects=False,
+                          headers={"Host": "go.acme.test"})
+    assert resp.status == 404
+    await services.redirects.recorder.flush()
+    assert await MessageShortLinkClick.all().count() == 2  # a 404 records nothing
+
+
+async def test_a_cache_hit_makes_no_database_round_trip_and_changes_arrive_by_ttl(
+        services, http):
+    _, sent = await _sent(services)
+    links = services.redirects.links
+    first = await follow(http, sent.link)
+    assert links.loads == 1
+    for _ in range(5):
+        assert (await follow(http, sent.link)).headers["Location"] == \
+            first.headers["Location"]
+    assert links.loads == 1  # five hits, no SELECT
+
+    # A new destination is read once the entry is older than its TTL (5 s).
+    await MessageShortLink.filter(id=sent.link.id).update(
+        destination_url="https://other.example/lp?c={click_id}")
+    clock = [0.0]
+    links._now = lambda: clock[0]  # the cache's own monotonic time, advanced by hand
+    links.forget()
+    assert (await follow(http, sent.link)).headers["Location"].startswith("https://other")
+    await MessageShortLink.filter(id=sent.link.id).update(
+        destination_url="https://third.example/?c={click_id}")
+    clock[0] = 4.0
+    assert (await follow(http, sent.link)).headers["Location"].startswith("https://other")
+    clock[0] = 5.5
+    assert (await follow(http, sent.link)).headers["Location"].startswith("https://third")
+
+
+async def test_the_click_id_is_the_messages_own(services, http):
+    _, sent = await _sent(services)
+    counted = await click(http, services, sent.link)
+    assert counted is not None
+    assert counted.click_id == click_id_for(services.redirects.links._key, sent.message_id)
+
+
+async def test_preview_mode_shows_bots_a_page_and_continue_counts_a_human(services, http):
+    world, sent = await _sent(services)
+    await Account.filter(id=world.tenant.account.id).update(bot_filter_mode="preview",
+                                                           brand_name="Acme")
+    resp = await follow(http, sent.link, user_agent=PREVIEW_UA)
+    assert resp.status == 200 and resp.content_type == "text/html"
+    page = await resp.text()
+    assert "Acme" in page and 'method="post"' in page and "Continue" in page
+    # A phone's browser is redirected straight away in preview mode too.
+    other = await queue_with_link(world, world.subscribers[1], now=services.clock.now())
+    assert (await follow(http, other.link)).status == 302
+
+    pressed = await http.post(f"/{sent.link.code}", allow_redirects=False,
+                              headers={"User-Agent": PREVIEW_UA})
+    assert pressed.status == 302
+    assert pressed.headers["Location"].startswith("https://network.example/c?aff_sub=")
+    await services.redirects.recorder.flush()
+    rows = await MessageShortLinkClick.filter(short_link_id=sent.link.id).order_by(
+        "id").values_list("verdict", flat=True)
+    assert rows == ["preview", "human"]
+    assert await MessageClick.filter(message_id=sent.message_id).count() == 1
+
+    # The offer's mode overrides the account's.
+    await Offer.filter(id=world.offer.id).update(bot_filter_mode="record")
+    services.redirects.links.forget()
+    assert (await follow(http, sent.link, user_agent=PREVIEW_UA)).status == 302
+
+
+async def test_clicks_wait_out_a_database_that_refuses_writes(services, http):
+    _, sent = await _sent(services)
+    recorder = services.redirects.recorder
+    await follow(http, sent.link)  # the link is cached now
+    db = conn()
+    # The table gone: every write fails as it would with the database down.
+    await db.execute_script("ALTER TABLE message_short_link_click RENAME TO mslc_away")
+    try:
+        for ua in (PHONE_UA, PREVIEW_UA, PHONE_UA):
+            assert (await follow(http, sent.link, user_agent=ua)).status == 302
+        try:
+            await recorder.flush()
+        except Exception:
+            pass
+        else:
+            raise AssertionError("the write should have failed")
+        assert recorder.pending == 4  # nothing lost, nothing half-written
+    finally:
+        await db.execute_script("ALTER TABLE mslc_away RENAME TO message_short_link_click")
+    assert await recorder.flush() == 4
+    assert await MessageShortLinkClick.filter(short_link_id=sent.link.id).count() == 4
+    assert await MessageClick.all().count() == 1
+    assert (await ListContact.get(id=sent.subscriber.id)).click_count == 1
+
+
+async def test_clicks_the_database_refuses_at_shutdown_are_spooled_and_written_next_start(
+        services, http):
+    _, sent = await _sent(services)
+    recorder = services.redirects.recorder
+    await follow(http, sent.link)
+    await recorder.flush()
+    db = conn()
+    await db.execute_script("ALTER TABLE message_short_link_click RENAME TO mslc_away")
+    try:
+        for ua in (PHONE_UA, PREVIEW_UA):
+            assert (await follow(http, sent.link, user_agent=ua)).status == 302
+        await recorder.close(within=0.5)  # the database is "down" as the process stops
+        assert recorder.pending == 0
+        [spooled] = list(recorder.spool_dir.glob("clicks-*.jsonl"))
+        assert len(spooled.read_text().splitlines()) == 2
+    finally:
+        await db.execute_script("ALTER TABLE mslc_away RENAME TO message_short_link_click")
+    recorder.start()  # the next start
+    assert not list(recorder.spool_dir.glob("clicks-*"))
+    assert await recorder.flush() == 2
+    rows = await MessageShortLinkClick.all().order_by("id").values_list("verdict", flat=True)
+    assert rows == ["human", "human", "preview"]
+    assert await MessageClick.all().count() == 1

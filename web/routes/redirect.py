@@ -1,0 +1,92 @@
+"""The short-link redirect: ``GET /{code}`` on every tracking domain, and the Continue
+button of the preview page (``POST /{code}``).
+
+Registered after every other route, so it only sees paths nothing else claimed. One core
+call each (core.tracking.redirect); the answer is a 302 with ``Cache-Control: no-store``
+(a cached redirect would hide every later click), the preview page, or a small branded
+404 page."""
+
+from __future__ import annotations
+
+import html
+
+from aiohttp import web
+
+from core.tracking.redirect import Answer, Outcome
+from web.keys import SERVICES
+from web.openapi import operation
+
+routes = web.RouteTableDef()
+
+NO_STORE = "no-store"
+_ERRORS = {404: "No such link on this domain (`link_not_found`): a small HTML page, the "
+                "code in `X-Trackly-Error`"}
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex, nofollow">
+<title>{title}</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:28rem;margin:4rem auto;padding:0 1rem;
+color:#222;text-align:center}}button{{font-size:1.1rem;padding:.7rem 2.2rem;border:0;
+border-radius:.4rem;background:#2457d6;color:#fff}}small{{color:#888}}</style></head>
+<body>{body}<p><small>Trackly</small></p></body></html>
+"""
+
+
+def _page(title: str, body: str, *, status: int, code: str | None = None) -> web.Response:
+    headers = {"Cache-Control": NO_STORE}
+    if code:
+        headers["X-Trackly-Error"] = code
+    return web.Response(text=_PAGE.format(title=html.escape(title), body=body),
+                        status=status, content_type="text/html", headers=headers)
+
+
+def not_found() -> web.Response:
+    return _page("Link not found", "<h1>Link not found</h1><p>This link does not exist or "
+                 "is no longer active. Check the address in your message.</p>",
+                 status=404, code="link_not_found")
+
+
+def preview_page(code: str, brand: str) -> web.Response:
+    name = html.escape(brand or "this offer")
+    return _page(f"Continue to {brand or 'your link'}",
+                 f"<h1>{name}</h1><p>Press Continue to open your link.</p>"
+                 f'<form method="post" action="/{html.escape(code)}">'
+                 '<button type="submit" id="continue">Continue</button></form>',
+                 status=200)
+
+
+def _render(outcome: Outcome, code: str) -> web.Response:
+    if outcome.answer is Answer.REDIRECT and outcome.location:
+        return web.Response(status=302, headers={"Location": outcome.location,
+                                                 "Cache-Control": NO_STORE})
+    if outcome.answer is Answer.PREVIEW_PAGE:
+        return preview_page(code, outcome.brand)
+    return not_found()
+
+
+@routes.get("/{code}")
+@operation("Short-link redirect, on any tracking domain (the Host picks the account)",
+           tag="tracking", public=True, status=302, response={"type": "string"},
+           response_content_type="text/html", errors=_ERRORS,
+           description="302 to the offer with its macros filled, `Cache-Control: no-store`; "
+                       "in preview mode a suspected bot gets a page with a Continue button.")
+async def follow(request: web.Request) -> web.Response:
+    code = request.match_info["code"]
+    outcome = await request.app[SERVICES].redirects.click(
+        host=request.host, code=code, method=request.method,
+        user_agent=request.headers.get("User-Agent", ""), address=request.remote or "",
+        headers=request.headers)
+    return _render(outcome, code)
+
+
+@routes.post("/{code}")
+@operation("Continue from the preview page: counts as a person's click", tag="tracking",
+           public=True, status=302, response={"type": "string"},
+           response_content_type="text/html", errors=_ERRORS)
+async def proceed(request: web.Request) -> web.Response:
+    code = request.match_info["code"]
+    outcome = await request.app[SERVICES].redirects.proceed(
+        host=request.host, code=code, user_agent=request.headers.get("User-Agent", ""),
+        address=request.remote or "")
+    return _render(outcome, code)
