@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 from core.accounts.discord_links import DiscordLinkService
 from core.accounts.service import AccountService
+from core.accounts.team import TeamService
+from core.audit.service import AuditLog
+from core.billing.service import BillingService
 from core.clock import Clock
 from core.compliance.service import ComplianceService
 from core.contacts.import_jobs import ImportService
@@ -64,3 +67,6 @@ class Services:
     events: WebhookEmitter  # core.events.EventSink: what emits outbound webhook events
     webhooks: WebhookService
     webhook_dispatcher: WebhookDispatcher
+    audit: AuditLog
+    team: TeamService
+    billing: BillingService

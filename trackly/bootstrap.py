@@ -8,7 +8,12 @@ import logging
 
 from core.accounts.discord_links import DiscordLinkService
 from core.accounts.service import AccountService
+from core.accounts.team import TeamService
+from core.audit.service import AuditLog
 from core.billing.gate import AccountBillingGate
+from core.billing.models import Gateway
+from core.billing.payments import ManualGateway, PaymentGateway, StripeGateway
+from core.billing.service import BillingService
 from core.clock import Clock, SystemClock
 from core.compliance.service import ComplianceService
 from core.contacts.import_jobs import ImportService
@@ -49,6 +54,14 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
     box = SecretBox(secret_key or resolve_secret_key(settings))
     accounts = AccountService(clock=clock)
     notifications = NotificationService(clock=clock)
+    audit = AuditLog(clock=clock)
+    gateways: dict[Gateway, PaymentGateway] = {Gateway.MANUAL: ManualGateway()}
+    webhook_secret = settings.stripe_webhook_secret
+    if settings.stripe_api_key is not None and webhook_secret is not None:
+        gateways[Gateway.STRIPE] = StripeGateway(
+            api_key=settings.stripe_api_key.get_secret_value(),
+            webhook_secret=webhook_secret.get_secret_value(),
+            api_base=settings.stripe_api_base)
     # Outbound webhooks' events come from lower domains through core.events' port.
     events = WebhookEmitter(clock=clock)
     conversions = ConversionService(clock=clock, events=events)
@@ -101,6 +114,12 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
         support=SupportService(
             clock=clock, max_open_tickets=settings.support_max_open_tickets,
             cooldown=dt.timedelta(minutes=settings.support_cooldown_minutes)),
+        audit=audit,
+        team=TeamService(clock=clock, accounts=accounts, audit=audit),
+        billing=BillingService(
+            clock=clock, notifications=notifications, audit=audit, gateways=gateways,
+            stripe_webhook_secret=(webhook_secret.get_secret_value()
+                                   if webhook_secret is not None else None)),
     )
 
 

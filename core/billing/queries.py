@@ -1,0 +1,81 @@
+"""Billing's SQL: claiming usage for an invoice and counting segments, both backends."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from core.sql import Params, execute, fetch, read_ts, ts
+
+
+# The segments a usage record is billed on: the provider's count where it gave one (set
+# on the message by core.messaging.receipts), else ours. Once invoiced, the record keeps
+# what it was billed on (billed_segments), whatever arrives later.
+def _pending_billed(table: str) -> str:
+    return ("COALESCE(NULLIF((SELECT m.provider_segments FROM message_sent m "
+            f"WHERE m.id = {table}.message_id), 0), {table}.segments)")
+
+
+_BILLED = f"CASE WHEN u.invoice_id IS NULL THEN {_pending_billed('u')} ELSE u.billed_segments END"
+
+
+@dataclass(frozen=True)
+class Counts:
+    billed: int = 0  # what is charged for
+    ours: int = 0  # our own count of the same messages
+    records: int = 0
+    differing: int = 0  # records whose provider count is not ours
+    list_cost: Decimal = Decimal(0)  # what the records carried at the list price
+
+
+async def claim(invoice_id: int, account_id: int, *, since: dt.datetime | None,
+                upto: dt.datetime) -> int:
+    """Usage of the account not yet invoiced, in [since, upto), now belongs to the
+    invoice, with the count it is billed on fixed. Records another invoice took first
+    are not touched (a re-run or a second worker claims nothing twice)."""
+    p = Params()
+    sql = (f"UPDATE usage_record SET invoice_id = {p(invoice_id)}, billed_segments = "
+           f"{_pending_billed('usage_record')} "
+           f"WHERE account_id = {p(account_id)} AND invoice_id IS NULL "
+           f"AND occurred_at < {p(ts(upto))}")
+    if since is not None:
+        sql += f" AND occurred_at >= {p(ts(since))}"
+    return await execute(sql, p)
+
+
+async def counts(account_id: int, *, lo: dt.datetime | None, hi: dt.datetime | None,
+                 scope: str, invoice_id: int | None = None) -> Counts:
+    """Segments of the account in [lo, hi). ``scope``: ``invoice`` (of ``invoice_id``),
+    ``before`` (invoiced by any other invoice), ``pending`` (not invoiced) or ``all``."""
+    p = Params()
+    where = [f"u.account_id = {p(account_id)}"]
+    if lo is not None:
+        where.append(f"u.occurred_at >= {p(ts(lo))}")
+    if hi is not None:
+        where.append(f"u.occurred_at < {p(ts(hi))}")
+    if scope == "invoice":
+        where.append(f"u.invoice_id = {p(invoice_id)}")
+    elif scope == "before":
+        where.append("u.invoice_id IS NOT NULL")
+        if invoice_id is not None:
+            where.append(f"u.invoice_id <> {p(invoice_id)}")
+    elif scope == "pending":
+        where.append("u.invoice_id IS NULL")
+    rows = await fetch(
+        f"SELECT COALESCE(SUM({_BILLED}), 0) AS billed, COALESCE(SUM(u.segments), 0) AS ours, "
+        f"COUNT(*) AS records, COALESCE(SUM(CASE WHEN {_BILLED} <> u.segments THEN 1 "
+        f"ELSE 0 END), 0) AS differing, COALESCE(SUM(u.price), 0) AS list_cost "
+        f"FROM usage_record u WHERE {' AND '.join(where)}", p)
+    row = rows[0]
+    return Counts(int(row["billed"]), int(row["ours"]), int(row["records"]),
+                  int(row["differing"]), Decimal(str(row["list_cost"])))
+
+
+async def claimed_span(invoice_id: int) -> tuple[dt.datetime, dt.datetime] | None:
+    """When the first and the last usage of an invoice happened."""
+    p = Params()
+    rows = await fetch("SELECT MIN(occurred_at) AS lo, MAX(occurred_at) AS hi "
+                       f"FROM usage_record WHERE invoice_id = {p(invoice_id)}", p)
+    lo, hi = read_ts(rows[0]["lo"]), read_ts(rows[0]["hi"])
+    return None if lo is None or hi is None else (lo, hi)
