@@ -14,6 +14,8 @@ from web.keys import METRICS, SERVICES
 from web.metrics import HttpMetrics
 from web.routes import (
     account,
+    audit,
+    billing,
     callbacks,
     contacts,
     conversions,
@@ -27,13 +29,14 @@ from web.routes import (
     replies,
     reports,
     send,
+    team,
     webhooks,
 )
 
 ROUTE_TABLES = [health.routes, account.routes, lists.routes, contacts.routes, imports.routes,
                 offers.routes, creatives.routes, messages.routes, send.routes,
                 callbacks.routes, replies.routes, conversions.routes, webhooks.routes,
-                reports.routes, networks.routes]
+                reports.routes, networks.routes, billing.routes, team.routes, audit.routes]
 
 
 def create_app(services: Services) -> web.Application:

@@ -8,7 +8,6 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 import stripe
 from tortoise.exceptions import IntegrityError
@@ -229,7 +228,10 @@ class BillingService:
         except (stripe.SignatureVerificationError, ValueError):
             raise ValidationError("The Stripe-Signature does not verify.",
                                   code="invalid_signature") from None
-        obj: Any = event.data.object
+        try:
+            object_id = str(event.data.object["id"])
+        except (KeyError, AttributeError, TypeError):
+            object_id = ""
         now = self.clock.now()
         account_id: int | None = None
         async with in_transaction():
@@ -238,7 +240,7 @@ class BillingService:
                                          received_at=now)
             except IntegrityError:
                 return "duplicate"
-            invoice = await Invoice.get_or_none(external_id=str(obj.get("id", "")))
+            invoice = await Invoice.get_or_none(external_id=object_id)
             if invoice is None:
                 return "ignored"
             account_id = invoice.account_id
