@@ -52,9 +52,9 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
                    secret_key: str | None = None) -> Services:
     clock = clock or SystemClock()
     box = SecretBox(secret_key or resolve_secret_key(settings))
-    accounts = AccountService(clock=clock)
-    notifications = NotificationService(clock=clock)
     audit = AuditLog(clock=clock)
+    accounts = AccountService(clock=clock, audit=audit)
+    notifications = NotificationService(clock=clock)
     gateways: dict[Gateway, PaymentGateway] = {Gateway.MANUAL: ManualGateway()}
     webhook_secret = settings.stripe_webhook_secret
     if settings.stripe_api_key is not None and webhook_secret is not None:
@@ -65,7 +65,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
     # Outbound webhooks' events come from lower domains through core.events' port.
     events = WebhookEmitter(clock=clock)
     conversions = ConversionService(clock=clock, events=events)
-    lists = SendingListService(clock=clock, box=box,
+    lists = SendingListService(clock=clock, box=box, audit=audit,
                                default_provider=settings.default_provider)
     # Contacts and compliance drop queued messages (an unsubscribe, a block) through a
     # port: they sit below messaging, which owns the message rows.
@@ -96,7 +96,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
         tune=TuneSync(clock=clock, box=box, conversions=conversions,
                       api_url=settings.tune_api_url),
         events=events,
-        reports=ReportService(clock=clock),
+        reports=ReportService(clock=clock, audit=audit),
         webhooks=WebhookService(clock=clock, box=box, emitter=events,
                                 notifications=notifications),
         webhook_dispatcher=WebhookDispatcher(clock=clock, box=box,

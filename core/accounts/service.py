@@ -11,6 +11,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from core.accounts.models import Account, AccountAccess, AccountStatus, ApiKey, User, UserStatus
+from core.audit.service import AuditLog
 from core.clock import Clock
 from core.errors import (
     AccountSuspended,
@@ -49,8 +50,9 @@ def parse_role(value: str) -> Role:
 
 
 class AccountService:
-    def __init__(self, *, clock: Clock) -> None:
+    def __init__(self, *, clock: Clock, audit: AuditLog | None = None) -> None:
         self.clock = clock
+        self.audit = audit or AuditLog(clock=clock)
 
     # -- accounts -----------------------------------------------------------------
 
@@ -86,8 +88,11 @@ class AccountService:
         account = await Account.get_or_none(id=account_id)
         if account is None:
             raise NotFound(f"No account {account_id}.", code="account_not_found")
+        before = account.status
         account.status = status
         await account.save(update_fields=["status", "updated_at"])
+        await self.audit.record(Actor.system(account_id), f"account.{status}", face="cli",
+                                changes={"from": str(before), "to": str(status)})
         return account
 
     # -- team -----------------------------------------------------------------------
@@ -199,6 +204,9 @@ class AccountService:
             prefix=raw[:12], key_hash=hash_api_key(raw), role=role,
         )
         log.info("api key %s (%s) created in account %s", key.id, key.prefix, actor.account_id)
+        await self.audit.record(actor, "api_key.create", target=f"api_key:{key.id}",
+                                changes={"prefix": key.prefix, "role": str(role),
+                                         "name": name})
         return key, raw
 
     async def list_api_keys(self, actor: Actor, *, page: int = 1, per_page: int = 50
@@ -218,6 +226,8 @@ class AccountService:
         if key.revoked_at is None:
             key.revoked_at = self.clock.now()
             await key.save(update_fields=["revoked_at"])
+            await self.audit.record(actor, "api_key.revoke", target=f"api_key:{key.id}",
+                                    changes={"prefix": key.prefix})
         return key
 
     async def find_api_key_by_prefix(self, account_id: int, prefix: str) -> ApiKey | None:
