@@ -10,7 +10,15 @@ import re
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from core.accounts.models import Account, AccountAccess, AccountStatus, ApiKey, User, UserStatus
+from core.accounts.models import (
+    Account,
+    AccountAccess,
+    AccountStatus,
+    ApiKey,
+    DiscordLink,
+    User,
+    UserStatus,
+)
 from core.audit.service import AuditLog
 from core.clock import Clock
 from core.errors import (
@@ -148,6 +156,14 @@ class AccountService:
                 await self._keep_an_owner(actor.account_id, excluding=access.id)
             access.role = role
             await access.save(update_fields=["role"])
+            # Takes effect on the next request: the user's keys (and the Discord links
+            # made with them) never act above the user's role.
+            lower = [r for r in Role if r.rank > role.rank]
+            keys = await ApiKey.filter(account_id=actor.account_id, created_by_id=user_id,
+                                       role__in=lower).values_list("id", flat=True)
+            if keys:
+                await ApiKey.filter(id__in=keys).update(role=role)
+                await DiscordLink.filter(api_key_id__in=keys).update(role=role)
         return access
 
     async def remove_user(self, actor: Actor, user_id: int) -> None:
@@ -161,6 +177,9 @@ class AccountService:
             if access.role == Role.OWNER:
                 await self._keep_an_owner(actor.account_id, excluding=access.id)
             await access.delete()
+            # Their keys stop working with them (and so do Discord links made with them).
+            await ApiKey.filter(account_id=actor.account_id, created_by_id=user_id,
+                                revoked_at__isnull=True).update(revoked_at=self.clock.now())
 
     async def _access(self, actor: Actor, user_id: int) -> AccountAccess:
         access = await AccountAccess.get_or_none(account_id=actor.account_id, user_id=user_id)

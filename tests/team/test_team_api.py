@@ -13,6 +13,14 @@ async def audit(http, tenant, **query):
     return (await resp.json())["data"]
 
 
+async def make_tenant_key_for(services, tenant, user_id: int) -> dict[str, str]:
+    """A key the user made themselves (keys act for their creator)."""
+    actor = tenant.owner.__class__(account_id=tenant.account.id, role=Role.OWNER,
+                                   kind=tenant.owner.kind, user_id=user_id)
+    _, raw = await services.accounts.create_api_key(actor, name="own", role=Role.VIEWER)
+    return {"X-Api-Key": raw}
+
+
 async def owner_user_id(tenant) -> int:
     user = await User.get(email="owner@acme.test")
     return user.id
@@ -102,17 +110,40 @@ async def test_a_member_cannot_invite_and_nobody_removes_themselves(services, ht
     resp = await http.delete(f"/api/v2/team/{invitation['user_id']}",
                              json={"confirm": True}, headers=second)
     assert resp.status == 403 and (await resp.json())["code"] == "cannot_remove_self"
+    # A role change takes effect on the next request of the user's own keys.
+    resp = await http.patch(f"/api/v2/team/{invitation['user_id']}", json={"role": "viewer"},
+                            headers=tenant.headers())
+    assert resp.status == 200
+    resp = await http.post("/api/v2/team", json={"email": "y@acme.test", "role": "viewer"},
+                           headers=second)
+    assert resp.status == 403
+    resp = await http.patch(f"/api/v2/team/{invitation['user_id']}", json={"role": "owner"},
+                            headers=tenant.headers())
+    resp = await http.get("/api/v2/account", headers=second)
+    assert (await resp.json())["role"] == "viewer"  # a key never rises with its user
+    second = {"X-Api-Key": (await services.accounts.create_api_key(
+        tenant.owner.__class__(account_id=tenant.account.id, role=Role.OWNER,
+                               kind=tenant.owner.kind, user_id=invitation["user_id"]),
+        name="second owner"))[1]}
     # Two owners: one may now step down, and the other remove them.
     owner = await owner_user_id(tenant)
     resp = await http.patch(f"/api/v2/team/{owner}", json={"role": "viewer"}, headers=second)
     assert resp.status == 200 and (await resp.json())["role"] == "viewer"
+    resp = await http.delete(f"/api/v2/team/{invitation['user_id']}", json={"confirm": True},
+                             headers={"X-Api-Key": tenant.keys[Role.OWNER]})
+    assert resp.status == 409  # the last owner stays
+    removed = await make_tenant_key_for(services, tenant, owner)
     resp = await http.delete(f"/api/v2/team/{owner}", json={"confirm": True}, headers=second)
     assert resp.status == 200
+    resp = await http.get("/api/v2/account", headers=removed)
+    assert resp.status == 401  # a removed user's keys stop working
 
     events = await audit(http, tenant, action="team")
     member_key = tenant.keys[Role.MEMBER]
     assert [(e["action"], e["outcome"], e["changes"].get("code")) for e in events] == [
-        ("team.remove", "ok", None), ("team.role", "ok", None),
+        ("team.remove", "ok", None), ("team.remove", "refused", "last_owner"),
+        ("team.role", "ok", None), ("team.role", "ok", None),
+        ("team.invite", "refused", "forbidden"), ("team.role", "ok", None),
         ("team.remove", "refused", "cannot_remove_self"), ("team.accept", "ok", None),
         ("team.invite", "ok", None), ("team.invite", "refused", "forbidden")]
     refused = events[-1]
