@@ -4,6 +4,8 @@ trail records the face ``cli``)."""
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 import click
 
 from core.errors import TracklyError
@@ -122,6 +124,23 @@ async def billing_mark_paid(services: Services, invoice_id: int, account_id: int
     invoice = await services.billing.mark_paid(await _owner(services, account_id),
                                                invoice_id)
     click.echo(f"invoice {invoice.number} {invoice.status}")
+
+
+@billing.command("correct")
+@click.argument("amount", type=TEXT)
+@click.argument("description", type=TEXT)
+@click.option("--account", "account_id", type=int, required=True)
+@async_command
+async def billing_correct(services: Services, amount: str, description: str,
+                          account_id: int) -> None:
+    """A correction (negative: a credit) carried by the account's next invoice."""
+    try:
+        value = Decimal(amount)
+    except InvalidOperation:
+        raise TracklyError(f"{amount!r} is not an amount like -5.00.") from None
+    adjustment = await services.billing.add_correction(
+        await _owner(services, account_id), value, description)
+    click.echo(f"correction {adjustment.id}: {adjustment.amount} on the next invoice")
 
 
 @cli.group()

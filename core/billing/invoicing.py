@@ -16,7 +16,14 @@ from tortoise.transactions import in_transaction
 
 from core.accounts.models import Account
 from core.billing import queries
-from core.billing.models import BillingProfile, Invoice, InvoiceStatus, PricePlan, UsageRecord
+from core.billing.models import (
+    BillingAdjustment,
+    BillingProfile,
+    Invoice,
+    InvoiceStatus,
+    PricePlan,
+    UsageRecord,
+)
 from core.billing.pricing import DEFAULT_PLAN, Plan, Position, price_segments, to_cents
 from core.billing.pricing import thresholds_crossed as crossed
 from core.clock import Clock
@@ -142,7 +149,10 @@ class Invoicer:
                               "unit_price": str(plan.platform_fee), "amount": str(fee)})
             usage_amount = sum((Decimal(x["amount"]) for x in lines
                                 if x["kind"] in ("usage", "free")), Decimal(0))
-            total = to_cents(usage_amount + fee)
+            corrections = await self._corrections(invoice.id, account_id)
+            lines += corrections
+            total = to_cents(usage_amount + fee + sum(
+                (Decimal(x["amount"]) for x in corrections), Decimal(0)))
             invoice.segments = totals.billed
             invoice.usage_amount = usage_amount.quantize(AMOUNT)
             invoice.platform_fee = fee
@@ -161,6 +171,15 @@ class Invoicer:
         log.info("invoice %s issued for account %s (%s, %s)", invoice.number, account_id,
                  reason, total)
         return invoice
+
+    @staticmethod
+    async def _corrections(invoice_id: int, account_id: int) -> list[dict[str, Any]]:
+        """Corrections recorded since the last invoice, each a line of this one."""
+        await BillingAdjustment.filter(account_id=account_id, invoice_id__isnull=True
+                                       ).update(invoice_id=invoice_id)
+        return [{"kind": "correction", "description": a.description, "segments": 0,
+                 "unit_price": "0", "amount": str(a.amount)}
+                for a in await BillingAdjustment.filter(invoice_id=invoice_id).order_by("id")]
 
     async def _usage_lines(self, invoice_id: int, account_id: int, plan: Plan,
                            profile: BillingProfile, since: dt.datetime, upto: dt.datetime

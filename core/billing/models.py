@@ -124,6 +124,28 @@ class Invoice(Model):
         indexes = (Index(fields=("account_id", "period_start")),)
 
 
+class BillingAdjustment(Model):
+    """A correction (credit if negative) waiting for the next invoice, which shows it as a
+    line of its own: an issued invoice is never rewritten."""
+
+    id = fields.IntField(primary_key=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="billing_adjustments", on_delete=fields.CASCADE
+    )
+    account_id: int
+    amount = fields.DecimalField(max_digits=12, decimal_places=2)
+    description = fields.CharField(max_length=200)
+    created_by = fields.CharField(max_length=64)
+    created_at = fields.DatetimeField()
+    invoice: fields.ForeignKeyNullableRelation[Invoice] = fields.ForeignKeyField(
+        "models.Invoice", related_name="adjustments", null=True, on_delete=fields.SET_NULL
+    )
+    invoice_id: int | None
+
+    class Meta:
+        table = "billing_adjustment"
+
+
 class StripeEvent(Model):
     """Each Stripe webhook event applied once, whatever Stripe or a replayer resends."""
 

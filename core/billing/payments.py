@@ -101,4 +101,6 @@ def _chargeable(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
                       "description": f"SMS usage: {segments:,} segments"})
     if fee:
         items.append({"cents": _cents(fee), "description": "Platform fee"})
+    items += [{"cents": _cents(Decimal(x["amount"])), "description": x["description"]}
+              for x in lines if x["kind"] == "correction"]
     return items

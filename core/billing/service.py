@@ -25,6 +25,7 @@ from core.billing.invoicing import (
     profile_of,
 )
 from core.billing.models import (
+    BillingAdjustment,
     BillingProfile,
     Gateway,
     Invoice,
@@ -396,6 +397,26 @@ class BillingService:
             "from": None if before is None else str(before),
             "to": None if profile.spend_cap is None else str(profile.spend_cap)})
         return profile
+
+    async def add_correction(self, actor: Actor, amount: Decimal, description: str
+                             ) -> BillingAdjustment:
+        """A correction (negative: a credit) that the account's next invoice carries as a
+        line of its own; issued invoices stay as they were."""
+        actor.require(Action.MANAGE_BILLING)
+        text = " ".join((description or "").split())
+        if not text or len(text) > 200:
+            raise ValidationError("A correction needs a description of up to 200 "
+                                  "characters.", code="invalid_description",
+                                  field="description")
+        if not amount.is_finite() or amount == 0 or abs(amount) >= Decimal("10000000000"):
+            raise ValidationError("A correction needs a non-zero amount.",
+                                  code="invalid_amount", field="amount")
+        adjustment = await BillingAdjustment.create(
+            account_id=actor.account_id, amount=to_cents(amount), description=text,
+            created_by=actor.label, created_at=self.clock.now())
+        await self.audit.record(actor, "billing.correction", changes={
+            "amount": str(adjustment.amount), "description": text})
+        return adjustment
 
     async def set_gateway(self, actor: Actor, gateway: Gateway | str) -> BillingProfile:
         actor.require(Action.MANAGE_BILLING)

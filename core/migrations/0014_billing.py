@@ -31,6 +31,20 @@ class Migration(migrations.Migration):
             bases=['Model'],
         ),
         ops.CreateModel(
+            name='BillingAdjustment',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('account', fields.ForeignKeyField('models.Account', source_field='account_id', db_constraint=True, to_field='id', related_name='billing_adjustments', on_delete=OnDelete.CASCADE)),
+                ('amount', fields.DecimalField(max_digits=12, decimal_places=2)),
+                ('description', fields.CharField(max_length=200)),
+                ('created_by', fields.CharField(max_length=64)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('invoice', fields.ForeignKeyField('models.Invoice', source_field='invoice_id', null=True, db_constraint=True, to_field='id', related_name='adjustments', on_delete=OnDelete.SET_NULL)),
+            ],
+            options={'table': 'billing_adjustment', 'app': 'models', 'pk_attr': 'id', 'table_description': 'A correction (credit if negative) waiting for the next invoice, which shows it as a'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
             name='BillingProfile',
             fields=[
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),

@@ -152,3 +152,25 @@ async def test_rerunning_billing_issues_nothing_twice_and_never_rewrites_an_invo
     again = await Invoice.get(id=first.id)
     assert (again.total, again.line_items) == (first.total, first.line_items)
     assert await Invoice.filter(account_id=account).count() == 2
+
+
+async def test_a_correction_is_a_new_line_on_the_next_invoice_never_a_rewrite(
+        services, clock):
+    tenant = await tenant_from(services, clock, at(2026, 3, 2))
+    account = tenant.account.id
+    await use(account, 10_000, at(2026, 3, 5))
+    clock.set(at(2026, 3, 6))
+    [first] = await services.billing.run_billing(account)
+    assert first.total == Decimal("42.75")
+    # Later it turns out 1,000 of those segments were counted twice: a credit.
+    await services.billing.add_correction(tenant.owner, Decimal("-4.50"),
+                                          f"Credit: 1,000 segments billed twice on {first.number}")
+    clock.set(at(2026, 4, 1, 0))
+    [month] = await services.billing.run_billing(account)
+    assert charged(month) == [("platform_fee", 10_000, "19.99", "19.99"),
+                              ("correction", 0, "0", "-4.50")]
+    assert month.line_items[1]["description"].endswith(first.number)
+    assert month.total == Decimal("15.49")
+    again = await Invoice.get(id=first.id)
+    assert (again.total, again.line_items) == (first.total, first.line_items)
+    assert await services.billing.run_billing(account) == []  # carried once
