@@ -8,16 +8,9 @@ from decimal import Decimal
 
 from core.sql import Params, execute, fetch, read_ts, ts
 
-
-# The segments a usage record is billed on: the provider's count where it gave one (set
-# on the message by core.messaging.receipts), else ours. Once invoiced, the record keeps
-# what it was billed on (billed_segments), whatever arrives later.
-def _pending_billed(table: str) -> str:
-    return ("COALESCE(NULLIF((SELECT m.provider_segments FROM message_sent m "
-            f"WHERE m.id = {table}.message_id), 0), {table}.segments)")
-
-
-_BILLED = f"CASE WHEN u.invoice_id IS NULL THEN {_pending_billed('u')} ELSE u.billed_segments END"
+# A usage record is billed on the provider's count where it gave one (set on the message
+# by core.messaging.receipts), else on ours. Once invoiced, the record keeps what it was
+# billed on (billed_segments), whatever arrives later.
 
 
 @dataclass(frozen=True)
@@ -34,14 +27,18 @@ async def claim(invoice_id: int, account_id: int, *, since: dt.datetime | None,
     """Usage of the account not yet invoiced, in [since, upto), now belongs to the
     invoice, with the count it is billed on fixed. Records another invoice took first
     are not touched (a re-run or a second worker claims nothing twice)."""
-    p = Params()
-    sql = (f"UPDATE usage_record SET invoice_id = {p(invoice_id)}, billed_segments = "
-           f"{_pending_billed('usage_record')} "
-           f"WHERE account_id = {p(account_id)} AND invoice_id IS NULL "
-           f"AND occurred_at < {p(ts(upto))}")
+    p = Params()  # (placeholders in the order they appear: SQLite's are positional)
+    sql = (f"UPDATE usage_record SET invoice_id = {p(invoice_id)}, billed_segments = v.b "
+           "FROM (SELECT u.id, COALESCE(NULLIF(m.provider_segments, 0), u.segments) AS b "
+           "FROM usage_record u LEFT JOIN message_sent m ON m.id = u.message_id "
+           f"WHERE u.account_id = {p(account_id)} AND u.invoice_id IS NULL "
+           f"AND u.occurred_at < {p(ts(upto))}")
     if since is not None:
-        sql += f" AND occurred_at >= {p(ts(since))}"
-    return await execute(sql, p)
+        sql += f" AND u.occurred_at >= {p(ts(since))}"
+    # One pass: each record takes the invoice and its billed count (the provider's where
+    # it gave one, else ours) in the same write.
+    return await execute(sql + ") AS v WHERE usage_record.id = v.id "
+                         "AND usage_record.invoice_id IS NULL", p)
 
 
 async def counts(account_id: int, *, lo: dt.datetime | None, hi: dt.datetime | None,
@@ -62,11 +59,16 @@ async def counts(account_id: int, *, lo: dt.datetime | None, hi: dt.datetime | N
             where.append(f"u.invoice_id <> {p(invoice_id)}")
     elif scope == "pending":
         where.append("u.invoice_id IS NULL")
+    # Each row's billed count once (a join, not a subquery per use), then the sums.
     rows = await fetch(
-        f"SELECT COALESCE(SUM({_BILLED}), 0) AS billed, COALESCE(SUM(u.segments), 0) AS ours, "
-        f"COUNT(*) AS records, COALESCE(SUM(CASE WHEN {_BILLED} <> u.segments THEN 1 "
-        f"ELSE 0 END), 0) AS differing, COALESCE(SUM(u.price), 0) AS list_cost "
-        f"FROM usage_record u WHERE {' AND '.join(where)}", p)
+        "SELECT COALESCE(SUM(b), 0) AS billed, COALESCE(SUM(s), 0) AS ours, "
+        "COUNT(*) AS records, COALESCE(SUM(CASE WHEN b <> s THEN 1 ELSE 0 END), 0) "
+        "AS differing, COALESCE(SUM(pr), 0) AS list_cost FROM ("
+        "SELECT CASE WHEN u.invoice_id IS NULL THEN "
+        "COALESCE(NULLIF(m.provider_segments, 0), u.segments) ELSE u.billed_segments END "
+        "AS b, u.segments AS s, u.price AS pr FROM usage_record u "
+        "LEFT JOIN message_sent m ON m.id = u.message_id AND u.invoice_id IS NULL "
+        f"WHERE {' AND '.join(where)}) AS x", p)
     row = rows[0]
     return Counts(int(row["billed"]), int(row["ours"]), int(row["records"]),
                   int(row["differing"]), Decimal(str(row["list_cost"])))
