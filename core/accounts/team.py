@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from core.accounts.discord_links import DiscordLinkService, LinkResult
 from core.accounts.models import Account, AccountAccess, AccountStatus, ApiKey, User, UserStatus
 from core.accounts.service import INVITATION_TTL, AccountService, hash_api_key, parse_role
 from core.audit.service import AuditLog
@@ -152,6 +153,15 @@ class TeamService:
                                 face=face, changes=changes)
         log.info("invitation %s accepted in account %s", access.id, access.account_id)
         return Joined(access, access.account, key, raw)
+
+    async def join_from_discord(self, token: str, *, discord_user_id: int,
+                                discord_username: str, links: DiscordLinkService
+                                ) -> tuple[Joined, LinkResult]:
+        """``/sms link``-style joining in Discord: accept the invitation, then link the
+        Discord user with the new member's own key (the bot answers privately)."""
+        joined = await self.accept(token, face="discord", discord_user_id=discord_user_id)
+        link = await links.link(discord_user_id, discord_username, joined.raw_key)
+        return joined, link
 
     async def change_role(self, actor: Actor, user_id: int, role: Role | str
                           ) -> AccountAccess:

@@ -150,3 +150,16 @@ async def test_a_member_cannot_invite_and_nobody_removes_themselves(services, ht
     assert refused["actor"].startswith("api_key:") and refused["face"] == "api"
     assert member_key not in str(events)  # no secret in the trail
     assert "token" not in events[-2]["changes"]
+
+
+async def test_joining_from_discord_links_the_user_with_the_invited_role(services, http):
+    tenant = await make_tenant(services)
+    invitation = await services.team.invite(tenant.owner, "dee@acme.test", "member")
+    joined, link = await services.team.join_from_discord(
+        invitation.token, discord_user_id=4242, discord_username="dee",
+        links=services.discord_links)
+    assert (link.link.role, link.account.id) == (Role.MEMBER, tenant.account.id)
+    actor = await services.discord_links.actor_for(4242)
+    assert (actor.role, actor.account_id) == (Role.MEMBER, tenant.account.id)
+    [event] = (await services.audit.list(tenant.owner, action="team.accept")).items
+    assert (event.face, event.actor) == ("discord", f"user:{joined.access.user_id}")
