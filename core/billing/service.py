@@ -113,7 +113,11 @@ class BillingService:
         """Issue what is due for the account, hand it to its gateway, and put the account
         on hold if an invoice is overdue. Safe to re-run: nothing is issued twice."""
         invoices = await self.invoicer.run(account_id)
-        for invoice in invoices:
+        # Issued invoices not yet handed over (this run's, and any whose hand-over failed
+        # before: the gateway's idempotency keys make a second try safe).
+        for invoice in await Invoice.filter(account_id=account_id,
+                                            status=InvoiceStatus.ISSUED,
+                                            external_id__isnull=True).order_by("id"):
             await self._collect(invoice)
         await self.enforce_due(account_id)
         return invoices
@@ -139,10 +143,17 @@ class BillingService:
             log.error("no %s gateway configured; invoice %s waits", invoice.gateway,
                       invoice.number)
             return
+        if invoice.gateway == Gateway.MANUAL:
+            return
         account = await Account.get(id=invoice.account_id)
         profile = await profile_of(invoice.account_id, self.clock.now())
-        external = await gateway.collect(invoice, profile, email=account.owner_email,
-                                         name=account.name)
+        try:
+            external = await gateway.collect(invoice, profile, email=account.owner_email,
+                                             name=account.name)
+        except stripe.StripeError as exc:
+            log.warning("invoice %s not handed to %s yet (%s); the next run retries",
+                        invoice.number, invoice.gateway, type(exc).__name__)
+            return
         if external:
             await Invoice.filter(id=invoice.id, external_id__isnull=True).update(
                 external_id=external)

@@ -210,3 +210,25 @@ async def test_stripe_failure_holds_and_invoice_paid_releases_forged_and_replaye
     assert [e.action for e in reversed(trail.items)] == [
         "billing.gateway", "billing.stripe.payment_failed", "billing.hold",
         "billing.stripe.paid", "billing.release"]
+
+
+async def test_a_stripe_hand_over_that_fails_is_retried_by_the_next_run(
+        stripe_stack, stripe_fake, clock):
+    services, _ = stripe_stack
+    clock.set(START)
+    tenant = await make_tenant(services)
+    account_id = tenant.account.id
+    await start_cycle(account_id, at(2026, 3, 1, 0))
+    await services.billing.set_gateway(tenant.owner, "stripe")
+    await use(account_id, 10_000, clock.now())
+    real_key, stripe_fake.api_key = stripe_fake.api_key, "sk_test_rotated"  # 401s
+    [invoice] = await services.billing.run_billing(account_id)
+    assert (await Invoice.get(id=invoice.id)).external_id is None
+    assert stripe_fake.invoices == {}
+    stripe_fake.api_key = real_key
+    assert await services.billing.run_billing(account_id) == []  # nothing new issued...
+    stored = await Invoice.get(id=invoice.id)
+    [remote] = stripe_fake.invoices.values()  # ...and the invoice handed over once
+    assert (stored.external_id, remote["amount_due"]) == (remote["id"], 4275)
+    await services.billing.run_billing(account_id)
+    assert len(stripe_fake.invoices) == 1
