@@ -349,11 +349,11 @@ class BillingService:
         plan = await plan_of(account)
         profile = await profile_of(account_id, now)
         cycle = cycle_at(profile.cycle_anchor, plan, now)
-        month = await queries.counts(account_id, lo=month_start(now), hi=None, scope="all")
-        in_cycle = await queries.counts(account_id, lo=cycle.start, hi=None, scope="all")
-        lines = price_segments(segments, at=Position(month.billed, in_cycle.billed), plan=plan)
+        in_month, in_cycle = await queries.billed_since(account_id, month=month_start(now),
+                                                        cycle=cycle.start)
+        lines = price_segments(segments, at=Position(in_month, in_cycle), plan=plan)
         return CostEstimate(segments, sum((x.amount for x in lines), Decimal(0)), lines,
-                            month.billed, in_cycle.billed)
+                            in_month, in_cycle)
 
     async def estimate_campaign(self, account_id: int, recipients: int,
                                 segments_per_message: int) -> CostEstimate:
