@@ -68,9 +68,11 @@ async def plan_of(account: Account) -> Plan:
     raise NotFound(f"No price plan {account.price_plan!r}.", code="price_plan_not_found")
 
 
-async def profile_of(account_id: int, now: dt.datetime) -> BillingProfile:
+async def profile_of(account_id: int, now: dt.datetime, *, create: bool = True
+                     ) -> BillingProfile:
     """The account's billing profile; the first one starts its cycle on the day of its
-    first usage (or today)."""
+    first usage (or today). ``create=False``: a read leaves none behind (an unsaved one
+    with the same defaults stands in)."""
     profile = await BillingProfile.get_or_none(account_id=account_id)
     if profile is not None:
         return profile
@@ -78,6 +80,8 @@ async def profile_of(account_id: int, now: dt.datetime) -> BillingProfile:
         "occurred_at").first().values_list("occurred_at", flat=True)
     start = first if isinstance(first, dt.datetime) else now
     anchor = start.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    if not create:
+        return BillingProfile(account_id=account_id, cycle_anchor=anchor)
     profile, _ = await BillingProfile.get_or_create(account_id=account_id,
                                                     defaults={"cycle_anchor": anchor})
     return profile

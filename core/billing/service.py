@@ -123,10 +123,11 @@ class BillingService:
         return invoices
 
     async def run_all(self) -> int:
-        """The scheduler's tick: every account with usage or a billing profile."""
+        """The scheduler's tick: every account with unbilled usage or invoices."""
+        # Accounts that have sent (an account that never sent owes nothing yet).
         ids = set(await UsageRecord.filter(invoice_id__isnull=True).distinct().values_list(
             "account_id", flat=True))
-        ids |= set(await BillingProfile.all().values_list("account_id", flat=True))
+        ids |= set(await Invoice.all().distinct().values_list("account_id", flat=True))
         issued = 0
         for account_id in sorted(ids):
             try:
@@ -314,7 +315,7 @@ class BillingService:
         account = await Account.get(id=actor.account_id)
         plan = await plan_of(account)
         now = self.clock.now()
-        profile = await profile_of(actor.account_id, now)
+        profile = await profile_of(actor.account_id, now, create=False)
         unpaid = await Invoice.filter(account_id=actor.account_id, status__in=[
             InvoiceStatus.ISSUED, InvoiceStatus.FAILED]).order_by("id")
         pending = await queries.counts(actor.account_id, lo=None, hi=None, scope="pending")
@@ -347,7 +348,7 @@ class BillingService:
         now = self.clock.now()
         account = await Account.get(id=account_id)
         plan = await plan_of(account)
-        profile = await profile_of(account_id, now)
+        profile = await profile_of(account_id, now, create=False)
         cycle = cycle_at(profile.cycle_anchor, plan, now)
         in_month, in_cycle = await queries.billed_since(account_id, month=month_start(now),
                                                         cycle=cycle.start)
@@ -369,7 +370,7 @@ class BillingService:
                                         ).values_list("total", flat=True)
         account = await Account.get(id=account_id)
         plan = await plan_of(account)
-        profile = await profile_of(account_id, now)
+        profile = await profile_of(account_id, now, create=False)
         cycle = cycle_at(profile.cycle_anchor, plan, now)
         pending = await queries.counts(account_id, lo=start, hi=None, scope="pending")
         month_before = await queries.counts(account_id, lo=start, hi=None, scope="before")
