@@ -33,6 +33,7 @@ MODEL_MODULES = [
     "core.support.models",
     "core.webhooks.models",
     "core.system.models",
+    "core.audit.models",
 ]
 
 

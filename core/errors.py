@@ -54,6 +54,22 @@ class Conflict(TracklyError):
     code = "conflict"
 
 
+class SpendCapExceeded(Conflict):
+    """A launch whose estimate would take the month past the account's spend cap."""
+
+    code = "spend_cap_exceeded"
+
+    def __init__(self, message: str, *, estimate: object, cap: object, month_spent: object,
+                 segments: int) -> None:
+        super().__init__(message, detail=(
+            f"estimated_cost={estimate} segments={segments} month_spent={month_spent} "
+            f"spend_cap={cap}"))
+        self.estimate = estimate
+        self.cap = cap
+        self.month_spent = month_spent
+        self.segments = segments
+
+
 class QuotaExceeded(TracklyError):
     code = "rate_limited"
 

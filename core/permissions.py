@@ -38,6 +38,7 @@ class Action(StrEnum):
     MANAGE_TEAM = "manage_team"
     MANAGE_CREDENTIALS = "manage_credentials"  # sending-list provider credentials
     MANAGE_BILLING = "manage_billing"
+    READ_AUDIT = "read_audit"
 
 
 _ALL = frozenset(Role)
@@ -53,6 +54,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.MANAGE_TEAM: _OWNERS,
     Action.MANAGE_CREDENTIALS: _OWNERS,
     Action.MANAGE_BILLING: _OWNERS,
+    Action.READ_AUDIT: _OWNERS,
 }
 
 

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 from core.accounts.discord_links import DiscordLinkService
 from core.accounts.service import AccountService
+from core.accounts.team import TeamService
+from core.audit.service import AuditLog
+from core.billing.service import BillingService
 from core.clock import Clock
 from core.compliance.service import ComplianceService
 from core.contacts.import_jobs import ImportService
@@ -66,3 +69,6 @@ class Services:
     webhooks: WebhookService
     webhook_dispatcher: WebhookDispatcher
     redirects: RedirectService  # short links: the redirect, its detector and click recorder
+    audit: AuditLog
+    team: TeamService
+    billing: BillingService

@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     tune_api_url: str = Field(
         "https://{network_id}.api.hasoffers.com",
         validation_alias=AliasChoices("TRACKLY_TUNE_API_URL"))
+    # Stripe (optional): with a key, accounts may choose the stripe payment gateway.
+    stripe_api_key: SecretStr | None = _env("TRACKLY_STRIPE_API_KEY")
+    stripe_webhook_secret: SecretStr | None = _env("TRACKLY_STRIPE_WEBHOOK_SECRET")
+    stripe_api_base: str | None = _env("TRACKLY_STRIPE_API_BASE")
     simulator_latency_ms: Annotated[int, Field(ge=0, le=60_000)] = Field(
         20, validation_alias=AliasChoices("TRACKLY_SIMULATOR_LATENCY_MS")
     )

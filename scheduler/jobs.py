@@ -19,6 +19,7 @@ ALERT_CHECK_SECONDS = 30
 UPLOAD_SWEEP_MINUTES = 60
 WEBHOOK_SECONDS = 5
 TUNE_SYNC_MINUTES = 60
+BILLING_MINUTES = 5  # thresholds are noticed within this; month end too
 
 
 def build_scheduler(services: Services) -> AsyncIOScheduler:
@@ -54,5 +55,13 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
     scheduler.add_job(tune_sync, "interval", minutes=TUNE_SYNC_MINUTES, id="tune_sync",
                       max_instances=1, coalesce=True)
     scheduler.add_job(webhooks, "interval", seconds=WEBHOOK_SECONDS, id="webhooks",
+                      max_instances=1, coalesce=True)
+
+    async def billing() -> None:
+        issued = await services.billing.run_all()
+        if issued:
+            log.info("billing: %d invoice(s) issued", issued)
+
+    scheduler.add_job(billing, "interval", minutes=BILLING_MINUTES, id="billing",
                       max_instances=1, coalesce=True)
     return scheduler

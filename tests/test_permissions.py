@@ -20,6 +20,7 @@ EXPECTED = {
     Action.MANAGE_TEAM: (True, False, False),
     Action.MANAGE_CREDENTIALS: (True, False, False),
     Action.MANAGE_BILLING: (True, False, False),
+    Action.READ_AUDIT: (True, False, False),  # the audit trail: owners
 }
 ROLES = (Role.OWNER, Role.MEMBER, Role.VIEWER)
 CELLS = [

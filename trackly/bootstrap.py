@@ -9,7 +9,12 @@ from urllib.parse import urlsplit
 
 from core.accounts.discord_links import DiscordLinkService
 from core.accounts.service import AccountService
+from core.accounts.team import TeamService
+from core.audit.service import AuditLog
 from core.billing.gate import AccountBillingGate
+from core.billing.models import Gateway
+from core.billing.payments import ManualGateway, PaymentGateway, StripeGateway
+from core.billing.service import BillingService
 from core.clock import Clock, SystemClock
 from core.compliance.service import ComplianceService
 from core.contacts.import_jobs import ImportService
@@ -55,12 +60,20 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
     clock = clock or SystemClock()
     secret = secret_key or resolve_secret_key(settings)
     box = SecretBox(secret)
-    accounts = AccountService(clock=clock)
+    audit = AuditLog(clock=clock)
+    accounts = AccountService(clock=clock, audit=audit)
     notifications = NotificationService(clock=clock)
+    gateways: dict[Gateway, PaymentGateway] = {Gateway.MANUAL: ManualGateway()}
+    webhook_secret = settings.stripe_webhook_secret
+    if settings.stripe_api_key is not None and webhook_secret is not None:
+        gateways[Gateway.STRIPE] = StripeGateway(
+            api_key=settings.stripe_api_key.get_secret_value(),
+            webhook_secret=webhook_secret.get_secret_value(),
+            api_base=settings.stripe_api_base)
     # Outbound webhooks' events come from lower domains through core.events' port.
     events = WebhookEmitter(clock=clock)
     conversions = ConversionService(clock=clock, events=events)
-    lists = SendingListService(clock=clock, box=box,
+    lists = SendingListService(clock=clock, box=box, audit=audit,
                                default_provider=settings.default_provider)
     # Contacts and compliance drop queued messages (an unsubscribe, a block) through a
     # port: they sit below messaging, which owns the message rows.
@@ -91,7 +104,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
         tune=TuneSync(clock=clock, box=box, conversions=conversions,
                       api_url=settings.tune_api_url),
         events=events,
-        reports=ReportService(clock=clock),
+        reports=ReportService(clock=clock, audit=audit),
         webhooks=WebhookService(clock=clock, box=box, emitter=events,
                                 notifications=notifications),
         webhook_dispatcher=WebhookDispatcher(clock=clock, box=box,
@@ -110,6 +123,12 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
             clock=clock, max_open_tickets=settings.support_max_open_tickets,
             cooldown=dt.timedelta(minutes=settings.support_cooldown_minutes)),
         redirects=build_redirects(settings, clock=clock, secret=secret, events=events),
+        audit=audit,
+        team=TeamService(clock=clock, accounts=accounts, audit=audit),
+        billing=BillingService(
+            clock=clock, notifications=notifications, audit=audit, gateways=gateways,
+            stripe_webhook_secret=(webhook_secret.get_secret_value()
+                                   if webhook_secret is not None else None)),
     )
 
 

@@ -468,4 +468,6 @@ async def _require_account(services: Services, account_id: int) -> None:
 
 def main() -> None:
     logging.captureWarnings(True)
+    from trackly import cli_billing  # noqa: F401  (adds team, billing and audit to cli)
+
     cli()

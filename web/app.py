@@ -16,6 +16,8 @@ from web.keys import METRICS, SERVICES
 from web.metrics import HttpMetrics
 from web.routes import (
     account,
+    audit,
+    billing,
     callbacks,
     contacts,
     conversions,
@@ -30,13 +32,14 @@ from web.routes import (
     replies,
     reports,
     send,
+    team,
     webhooks,
 )
 
 ROUTE_TABLES = [health.routes, account.routes, lists.routes, contacts.routes, imports.routes,
                 offers.routes, creatives.routes, messages.routes, send.routes,
                 callbacks.routes, replies.routes, conversions.routes, webhooks.routes,
-                reports.routes, networks.routes,
+                reports.routes, networks.routes, billing.routes, team.routes, audit.routes,
                 redirect.routes]  # last: GET /{code} takes what no other route claimed
 
 

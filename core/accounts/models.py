@@ -93,6 +93,8 @@ class AccountAccess(Model):
     invited_at = fields.DatetimeField(null=True)
     invite_expires_at = fields.DatetimeField(null=True)
     accepted_at = fields.DatetimeField(null=True)
+    # The invitation's token, as a hash (the token is shown once, to the inviter).
+    invite_token_hash = fields.CharField(max_length=64, null=True, db_index=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

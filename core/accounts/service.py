@@ -10,7 +10,16 @@ import re
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from core.accounts.models import Account, AccountAccess, AccountStatus, ApiKey, User, UserStatus
+from core.accounts.models import (
+    Account,
+    AccountAccess,
+    AccountStatus,
+    ApiKey,
+    DiscordLink,
+    User,
+    UserStatus,
+)
+from core.audit.service import AuditLog
 from core.clock import Clock
 from core.errors import (
     AccountSuspended,
@@ -49,8 +58,9 @@ def parse_role(value: str) -> Role:
 
 
 class AccountService:
-    def __init__(self, *, clock: Clock) -> None:
+    def __init__(self, *, clock: Clock, audit: AuditLog | None = None) -> None:
         self.clock = clock
+        self.audit = audit or AuditLog(clock=clock)
 
     # -- accounts -----------------------------------------------------------------
 
@@ -86,8 +96,11 @@ class AccountService:
         account = await Account.get_or_none(id=account_id)
         if account is None:
             raise NotFound(f"No account {account_id}.", code="account_not_found")
+        before = account.status
         account.status = status
         await account.save(update_fields=["status", "updated_at"])
+        await self.audit.record(Actor.system(account_id), f"account.{status}", face="cli",
+                                changes={"from": str(before), "to": str(status)})
         return account
 
     # -- team -----------------------------------------------------------------------
@@ -143,6 +156,14 @@ class AccountService:
                 await self._keep_an_owner(actor.account_id, excluding=access.id)
             access.role = role
             await access.save(update_fields=["role"])
+            # Takes effect on the next request: the user's keys (and the Discord links
+            # made with them) never act above the user's role.
+            lower = [r for r in Role if r.rank > role.rank]
+            keys = await ApiKey.filter(account_id=actor.account_id, created_by_id=user_id,
+                                       role__in=lower).values_list("id", flat=True)
+            if keys:
+                await ApiKey.filter(id__in=keys).update(role=role)
+                await DiscordLink.filter(api_key_id__in=keys).update(role=role)
         return access
 
     async def remove_user(self, actor: Actor, user_id: int) -> None:
@@ -156,6 +177,9 @@ class AccountService:
             if access.role == Role.OWNER:
                 await self._keep_an_owner(actor.account_id, excluding=access.id)
             await access.delete()
+            # Their keys stop working with them (and so do Discord links made with them).
+            await ApiKey.filter(account_id=actor.account_id, created_by_id=user_id,
+                                revoked_at__isnull=True).update(revoked_at=self.clock.now())
 
     async def _access(self, actor: Actor, user_id: int) -> AccountAccess:
         access = await AccountAccess.get_or_none(account_id=actor.account_id, user_id=user_id)
@@ -199,6 +223,9 @@ class AccountService:
             prefix=raw[:12], key_hash=hash_api_key(raw), role=role,
         )
         log.info("api key %s (%s) created in account %s", key.id, key.prefix, actor.account_id)
+        await self.audit.record(actor, "api_key.create", target=f"api_key:{key.id}",
+                                changes={"prefix": key.prefix, "role": str(role),
+                                         "name": name})
         return key, raw
 
     async def list_api_keys(self, actor: Actor, *, page: int = 1, per_page: int = 50
@@ -218,6 +245,8 @@ class AccountService:
         if key.revoked_at is None:
             key.revoked_at = self.clock.now()
             await key.save(update_fields=["revoked_at"])
+            await self.audit.record(actor, "api_key.revoke", target=f"api_key:{key.id}",
+                                    changes={"prefix": key.prefix})
         return key
 
     async def find_api_key_by_prefix(self, account_id: int, prefix: str) -> ApiKey | None:

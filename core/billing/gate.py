@@ -13,6 +13,12 @@ from core.clock import Clock
 HOLD_LIMIT = dt.timedelta(minutes=60)
 
 
+def hold_expired(since: dt.datetime, now: dt.datetime) -> bool:
+    """A held message is dropped (``billing_expired``) once the hold is this old: the 60
+    minutes count from when the hold began, not from when the message was queued."""
+    return now - since >= HOLD_LIMIT
+
+
 class AccountBillingGate:
     """Accounts without a payment method, or whose payment failed, are on hold.
 

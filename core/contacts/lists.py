@@ -16,6 +16,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from core.accounts.models import Account
+from core.audit.service import AuditLog
 from core.clock import Clock
 from core.contacts.models import ListStatus, NumberType, Provider, SendingList
 from core.contacts.phones import (
@@ -68,10 +69,21 @@ def parse_provider(value: Any) -> Provider:
 
 class SendingListService:
     def __init__(self, *, clock: Clock, box: SecretBox,
-                 default_provider: str = Provider.SIMULATOR) -> None:
+                 default_provider: str = Provider.SIMULATOR,
+                 audit: AuditLog | None = None) -> None:
         self.clock = clock
         self.box = box
         self.default_provider = default_provider  # for a list created without one
+        self.audit = audit or AuditLog(clock=clock)
+
+    async def _audit_credentials(self, actor: Actor, sending_list: SendingList,
+                                 given: dict[str, Any]) -> None:
+        """Credentials set or cleared go into the audit trail (never their values)."""
+        if "credentials" in given:
+            await self.audit.record(
+                actor, "credentials.set" if given["credentials"] else "credentials.clear",
+                target=f"list:{sending_list.id}",
+                changes={"provider": str(sending_list.provider)})
 
     async def create_list(self, actor: Actor, changes: ListChanges) -> SendingList:
         actor.require(Action.BUILD)
@@ -95,6 +107,7 @@ class SendingListService:
                            code="list_number_taken", field="phone_number") from None
         log.info("sending list %s (%s, %s) created in account %s", sending_list.id,
                  mask(sending_list.phone_number), sending_list.provider, actor.account_id)
+        await self._audit_credentials(actor, sending_list, given)
         return sending_list
 
     async def update_list(self, actor: Actor, list_id: int, changes: ListChanges
@@ -118,6 +131,7 @@ class SendingListService:
         except IntegrityError:
             raise Conflict(f"The number {sending_list.phone_number} is already a sending list.",
                            code="list_number_taken", field="phone_number") from None
+        await self._audit_credentials(actor, sending_list, given)
         return sending_list
 
     async def get_list(self, actor: Actor, list_id: int) -> SendingList:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from core.accounts.models import Account, AccountStatus
-from core.billing.gate import HOLD_LIMIT
+from core.billing.gate import hold_expired
 from core.clock import Clock
 from core.compliance.suppression import Decision
 from core.contacts.models import SendingList
@@ -237,7 +237,7 @@ class Executor:
             sending_list = lists.get(m.sending_list_id)
             reason = self._precheck(m, sending_list, statuses.get(m.account_id), now)
             if reason is None and m.account_id in holds:
-                if now - m.queued_at >= HOLD_LIMIT:
+                if hold_expired(holds[m.account_id], now):
                     reason = DropReason.BILLING_EXPIRED
                 else:
                     defers.append((m.id, now + self.config.billing_retry,

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from core.audit.service import AuditLog
 from core.clock import Clock
 from core.errors import ValidationError
 from core.permissions import Action, Actor
@@ -58,12 +59,13 @@ def _period(now: dt.datetime, since: dt.datetime | None, until: dt.datetime | No
 
 
 class ReportService:
-    def __init__(self, *, clock: Clock) -> None:
+    def __init__(self, *, clock: Clock, audit: AuditLog | None = None) -> None:
         self.clock = clock
+        self.audit = audit or AuditLog(clock=clock)
 
     async def performance(self, actor: Actor, *, group_by: str = "day",
-                          since: dt.datetime | None = None, until: dt.datetime | None = None
-                          ) -> Performance:
+                          since: dt.datetime | None = None, until: dt.datetime | None = None,
+                          export: bool = False) -> Performance:
         """Every metric of core.reports.metrics per ``group_by`` key (day in UTC, list,
         schedule, creative, offer, journey, carrier) for messages sent in [since,
         until) (the last 30 days by default), and the totals."""
@@ -73,6 +75,9 @@ class ReportService:
                                   code="invalid_group_by", field="group_by")
         since, until = _period(self.clock.now(), since, until,
                                dt.timedelta(days=DEFAULT_DAYS))
+        if export:  # a data export is a sensitive action: it goes into the audit trail
+            await self.audit.record(actor, "export.performance", changes={
+                "group_by": group_by, "since": since.isoformat(), "until": until.isoformat()})
         raw = await queries.performance(actor.account_id, group_by, since, until)
         named = await queries.names(actor.account_id, group_by,
                                     [r["key"] for r in raw if r["key"] is not None])
@@ -91,7 +96,7 @@ class ReportService:
         return Performance(group_by, since, until, rows, total.metrics())
 
     async def cohorts(self, actor: Actor, *, since: dt.datetime | None = None,
-                      until: dt.datetime | None = None) -> Cohorts:
+                      until: dt.datetime | None = None, export: bool = False) -> Cohorts:
         """LTV by signup week: subscriptions made each week and the attributed revenue
         they brought within 7, 30 and 90 days of signup, in all and per subscription.
         ``complete_<n>d`` says whether every subscription of the week has had its n
@@ -99,6 +104,9 @@ class ReportService:
         actor.require(Action.READ)
         now = self.clock.now()
         since, until = _period(now, since, until, dt.timedelta(weeks=COHORT_WEEKS))
+        if export:
+            await self.audit.record(actor, "export.cohorts", changes={
+                "since": since.isoformat(), "until": until.isoformat()})
         rows = []
         for row in await queries.cohorts(actor.account_id, since, until):
             week = dt.date.fromisoformat(str(row["week"])[:10])

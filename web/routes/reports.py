@@ -50,7 +50,8 @@ async def performance(request: web.Request) -> web.Response:
     wanted = _format(request)
     report = await request.app[SERVICES].reports.performance(
         actor, group_by=query_text(request, "group_by", max_length=16) or "day",
-        since=query_time(request, "since"), until=query_time(request, "until"))
+        since=query_time(request, "since"), until=query_time(request, "until"),
+        export=wanted == "csv")
     if wanted == "csv":
         return _csv(performance_csv(report), f"performance-by-{report.group_by}")
     return respond({"group_by": report.group_by, "since": iso(report.since),
@@ -69,7 +70,8 @@ async def cohorts(request: web.Request) -> web.Response:
     actor = await require_actor(request)
     wanted = _format(request)
     report = await request.app[SERVICES].reports.cohorts(
-        actor, since=query_time(request, "since"), until=query_time(request, "until"))
+        actor, since=query_time(request, "since"), until=query_time(request, "until"),
+        export=wanted == "csv")
     if wanted == "csv":
         return _csv(cohorts_csv(report), "cohorts")
     return respond({"since": iso(report.since), "until": iso(report.until),
