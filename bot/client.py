@@ -66,6 +66,7 @@ class TracklyBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         from bot.cogs.admin import AdminCog
+        from bot.cogs.server import ServerCog
         from bot.cogs.sms import SmsCog
         from bot.cogs.support import SupportCog
 
@@ -74,7 +75,7 @@ class TracklyBot(commands.Bot):
             # DISCORD_OWNER_IDS unset: login has fetched the application, and is_staff
             # reads the owners synchronously, so settle them before any command arrives.
             self.owner_ids = application_owners(self.application)
-        for cog in (SmsCog(self), SupportCog(self), AdminCog(self)):
+        for cog in (SmsCog(self), SupportCog(self), AdminCog(self), ServerCog(self)):
             await self.add_cog(cog)
         try:
             synced = await self.sync_commands()

@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 
 from core.accounts.discord_links import DiscordLinkService
+from core.accounts.discord_servers import DiscordServerService
 from core.accounts.service import AccountService
 from core.billing.gate import AccountBillingGate
 from core.clock import Clock, SystemClock
@@ -25,6 +26,8 @@ from core.messaging.monitor import FailureRateMonitor
 from core.messaging.queries import drop_queued_for_contact
 from core.messaging.send import SendService
 from core.messaging.service import MessageService
+from core.notifications.delivery import AlertDelivery
+from core.notifications.preferences import AlertPreferences
 from core.notifications.service import NotificationService
 from core.offers.service import OfferService
 from core.providers.registry import ProviderRegistry
@@ -49,6 +52,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
     box = SecretBox(secret_key or resolve_secret_key(settings))
     accounts = AccountService(clock=clock)
     notifications = NotificationService(clock=clock)
+    discord_servers = DiscordServerService(clock=clock)
     # Outbound webhooks' events come from lower domains through core.events' port.
     events = WebhookEmitter(clock=clock)
     conversions = ConversionService(clock=clock, events=events)
@@ -98,6 +102,9 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
         failure_monitor=FailureRateMonitor(clock=clock, notifications=notifications),
         providers=providers,
         discord_links=DiscordLinkService(clock=clock, accounts=accounts),
+        discord_servers=discord_servers,
+        alert_preferences=AlertPreferences(clock=clock, servers=discord_servers),
+        alert_delivery=AlertDelivery(clock=clock),
         support=SupportService(
             clock=clock, max_open_tickets=settings.support_max_open_tickets,
             cooldown=dt.timedelta(minutes=settings.support_cooldown_minutes)),
