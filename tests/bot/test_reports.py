@@ -1,0 +1,115 @@
+"""/report through the fake Discord: the key numbers of a hand-counted week
+(tests/bot/report_data.py) and the chart attached, by day and by creative."""
+
+from __future__ import annotations
+
+import io
+import os
+import pathlib
+
+from PIL import Image
+
+from core.permissions import Role
+from tests.bot.report_data import seed_week
+from tests.discord_fake.fixtures import link_user
+from tests.factories import make_tenant
+
+# Set TRACKLY_CHART_DIR to keep the PNGs the bot sent (docs/report-chart.png came so).
+KEEP = os.environ.get("TRACKLY_CHART_DIR")
+
+
+def fields(reply) -> dict[str, str]:
+    return {f["name"]: f["value"] for f in reply.embeds[0]["fields"]}
+
+
+def chart_sent(discord_fake, name: str) -> Image.Image:
+    """The PNG the bot uploaded with its last answer, opened."""
+    [upload] = [f for r in discord_fake.find_requests("PATCH", "/messages/@original")
+                for f in r.files][-1:]
+    assert upload["filename"] == "report.png"
+    if KEEP:
+        pathlib.Path(KEEP, name).write_bytes(upload["data"])
+    image = Image.open(io.BytesIO(upload["data"]))
+    image.load()
+    return image
+
+
+async def test_report_by_day_shows_the_weeks_numbers_and_a_chart(bot, discord_fake,
+                                                                 services, clock):
+    tenant = await make_tenant(services)
+    await seed_week(services, clock, tenant)
+    vic = discord_fake.add_user("vic")
+    await link_user(services, vic, tenant.keys[Role.VIEWER])  # reading is for everyone
+
+    reply = await discord_fake.command(vic, "report", {"period": "7d", "group": "day"},
+                                       within=30)
+
+    assert reply.ephemeral
+    embed = reply.embeds[0]
+    assert embed["title"] == "Report · 7d: 2026-02-25 to 2026-03-03 (America/New_York)"
+    assert embed["description"] == "By day; 7 group(s)."
+    assert fields(reply) == {
+        "Sends": "49", "Delivered": "42 (85.7%)", "Failed": "7 (14.3%)",
+        "Clicks": "14 unique (33.3%); 0 bots", "Conversions": "7 (50.0%)",
+        "Revenue": "$280.00", "Cost": "$0.22", "Profit": "$279.78", "EPC": "$20.00",
+        "Opt-outs": "0 (0.0%)"}
+    assert embed["image"]["url"] == "attachment://report.png"
+    assert [a["filename"] for a in reply.message["attachments"]] == ["report.png"]
+    image = chart_sent(discord_fake, "report-7d-by-day.png")
+    assert (image.format, image.size) == ("PNG", (1000, 750))
+    assert len(image.getcolors(maxcolors=1 << 16) or []) > 50  # drawn, not blank
+
+
+async def test_report_by_creative_ranks_the_top_creatives(bot, discord_fake, services,
+                                                          clock):
+    tenant = await make_tenant(services)
+    await seed_week(services, clock, tenant)
+    olivia = discord_fake.add_user("olivia")
+    await link_user(services, olivia, tenant.keys[Role.MEMBER])
+
+    reply = await discord_fake.command(olivia, "report", {"period": "30d",
+                                                          "group": "creative"}, within=30)
+
+    assert fields(reply)["Top by revenue (creative)"] == (
+        "1. Solar · $280.00 · 26 sends\n2. Roof · $0.00 · 23 sends")
+    assert reply.embeds[0]["title"].startswith("Report · 30d: 2026-02-02 to 2026-03-03")
+    assert chart_sent(discord_fake, "report-30d-by-creative.png").size == (1000, 750)
+
+
+async def test_yesterday_and_a_custom_period_count_local_days(bot, discord_fake, services,
+                                                              clock):
+    tenant = await make_tenant(services)
+    await seed_week(services, clock, tenant)
+    olivia = discord_fake.add_user("olivia")
+    await link_user(services, olivia, tenant.keys[Role.OWNER])
+
+    yesterday = await discord_fake.command(olivia, "report", {"period": "yesterday"},
+                                           within=30)
+    assert yesterday.embeds[0]["title"] == (
+        "Report · yesterday: 2026-03-02 (America/New_York)")
+    assert fields(yesterday)["Sends"] == "9" and fields(yesterday)["Revenue"] == "$60.00"
+
+    custom = await discord_fake.command(olivia, "report", {
+        "period": "custom", "since": "2026-02-25", "until": "2026-02-26"}, within=30)
+    assert fields(custom)["Sends"] == "9" and fields(custom)["Revenue"] == "$30.00"
+
+
+async def test_a_bad_period_is_explained_and_nothing_is_drawn(bot, discord_fake, services):
+    tenant = await make_tenant(services)
+    olivia = discord_fake.add_user("olivia")
+    await link_user(services, olivia, tenant.keys[Role.OWNER])
+
+    missing = await discord_fake.command(olivia, "report", {"period": "custom"})
+    assert missing.text == "A custom period needs since (YYYY-MM-DD)."
+    bad = await discord_fake.command(olivia, "report", {
+        "period": "custom", "since": "2026-13-01", "until": "2026-03-01"})
+    assert bad.text == "since must be a date like 2026-03-01."
+    backwards = await discord_fake.command(olivia, "report", {
+        "period": "custom", "since": "2026-03-02", "until": "2026-03-01"})
+    assert backwards.text == "since must be on or before until."
+    assert not any(r.files for r in discord_fake.find_requests("PATCH"))
+
+
+async def test_an_unlinked_user_is_told_to_link(bot, discord_fake):
+    reply = await discord_fake.command(discord_fake.add_user("stranger"), "report")
+    assert reply.text.startswith("You are not linked to a Trackly account.")
