@@ -15,6 +15,7 @@ from bot.checks import application_owners
 from bot.errors import handle_app_command_error
 from bot.logs import install_key_redaction
 from bot.notifier import Notifier
+from bot.summaries import SummaryPoster
 from core.clock import Clock
 from core.ids import reference_id
 from core.services import Services
@@ -45,6 +46,7 @@ class TracklyBot(commands.Bot):
         self.services = services
         self.notifier = Notifier(self)
         self.charts = ChartWorker()
+        self.summaries = SummaryPoster(self)
 
     @property
     def clock(self) -> Clock:
@@ -85,6 +87,7 @@ class TracklyBot(commands.Bot):
                     AlertsCog(self), ReportCog(self)):
             await self.add_cog(cog)
         self.notifier.start()  # waits for READY, then delivers what waited while away
+        self.summaries.start()
         try:
             synced = await self.sync_commands()
         except discord.HTTPException as exc:  # keep running on the last synced commands
@@ -95,6 +98,7 @@ class TracklyBot(commands.Bot):
 
     async def close(self) -> None:
         await self.notifier.stop()
+        await self.summaries.stop()
         await super().close()
         self.charts.close()
 

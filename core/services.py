@@ -25,6 +25,7 @@ from core.notifications.preferences import AlertPreferences
 from core.notifications.service import NotificationService
 from core.offers.service import OfferService
 from core.providers.registry import ProviderRegistry
+from core.reports.daily import DailySummaries
 from core.reports.service import ReportService
 from core.settings import Settings
 from core.support.service import SupportService
@@ -66,6 +67,7 @@ class Services:
     compliance: ComplianceService
     conversions: ConversionService
     reports: ReportService
+    daily_summaries: DailySummaries
     tune: TuneSync
     events: WebhookEmitter  # core.events.EventSink: what emits outbound webhook events
     webhooks: WebhookService

@@ -32,6 +32,7 @@ from core.notifications.service import NotificationService
 from core.offers.service import OfferService
 from core.providers.registry import ProviderRegistry
 from core.redaction import RedactApiKeys
+from core.reports.daily import DailySummaries
 from core.reports.service import ReportService
 from core.services import Services
 from core.settings import Settings, resolve_secret_key
@@ -53,6 +54,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
     accounts = AccountService(clock=clock)
     notifications = NotificationService(clock=clock)
     discord_servers = DiscordServerService(clock=clock)
+    reports = ReportService(clock=clock)
     # Outbound webhooks' events come from lower domains through core.events' port.
     events = WebhookEmitter(clock=clock)
     conversions = ConversionService(clock=clock, events=events)
@@ -87,7 +89,8 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
         tune=TuneSync(clock=clock, box=box, conversions=conversions,
                       api_url=settings.tune_api_url),
         events=events,
-        reports=ReportService(clock=clock),
+        reports=reports,
+        daily_summaries=DailySummaries(clock=clock, reports=reports),
         webhooks=WebhookService(clock=clock, box=box, emitter=events,
                                 notifications=notifications),
         webhook_dispatcher=WebhookDispatcher(clock=clock, box=box,

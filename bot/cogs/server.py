@@ -52,6 +52,20 @@ class ServerCog(commands.GroupCog, group_name="server",
         await interaction.edit_original_response(
             embed=render.server_embed(server, title="This server"))
 
+    @app_commands.command(name="summary", description="A daily summary at this hour "
+                                                      "(your account's timezone)")
+    @app_commands.describe(hour="0-23, local to your account; leave out to turn it off",
+                           channel="Where it goes (default: the reports channel)")
+    @linked()
+    async def summary(self, interaction: discord.Interaction,
+                      hour: app_commands.Range[int, 0, 23] | None = None,
+                      channel: app_commands.AppCommandChannel | None = None) -> None:
+        await thinking(interaction)
+        server = await self.services.discord_servers.set_summary(
+            actor_of(interaction), interaction.guild_id or 0, hour=hour,
+            channel_id=channel.id if channel else None)
+        await interaction.edit_original_response(content=render.summary_text(server))
+
     @app_commands.command(name="unlink", description="Owners: stop sending this account's "
                                                      "alerts and reports here")
     @app_commands.default_permissions(manage_guild=True)

@@ -30,10 +30,16 @@ class ChartData:
     conversion_rate: list[float]  # percent
 
 
-def chart_data(title: str, grouping: str, rows: list[dict[str, Any]]) -> ChartData:
-    """The report's rows in chart order: days in order, other groups by revenue (then
-    sends), the top ten."""
-    if grouping != "day":
+def chart_data(title: str, grouping: str, rows: list[dict[str, Any]],
+               days: list[str] | None = None) -> ChartData:
+    """The report's rows in chart order: days in order (every one of ``days``, a day
+    without messages at zero), other groups by revenue (then sends), the top ten."""
+    if grouping == "day" and days:
+        # core.reports keys days in UTC: a key outside the local days is kept too.
+        by_key = {r["key"]: r for r in rows}
+        rows = [by_key.get(day) or _empty(day)
+                for day in sorted(set(days) | (set(by_key) - {None}))]
+    elif grouping != "day":
         rows = sorted(rows, key=lambda r: (Decimal(r["revenue"]), r["sends"]),
                       reverse=True)[:TOP]
     labels = [_label(r, grouping) for r in rows]
@@ -43,6 +49,11 @@ def chart_data(title: str, grouping: str, rows: list[dict[str, Any]]) -> ChartDa
         revenue=[float(r["revenue"]) for r in rows],
         click_rate=[float(r["click_rate"]) * 100 for r in rows],
         conversion_rate=[float(r["conversion_rate"]) * 100 for r in rows])
+
+
+def _empty(day: str) -> dict[str, Any]:
+    return {"key": day, "name": day, "sends": 0, "revenue": "0", "click_rate": "0",
+            "conversion_rate": "0"}
 
 
 def _label(row: dict[str, Any], grouping: str) -> str:

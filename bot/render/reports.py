@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from typing import Any
 
@@ -61,7 +62,15 @@ def _top(rows: list[dict[str, Any]], grouping: str) -> str:
 
 
 def chart_of(period: Period, report: Performance, grouping: str) -> ChartData:
-    return chart_data(f"Trackly · {period.label}", grouping, report.rows)
+    return chart_data(f"Trackly · {period.label}", grouping, report.rows,
+                      days=_days(period) if grouping == "day" else None)
+
+
+def _days(period: Period) -> list[str]:
+    """The period's days, so a day without messages shows as zero."""
+    first, last = period.first_day, period.last_day
+    return [(first + dt.timedelta(days=i)).isoformat()
+            for i in range((last - first).days + 1)]
 
 
 def chart_file(png: bytes) -> discord.File:

@@ -15,7 +15,7 @@ from tortoise.exceptions import IntegrityError
 
 from core.accounts.models import DiscordServer
 from core.clock import Clock
-from core.errors import Conflict, NotFound, PermissionDenied
+from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from core.permissions import Action, Actor
 
 log = logging.getLogger(__name__)
@@ -100,6 +100,21 @@ class DiscordServerService:
             raise PermissionDenied("This Discord server belongs to another Trackly account.",
                                    code="discord_server_other_account")
         return server
+
+    async def set_summary(self, actor: Actor, guild_id: int, *, hour: int | None,
+                          channel_id: int | None = None) -> DiscordServer:
+        """The daily summary's local hour (None: off) and, if given, the report channel."""
+        actor.require(Action.BUILD)
+        if hour is not None and not 0 <= hour <= 23:
+            raise ValidationError("hour must be between 0 and 23.", code="invalid_hour",
+                                  field="hour")
+        server = await self.get(actor, guild_id)
+        updates: dict[str, Any] = {"summary_hour": hour}
+        if channel_id is not None:
+            updates["report_channel_id"] = channel_id
+        await DiscordServer.filter(id=server.id, account_id=actor.account_id).update(
+            **updates)
+        return await self._with_account(server.id)
 
     async def _with_account(self, server_id: int) -> DiscordServer:
         return await DiscordServer.get(id=server_id).prefetch_related("account")

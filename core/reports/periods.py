@@ -21,6 +21,8 @@ class Period:
     since: dt.datetime  # UTC, inclusive
     until: dt.datetime  # UTC, exclusive
     label: str  # "7d: 2026-02-25 to 2026-03-03 (America/New_York)"
+    first_day: dt.date  # local
+    last_day: dt.date  # local, included
 
 
 def zone(name: str) -> ZoneInfo:
@@ -73,4 +75,4 @@ def period(name: str, now: dt.datetime, tz_name: str, *, since: str | None = Non
     end = min(_midnight(last + dt.timedelta(days=1), tz), max(now, start +
                                                                dt.timedelta(seconds=1)))
     span = first.isoformat() if first == last else f"{first} to {last}"
-    return Period(name, start, end, f"{name}: {span} ({tz.key})")
+    return Period(name, start, end, f"{name}: {span} ({tz.key})", first, last)

@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import io
 import os
 import pathlib
 
+import pytest
 from PIL import Image
 
+from core.accounts.models import DiscordServer
 from core.permissions import Role
 from tests.bot.report_data import seed_week
 from tests.discord_fake.fixtures import link_user
@@ -16,6 +20,7 @@ from tests.factories import make_tenant
 
 # Set TRACKLY_CHART_DIR to keep the PNGs the bot sent (docs/report-chart.png came so).
 KEEP = os.environ.get("TRACKLY_CHART_DIR")
+QUIET = 0.3  # seconds of poster rounds (every 0.02 s) in which nothing may be posted
 
 
 def fields(reply) -> dict[str, str]:
@@ -27,9 +32,13 @@ def chart_sent(discord_fake, name: str) -> Image.Image:
     [upload] = [f for r in discord_fake.find_requests("PATCH", "/messages/@original")
                 for f in r.files][-1:]
     assert upload["filename"] == "report.png"
+    return opened(upload["data"], name)
+
+
+def opened(png: bytes, name: str) -> Image.Image:
     if KEEP:
-        pathlib.Path(KEEP, name).write_bytes(upload["data"])
-    image = Image.open(io.BytesIO(upload["data"]))
+        pathlib.Path(KEEP, name).write_bytes(png)
+    image = Image.open(io.BytesIO(png))
     image.load()
     return image
 
@@ -113,3 +122,50 @@ async def test_a_bad_period_is_explained_and_nothing_is_drawn(bot, discord_fake,
 async def test_an_unlinked_user_is_told_to_link(bot, discord_fake):
     reply = await discord_fake.command(discord_fake.add_user("stranger"), "report")
     assert reply.text.startswith("You are not linked to a Trackly account.")
+
+
+@pytest.fixture
+def settings(settings):
+    return settings.model_copy(update={"discord_alert_poll_seconds": 0.02})
+
+
+async def test_the_daily_summary_is_posted_once_at_the_accounts_hour(bot, discord_fake,
+                                                                     services, clock):
+    tenant = await make_tenant(services)
+    await seed_week(services, clock, tenant)
+    clock.set(dt.datetime(2026, 3, 4, 13, 30, tzinfo=dt.UTC))  # 08:30 in New York
+    olivia = discord_fake.add_user("olivia")
+    await link_user(services, olivia, tenant.keys[Role.OWNER])
+    reports = discord_fake.add_text_channel("reports")
+    await discord_fake.command(olivia, "server link", {"reports": reports})
+
+    reply = await discord_fake.command(olivia, "server summary", {"hour": 9})
+    assert reply.content == (f"Daily summary every day at 09:00 (America/New_York) in "
+                             f"<#{reports}>.")
+    await asyncio.sleep(QUIET)
+    assert discord_fake.bot_messages(reports) == []  # 08:30: not yet
+
+    clock.set(dt.datetime(2026, 3, 4, 14, 0, tzinfo=dt.UTC))  # 09:00
+    [posted] = await discord_fake.wait_until(lambda: discord_fake.bot_messages(reports),
+                                             within=30, what="the summary")
+    embed = posted["embeds"][0]
+    assert embed["title"] == "Daily summary · yesterday: 2026-03-03 (America/New_York)"
+    numbers = {f["name"]: f["value"] for f in embed["fields"]}
+    assert (numbers["Sends"], numbers["Revenue"], numbers["Conversions"]) == (
+        "10", "$70.00", "1 (50.0%)")
+    assert [a["filename"] for a in posted["attachments"]] == ["report.png"]
+    [upload] = discord_fake.find_requests("POST", f"/channels/{reports}/messages")
+    image = opened(upload.files[0]["data"], "daily-summary.png")
+    assert (image.format, image.size) == ("PNG", (1000, 750))
+
+    clock.advance(hours=5)
+    await asyncio.sleep(QUIET)
+    assert len(discord_fake.bot_messages(reports)) == 1  # once a day
+    server = await DiscordServer.get(account_id=tenant.account.id)
+    assert server.summary_sent_on == dt.date(2026, 3, 4)
+
+    off = await discord_fake.command(olivia, "server summary")
+    assert off.content == "Daily summary off."
+    clock.advance(days=1)
+    await asyncio.sleep(QUIET)
+    assert len(discord_fake.bot_messages(reports)) == 1
