@@ -68,6 +68,22 @@ def decide(note: Notification, server: DiscordServer, now: dt.datetime
     return server.alert_channel_id, None
 
 
+def _repeats(notes: list[Notification]) -> set[int]:
+    """Notifications that say again what the one before them on the same condition said
+    (raised twice with no clearing between): the first is enough. A raise, clear, raise
+    is three things that happened, and all three are told."""
+    last: dict[tuple[int, str], bool] = {}
+    repeats: set[int] = set()
+    for note in sorted(notes, key=lambda n: (n.created_at, n.id)):
+        if not note.dedup_key:
+            continue
+        key = (note.account_id, note.dedup_key)
+        if last.get(key) == note.is_resolution:
+            repeats.add(note.id)
+        last[key] = note.is_resolution
+    return repeats
+
+
 class AlertDelivery:
     def __init__(self, *, clock: Clock, lease: dt.timedelta = dt.timedelta(seconds=60),
                  batch: int = 20) -> None:
@@ -96,16 +112,12 @@ class AlertDelivery:
         servers = {s.account_id: s for s in await DiscordServer.filter(
             account_id__in={n.account_id for n in notes})}
         notes.sort(key=lambda n: (-RANK[Severity(n.severity)], n.created_at, n.id))
+        repeats = _repeats(notes)
         out: list[Delivery] = []
-        seen: set[tuple[int, str, bool]] = set()
         for note in notes:
             channel, reason = decide(note, servers[note.account_id], now)
-            if note.dedup_key:
-                # An alert and its clearing are each said once, even if raised twice.
-                key = (note.account_id, note.dedup_key, note.is_resolution)
-                if key in seen:
-                    channel, reason = None, "duplicate"
-                seen.add(key)
+            if note.id in repeats:
+                channel, reason = None, "duplicate"
             if channel is None:
                 await self._settle(note.id, token, NotificationStatus.SUPPRESSED, reason)
                 continue

@@ -254,3 +254,81 @@ async def test_a_viewer_sees_status_but_cannot_change_alerts(bot, services, disc
     assert "does not allow this" in refused.text
     status = await discord_fake.command(vic, "alerts status")
     assert status.embeds[0]["title"] == "Alerts"
+
+
+async def test_a_repeated_alert_is_posted_once_and_a_flap_is_told_in_full(
+        services, discord_fake, clock):
+    tenant = await make_tenant(services)
+    await linked_server(services, tenant.account.id)
+    notes, account = services.notifications, tenant.account.id
+    key = {"dedup_key": "failure_spike:cm:5", "kind": "failure_spike",
+           "severity": Severity.MEDIUM}
+    # Written twice for one condition (two processes saw it at once, say).
+    await Notification.create(account_id=account, title="Spike: cm 5", created_at=clock.now(),
+                              **key)
+    await Notification.create(account_id=account, title="Spike: cm 5 again",
+                              created_at=clock.advance(1), **key)
+    await notes.raise_alert(account, dedup_key="failure_rate:list:9", kind="failure_rate",
+                            severity=Severity.HIGH, title="raised")
+    clock.advance(1)
+    await notes.clear_alert(account, dedup_key="failure_rate:list:9", kind="failure_rate",
+                            severity=Severity.HIGH, title="cleared")
+    clock.advance(1)
+    await notes.raise_alert(account, dedup_key="failure_rate:list:9", kind="failure_rate",
+                            severity=Severity.HIGH, title="raised again")
+
+    async with running_bot(services, discord_fake):
+        await settled()
+    assert titles(discord_fake) == ["🔴 raised", "✅ cleared", "🔴 raised again",
+                                    "🟠 Spike: cm 5"]
+    repeat = await Notification.get(title="Spike: cm 5 again")
+    assert (repeat.status, repeat.outcome) == (NotificationStatus.SUPPRESSED, "duplicate")
+
+
+async def test_an_alert_for_a_deleted_channel_is_set_aside_not_retried(
+        bot, services, discord_fake):
+    tenant = await make_tenant(services)
+    owner = Actor(account_id=tenant.account.id, role=Role.OWNER, kind=ActorKind.DISCORD,
+                  discord_user_id=77)
+    await services.discord_servers.link(owner, FakeDiscord.GUILD_ID,
+                                        ServerChannels(alert_channel_id=12345))
+    await services.notifications.notify(tenant.account.id, kind="billing",
+                                        severity=Severity.HIGH, title="Billing hold")
+    await settled()
+    note = await Notification.get()
+    assert (note.status, note.outcome) == (NotificationStatus.SUPPRESSED,
+                                           "channel_unavailable")
+    assert len(discord_fake.find_requests("POST", "/channels/12345/messages")) == 1
+
+
+async def test_inbound_replies_are_relayed_to_the_reply_channel_once_turned_on(
+        bot, services, discord_fake):
+    from core.providers.base import InboundSms
+    from tests.contacts.helpers import LIST_NUMBER, make_list
+
+    tenant = await make_tenant(services)
+    await make_list(services, tenant)
+    olivia = discord_fake.add_user("olivia")
+    await link_user(services, olivia, tenant.keys[Role.OWNER])
+    await discord_fake.command(olivia, "server link")
+
+    def reply(body: str, n: int) -> InboundSms:
+        return InboundSms(provider="twilio", provider_message_id=f"SM{n:032d}",
+                          from_number="+14155550123", to_number=LIST_NUMBER, body=body)
+
+    await services.inbound.receive(reply("Sounds good, thanks", 1))
+    await settled()
+    assert titles(discord_fake) == [], titles(discord_fake)  # off by default
+
+    replies = discord_fake.add_text_channel("replies")
+    await discord_fake.command(olivia, "alerts configure", {"replies": replies})
+    await services.inbound.receive(reply("Great deal, see you Friday", 2))
+    await settled()
+    [relayed] = discord_fake.bot_messages(replies)
+    assert relayed["embeds"][0]["description"].endswith("(none): Great deal, see you Friday")
+    assert "+14155550123" not in str(relayed)  # the sender's number stays masked
+    assert discord_fake.bot_messages(ALERTS) == []
+
+    off = await discord_fake.command(olivia, "alerts configure", {"relay_replies": False})
+    assert {f["name"]: f["value"] for f in off.embeds[0]["fields"]}[
+        "Replies relayed to"] == "off"
