@@ -5,6 +5,7 @@ thread-safe, so the bot renders every chart in one worker thread (bot.charts).""
 from __future__ import annotations
 
 import io
+import warnings
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -68,21 +69,27 @@ def render_png(data: ChartData) -> bytes:
     """Two panels: sends (bars) and revenue per group; click and conversion rates per
     group. Days are a series (lines); other groups are categories (bars and markers, no
     line between unrelated creatives). Axes labelled, values on the bars when few."""
-    fig = Figure(figsize=(10, 7.5), dpi=100, layout="constrained")
+    fig = Figure(figsize=(10, 7.5), dpi=100)
     FigureCanvasAgg(fig)
-    top, bottom = fig.subplots(2, 1)
-    fig.suptitle(data.title, fontsize=13, fontweight="bold")
     x = list(range(len(data.labels)))
     series = data.dimension == "Day"
     rotate = 45 if len(data.labels) > 7 else 0
+    # Fixed margins: the figure's size never changes, and a constrained layout would
+    # measure every label first (nearly half the drawing time).
+    slant = 0.05 if rotate else 0.0
+    top, bottom = fig.subplots(2, 1, gridspec_kw={
+        "left": 0.085, "right": 0.905, "top": 0.9, "bottom": 0.08 + slant,
+        "hspace": 0.42 + slant * 3})
+    fig.suptitle(data.title, fontsize=13, fontweight="bold")
 
     bars = top.bar(x, data.sends, color=SENDS, alpha=0.85, label="Sends")
     top.set_ylabel("Sends")
     top.set_xlabel(data.dimension)
     top.yaxis.set_major_locator(MaxNLocator(integer=True))
+    top.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
     top.set_ylim(0, _headroom(data.sends, 1))
     if len(x) <= 12:
-        top.bar_label(bars, fontsize=8, padding=2)
+        top.bar_label(bars, fmt="{:,.0f}", fontsize=8, padding=2)
     money = top.twinx()
     money.plot(x, data.revenue, color=REVENUE, marker="o" if series else "D",
                markersize=6 if series else 9, linewidth=2 if series else 0,
@@ -108,7 +115,7 @@ def render_png(data: ChartData) -> bytes:
                    color=CONVERSIONS, label="Conversion rate")
     bottom.set_ylabel("Rate (%)")
     bottom.set_xlabel(data.dimension)
-    bottom.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}%"))
+    bottom.yaxis.set_major_formatter(FuncFormatter(_percent))
     bottom.set_ylim(0, _headroom(data.click_rate + data.conversion_rate, 5))
     bottom.set_title("Click rate (of delivered) and conversion rate (of clicks)")
     bottom.legend(loc="upper left")
@@ -119,10 +126,17 @@ def render_png(data: ChartData) -> bytes:
         top.text(0.5, 0.5, "No messages in this period", transform=top.transAxes,
                  ha="center", va="center", fontsize=12)
     out = io.BytesIO()
-    fig.savefig(out, format="png")
+    with warnings.catch_warnings():  # one thread draws: the filter change is its own
+        # A name in a script the font lacks draws as boxes; that is no reason to fail.
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")
+        fig.savefig(out, format="png")
     return out.getvalue()
+
+
+def _percent(value: float, _pos: object) -> str:
+    return f"{value:.1f}".rstrip("0").rstrip(".") + "%"
 
 
 def _headroom(values: list[int] | list[float], least: float) -> float:
     """The axis top: room above the highest value for its label and the legend."""
-    return max([least, *values]) * 1.3
+    return max([least, *values]) * 1.35

@@ -56,9 +56,15 @@ def _top(rows: list[dict[str, Any]], grouping: str) -> str:
     if grouping == "day":
         return ""
     best = sorted(rows, key=lambda r: float(r["revenue"]), reverse=True)[:5]
-    return "\n".join(f"{i}. {discord.utils.escape_markdown(str(r['name'] or r['key'] or '(none)'))}"
-                     f" · {_usd(r['revenue'])} · {r['sends']:,} sends"
+    return "\n".join(f"{i}. {_name(r)} · {_usd(r['revenue'])} · {r['sends']:,} sends"
                      for i, r in enumerate(best, 1))
+
+
+def _name(row: dict[str, Any]) -> str:
+    """A group's name for a field (at most 1,024 characters for all five lines)."""
+    text = str(row["name"] or row["key"] or "(none)")
+    text = text if len(text) <= 60 else text[:59] + "…"
+    return discord.utils.escape_markdown(text)
 
 
 def chart_of(period: Period, report: Performance, grouping: str) -> ChartData:

@@ -28,6 +28,9 @@ RANK = {Severity.LOW: 0, Severity.MEDIUM: 1, Severity.HIGH: 2, Severity.CRITICAL
 # Kinds that relay what recipients wrote: to the reply channel when one is set, else not.
 RELAYED_KINDS = frozenset({"inbound"})
 MARKER = "trackly-alert:{}"
+# Older than this when first claimed (a server linked long after, a bot away for days):
+# set aside as stale rather than flooding the channel with news that is no longer news.
+STALE_AFTER = dt.timedelta(days=3)
 
 
 def marker(notification_id: int) -> str:
@@ -52,6 +55,8 @@ class Delivery:
 def decide(note: Notification, server: DiscordServer, now: dt.datetime
            ) -> tuple[int | None, str | None]:
     """Where a notification goes, or why it does not: (channel, None) or (None, reason)."""
+    if note.attempts <= 1 and now - note.created_at > STALE_AFTER:
+        return None, "stale"
     if note.kind in RELAYED_KINDS:
         return (server.reply_channel_id, None) if server.reply_channel_id else (
             None, "replies_off")

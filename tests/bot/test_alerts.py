@@ -332,3 +332,28 @@ async def test_inbound_replies_are_relayed_to_the_reply_channel_once_turned_on(
     off = await discord_fake.command(olivia, "alerts configure", {"relay_replies": False})
     assert {f["name"]: f["value"] for f in off.embeds[0]["fields"]}[
         "Replies relayed to"] == "off"
+
+
+async def test_news_days_old_when_first_seen_is_set_aside(services, discord_fake, clock):
+    tenant = await make_tenant(services)
+    await services.notifications.notify(tenant.account.id, kind="billing",
+                                        severity=Severity.HIGH, title="Old billing hold")
+    clock.advance(days=4)  # the account links its server four days later
+    await linked_server(services, tenant.account.id)
+    await services.notifications.notify(tenant.account.id, kind="billing",
+                                        severity=Severity.HIGH, title="Billing hold")
+    async with running_bot(services, discord_fake):
+        await settled()
+    assert titles(discord_fake) == ["🔴 Billing hold"]
+    old = await Notification.get(title="Old billing hold")
+    assert (old.status, old.outcome) == (NotificationStatus.SUPPRESSED, "stale")
+
+
+async def test_an_unlinked_user_is_told_to_link_before_touching_alerts(bot, discord_fake):
+    stranger = discord_fake.add_user("stranger")
+    for command, options in (("alerts status", {}), ("alerts mute", {"duration": "2h"}),
+                             ("alerts configure", {"min_severity": "high"})):
+        reply = await discord_fake.command(stranger, command, options)
+        assert reply.ephemeral and reply.text == (
+            "You are not linked to a Trackly account. To link one, use "
+            "`/sms link <api_key>` (the reply is private).")

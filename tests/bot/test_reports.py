@@ -169,3 +169,13 @@ async def test_the_daily_summary_is_posted_once_at_the_accounts_hour(bot, discor
     clock.advance(days=1)
     await asyncio.sleep(QUIET)
     assert len(discord_fake.bot_messages(reports)) == 1
+
+
+def test_a_chart_with_names_the_font_cannot_draw_still_renders():
+    """A creative named in a script DejaVu lacks: boxes, not a failed /report."""
+    from bot.render.charts import chart_data, render_png
+
+    rows = [{"key": 1, "name": "夏のセール 🌞", "sends": 10, "revenue": "5.00",
+             "click_rate": "0.1000", "conversion_rate": "0.5000"}]
+    png = render_png(chart_data("Trackly · 7d", "creative", rows))
+    assert Image.open(io.BytesIO(png)).size == (1000, 750)
