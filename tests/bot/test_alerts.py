@@ -357,3 +357,22 @@ async def test_an_unlinked_user_is_told_to_link_before_touching_alerts(bot, disc
         assert reply.ephemeral and reply.text == (
             "You are not linked to a Trackly account. To link one, use "
             "`/sms link <api_key>` (the reply is private).")
+
+
+async def test_a_finished_import_is_announced_and_a_dry_run_is_not(bot, services,
+                                                                    discord_fake):
+    from tests.contacts.helpers import make_list
+    from tests.contacts.test_import import AWKWARD, run_import
+
+    tenant = await make_tenant(services)
+    await make_list(services, tenant)
+    await linked_server(services, tenant.account.id)
+    await run_import(services, tenant, AWKWARD, dry_run=True)
+    job = await run_import(services, tenant, AWKWARD, dry_run=False)
+    await discord_fake.wait_until(lambda: titles(discord_fake), what="the notice")
+    await settled()
+    await asyncio.sleep(QUIET)
+    [posted] = discord_fake.bot_messages(ALERTS)
+    assert posted["embeds"][0]["title"] == f"🔵 Import {job.id} finished"
+    assert posted["embeds"][0]["description"] == (
+        "17 rows: 7 new, 0 updated, 0 unchanged, 10 bad.")
