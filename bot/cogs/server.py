@@ -69,6 +69,7 @@ class ServerCog(commands.GroupCog, group_name="server",
     @app_commands.command(name="unlink", description="Owners: stop sending this account's "
                                                      "alerts and reports here")
     @app_commands.default_permissions(manage_guild=True)
+    @app_commands.checks.has_permissions(manage_guild=True)
     @linked()
     async def unlink(self, interaction: discord.Interaction) -> None:
         await thinking(interaction)
