@@ -10,9 +10,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.charts import ChartWorker
 from bot.checks import application_owners
 from bot.errors import handle_app_command_error
 from bot.logs import install_key_redaction
+from bot.notifier import Notifier
+from bot.summaries import SummaryPoster
 from core.clock import Clock
 from core.ids import reference_id
 from core.services import Services
@@ -41,6 +44,9 @@ class TracklyBot(commands.Bot):
                                                      replied_user=False),
             **options)
         self.services = services
+        self.notifier = Notifier(self)
+        self.charts = ChartWorker()
+        self.summaries = SummaryPoster(self)
 
     @property
     def clock(self) -> Clock:
@@ -66,6 +72,9 @@ class TracklyBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         from bot.cogs.admin import AdminCog
+        from bot.cogs.alerts import AlertsCog
+        from bot.cogs.reports import ReportCog
+        from bot.cogs.server import ServerCog
         from bot.cogs.sms import SmsCog
         from bot.cogs.support import SupportCog
 
@@ -74,8 +83,11 @@ class TracklyBot(commands.Bot):
             # DISCORD_OWNER_IDS unset: login has fetched the application, and is_staff
             # reads the owners synchronously, so settle them before any command arrives.
             self.owner_ids = application_owners(self.application)
-        for cog in (SmsCog(self), SupportCog(self), AdminCog(self)):
+        for cog in (SmsCog(self), SupportCog(self), AdminCog(self), ServerCog(self),
+                    AlertsCog(self), ReportCog(self)):
             await self.add_cog(cog)
+        self.notifier.start()  # waits for READY, then delivers what waited while away
+        self.summaries.start()
         try:
             synced = await self.sync_commands()
         except discord.HTTPException as exc:  # keep running on the last synced commands
@@ -83,6 +95,12 @@ class TracklyBot(commands.Bot):
                       "@bot sync", exc.status, exc.text)
         else:
             log.info("synced %d slash command(s) to %s", len(synced), self.sync_scope)
+
+    async def close(self) -> None:
+        await self.notifier.stop()
+        await self.summaries.stop()
+        await super().close()
+        self.charts.close()
 
     async def sync_commands(self) -> list[app_commands.AppCommand]:
         """Register the slash commands: in the configured guild (instant), else globally."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.accounts.discord_links import DiscordLinkService
+from core.accounts.discord_servers import DiscordServerService
 from core.accounts.service import AccountService
 from core.accounts.team import TeamService
 from core.audit.service import AuditLog
@@ -22,9 +23,12 @@ from core.inbound.service import InboundService
 from core.messaging.monitor import FailureRateMonitor
 from core.messaging.send import SendService
 from core.messaging.service import MessageService
+from core.notifications.delivery import AlertDelivery
+from core.notifications.preferences import AlertPreferences
 from core.notifications.service import NotificationService
 from core.offers.service import OfferService
 from core.providers.registry import ProviderRegistry
+from core.reports.daily import DailySummaries
 from core.reports.service import ReportService
 from core.settings import Settings
 from core.support.service import SupportService
@@ -57,6 +61,9 @@ class Services:
     idempotency: IdempotencyService
     providers: ProviderRegistry
     discord_links: DiscordLinkService
+    discord_servers: DiscordServerService  # which server and channels are an account's
+    alert_preferences: AlertPreferences
+    alert_delivery: AlertDelivery  # claim, post, mark: the bot's side of notifications
     support: SupportService
     lists: SendingListService
     contacts: ContactService
@@ -64,6 +71,7 @@ class Services:
     compliance: ComplianceService
     conversions: ConversionService
     reports: ReportService
+    daily_summaries: DailySummaries
     tune: TuneSync
     events: WebhookEmitter  # core.events.EventSink: what emits outbound webhook events
     webhooks: WebhookService

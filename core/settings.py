@@ -114,6 +114,9 @@ class Settings(BaseSettings):
     discord_owner_ids: list[int] = Field(
         default_factory=list, validation_alias=AliasChoices("DISCORD_OWNER_IDS")
     )
+    discord_alert_poll_seconds: Annotated[float, Field(gt=0, le=300)] = Field(
+        5, validation_alias=AliasChoices("TRACKLY_DISCORD_ALERT_POLL_SECONDS")
+    )
     support_max_open_tickets: Annotated[int, Field(ge=1, le=100)] = Field(
         3, validation_alias=AliasChoices("TRACKLY_SUPPORT_MAX_OPEN_TICKETS")
     )

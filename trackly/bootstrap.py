@@ -8,6 +8,7 @@ import logging
 from urllib.parse import urlsplit
 
 from core.accounts.discord_links import DiscordLinkService
+from core.accounts.discord_servers import DiscordServerService
 from core.accounts.service import AccountService
 from core.accounts.team import TeamService
 from core.audit.service import AuditLog
@@ -31,10 +32,13 @@ from core.messaging.monitor import FailureRateMonitor
 from core.messaging.queries import drop_queued_for_contact
 from core.messaging.send import SendService
 from core.messaging.service import MessageService
+from core.notifications.delivery import AlertDelivery
+from core.notifications.preferences import AlertPreferences
 from core.notifications.service import NotificationService
 from core.offers.service import OfferService
 from core.providers.registry import ProviderRegistry
 from core.redaction import RedactApiKeys
+from core.reports.daily import DailySummaries
 from core.reports.service import ReportService
 from core.services import Services
 from core.settings import Settings, resolve_secret_key
@@ -70,6 +74,8 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
             api_key=settings.stripe_api_key.get_secret_value(),
             webhook_secret=webhook_secret.get_secret_value(),
             api_base=settings.stripe_api_base)
+    discord_servers = DiscordServerService(clock=clock)
+    reports = ReportService(clock=clock, audit=audit)
     # Outbound webhooks' events come from lower domains through core.events' port.
     events = WebhookEmitter(clock=clock)
     conversions = ConversionService(clock=clock, events=events)
@@ -98,13 +104,15 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
         idempotency=IdempotencyService(clock=clock),
         lists=lists,
         contacts=contacts,
-        imports=ImportService(clock=clock, lists=lists, data_dir=settings.data_dir),
+        imports=ImportService(clock=clock, lists=lists, data_dir=settings.data_dir,
+                              notifications=notifications),
         compliance=compliance,
         conversions=conversions,
         tune=TuneSync(clock=clock, box=box, conversions=conversions,
                       api_url=settings.tune_api_url),
         events=events,
-        reports=ReportService(clock=clock, audit=audit),
+        reports=reports,
+        daily_summaries=DailySummaries(clock=clock, reports=reports),
         webhooks=WebhookService(clock=clock, box=box, emitter=events,
                                 notifications=notifications),
         webhook_dispatcher=WebhookDispatcher(clock=clock, box=box,
@@ -119,6 +127,9 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
         failure_monitor=FailureRateMonitor(clock=clock, notifications=notifications),
         providers=providers,
         discord_links=DiscordLinkService(clock=clock, accounts=accounts),
+        discord_servers=discord_servers,
+        alert_preferences=AlertPreferences(clock=clock, servers=discord_servers),
+        alert_delivery=AlertDelivery(clock=clock),
         support=SupportService(
             clock=clock, max_open_tickets=settings.support_max_open_tickets,
             cooldown=dt.timedelta(minutes=settings.support_cooldown_minutes)),

@@ -145,3 +145,31 @@ class DiscordLink(Model):
 
     class Meta:
         table = "discord_link"
+
+
+class DiscordServer(Model):
+    """The Discord server (guild) an account runs from, and the channels where its alerts,
+    reports and relayed replies go. One server per account and one account per server, so
+    nothing an account says can land in another account's server."""
+
+    id = fields.IntField(primary_key=True)
+    account: fields.OneToOneRelation[Account] = fields.OneToOneField(
+        "models.Account", related_name="discord_server", on_delete=fields.CASCADE
+    )
+    account_id: int
+    guild_id = fields.BigIntField(unique=True)
+    alert_channel_id = fields.BigIntField(null=True)
+    report_channel_id = fields.BigIntField(null=True)
+    reply_channel_id = fields.BigIntField(null=True)  # inbound replies relayed; null: off
+    # Alert preferences (core.notifications reads them; severities by name).
+    min_severity = fields.CharField(max_length=16, default="low")
+    disabled_kinds: fields.JSONField[list[str]] = fields.JSONField(default=list)
+    muted_until = fields.DatetimeField(null=True)
+    # Daily summary at this local hour (account timezone) in the report channel; null: off.
+    summary_hour = fields.SmallIntField(null=True)
+    summary_sent_on = fields.DateField(null=True)
+    linked_by_discord_id = fields.BigIntField()
+    linked_at = fields.DatetimeField()
+
+    class Meta:
+        table = "discord_server"

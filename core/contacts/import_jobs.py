@@ -40,6 +40,8 @@ from core.contacts.models import (
 from core.contacts.rules import landline_refusal
 from core.errors import Conflict, NotFound, ValidationError
 from core.ids import reference_id
+from core.notifications.models import Severity
+from core.notifications.service import NotificationService
 from core.permissions import Action, Actor
 from core.system.models import Heartbeat
 from core.system.service import record_beat
@@ -79,7 +81,9 @@ class _Totals:
 
 
 class ImportService:
-    def __init__(self, *, clock: Clock, lists: SendingListService, data_dir: Path) -> None:
+    def __init__(self, *, clock: Clock, lists: SendingListService, data_dir: Path,
+                 notifications: NotificationService | None = None) -> None:
+        self.notifications = notifications  # "import finished" notices, when wired
         self.clock = clock
         self.lists = lists
         self.upload_dir = Path(data_dir) / "imports"
@@ -363,13 +367,34 @@ class ImportService:
 
     async def _finish(self, job: ImportJob, status: ImportStatus, totals: _Totals,
                       failure: str | None) -> None:
-        await ImportJob.filter(id=job.id, status=ImportStatus.RUNNING).update(
+        moved = await ImportJob.filter(id=job.id, status=ImportStatus.RUNNING).update(
             status=status, failure=failure, finished_at=self.clock.now(),
             bytes_processed=job.file_size if status == ImportStatus.COMPLETED else totals.bytes)
         await Heartbeat.filter(component=_beat_name(job.id)).delete()
+        if moved and not job.dry_run and self.notifications is not None:
+            await self._notify(job, status, totals, failure)
         if status == ImportStatus.COMPLETED and not job.dry_run:
             # An upload we stored is ours to remove; the user's own files stay.
             await asyncio.to_thread(_remove_upload, Path(job.file_path), self.upload_dir)
+
+    async def _notify(self, job: ImportJob, status: ImportStatus, totals: _Totals,
+                      failure: str | None) -> None:
+        assert self.notifications is not None
+        data = {"import_id": job.id, "rows": totals.rows, "created": totals.created,
+                "updated": totals.updated, "unchanged": totals.unchanged,
+                "errors": totals.errors}
+        if status == ImportStatus.COMPLETED:
+            await self.notifications.notify(
+                job.account_id, kind="import", severity=Severity.LOW,
+                title=f"Import {job.id} finished",
+                body=f"{totals.rows:,} rows: {totals.created:,} new, {totals.updated:,} "
+                     f"updated, {totals.unchanged:,} unchanged, {totals.errors:,} bad.",
+                data=data)
+        else:
+            await self.notifications.notify(
+                job.account_id, kind="import", severity=Severity.MEDIUM,
+                title=f"Import {job.id} failed", body=f"{failure or 'It stopped.'} "
+                f"{totals.rows:,} rows were read before it stopped.", data=data)
 
     async def _beat(self, job_id: int, totals: _Totals) -> None:
         await record_beat(_beat_name(job_id), self.clock.now(),

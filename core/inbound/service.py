@@ -151,7 +151,8 @@ class InboundService:
                                   contact.id if contact else None, 0, 0, None, None, None)
 
         if account is not None and sending_list is not None:
-            await self._notify(match, account, sending_list, from_number, inbound.id, result)
+            await self._notify(match, account, sending_list, from_number, inbound.id, result,
+                               sms.body)
         log.info("inbound to %s from %s: %s (%s) -> %s", mask(to_number), mask(from_number),
                  match.intent, match.rule, result.action)
         return InboundOutcome(
@@ -222,7 +223,7 @@ class InboundService:
             result.reply = DEFAULT_OPT_IN_REPLY.replace("{brand}", brand)
 
     async def _notify(self, match: KeywordMatch, account: Account, sending_list: SendingList,
-                      from_number: str, inbound_id: int, result: _Result) -> None:
+                      from_number: str, inbound_id: int, result: _Result, text: str) -> None:
         shown = mask(from_number)
         data = {"sending_list_id": sending_list.id, "inbound_id": inbound_id,
                 "intent": match.intent.value, "rule": match.rule, "action": result.action,
@@ -250,7 +251,8 @@ class InboundService:
             await self.notifications.notify(
                 account.id, kind="inbound", severity=Severity.LOW,
                 title=f"Reply on {sending_list.phone_number}",
-                body=f"{shown}: {match.intent.value}", data=data)
+                # What they wrote: relayed to the account's reply channel, when it has one.
+                body=f"{shown} ({match.intent.value}): {text[:1000]}", data=data)
 
     # -- the reply ---------------------------------------------------------------------
 

@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from core.accounts.models import Account
 from core.audit.service import AuditLog
 from core.clock import Clock
 from core.errors import ValidationError
 from core.permissions import Action, Actor
-from core.reports import queries
+from core.reports import periods, queries
 from core.reports.metrics import METRICS, Totals, as_decimal
+from core.reports.periods import GROUPINGS, Period
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
@@ -94,6 +96,22 @@ class ReportService:
             rows.append({"key": key if key != "" else None, "name": name or None,
                          **counts.metrics()})
         return Performance(group_by, since, until, rows, total.metrics())
+
+    async def for_period(self, actor: Actor, *, period: str, grouping: str = "day",
+                         since: str | None = None, until: str | None = None
+                         ) -> tuple[Period, Performance]:
+        """A report for a named period in the account's timezone (the bot's /report and
+        the daily summary): grouping as operators name it (campaign, not schedule)."""
+        actor.require(Action.READ)
+        if grouping not in GROUPINGS:
+            raise ValidationError(f"group must be one of {', '.join(GROUPINGS)}.",
+                                  code="invalid_group_by", field="group")
+        account = await Account.get(id=actor.account_id)
+        bounds = periods.period(period, self.clock.now(), account.default_timezone,
+                                since=since, until=until)
+        report = await self.performance(actor, group_by=GROUPINGS[grouping],
+                                        since=bounds.since, until=bounds.until)
+        return bounds, report
 
     async def cohorts(self, actor: Actor, *, since: dt.datetime | None = None,
                       until: dt.datetime | None = None, export: bool = False) -> Cohorts:

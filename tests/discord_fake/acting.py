@@ -32,7 +32,8 @@ class Acting:
         return build_command_data(
             self.command_schema(name, dm=dm), path, options or {},
             guild_id=None if dm else self.GUILD_ID,
-            member_payload=lambda u: self.member_payload(u, with_user=False))
+            member_payload=lambda u: self.member_payload(u, with_user=False),
+            channel_payload=lambda c: self.threads.get(c) or self.channels.get(c))
 
     async def _push(self: FakeDiscord, user: p.FakeUser, kind: int, data: dict[str, Any], *,
                     channel_id: int | None, dm: bool, extra: dict[str, Any] | None = None

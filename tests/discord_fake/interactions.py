@@ -7,7 +7,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.discord_fake.payloads import EPHEMERAL, FakeUser
+from tests.discord_fake.payloads import ALL_TEXT_PERMISSIONS, EPHEMERAL, FakeUser
 
 # Interaction callback types
 PONG, CHANNEL_MESSAGE, DEFERRED_MESSAGE, DEFERRED_UPDATE, UPDATE_MESSAGE = 1, 4, 5, 6, 7
@@ -97,8 +97,8 @@ def message_text(message: dict[str, Any]) -> str:
 
 
 def build_command_data(schema: dict[str, Any], path: list[str], values: dict[str, Any],
-                       *, guild_id: int | None, member_payload: Any
-                       ) -> dict[str, Any]:
+                       *, guild_id: int | None, member_payload: Any,
+                       channel_payload: Any = None) -> dict[str, Any]:
     """The ``data`` of an APPLICATION_COMMAND interaction for ``/schema path... values``,
     checked against the synced schema the way Discord's client would."""
     options_schema = schema.get("options") or []
@@ -127,7 +127,8 @@ def build_command_data(schema: dict[str, Any], path: list[str], values: dict[str
     for name, value in values.items():
         option = _find(options_schema, name, schema["name"])
         leaf.append({"name": name, "type": option["type"],
-                     "value": _option_value(option, value, resolved, member_payload)})
+                     "value": _option_value(option, value, resolved, member_payload,
+                                            channel_payload)})
     data: dict[str, Any] = {"id": schema["id"], "name": schema["name"], "type": 1,
                             "options": top}
     if guild_id is not None and schema.get("guild_id"):
@@ -146,8 +147,18 @@ def _find(options: list[dict[str, Any]], name: str, command: str) -> dict[str, A
 
 
 def _option_value(option: dict[str, Any], value: Any, resolved: dict[str, dict[str, Any]],
-                  member_payload: Any) -> Any:
+                  member_payload: Any, channel_payload: Any = None) -> Any:
     kind = option["type"]
+    if kind == CHANNEL and channel_payload is not None:
+        # Discord resolves a channel option to a partial channel with the invoker's
+        # permissions in it.
+        channel = channel_payload(int(value))
+        if channel is None:
+            raise AssertionError(f"{option['name']}: no channel {value}")
+        resolved.setdefault("channels", {})[str(value)] = {
+            k: channel[k] for k in ("id", "name", "type", "parent_id", "guild_id")
+            if k in channel} | {"permissions": ALL_TEXT_PERMISSIONS}
+        return str(value)
     if kind in (USER, MENTIONABLE) and isinstance(value, FakeUser):
         resolved.setdefault("users", {})[str(value.id)] = value.payload()
         if value.in_guild and member_payload is not None:

@@ -47,6 +47,10 @@ def iso(when: dt.datetime) -> str:
     return when.astimezone(dt.UTC).isoformat()
 
 
+def parse_iso(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text)
+
+
 @dataclass
 class FakeUser:
     """Someone in the fake guild. ``roles`` are role ids in that guild."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -23,6 +25,7 @@ UNKNOWN_MESSAGE = 10008
 UNKNOWN_INTERACTION = 10062
 ALREADY_ACKNOWLEDGED = 40060
 THREAD_ARCHIVED = 50083
+NONCE_WINDOW = dt.timedelta(minutes=5)
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -59,6 +62,7 @@ class RestRoutes:
         r.add_patch(prefix + "/channels/{cid}", self._edit_channel)
         r.add_delete(prefix + "/channels/{cid}", self._delete_thread)
         r.add_post(prefix + "/channels/{cid}/messages", self._post_message)
+        r.add_get(prefix + "/channels/{cid}/messages", self._channel_history)
         r.add_route("*", prefix + "/channels/{cid}/messages/{mid}", self._channel_message)
         r.add_post(prefix + "/channels/{cid}/threads", self._create_thread)
         r.add_put(prefix + "/channels/{cid}/thread-members/{uid}", self._add_thread_member)
@@ -333,6 +337,14 @@ class RestRoutes:
         if channel is None:
             return _error(404, "Unknown Channel", UNKNOWN_CHANNEL)
         data = self._body(request) or {}
+        nonce = str(data["nonce"]) if data.get("nonce") is not None else None
+        if nonce is not None and data.get("enforce_nonce"):
+            # Discord answers a repeated nonce, for a few minutes, with the first message.
+            for earlier in self.messages.get(channel_id, []):
+                if earlier.get("nonce") == nonce and earlier["author"]["id"] == str(
+                        self.BOT_ID) and self.now() - p.parse_iso(
+                        earlier["timestamp"]) < NONCE_WINDOW:
+                    return _json(earlier)
         content = data.get("content") or ""
         users, roles = self._pings(content, data.get("allowed_mentions"))
         in_guild = channel["type"] != p.DM
@@ -343,9 +355,34 @@ class RestRoutes:
             member=self.member_payload(self.bot_user, with_user=False) if in_guild else None,
             components=data.get("components"),
             attachments=self._attachments(self.record_of(request).files))
+        if nonce is not None:
+            message["nonce"] = nonce
         self._store_message(channel_id, message)
         await self.dispatch("MESSAGE_CREATE", message)
+        if self.stall_posts:
+            # Discord has the message; its answer never reaches the bot (a crash, a cut
+            # connection): the request hangs until the bot gives up or the fake stops.
+            self.stalled_posts.append(message)
+            self._changed()
+            await asyncio.Event().wait()
         return _json(message)
+
+    async def _channel_history(self: FakeDiscord, request: web.Request) -> web.Response:
+        """GET messages: newest first, ``limit`` (default 50, at most 100), ``before`` and
+        ``after`` message ids, as Discord pages history."""
+        if not self._authorised(request):
+            return self._unauthorised()
+        channel_id = int(request.match_info["cid"])
+        if self._channel(channel_id) is None:
+            return _error(404, "Unknown Channel", UNKNOWN_CHANNEL)
+        limit = max(1, min(100, int(request.query.get("limit", 50))))
+        before = int(request.query.get("before", 0)) or None
+        after = int(request.query.get("after", 0)) or None
+        found = [m for m in self.messages.get(channel_id, [])
+                 if (before is None or int(m["id"]) < before)
+                 and (after is None or int(m["id"]) > after)]
+        found.sort(key=lambda m: int(m["id"]), reverse=True)
+        return _json(found[:limit])
 
     async def _channel_message(self: FakeDiscord, request: web.Request) -> web.Response:
         if not self._authorised(request):

@@ -82,6 +82,8 @@ class FakeDiscord(Acting, Gateway, RestRoutes):
         self.interactions: dict[int, FakeInteraction] = {}
         self.requests: list[Recorded] = []
         self.expected_unknown: list[str] = []  # path prefixes a test expects to be 404
+        self.stall_posts = False  # True: channel posts are kept but never answered
+        self.stalled_posts: list[dict[str, Any]] = []
         self._change = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.base_url = ""

@@ -27,7 +27,9 @@ async def test_failure_rate_alert_is_raised_once_and_cleared_once(services, cloc
     monitor = FailureRateMonitor(clock=clock, notifications=services.notifications)
     await queue_to(subs, lst, now=clock.now())
     await ex.drain()
-    assert await monitor.check() == [f"raised failure_rate:list:{lst.id}"]
+    # The list's rate, and the spike of its error code (one alert, not one per failure).
+    assert await monitor.check() == [f"raised failure_rate:list:{lst.id}",
+                                     "raised failure_spike:simulator:30006"]
     assert await monitor.check() == []  # still failing: nothing new to say
 
     alert = await Notification.get(kind="failure_rate", is_resolution=False)
@@ -35,6 +37,8 @@ async def test_failure_rate_alert_is_raised_once_and_cleared_once(services, cloc
     assert alert.data["failed"] == 15 and alert.data["total"] == 40
 
     clock.advance(minutes=16)  # the window slides past the failures
-    assert await monitor.check() == [f"cleared failure_rate:list:{lst.id}"]
+    assert await monitor.check() == [f"cleared failure_rate:list:{lst.id}",
+                                     "cleared failure_spike:simulator:30006"]
     assert await monitor.check() == []
     assert await Notification.filter(kind="failure_rate").count() == 2
+    assert await Notification.filter(kind="failure_spike").count() == 2
