@@ -16,6 +16,7 @@ from core.crypto import SecretBox
 from core.inbound.callbacks import ProviderCallbacks
 from core.inbound.replies import InboundReplies
 from core.inbound.service import InboundService
+from core.journeys.service import JourneyService
 from core.messaging.monitor import FailureRateMonitor
 from core.messaging.send import SendService
 from core.messaging.service import MessageService
@@ -23,6 +24,7 @@ from core.notifications.service import NotificationService
 from core.offers.service import OfferService
 from core.providers.registry import ProviderRegistry
 from core.reports.service import ReportService
+from core.selection.service import SelectionService
 from core.settings import Settings
 from core.support.service import SupportService
 from core.system.idempotency import IdempotencyService
@@ -64,3 +66,5 @@ class Services:
     events: WebhookEmitter  # core.events.EventSink: what emits outbound webhook events
     webhooks: WebhookService
     webhook_dispatcher: WebhookDispatcher
+    selection: SelectionService
+    journeys: JourneyService

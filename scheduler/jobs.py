@@ -19,6 +19,8 @@ ALERT_CHECK_SECONDS = 30
 UPLOAD_SWEEP_MINUTES = 60
 WEBHOOK_SECONDS = 5
 TUNE_SYNC_MINUTES = 60
+JOURNEY_SECONDS = 10
+SELECTION_REFRESH_MINUTES = 15
 
 
 def build_scheduler(services: Services) -> AsyncIOScheduler:
@@ -55,4 +57,17 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
                       max_instances=1, coalesce=True)
     scheduler.add_job(webhooks, "interval", seconds=WEBHOOK_SECONDS, id="webhooks",
                       max_instances=1, coalesce=True)
+
+    async def journeys() -> None:
+        advanced = await services.journeys.run_due()
+        if advanced:
+            log.info("journeys: %d enrollments advanced", advanced)
+
+    async def selection_stats() -> None:
+        await services.selection.refresh_all()
+
+    scheduler.add_job(journeys, "interval", seconds=JOURNEY_SECONDS, id="journeys",
+                      max_instances=1, coalesce=True)
+    scheduler.add_job(selection_stats, "interval", minutes=SELECTION_REFRESH_MINUTES,
+                      id="selection_stats", max_instances=1, coalesce=True)
     return scheduler

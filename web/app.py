@@ -20,6 +20,7 @@ from web.routes import (
     creatives,
     health,
     imports,
+    journeys,
     lists,
     messages,
     networks,
@@ -33,7 +34,7 @@ from web.routes import (
 ROUTE_TABLES = [health.routes, account.routes, lists.routes, contacts.routes, imports.routes,
                 offers.routes, creatives.routes, messages.routes, send.routes,
                 callbacks.routes, replies.routes, conversions.routes, webhooks.routes,
-                reports.routes, networks.routes]
+                reports.routes, networks.routes, journeys.routes]
 
 
 def create_app(services: Services) -> web.Application:
