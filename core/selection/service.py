@@ -98,24 +98,29 @@ class SelectionService:
         clicked message with an attributed conversion, its revenue their sum."""
         now = self.clock.now()
         p = Params()
-        acct = p(account_id)
-        base = (
-            "FROM message_sent ms "
-            "LEFT JOIN message_click mc ON mc.message_id = ms.id "
-            "LEFT JOIN (SELECT message_id, sum(revenue) AS revenue FROM conversion "
-            f"WHERE account_id = {acct} AND attributed AND message_id IS NOT NULL "
-            "GROUP BY message_id) cv ON cv.message_id = ms.id AND mc.id IS NOT NULL ")
+
+        def source(extra: str = "") -> str:
+            # Each part names the account afresh: SQLite's ? placeholders are positional.
+            return (
+                "FROM message_sent ms "
+                "LEFT JOIN message_click mc ON mc.message_id = ms.id "
+                "LEFT JOIN (SELECT message_id, sum(revenue) AS revenue FROM conversion "
+                f"WHERE account_id = {p(account_id)} AND attributed "
+                "AND message_id IS NOT NULL GROUP BY message_id) cv "
+                f"ON cv.message_id = ms.id AND mc.id IS NOT NULL {extra}"
+                f"WHERE ms.account_id = {p(account_id)} AND ms.creative_id IS NOT NULL "
+                "AND ms.sent_at IS NOT NULL")
+
         measures = ("count(*) AS sends, count(mc.id) AS clicks, count(cv.message_id) AS "
                     "conversions, coalesce(sum(cv.revenue), 0) AS revenue")
-        where = f"WHERE ms.account_id = {acct} AND ms.creative_id IS NOT NULL " \
-                "AND ms.sent_at IS NOT NULL"
         parts = [f"SELECT ms.creative_id AS creative_id, '{OVERALL}' AS dimension, "
-                 f"'{OVERALL}' AS value, {measures} {base}{where} GROUP BY ms.creative_id"]
+                 f"'{OVERALL}' AS value, {measures} {source()} GROUP BY ms.creative_id"]
         for dim, col in _SEG_COLUMNS.items():
             parts.append(
                 f"SELECT ms.creative_id AS creative_id, '{dim}' AS dimension, d.{col} AS value, "
-                f"{measures} {base}JOIN selection_decision d ON d.message_id = ms.id "
-                f"{where} GROUP BY ms.creative_id, d.{col}")
+                f"{measures} "
+                f"{source('JOIN selection_decision d ON d.message_id = ms.id ')}"
+                f" GROUP BY ms.creative_id, d.{col}")
         rows = await fetch(" UNION ALL ".join(parts), p)
         async with in_transaction():
             q = Params()

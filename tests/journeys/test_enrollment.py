@@ -17,10 +17,11 @@ from core.journeys.models import (
     JourneyStepRun,
 )
 from core.messaging.models import MessageSent
+from core.providers.base import InboundSms
 from core.services import Services
 from core.settings import Settings
 from tests.conftest import TEST_SECRET
-from tests.contacts.helpers import subscribe
+from tests.contacts.helpers import LIST_NUMBER, subscribe
 from tests.journeys.helpers import make_journey, setup
 from trackly.bootstrap import build_services
 
@@ -38,9 +39,11 @@ def three_sends(creatives: dict[str, int]) -> list[dict]:
 async def test_enrolling_twice_does_nothing(services: Services) -> None:
     tenant, creatives = await setup(services)
     journey_id = await make_journey(services, tenant, three_sends(creatives))
-    sub = await subscribe(services, tenant, "+14155550123")
-    assert await services.journeys.enroll(tenant.account.id, [sub.list_contact.id]) == 1
+    sub = await subscribe(services, tenant, "+14155550123")  # joining the list enrolls
+    assert sub.journeys_enrolled == (journey_id,)
     assert await services.journeys.enroll(tenant.account.id, [sub.list_contact.id]) == 0
+    again = await subscribe(services, tenant, "+14155550123", first_name="Ann")
+    assert again.journeys_enrolled == ()
     assert not await services.journeys.enroll_contact(tenant.owner, journey_id,
                                                       sub.list_contact.id)
     assert await JourneyEnrollment.filter(journey_id=journey_id).count() == 1
@@ -53,10 +56,11 @@ async def test_pausing_stops_new_enrollments_only(services: Services,
     tenant, creatives = await setup(services)
     journey_id = await make_journey(services, tenant, three_sends(creatives))
     first = await subscribe(services, tenant, "+14155550123")
-    await services.journeys.enroll(tenant.account.id, [first.list_contact.id])
+    assert first.journeys_enrolled == (journey_id,)
     await services.journeys.run_due()
     await services.journeys.set_status(tenant.owner, journey_id, JourneyStatus.PAUSED)
     second = await subscribe(services, tenant, "+14155550124")
+    assert second.journeys_enrolled == ()
     assert await services.journeys.enroll(tenant.account.id, [second.list_contact.id]) == 0
     with pytest.raises(Conflict):
         await services.journeys.enroll_contact(tenant.owner, journey_id,
@@ -135,9 +139,9 @@ async def test_triggers_match_custom_fields_and_signup_method(services: Services
     yes = await subscribe(services, tenant, "+14155550001", custom_fields={"source": "TikTok"})
     vip = await subscribe(services, tenant, "+14155550002", custom_fields={"vip": "1"})
     no = await subscribe(services, tenant, "+14155550003", custom_fields={"source": "fb"})
-    made = await services.journeys.enroll(
-        tenant.account.id, [s.list_contact.id for s in (yes, vip, no)])
-    assert made == 2
+    assert [s.journeys_enrolled for s in (yes, vip, no)] == [(journey_id,), (journey_id,), ()]
+    assert await services.journeys.enroll(
+        tenant.account.id, [s.list_contact.id for s in (yes, vip, no)]) == 0
     enrolled = set(await JourneyEnrollment.filter(journey_id=journey_id).values_list(
         "list_contact_id", flat=True))
     assert enrolled == {yes.list_contact.id, vip.list_contact.id}
@@ -168,3 +172,21 @@ async def test_bad_graphs_are_refused(services: Services) -> None:
            "no": 0},
           {"position": 3, "type": "exit"}]
     assert await make_journey(services, tenant, ok)
+
+
+async def test_imports_and_keyword_opt_ins_enroll(services: Services, tmp_path) -> None:
+    tenant, creatives = await setup(services)
+    journey_id = await make_journey(services, tenant, three_sends(creatives))
+    csv = tmp_path / "contacts.csv"
+    csv.write_text("phone_number,first_name\n+14155550201,Ann\n+14155550202,Bo\n")
+    job = await services.imports.create_job(tenant.owner, list_number=LIST_NUMBER, path=csv,
+                                            dry_run=False)
+    job = await services.imports.run(job.id)
+    assert job.created_count == 2
+    outcome = await services.inbound.receive(InboundSms(
+        provider="simulator", provider_message_id="kw-1", from_number="+14155550203",
+        to_number=LIST_NUMBER, body="START"))
+    assert outcome.action == "subscribed"
+    phones = set(await JourneyEnrollment.filter(journey_id=journey_id).values_list(
+        "list_contact__contact__phone_number", flat=True))
+    assert phones == {"+14155550201", "+14155550202", "+14155550203"}
