@@ -16,7 +16,11 @@ URL = "https://offers.example.com/go?sub={click_id}"
 async def setup(services: Services) -> tuple[Tenant, dict[str, int]]:
     """A tenant with a list, three offers and a creative linking to each."""
     tenant = await make_tenant(services)
-    await make_list(services, tenant)
+    sending_list = await make_list(services, tenant)
+    # The executor's rate limit sleeps on the clock: with a FakeClock that would move
+    # time under the test. This list may send a whole batch at once.
+    sending_list.rate_limit_per_minute = 1_000_000
+    await sending_list.save(update_fields=["rate_limit_per_minute"])
     creatives = {}
     for key in ("welcome", "b", "c"):
         offer = await services.offers.create(tenant.owner, name=f"Offer {key}",
