@@ -28,6 +28,7 @@ MODEL_MODULES = [
     "core.tracking.models",
     "core.campaigns.models",
     "core.journeys.models",
+    "core.selection.models",
     "core.billing.models",
     "core.notifications.models",
     "core.support.models",

@@ -20,6 +20,7 @@ from core.crypto import SecretBox
 from core.inbound.callbacks import ProviderCallbacks
 from core.inbound.replies import InboundReplies
 from core.inbound.service import InboundService
+from core.journeys.service import JourneyService
 from core.messaging.monitor import FailureRateMonitor
 from core.messaging.send import SendService
 from core.messaging.service import MessageService
@@ -30,6 +31,7 @@ from core.offers.service import OfferService
 from core.providers.registry import ProviderRegistry
 from core.reports.daily import DailySummaries
 from core.reports.service import ReportService
+from core.selection.service import SelectionService
 from core.settings import Settings
 from core.support.service import SupportService
 from core.system.idempotency import IdempotencyService
@@ -80,3 +82,5 @@ class Services:
     audit: AuditLog
     team: TeamService
     billing: BillingService
+    selection: SelectionService
+    journeys: JourneyService

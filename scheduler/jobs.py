@@ -20,6 +20,8 @@ UPLOAD_SWEEP_MINUTES = 60
 WEBHOOK_SECONDS = 5
 TUNE_SYNC_MINUTES = 60
 BILLING_MINUTES = 5  # thresholds are noticed within this; month end too
+JOURNEY_SECONDS = 10
+SELECTION_REFRESH_MINUTES = 15
 
 
 def build_scheduler(services: Services) -> AsyncIOScheduler:
@@ -64,4 +66,16 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
 
     scheduler.add_job(billing, "interval", minutes=BILLING_MINUTES, id="billing",
                       max_instances=1, coalesce=True)
+    async def journeys() -> None:
+        advanced = await services.journeys.run_due()
+        if advanced:
+            log.info("journeys: %d enrollments advanced", advanced)
+
+    async def selection_stats() -> None:
+        await services.selection.refresh_all()
+
+    scheduler.add_job(journeys, "interval", seconds=JOURNEY_SECONDS, id="journeys",
+                      max_instances=1, coalesce=True)
+    scheduler.add_job(selection_stats, "interval", minutes=SELECTION_REFRESH_MINUTES,
+                      id="selection_stats", max_instances=1, coalesce=True)
     return scheduler

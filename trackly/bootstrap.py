@@ -27,6 +27,7 @@ from core.inbound.callbacks import ProviderCallbacks
 from core.inbound.replies import InboundReplies
 from core.inbound.service import InboundService
 from core.inbound.verify import ListSecrets
+from core.journeys.service import JourneyService
 from core.messaging.executor import Executor, ExecutorConfig
 from core.messaging.monitor import FailureRateMonitor
 from core.messaging.queries import drop_queued_for_contact
@@ -40,6 +41,7 @@ from core.providers.registry import ProviderRegistry
 from core.redaction import RedactApiKeys
 from core.reports.daily import DailySummaries
 from core.reports.service import ReportService
+from core.selection.service import SelectionService
 from core.services import Services
 from core.settings import Settings, resolve_secret_key
 from core.support.service import SupportService
@@ -83,7 +85,12 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
                                default_provider=settings.default_provider)
     # Contacts and compliance drop queued messages (an unsubscribe, a block) through a
     # port: they sit below messaging, which owns the message rows.
-    contacts = ContactService(clock=clock, lists=lists, drop_queued=drop_queued_for_contact)
+    # New subscriptions enter journeys through a port too: journeys sit above contacts.
+    selection = SelectionService(clock=clock)
+    journeys = JourneyService(clock=clock, settings=settings, lists=lists,
+                              selection=selection)
+    contacts = ContactService(clock=clock, lists=lists, drop_queued=drop_queued_for_contact,
+                              enroll=journeys.enroll_new)
     compliance = ComplianceService(clock=clock, lists=lists,
                                    drop_queued=drop_queued_for_contact)
     messages = MessageService(clock=clock, lists=lists, events=events)
@@ -95,6 +102,8 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
     # Simulator receipts and replies take the same road as a provider's callbacks.
     providers.bind(on_receipt=callbacks.simulator_receipt, on_inbound=inbound.receive)
     return Services(
+        selection=selection,
+        journeys=journeys,
         settings=settings,
         clock=clock,
         box=box,
@@ -105,7 +114,8 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
         lists=lists,
         contacts=contacts,
         imports=ImportService(clock=clock, lists=lists, data_dir=settings.data_dir,
-                              notifications=notifications),
+                              notifications=notifications,
+                              enroll=journeys.enroll_new),
         compliance=compliance,
         conversions=conversions,
         tune=TuneSync(clock=clock, box=box, conversions=conversions,

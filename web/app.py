@@ -24,6 +24,7 @@ from web.routes import (
     creatives,
     health,
     imports,
+    journeys,
     lists,
     messages,
     networks,
@@ -40,6 +41,7 @@ ROUTE_TABLES = [health.routes, account.routes, lists.routes, contacts.routes, im
                 offers.routes, creatives.routes, messages.routes, send.routes,
                 callbacks.routes, replies.routes, conversions.routes, webhooks.routes,
                 reports.routes, networks.routes, billing.routes, team.routes, audit.routes,
+                journeys.routes,
                 redirect.routes]  # last: GET /{code} takes what no other route claimed
 
 

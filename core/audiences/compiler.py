@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -143,6 +143,20 @@ def sample_sql(tree: Group, scope: Scope, dialect: str, limit: int) -> Compiled:
     return Compiled(f"SELECT lc.contact_id AS contact_id, min(lc.id) AS list_contact_id "
                     f"FROM {source} WHERE {where} GROUP BY lc.contact_id "
                     f"ORDER BY lc.contact_id LIMIT {sql(limit)}", sql.params)
+
+
+def matching_sql(tree: Group, scope: Scope, dialect: str,
+                 list_contact_ids: Sequence[int]) -> Compiled:
+    """Which of these subscriptions match the tree: rows of (list_contact_id). A journey's
+    trigger and its field tests ask this of the contacts at hand."""
+    sql = _Sql(dialect)
+    source, where = _from_where(tree, scope, sql)
+    if sql.pg:
+        ids = f"lc.id = ANY({sql(list(list_contact_ids))}::bigint[])"
+    else:
+        ids = "lc.id IN (" + ", ".join(sql(i) for i in list_contact_ids) + ")"
+    return Compiled(f"SELECT lc.id AS list_contact_id FROM {source} WHERE {ids} AND {where}",
+                    sql.params)
 
 
 def _from_where(tree: Group, scope: Scope, sql: _Sql) -> tuple[str, str]:

@@ -5,9 +5,10 @@ Never loads contacts to filter them: one statement answers the size, one the sam
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from core.audiences.compiler import Scope, count_sql, sample_sql
+from core.audiences.compiler import Scope, count_sql, matching_sql, sample_sql
 from core.audiences.conditions import Group
 from core.sql import conn
 
@@ -36,3 +37,13 @@ async def sample_audience(tree: Group, scope: Scope, limit: int = 10) -> list[Sa
     query = sample_sql(tree, scope, client.capabilities.dialect, limit)
     rows = await client.execute_query_dict(query.sql, query.params)
     return [SampleContact(int(r["contact_id"]), int(r["list_contact_id"])) for r in rows]
+
+
+async def matching(tree: Group, scope: Scope, list_contact_ids: Sequence[int]) -> set[int]:
+    """Those of ``list_contact_ids`` (on the scope's lists) that the tree matches."""
+    if not scope.list_ids or not list_contact_ids:
+        return set()
+    client = conn()
+    query = matching_sql(tree, scope, client.capabilities.dialect, list_contact_ids)
+    rows = await client.execute_query_dict(query.sql, query.params)
+    return {int(r["list_contact_id"]) for r in rows}

@@ -35,8 +35,11 @@ from core.contacts.models import (
     ImportRowError,
     ImportStatus,
     LineType,
+    ListContact,
     SendingList,
+    SubscriptionStatus,
 )
+from core.contacts.ports import EnrollNew
 from core.contacts.rules import landline_refusal
 from core.errors import Conflict, NotFound, ValidationError
 from core.ids import reference_id
@@ -82,10 +85,12 @@ class _Totals:
 
 class ImportService:
     def __init__(self, *, clock: Clock, lists: SendingListService, data_dir: Path,
-                 notifications: NotificationService | None = None) -> None:
+                 notifications: NotificationService | None = None,
+                 enroll: EnrollNew | None = None) -> None:
         self.notifications = notifications  # "import finished" notices, when wired
         self.clock = clock
         self.lists = lists
+        self.enroll = enroll
         self.upload_dir = Path(data_dir) / "imports"
         self._tasks: dict[int, asyncio.Task[ImportJob]] = {}
 
@@ -363,6 +368,13 @@ class ImportService:
                 rows_processed=totals.rows, created_count=totals.created,
                 updated_count=totals.updated, unchanged_count=totals.unchanged,
                 error_count=totals.errors, bytes_processed=totals.bytes)
+        if self.enroll is not None and not job.dry_run and inserts:
+            # Committed: the batch's new subscribers enter the list's journeys.
+            new_ids = await ListContact.filter(
+                sending_list_id=sending_list.id, contact_id__in=[r[0] for r in inserts],
+                consent_source=f"import:{job.id}",
+                status=SubscriptionStatus.ACTIVE).values_list("id", flat=True)
+            await self.enroll(job.account_id, [int(str(i)) for i in new_ids])
         await self._beat(job.id, totals)
 
     async def _finish(self, job: ImportJob, status: ImportStatus, totals: _Totals,

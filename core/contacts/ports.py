@@ -18,3 +18,12 @@ class DropQueued(Protocol):
 
     async def __call__(self, *, contact_id: int, list_ids: Sequence[int], detail: DropReason,
                        source: str, now: dt.datetime) -> int: ...
+
+
+class EnrollNew(Protocol):
+    """Enroll new subscriptions in the active journeys of their lists whose triggers they
+    match: the journeys each was enrolled in, by subscription id. ``skip_if_enrolled``:
+    not a contact already in a journey of the account. Journeys implement it."""
+
+    async def __call__(self, account_id: int, list_contact_ids: Sequence[int], *,
+                      skip_if_enrolled: bool = False) -> dict[int, list[int]]: ...

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -38,7 +38,7 @@ from core.contacts.models import (
     UnsubscribeReason,
 )
 from core.contacts.phones import PhoneInfo, mask, parse_phone
-from core.contacts.ports import DropQueued
+from core.contacts.ports import DropQueued, EnrollNew
 from core.contacts.rules import landline_refusal
 from core.errors import NotFound, TracklyError, ValidationError
 from core.permissions import Action, Actor
@@ -62,6 +62,8 @@ class ContactInput:
     last_name: str | None = None
     email: str | None = None
     signup_method: SignupMethod = SignupMethod.API
+    use_journeys: bool = True  # a new subscription enters its list's active journeys
+    skip_journey_if_exists: bool = False  # unless the contact is in a journey already
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class UpsertResult:
     is_new_list_contact: bool
     changed: bool  # the stored subscription differs from before the call
     resubscribed: bool = False
+    journeys_enrolled: tuple[int, ...] = ()
 
 
 @dataclass
@@ -82,10 +85,11 @@ class BulkOutcome:
 
 class ContactService:
     def __init__(self, *, clock: Clock, lists: SendingListService,
-                 drop_queued: DropQueued) -> None:
+                 drop_queued: DropQueued, enroll: EnrollNew | None = None) -> None:
         self.clock = clock
         self.lists = lists
         self.drop_queued = drop_queued
+        self.enroll = enroll
 
     # -- contacts (system-wide) ---------------------------------------------------------
 
@@ -113,6 +117,7 @@ class ContactService:
         if refused is not None:
             raise refused
         now = self.clock.now()
+        created: ListContact | None = None
         async with in_transaction():
             existing = await ListContact.filter(
                 sending_list_id=sending_list.id, contact_id=contact.id
@@ -120,13 +125,18 @@ class ContactService:
             if existing is None:
                 created = await self._create_subscription(actor, sending_list, contact,
                                                           values, entry, now)
-                if created is not None:
-                    return UpsertResult(contact, created, new_contact, True, True)
-                existing = await ListContact.get(sending_list_id=sending_list.id,
-                                                 contact_id=contact.id)
-            changed, resubscribed = self._update_subscription(existing, values, entry, now)
-            if changed:
-                await existing.save(update_fields=sorted(changed))
+                if created is None:
+                    existing = await ListContact.get(sending_list_id=sending_list.id,
+                                                     contact_id=contact.id)
+            if existing is not None:
+                changed, resubscribed = self._update_subscription(existing, values, entry,
+                                                                  now)
+                if changed:
+                    await existing.save(update_fields=sorted(changed))
+        if created is not None:  # committed: now it may enter its list's journeys
+            return await self._enrolled(actor, entry, UpsertResult(contact, created,
+                                                                   new_contact, True, True))
+        assert existing is not None
         return UpsertResult(contact, existing, new_contact, False, bool(changed), resubscribed)
 
     async def upsert_many(self, actor: Actor, entries: Sequence[ContactInput]) -> BulkOutcome:
@@ -264,6 +274,16 @@ class ContactService:
         if entry.custom_fields is not None:
             values["custom_fields"] = clean_custom_fields(entry.custom_fields)
         return values
+
+    async def _enrolled(self, actor: Actor, entry: ContactInput, result: UpsertResult
+                        ) -> UpsertResult:
+        """A new active subscription enters its list's journeys (after its commit)."""
+        if (self.enroll is None or not entry.use_journeys
+                or result.list_contact.status != SubscriptionStatus.ACTIVE):
+            return result
+        got = await self.enroll(actor.account_id, [result.list_contact.id],
+                                skip_if_enrolled=entry.skip_journey_if_exists)
+        return replace(result, journeys_enrolled=tuple(got.get(result.list_contact.id, [])))
 
     async def _create_subscription(self, actor: Actor, sending_list: SendingList,
                                    contact: Contact, values: dict[str, Any],

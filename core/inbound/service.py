@@ -21,7 +21,13 @@ from core.clock import Clock
 from core.compliance.keywords import InboundIntent, KeywordMatch, classify
 from core.contacts.consent import record_opt_in, record_opt_out
 from core.contacts.lists import SendingListService
-from core.contacts.models import Contact, Provider, SendingList, UnsubscribeReason
+from core.contacts.models import (
+    Contact,
+    ListContact,
+    Provider,
+    SendingList,
+    UnsubscribeReason,
+)
 from core.contacts.phones import PhoneInfo, mask, normalize_sender, parse_phone
 from core.contacts.service import ContactService
 from core.events import EventSink
@@ -215,6 +221,10 @@ class InboundService:
         result.changed = int(changed)
         if created:
             result.action = InboundAction.SUBSCRIBED
+            if self.contacts.enroll is not None:  # a keyword signup enters journeys too
+                sub = await ListContact.get(sending_list_id=sending_list.id,
+                                            contact_id=contact.id)
+                await self.contacts.enroll(account.id, [sub.id])
         elif changed:
             result.action = InboundAction.RESUBSCRIBED
         else:

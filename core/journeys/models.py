@@ -10,6 +10,7 @@ from tortoise.models import Model
 if TYPE_CHECKING:
     from core.accounts.models import Account
     from core.contacts.models import ListContact, SendingList
+    from core.messaging.models import MessageSent
 
 
 class JourneyStatus(StrEnum):
@@ -59,7 +60,9 @@ class WelcomeJourney(Model):
 class JourneyStep(Model):
     """A step. ``config`` holds the type's settings (creative, duration, condition, ...).
 
-    Steps run in ``position`` order. A condition jumps to ``yes_position``/``no_position``."""
+    Steps run in ``position`` order: after a step comes ``next_position`` when set, else
+    the next higher position (none: the journey is complete). A condition jumps to
+    ``yes_position``/``no_position``."""
 
     id = fields.IntField(primary_key=True)
     journey: fields.ForeignKeyRelation[WelcomeJourney] = fields.ForeignKeyField(
@@ -71,6 +74,7 @@ class JourneyStep(Model):
     config: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     yes_position = fields.IntField(null=True)
     no_position = fields.IntField(null=True)
+    next_position = fields.IntField(null=True)
 
     class Meta:
         table = "journey_step"
@@ -100,8 +104,46 @@ class JourneyEnrollment(Model):
     finished_at = fields.DatetimeField(null=True)
     exit_reason = fields.CharField(max_length=64, null=True)
     claim_token = fields.CharField(max_length=32, null=True)
+    # How many steps it has run: the next run's number, unique per enrollment in
+    # JourneyStepRun, so no step can run twice whoever advances it.
+    steps_run = fields.IntField(default=0)
 
     class Meta:
         table = "journey_enrollment"
         unique_together = (("journey", "list_contact"),)
         indexes = (Index(fields=("status", "next_run_at")),)
+
+
+class JourneyStepRun(Model):
+    """One step run for one enrollment: what per-step statistics count (entered, sent,
+    exited), and through ``message`` its clicks, conversions and revenue."""
+
+    id = fields.BigIntField(primary_key=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="journey_step_runs", on_delete=fields.CASCADE
+    )
+    account_id: int
+    journey: fields.ForeignKeyRelation[WelcomeJourney] = fields.ForeignKeyField(
+        "models.WelcomeJourney", related_name="step_runs", on_delete=fields.CASCADE
+    )
+    journey_id: int
+    enrollment: fields.ForeignKeyRelation[JourneyEnrollment] = fields.ForeignKeyField(
+        "models.JourneyEnrollment", related_name="step_runs", on_delete=fields.CASCADE
+    )
+    enrollment_id: int
+    seq = fields.IntField()
+    position = fields.IntField()
+    step_type = fields.CharEnumField(StepType, max_length=16)
+    # sent, skipped, waiting, yes, no, set, unsubscribed, exited, completed
+    outcome = fields.CharField(max_length=16)
+    message: fields.ForeignKeyNullableRelation[MessageSent] = fields.ForeignKeyField(
+        "models.MessageSent", related_name="journey_step_runs", null=True,
+        on_delete=fields.SET_NULL,
+    )
+    message_id: int | None
+    ran_at = fields.DatetimeField()
+
+    class Meta:
+        table = "journey_step_run"
+        unique_together = (("enrollment", "seq"),)
+        indexes = (Index(fields=("journey_id", "position")),)

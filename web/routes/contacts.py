@@ -48,9 +48,11 @@ class ContactIn(Body):
     first_name: Text | None = Field(None, max_length=100)
     last_name: Text | None = Field(None, max_length=100)
     email: Text | None = None
-    use_journeys: bool = Field(True, description="Accepted; journeys arrive later, so "
-                                                 "nothing is enrolled yet")
-    skip_journey_if_exists: bool = Field(False, description="Accepted; see use_journeys")
+    use_journeys: bool = Field(True, description="A new subscription enters the active "
+                                                 "journeys of its list whose trigger it "
+                                                 "matches")
+    skip_journey_if_exists: bool = Field(False, description="Not if the contact is in a "
+                                                            "journey of the account already")
 
 
 class ContactUpserted(BaseModel):
@@ -146,14 +148,16 @@ def _entry(body: ContactIn) -> ContactInput:
         phone_number=body.phone_number, list_number=body.list_number,
         signup_date=body.signup_date, ip_address=body.ip_address, url=body.url,
         custom_fields=body.custom_fields, replace_custom_fields=body.replace_custom_fields,
-        first_name=body.first_name, last_name=body.last_name, email=body.email)
+        first_name=body.first_name, last_name=body.last_name, email=body.email,
+        use_journeys=body.use_journeys, skip_journey_if_exists=body.skip_journey_if_exists)
 
 
 def _upserted(result: UpsertResult) -> dict[str, Any]:
     return {"success": True, "contact_id": result.contact.id,
             "list_contact_id": result.list_contact.id, "is_new_contact": result.is_new_contact,
             "is_new_list_contact": result.is_new_list_contact,
-            "status": result.list_contact.status, "journeys_enrolled": []}
+            "status": result.list_contact.status,
+            "journeys_enrolled": list(result.journeys_enrolled)}
 
 
 @routes.post("/api/v2/contacts")

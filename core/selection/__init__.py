@@ -1,0 +1,1 @@
+"""Creative selection: Thompson sampling over revenue per send, per contact segment."""
