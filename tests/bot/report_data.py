@@ -26,7 +26,7 @@ from core.tracking.conversions import ConversionIn
 from tests.factories import Tenant
 from tests.messaging.helpers import make_list, make_subscribers
 from tests.messaging.scripted import ScriptedProvider, accept
-from tests.tracking.clicks import insert_click_rows_as_recorder_would
+from tests.tracking.helpers import redirect_clicks
 
 DAY0 = dt.datetime(2026, 2, 25, 17, 0, tzinfo=dt.UTC)  # noon in New York
 DAYS = 7
@@ -79,8 +79,9 @@ async def seed_week(services, clock, tenant: Tenant) -> None:
                                                state=DeliveryState.DELIVERED) for m in sent],
                              source="test", now=clock.now())
         clock.advance(minutes=30)
-        clicks = [await insert_click_rows_as_recorder_would(
-            await MessageShortLink.get(message_id=m.id), at=clock.now()) for m in sent[:2]]
+        async with redirect_clicks(services) as click:
+            clicks = [await click(await MessageShortLink.get(message_id=m.id))
+                      for m in sent[:2]]
         clock.advance(minutes=30)
         first = clicks[0]
         assert first is not None

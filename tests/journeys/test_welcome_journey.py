@@ -18,7 +18,7 @@ from core.providers.base import InboundSms
 from core.services import Services
 from tests.contacts.helpers import LIST_NUMBER, subscribe
 from tests.journeys.helpers import make_journey, next_due, setup, welcome_steps
-from tests.tracking.clicks import insert_click_rows_as_recorder_would
+from tests.tracking.helpers import redirect_clicks
 from trackly.bootstrap import build_executor
 
 AREA_CODES = ("212", "312", "303", "602", "415", "808")  # NY, CHI, DEN, PHX, LA, HNL
@@ -54,7 +54,7 @@ async def test_welcome_journey_over_a_thousand_contacts(services: Services,
             break
         clock.set(max(min(instants), clock.now()))
         if not clicked and clock.now() >= click_at:
-            await _click_welcomes(clickers, clock.now())
+            await _click_welcomes(services, clickers)
             clicked = True
         if not stopped and clock.now() >= stop_at:
             for s in subs:
@@ -133,11 +133,13 @@ async def test_welcome_journey_over_a_thousand_contacts(services: Services,
                                     "exited": len(stoppers)}
 
 
-async def _click_welcomes(contact_ids: set[int], at: dt.datetime) -> None:
+async def _click_welcomes(services: Services, contact_ids: set[int]) -> None:
+    """Each taps the welcome's link now: a real request to the redirect."""
     links = await MessageShortLink.filter(contact_id__in=list(contact_ids))
     assert len(links) == len(contact_ids)
-    for link in links:
-        assert await insert_click_rows_as_recorder_would(link, at=at) is not None
+    async with redirect_clicks(services) as click:
+        for link in links:
+            assert await click(link) is not None
 
 
 async def _next_held() -> dt.datetime | None:

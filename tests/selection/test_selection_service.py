@@ -15,7 +15,7 @@ from core.services import Services
 from core.tracking.conversions import ConversionIn
 from tests.contacts.helpers import subscribe
 from tests.journeys.helpers import make_journey, setup
-from tests.tracking.clicks import insert_click_rows_as_recorder_would
+from tests.tracking.helpers import redirect_clicks
 from trackly.bootstrap import build_executor
 
 
@@ -37,13 +37,14 @@ async def test_choices_are_recorded_and_learned_from(services: Services,
         assert d.mode == "model" and d.draw is not None and d.draw > 0
         assert d.posterior["click"] and d.seg_carrier and d.seg_hour == "06-08"
     # Everyone sent creative "b" clicks and converts for $10; nobody clicks "c".
-    for m in sent:
-        if m.creative_id == creatives["b"]:
-            link = await MessageShortLink.get(message_id=m.id)
-            click = await insert_click_rows_as_recorder_would(link, at=clock.now())
-            assert click is not None
-            await services.conversions.by_click(click.click_id, ConversionIn(
-                source="conv", revenue=Decimal("10")))
+    clock.advance(minutes=10)  # people, not a scanner seconds after delivery
+    async with redirect_clicks(services) as tap:
+        for m in sent:
+            if m.creative_id == creatives["b"]:
+                click = await tap(await MessageShortLink.get(message_id=m.id))
+                assert click is not None
+                await services.conversions.by_click(click.click_id, ConversionIn(
+                    source="conv", revenue=Decimal("10")))
     assert await services.selection.refresh(tenant.account.id) > 0
     stats = {(s.creative_id, s.dimension, s.value): s
              for s in await SelectionStat.filter(account_id=tenant.account.id)}

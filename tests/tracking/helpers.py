@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 
 from core.messaging.models import MessageShortLink
 from core.services import Services
@@ -33,3 +35,22 @@ async def click(client: TestClient, services: Services, link: MessageShortLink, 
     await services.redirects.recorder.flush()
     return await MessageClick.get_or_none(message_id=link.message_id,
                                           contact_id=link.contact_id)
+
+
+@contextlib.asynccontextmanager
+async def redirect_clicks(services: Services, *, user_agent: str = PHONE_UA
+                          ) -> AsyncIterator[Callable[[MessageShortLink],
+                                                      Awaitable[MessageClick | None]]]:
+    """For tests that hold no HTTP client of their own: the real web app on a loopback
+    port, and a function that clicks a link through it at the clock's current time
+    (answered 302 and recorded), returning the contact's counted click on the message."""
+    from web.app import create_app, server_args
+
+    client = TestClient(TestServer(create_app(services), **server_args()))
+    await client.start_server()
+    try:
+        async def one(link: MessageShortLink) -> MessageClick | None:
+            return await click(client, services, link, user_agent=user_agent)
+        yield one
+    finally:
+        await client.close()
