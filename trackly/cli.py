@@ -168,11 +168,12 @@ def cli() -> None:
 @cli.command()
 @click.option("--host", default=None, help="Interface to listen on (TRACKLY_HOST).")
 @click.option("--port", type=int, default=None, help="Port to listen on (TRACKLY_PORT).")
-@click.option("--role", type=click.Choice(["all", "web", "worker", "scheduler", "bot"]),
-              default="all", show_default=True,
-              help="Run one part only (PostgreSQL); 'all' runs everything in one process.")
+@click.option("--role", "roles", type=click.Choice(["all", "web", "worker", "scheduler", "bot"]),
+              multiple=True, default=["all"], show_default=True,
+              help="The parts this process runs; repeat for several (PostgreSQL). 'all' runs "
+                   "everything in one process.")
 @pass_ctx
-def run(ctx: Context, host: str | None, port: int | None, role: str) -> None:
+def run(ctx: Context, host: str | None, port: int | None, roles: tuple[str, ...]) -> None:
     """Start the platform: web server, scheduler, send workers and the Discord bot."""
     from trackly.runner import ProcessRole, serve
 
@@ -185,7 +186,7 @@ def run(ctx: Context, host: str | None, port: int | None, role: str) -> None:
     settings = ctx.settings
     services = ctx.services
     guarded(lambda: asyncio.run(serve(
-        services, role=ProcessRole(role), host=settings.host, port=settings.port,
+        services, role=[ProcessRole(r) for r in roles], host=settings.host, port=settings.port,
         announce=announce)))
 
 
