@@ -100,9 +100,15 @@ async def migrate(url: str) -> list[str]:
 
 
 async def pending_migrations(url: str) -> list[str]:
-    async with database(url) as ctx:
-        executor = MigrationExecutor(ctx.db("default"), tortoise_config(url)["apps"])
-        return [step.migration.name for step in await executor.plan() if not step.backward]
+    async with database(url):
+        return await pending_migrations_here()
+
+
+async def pending_migrations_here() -> list[str]:
+    """Migrations not yet applied to the database this process has open."""
+    executor = MigrationExecutor(get_connection("default"),
+                                 tortoise_config("sqlite://:memory:")["apps"])
+    return [step.migration.name for step in await executor.plan() if not step.backward]
 
 
 async def model_changes_without_migration() -> list[str]:

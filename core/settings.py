@@ -196,7 +196,7 @@ class Settings(BaseSettings):
                 secret = value.get_secret_value()
                 shown = "****" + secret[-4:] if len(secret) >= 12 else "********"
             elif env == "TRACKLY_DATABASE_URL":
-                shown = _mask_url_password(str(value))
+                shown = mask_url_password(str(value))
             elif value is None:
                 shown = "(not set)"
             else:
@@ -222,7 +222,7 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
-def _mask_url_password(url: str) -> str:
+def mask_url_password(url: str) -> str:
     parts = urlsplit(url)
     if parts.password:
         return url.replace(f":{parts.password}@", ":****@", 1)

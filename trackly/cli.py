@@ -223,6 +223,28 @@ def config(ctx: Context) -> None:
         click.echo(f"{key}={value}")
 
 
+@cli.command()
+@click.option("--offline", is_flag=True, help="Skip the checks that ask providers, Discord "
+              "and DNS.")
+@click.option("--timeout", type=click.FloatRange(0.5, 60), default=5.0, show_default=True,
+              help="Seconds each online check may take.")
+@pass_ctx
+def doctor(ctx: Context, offline: bool, timeout: float) -> None:
+    """Check the database, migrations, providers' credentials, the bot token and the
+    tracking domains, and say what is wrong. Exits 1 when anything fails."""
+    from core.system.doctor import Verdict
+    from trackly.doctor import diagnose, render
+
+    findings = guarded(lambda: asyncio.run(diagnose(ctx.services, online=not offline,
+                                                    per_check=timeout)))
+    click.echo(render(findings))
+    failed = sum(f.verdict is Verdict.FAIL for f in findings)
+    warned = sum(f.verdict is Verdict.WARN for f in findings)
+    click.echo(f"{failed} failed, {warned} to look at, {len(findings) - failed - warned} ok")
+    if failed:
+        raise SystemExit(1)
+
+
 # -- accounts ---------------------------------------------------------------------------
 
 
