@@ -59,6 +59,10 @@ class Settings(BaseSettings):
         8080, validation_alias=AliasChoices("TRACKLY_PORT")
     )
     log_level: LogLevel = Field("INFO", validation_alias=AliasChoices("TRACKLY_LOG_LEVEL"))
+    # "json": one JSON object a line (time, level, logger, message, and the exception), for
+    # a log collector; "text" for people.
+    log_format: Literal["text", "json"] = Field(
+        "text", validation_alias=AliasChoices("TRACKLY_LOG_FORMAT"))
     data_dir: Path = Field(DEFAULT_DATA_DIR, validation_alias=AliasChoices("TRACKLY_DATA_DIR"))
     tracking_domain: str | None = _env("TRACKLY_TRACKING_DOMAIN")
 

@@ -98,7 +98,8 @@ class Context:
             except SettingsError as exc:
                 fail(str(exc), 2)
             assert self._settings is not None
-            configure_logging(self._settings.log_level if self.verbose else "WARNING")
+            configure_logging(self._settings.log_level if self.verbose else "WARNING",
+                              json_lines=self._settings.log_format == "json")
         return self._settings
 
     @property
