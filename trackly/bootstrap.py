@@ -127,12 +127,13 @@ def configure_logging(level: str, *, json_lines: bool = False) -> None:
         datefmt="%Y-%m-%dT%H:%M:%S",
     )
     if json_lines:
-        from pythonjsonlogger.json import JsonFormatter
+        from trackly.logs import RedactingJsonFormatter
 
-        formatter = JsonFormatter("{asctime}{levelname}{name}{message}{process}", style="{",
-                                  rename_fields={"asctime": "time", "levelname": "level",
-                                                 "name": "logger", "process": "pid"},
-                                  datefmt="%Y-%m-%dT%H:%M:%S%z")
+        formatter = RedactingJsonFormatter(
+            "{asctime}{levelname}{name}{message}{process}", style="{",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger",
+                           "process": "pid"},
+            datefmt="%Y-%m-%dT%H:%M:%S%z")
         for handler in logging.getLogger().handlers:
             handler.setFormatter(formatter)
     for handler in logging.getLogger().handlers:  # every logger ends here: no key passes
