@@ -58,9 +58,15 @@ BENCHES: list[Bench] = [
     Bench("audience_count", ["--rows", "1000000"], ["--rows", "100000", "--runs", "3"]),
     Bench("dispatch", ["--messages", "100000"], ["--messages", "20000"]),
     Bench("import_csv", ["--sizes", "1000000"], ["--sizes", "100000"]),
+    Bench("workers", ["--messages", "60000"], ["--messages", "20000"]),
 ]
 
-GOALS: list[Goal] = []
+GOALS: list[Goal] = [
+    Goal(17, "workers", "N worker processes >= 0.8 N x one, up to the cores",
+         row=lambda r: r["case"][0] in "23" and int(r["case"][0]) <= (os.cpu_count() or 1),
+         met=lambda r: (r["ratio"] or 0) >= 0.8 * int(r["case"][0]),
+         shown=lambda r: f"{r['rate']:,.0f} msg/s ({r['case']})"),
+]
 
 
 def _ratio(row: dict[str, Any]) -> str:
