@@ -136,3 +136,25 @@ async def write_migrations(name: str | None = None) -> list[str]:
                 writer.name = f"{number}_{name}"
             paths.append(str(writer.write()))
         return paths
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) says the database could not be reached or
+    dropped the connection (server restarting, shut down, network cut), as opposed to a
+    statement the database refused. Such a request may simply be tried again."""
+    import asyncpg
+    from tortoise.exceptions import DBConnectionError
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DBConnectionError | asyncpg.PostgresConnectionError
+                      | asyncpg.CannotConnectNowError | asyncpg.ConnectionDoesNotExistError
+                      | asyncpg.AdminShutdownError | asyncpg.CrashShutdownError
+                      | ConnectionRefusedError | ConnectionResetError):
+            return True
+        if isinstance(current, asyncpg.InterfaceError) and "closed" in str(current):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
