@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import secrets
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -80,7 +82,28 @@ class Result:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+RECORD_ENV = "TRACKLY_BENCH_RECORD"
+
+
+def record(title: str, results: Sequence[Result], unit: str) -> None:
+    """With TRACKLY_BENCH_RECORD set (bench/report.py sets it), append every row to that
+    JSON-lines file, so one report gathers what each benchmark measured."""
+    path = os.environ.get(RECORD_ENV)
+    if not path:
+        return
+    with open(path, "a", encoding="utf-8") as out:
+        for r in results:
+            out.write(json.dumps({
+                "bench": Path(sys.argv[0]).stem, "table": title, "backend": r.backend,
+                "case": r.case, "items": r.items, "seconds": r.seconds, "rate": r.rate,
+                "unit": unit, "p50": r.pct(0.5) if r.latencies_ms else None,
+                "p99": r.pct(0.99) if r.latencies_ms else None, "peak_mb": r.peak_mb or None,
+                "ratio": r.rate / r.baseline_rate if r.baseline_rate else None,
+                "note": r.note}) + "\n")
+
+
 def print_table(title: str, results: Sequence[Result], unit: str = "msg/s") -> None:
+    record(title, results, unit)
     print(f"\n{title}")
     header = (f"{'backend':<9} {'case':<31} {'items':>8} {'seconds':>8} {unit:>10} "
               f"{'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'peak MB':>8} {'vs base':>8}")

@@ -102,9 +102,15 @@ async def migrate(url: str) -> list[str]:
 
 
 async def pending_migrations(url: str) -> list[str]:
-    async with database(url) as ctx:
-        executor = MigrationExecutor(ctx.db("default"), tortoise_config(url)["apps"])
-        return [step.migration.name for step in await executor.plan() if not step.backward]
+    async with database(url):
+        return await pending_migrations_here()
+
+
+async def pending_migrations_here() -> list[str]:
+    """Migrations not yet applied to the database this process has open."""
+    executor = MigrationExecutor(get_connection("default"),
+                                 tortoise_config("sqlite://:memory:")["apps"])
+    return [step.migration.name for step in await executor.plan() if not step.backward]
 
 
 async def model_changes_without_migration() -> list[str]:
@@ -132,3 +138,25 @@ async def write_migrations(name: str | None = None) -> list[str]:
                 writer.name = f"{number}_{name}"
             paths.append(str(writer.write()))
         return paths
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) says the database could not be reached or
+    dropped the connection (server restarting, shut down, network cut), as opposed to a
+    statement the database refused. Such a request may simply be tried again."""
+    import asyncpg
+    from tortoise.exceptions import DBConnectionError
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DBConnectionError | asyncpg.PostgresConnectionError
+                      | asyncpg.CannotConnectNowError | asyncpg.ConnectionDoesNotExistError
+                      | asyncpg.AdminShutdownError | asyncpg.CrashShutdownError
+                      | ConnectionRefusedError | ConnectionResetError):
+            return True
+        if isinstance(current, asyncpg.InterfaceError) and "closed" in str(current):
+            return True
+        current = current.__cause__ or current.__context__
+    return False

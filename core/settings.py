@@ -59,6 +59,10 @@ class Settings(BaseSettings):
         8080, validation_alias=AliasChoices("TRACKLY_PORT")
     )
     log_level: LogLevel = Field("INFO", validation_alias=AliasChoices("TRACKLY_LOG_LEVEL"))
+    # "json": one JSON object a line (time, level, logger, message, and the exception), for
+    # a log collector; "text" for people.
+    log_format: Literal["text", "json"] = Field(
+        "text", validation_alias=AliasChoices("TRACKLY_LOG_FORMAT"))
     data_dir: Path = Field(DEFAULT_DATA_DIR, validation_alias=AliasChoices("TRACKLY_DATA_DIR"))
     tracking_domain: str | None = _env("TRACKLY_TRACKING_DOMAIN")
 
@@ -203,7 +207,7 @@ class Settings(BaseSettings):
                 secret = value.get_secret_value()
                 shown = "****" + secret[-4:] if len(secret) >= 12 else "********"
             elif env == "TRACKLY_DATABASE_URL":
-                shown = _mask_url_password(str(value))
+                shown = mask_url_password(str(value))
             elif value is None:
                 shown = "(not set)"
             else:
@@ -229,7 +233,7 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
-def _mask_url_password(url: str) -> str:
+def mask_url_password(url: str) -> str:
     parts = urlsplit(url)
     if parts.password:
         return url.replace(f":{parts.password}@", ":****@", 1)

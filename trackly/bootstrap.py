@@ -181,12 +181,22 @@ def build_executor(services: Services) -> Executor:
                     config=config)
 
 
-def configure_logging(level: str) -> None:
+def configure_logging(level: str, *, json_lines: bool = False) -> None:
     logging.basicConfig(
         level=level,
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         datefmt="%Y-%m-%dT%H:%M:%S",
     )
+    if json_lines:
+        from trackly.logs import RedactingJsonFormatter
+
+        formatter = RedactingJsonFormatter(
+            "{asctime}{levelname}{name}{message}{process}", style="{",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger",
+                           "process": "pid"},
+            datefmt="%Y-%m-%dT%H:%M:%S%z")
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(formatter)
     for handler in logging.getLogger().handlers:  # every logger ends here: no key passes
         if not any(isinstance(f, RedactApiKeys) for f in handler.filters):
             handler.addFilter(RedactApiKeys())

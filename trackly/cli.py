@@ -98,7 +98,8 @@ class Context:
             except SettingsError as exc:
                 fail(str(exc), 2)
             assert self._settings is not None
-            configure_logging(self._settings.log_level if self.verbose else "WARNING")
+            configure_logging(self._settings.log_level if self.verbose else "WARNING",
+                              json_lines=self._settings.log_format == "json")
         return self._settings
 
     @property
@@ -168,11 +169,12 @@ def cli() -> None:
 @cli.command()
 @click.option("--host", default=None, help="Interface to listen on (TRACKLY_HOST).")
 @click.option("--port", type=int, default=None, help="Port to listen on (TRACKLY_PORT).")
-@click.option("--role", type=click.Choice(["all", "web", "worker", "scheduler", "bot"]),
-              default="all", show_default=True,
-              help="Run one part only (PostgreSQL); 'all' runs everything in one process.")
+@click.option("--role", "roles", type=click.Choice(["all", "web", "worker", "scheduler", "bot"]),
+              multiple=True, default=["all"], show_default=True,
+              help="The parts this process runs; repeat for several (PostgreSQL). 'all' runs "
+                   "everything in one process.")
 @pass_ctx
-def run(ctx: Context, host: str | None, port: int | None, role: str) -> None:
+def run(ctx: Context, host: str | None, port: int | None, roles: tuple[str, ...]) -> None:
     """Start the platform: web server, scheduler, send workers and the Discord bot."""
     from trackly.runner import ProcessRole, serve
 
@@ -185,7 +187,7 @@ def run(ctx: Context, host: str | None, port: int | None, role: str) -> None:
     settings = ctx.settings
     services = ctx.services
     guarded(lambda: asyncio.run(serve(
-        services, role=ProcessRole(role), host=settings.host, port=settings.port,
+        services, role=[ProcessRole(r) for r in roles], host=settings.host, port=settings.port,
         announce=announce)))
 
 
@@ -249,6 +251,28 @@ def ip_ranges_import(ctx: Context, source: Path, kind: str, replace: bool) -> No
     how = "instead of" if replace else "in addition to"
     click.echo(f"{count} {kind} network(s) in {settings.data_dir / 'ip-ranges'}, "
                f"used {how} the packaged ones")
+
+
+@cli.command()
+@click.option("--offline", is_flag=True, help="Skip the checks that ask providers, Discord "
+              "and DNS.")
+@click.option("--timeout", type=click.FloatRange(0.5, 60), default=5.0, show_default=True,
+              help="Seconds each online check may take.")
+@pass_ctx
+def doctor(ctx: Context, offline: bool, timeout: float) -> None:
+    """Check the database, migrations, providers' credentials, the bot token and the
+    tracking domains, and say what is wrong. Exits 1 when anything fails."""
+    from core.system.doctor import Verdict
+    from trackly.doctor import diagnose, render
+
+    findings = guarded(lambda: asyncio.run(diagnose(ctx.services, online=not offline,
+                                                    per_check=timeout)))
+    click.echo(render(findings))
+    failed = sum(f.verdict is Verdict.FAIL for f in findings)
+    warned = sum(f.verdict is Verdict.WARN for f in findings)
+    click.echo(f"{failed} failed, {warned} to look at, {len(findings) - failed - warned} ok")
+    if failed:
+        raise SystemExit(1)
 
 
 # -- accounts ---------------------------------------------------------------------------

@@ -5,18 +5,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import fcntl
 import logging
+import os
 import signal
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Collection, Coroutine, Iterator
 from contextlib import AbstractAsyncContextManager
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from core.db import database, migrate, pending_migrations
 from core.services import Services
-from core.settings import WILDCARD_HOSTS, SettingsError
+from core.settings import WILDCARD_HOSTS, Settings, SettingsError
+from core.system.leader import Leadership
 from scheduler.jobs import build_scheduler
 from trackly.bootstrap import build_executor
 from web.app import create_app, server_args
@@ -36,6 +41,9 @@ class ProcessRole(StrEnum):
     SCHEDULER = "scheduler"
     BOT = "bot"
 
+
+EVERY_PART = frozenset({ProcessRole.WEB, ProcessRole.WORKER, ProcessRole.SCHEDULER,
+                        ProcessRole.BOT})
 
 Component = Callable[[Services], AbstractAsyncContextManager[None]]
 
@@ -72,12 +80,30 @@ def web_component(host: str, port: int, announce: Callable[[str], None]) -> Comp
 
 @contextlib.asynccontextmanager
 async def scheduler_component(services: Services) -> AsyncIterator[None]:
-    scheduler = build_scheduler(services)
-    scheduler.start()
-    try:
+    """The ticks. On SQLite this is the only process, so it simply runs them; on
+    PostgreSQL every scheduler process stands for election and only the leader ticks
+    (core.system.leader says why the lock lives on a connection of its own)."""
+    if services.settings.is_sqlite:
+        scheduler = build_scheduler(services)
+        scheduler.start()
+        try:
+            yield
+        finally:
+            scheduler.shutdown(wait=False)
+        return
+
+    async def lead(lost: asyncio.Event) -> None:
+        scheduler = build_scheduler(services)
+        scheduler.start()
+        try:
+            await lost.wait()
+        finally:
+            scheduler.shutdown(wait=False)
+
+    leadership = Leadership(services.settings.database_url)
+    async with _until_stopped(lambda stop: leadership.run(stop, lead), name="scheduler",
+                              within=3.0, late="scheduler did not stop in time"):
         yield
-    finally:
-        scheduler.shutdown(wait=False)
 
 
 BOT_RETRY_FIRST = 5.0  # seconds before the first retry of a bot that could not connect
@@ -164,18 +190,74 @@ async def _until_stopped(run: Callable[[asyncio.Event], Coroutine[Any, Any, None
             log.warning(late)
 
 
-def components_for(role: ProcessRole, *, host: str, port: int, announce: Callable[[str], None]
-                   ) -> list[Component]:
+def parts(roles: ProcessRole | Collection[ProcessRole]) -> frozenset[ProcessRole]:
+    """The parts a process runs: ``--role`` may be repeated, and ``all`` is every part."""
+    given = {roles} if isinstance(roles, ProcessRole) else set(roles)
+    if not given or ProcessRole.ALL in given:
+        return frozenset(EVERY_PART)
+    return frozenset(given)
+
+
+def components_for(roles: ProcessRole | Collection[ProcessRole], *, host: str, port: int,
+                   announce: Callable[[str], None]) -> list[Component]:
     chosen: list[Component] = []
-    if role in (ProcessRole.ALL, ProcessRole.WEB):
+    running = parts(roles)
+    if ProcessRole.WEB in running:
         chosen.append(web_component(host, port, announce))
-    if role in (ProcessRole.ALL, ProcessRole.WORKER):
+    if ProcessRole.WORKER in running:
         chosen.append(worker_component)
-    if role in (ProcessRole.ALL, ProcessRole.SCHEDULER):
+    if ProcessRole.SCHEDULER in running:
         chosen.append(scheduler_component)
-    if role in (ProcessRole.ALL, ProcessRole.BOT):
+    if ProcessRole.BOT in running:
         chosen.append(bot_component(announce))
     return chosen
+
+
+@contextlib.contextmanager
+def sole_process(settings: Settings) -> Iterator[None]:
+    """On SQLite one process runs the platform: a second ``trackly run`` on the same
+    database file is refused (an exclusive lock on a file beside it, released by the
+    kernel however the holder ends), because SQLite has one writer at a time and the
+    executor's claims and the scheduler's ticks assume a database that arbitrates
+    between processes, which PostgreSQL does."""
+    path = sqlite_path(settings.database_url)
+    if path is None:
+        yield
+        return
+    lock_path = path.with_name(path.name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise SettingsError(
+                f"TRACKLY_DATABASE_URL: {path} is already used by a running Trackly "
+                f"(pid {holder}). SQLite serves one process: stop that one, or move to "
+                "PostgreSQL to run several processes (--role web, worker, scheduler, bot)"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file behind a ``sqlite://`` URL; None for PostgreSQL or an in-memory one."""
+    parts_ = urlsplit(url)
+    if parts_.scheme != "sqlite":
+        return None
+    name = parts_.netloc + parts_.path
+    if not name or name == ":memory:" or name.startswith(":memory:"):
+        return None
+    return Path(name)
 
 
 async def prepare_database(services: Services, announce: Callable[[str], None]) -> None:
@@ -203,13 +285,21 @@ async def _recover_imports(services: Services, announce: Callable[[str], None]) 
         announce(f"{marked} import(s) interrupted by the last stop were marked failed.")
 
 
-async def serve(services: Services, *, role: ProcessRole, host: str, port: int,
-                announce: Callable[[str], None], stop: asyncio.Event | None = None) -> None:
-    if services.settings.is_sqlite and role != ProcessRole.ALL:
+async def serve(services: Services, *, role: ProcessRole | Collection[ProcessRole],
+                host: str, port: int, announce: Callable[[str], None],
+                stop: asyncio.Event | None = None) -> None:
+    if services.settings.is_sqlite and parts(role) != EVERY_PART:
         raise SettingsError(
             "TRACKLY_DATABASE_URL: SQLite is single-process only; use --role all, "
             "or PostgreSQL to run roles in separate processes"
         )
+    with sole_process(services.settings):
+        await _serve(services, role=role, host=host, port=port, announce=announce, stop=stop)
+
+
+async def _serve(services: Services, *, role: ProcessRole | Collection[ProcessRole],
+                 host: str, port: int, announce: Callable[[str], None],
+                 stop: asyncio.Event | None) -> None:
     await prepare_database(services, announce)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()

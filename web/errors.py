@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from core import errors
+from core.db import database_unreachable
 from core.ids import reference_id
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,12 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
                      request.path)
             return json_error(400, "incomplete_body",
                               "The request body did not arrive in full.")
+        if database_unreachable(exc):
+            log.warning("database unreachable during %s %s: %s", request.method,
+                        request.path, exc)
+            return json_error(503, "database_unavailable", "The database is not reachable "
+                              "right now; nothing was changed. Try again shortly.",
+                              headers={"Retry-After": "5"})
         ref = reference_id()
         log.exception("unhandled error on %s %s (ref %s)", request.method, request.path, ref)
         return json_error(500, "internal_error",

@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 from core.providers.base import (
@@ -50,6 +50,11 @@ REPLIES = ("Thanks!", "STOP", "Who is this?", "yes", "Info please", "stop textin
            "Liked \u201cthat\u201d", "\U0001f44d")
 
 
+# After a failed hand-over, as a provider retries a webhook our side failed (the database
+# restarting, say): about five minutes in all, then it gives up.
+RETRY_DELAYS: tuple[float, ...] = (1, 2, 4, 8, 15, 30, 30, 30, 30, 30, 30, 30, 30, 30)
+
+
 class SimulatorProvider:
     name = NAME
 
@@ -57,13 +62,15 @@ class SimulatorProvider:
                  on_inbound: InboundSink | None = None, latency_ms: int = 20,
                  failure_rate: float = 0.0, receipt_rate: float = 1.0,
                  reply_rate: float = 0.0, receipt_delay_ms: int | None = None,
-                 seed: int | None = None) -> None:
+                 seed: int | None = None,
+                 retry_delays: Sequence[float] = RETRY_DELAYS) -> None:
         for name, rate in (("failure_rate", failure_rate), ("receipt_rate", receipt_rate),
                            ("reply_rate", reply_rate)):
             if not 0.0 <= rate <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1")
         self._on_receipt = on_receipt
         self._on_inbound = on_inbound
+        self._retry_delays = tuple(retry_delays)
         self._latency = max(latency_ms, 0) / 1000
         self._receipt_delay = (self._latency if receipt_delay_ms is None
                                else max(receipt_delay_ms, 0) / 1000)
@@ -151,13 +158,36 @@ class SimulatorProvider:
             await asyncio.sleep(self._receipt_delay)
         for receipt in receipts:
             if self._on_receipt is not None:
-                try:
-                    await self._on_receipt(receipt)
-                except Exception:  # one bad receipt must not lose the rest of the batch
-                    log.exception("simulator receipt for %s failed", receipt.message_id)
+                await self._hand_over(self._on_receipt, receipt,
+                                      f"receipt for {receipt.message_id}")
         for reply in replies:
             if self._on_inbound is not None:
-                try:
-                    await self._on_inbound(reply)
-                except Exception:
-                    log.exception("simulator reply %s failed", reply.provider_message_id)
+                await self._hand_over(self._on_inbound, reply,
+                                      f"reply {reply.provider_message_id}")
+
+    async def _hand_over(self, sink: Callable[[Any], Awaitable[Any]], item: Any,
+                         what: str) -> None:
+        """Hand one item over; if that fails, retry it on its own (the rest of the batch
+        goes on) after each of ``retry_delays``, then give up."""
+        try:
+            await sink(item)
+        except Exception as exc:  # one bad item must not lose the rest of the batch
+            if not self._retry_delays:
+                log.exception("simulator %s failed", what)
+                return
+            log.warning("simulator %s failed (%s); retrying", what, exc)
+            self._spawn(self._retry(sink, item, what))
+
+    async def _retry(self, sink: Callable[[Any], Awaitable[Any]], item: Any,
+                     what: str) -> None:
+        for attempt, delay in enumerate(self._retry_delays, start=1):
+            await asyncio.sleep(delay)
+            try:
+                await sink(item)
+                return
+            except Exception as exc:
+                if attempt == len(self._retry_delays):
+                    log.exception("simulator %s failed %d times; giving up", what,
+                                  attempt + 1)
+                    return
+                log.warning("simulator %s failed again (%s)", what, exc)

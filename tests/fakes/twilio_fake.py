@@ -67,6 +67,7 @@ class TwilioFake(FakeServer):
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.numbers = numbers  # From numbers the account owns; None accepts any
+        self.account_status = "active"  # or "suspended", "closed"
         self._validator = RequestValidator(auth_token)
         raw = base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
         self._expected_auth = f"Basic {raw}"
@@ -85,6 +86,7 @@ class TwilioFake(FakeServer):
         app.router.add_post(base + ".json", self._create)
         app.router.add_get(base + ".json", self._list)
         app.router.add_get(base + "/{sid}.json", self._fetch)
+        app.router.add_get("/2010-04-01/Accounts/{account_sid}.json", self._account)
 
     # --- REST ------------------------------------------------------------------------------
 
@@ -92,6 +94,16 @@ class TwilioFake(FakeServer):
         given = request.headers.get("Authorization", "")
         return (request.match_info["account_sid"] == self.account_sid
                 and hmac.compare_digest(given.encode(), self._expected_auth.encode()))
+
+    async def _account(self, request: web.Request) -> web.Response:
+        """The Account resource, as Twilio answers the account's own credentials."""
+        if not self._authorised(request):
+            return twilio_error(401, 20003, "Authenticate")
+        return web.json_response({
+            "sid": self.account_sid, "owner_account_sid": self.account_sid,
+            "friendly_name": "Fake Twilio account", "status": self.account_status,
+            "type": "Full", "date_created": "Mon, 02 Feb 2026 10:00:00 +0000",
+            "uri": f"/2010-04-01/Accounts/{self.account_sid}.json"})
 
     async def _create(self, request: web.Request) -> web.Response:
         self.requests += 1

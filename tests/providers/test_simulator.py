@@ -85,18 +85,24 @@ async def test_inject_inbound_reaches_the_sink() -> None:
     assert sinks.inbound == [message]
 
 
-async def test_a_failing_sink_loses_no_other_receipt(caplog) -> None:
+async def test_a_failing_sink_loses_no_other_receipt_and_is_retried(caplog) -> None:
+    """As a provider retries a webhook our side failed: the failed receipt comes again
+    later, and the rest of the batch does not wait for it."""
     seen: list[str] = []
+    failures = {"s0000001": 2, "s0000002": 99}
 
     async def flaky(receipt: Receipt) -> None:
-        if receipt.message_id == "s0000001":
+        left = failures.get(receipt.message_id or "", 0)
+        if left:
+            failures[receipt.message_id or ""] = left - 1
             raise RuntimeError("database is down")
         seen.append(receipt.message_id or "")
 
-    sim = SimulatorProvider(on_receipt=flaky, latency_ms=0)
-    await sim.send(batch(3))
-    await sim.drain()
-    assert seen == ["s0000000", "s0000002"]
+    sim = SimulatorProvider(on_receipt=flaky, latency_ms=0, retry_delays=(0.01, 0.01, 0.01))
+    await sim.send(batch(4))
+    await sim.drain()  # retries included
+    assert seen == ["s0000000", "s0000003", "s0000001"]  # s0000002 gave up after 4 tries
+    assert "giving up" in caplog.text
 
 
 async def test_close_cancels_pending_receipts() -> None:
