@@ -63,8 +63,12 @@ def json_text_problem(value: Any, path: str = "") -> tuple[str, str] | None:
         return (path, problem) if problem is not None else None
     if isinstance(value, dict):
         for key, item in value.items():
-            inner = f"{path}.{key}" if path else str(key)
             problem = text_problem(str(key))
+            # a key that cannot be stored is shown escaped: the path goes into messages
+            # that must themselves be storable and encodable
+            shown = str(key) if problem is None else \
+                str(key).encode("unicode_escape", "backslashreplace").decode("ascii")
+            inner = f"{path}.{shown}" if path else shown
             if problem is not None:
                 return inner, f"has a key that {problem}"
             found = json_text_problem(item, inner)

@@ -147,6 +147,23 @@ async def test_the_lone_surrogate_of_the_issue_is_refused_not_a_500(services, ht
     assert await Offer.all().count() == 0
 
 
+@pytest.mark.parametrize("method", ["POST", "PUT"])
+async def test_an_unstorable_custom_field_key_is_a_400_that_names_it_escaped(
+        services, http, method):
+    """Found by the contract fuzz: the key's path went into pydantic's message, which
+    could not render a lone surrogate, and the request answered 500."""
+    tenant = await make_tenant(services)
+    await make_list(services, tenant)
+    raw = (f'{{"phone_number": "{TO}", "list_number": "{LIST_NUMBER}", '
+           '"custom_fields": {"\\udfffz": "hi"}}')
+    resp = await http.request(method, "/api/v2/contacts", data=raw, headers={
+        **tenant.headers(), "Content-Type": "application/json"})
+    got = await resp.json()
+    assert (resp.status, got["code"]) == (400, "invalid_custom_fields"), got
+    assert got["field"] == "custom_fields.\\udfffz" and "unpaired surrogate" in got["error"]
+    assert await ListContact.all().count() == 0
+
+
 def _multipart(filename_param: str, list_number: str) -> tuple[bytes, str]:
     boundary = "b0undary"
     raw = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"list_number\"\r\n\r\n"
