@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from core.accounts.discord_links import DiscordLinkService
 from core.accounts.service import AccountService
+from core.audiences.service import AudienceService
+from core.campaigns.service import ScheduleService
 from core.clock import Clock
 from core.compliance.service import ComplianceService
 from core.contacts.import_jobs import ImportService
@@ -64,3 +66,5 @@ class Services:
     events: WebhookEmitter  # core.events.EventSink: what emits outbound webhook events
     webhooks: WebhookService
     webhook_dispatcher: WebhookDispatcher
+    audiences: AudienceService
+    schedules: ScheduleService

@@ -8,7 +8,9 @@ import logging
 
 from core.accounts.discord_links import DiscordLinkService
 from core.accounts.service import AccountService
+from core.audiences.service import AudienceService
 from core.billing.gate import AccountBillingGate
+from core.campaigns.service import ScheduleService
 from core.clock import Clock, SystemClock
 from core.compliance.service import ComplianceService
 from core.contacts.import_jobs import ImportService
@@ -67,7 +69,13 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
                                   secrets=ListSecrets(clock=clock, box=box))
     # Simulator receipts and replies take the same road as a provider's callbacks.
     providers.bind(on_receipt=callbacks.simulator_receipt, on_inbound=inbound.receive)
+    audiences = AudienceService(clock=clock)
+    schedules = ScheduleService(
+        clock=clock, settings=settings, audiences=audiences,
+        grace=dt.timedelta(minutes=settings.schedule_grace_minutes))
     return Services(
+        audiences=audiences,
+        schedules=schedules,
         settings=settings,
         clock=clock,
         box=box,
