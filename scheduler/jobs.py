@@ -19,6 +19,8 @@ ALERT_CHECK_SECONDS = 30
 UPLOAD_SWEEP_MINUTES = 60
 WEBHOOK_SECONDS = 5
 TUNE_SYNC_MINUTES = 60
+CAMPAIGN_SECONDS = 15
+AUDIENCE_SIZE_MINUTES = 5
 
 
 def build_scheduler(services: Services) -> AsyncIOScheduler:
@@ -55,4 +57,20 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
                       max_instances=1, coalesce=True)
     scheduler.add_job(webhooks, "interval", seconds=WEBHOOK_SECONDS, id="webhooks",
                       max_instances=1, coalesce=True)
+
+    async def campaigns() -> None:
+        # Interrupted launches first (a restart), then due runs, then finished tests.
+        await services.schedules.resume_runs()
+        started = await services.schedules.dispatch_due()
+        decided = await services.schedules.decide_winners()
+        if started or decided:
+            log.info("campaigns: %d runs started, %d test winners decided", started, decided)
+
+    async def audience_sizes() -> None:
+        await services.audiences.refresh_sizes()
+
+    scheduler.add_job(campaigns, "interval", seconds=CAMPAIGN_SECONDS, id="campaigns",
+                      max_instances=1, coalesce=True, next_run_time=services.clock.now())
+    scheduler.add_job(audience_sizes, "interval", minutes=AUDIENCE_SIZE_MINUTES,
+                      id="audience_sizes", max_instances=1, coalesce=True)
     return scheduler
