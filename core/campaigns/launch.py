@@ -41,7 +41,9 @@ from core.settings import Settings
 log = logging.getLogger(__name__)
 
 BATCH = 5000
-LEASE = dt.timedelta(minutes=5)
+# A driver renews its lease at every batch; a run whose lease ran out was abandoned (a
+# crash) and the scheduler's tick takes it up.
+LEASE = dt.timedelta(minutes=2)
 SAMPLE_CODE = "x" * 7  # a short code's length: what a link costs in the estimate
 
 

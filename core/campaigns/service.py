@@ -21,7 +21,7 @@ from tortoise.transactions import in_transaction
 from core.audiences.models import Audience
 from core.audiences.service import AudienceService
 from core.campaigns import queries
-from core.campaigns.launch import Estimate, Launcher
+from core.campaigns.launch import LEASE, Estimate, Launcher
 from core.campaigns.models import (
     Recurrence,
     RunStatus,
@@ -363,7 +363,7 @@ class ScheduleService:
         run = await ScheduleRun.create(
             schedule_id=schedule.id, account_id=schedule.account_id, launched_by=who,
             status=RunStatus.RESOLVING, scheduled_for=scheduled_for, started_at=now,
-            run_day=day, lease_until=now + dt.timedelta(minutes=5))
+            run_day=day, lease_until=now + LEASE)
         estimate = await self.launcher.resolve(run, schedule)
         await ScheduleRun.filter(id=run.id).update(status=RunStatus.SENDING)
         return run, estimate
@@ -386,7 +386,7 @@ class ScheduleService:
         # still queue each batch once (write_batch moves the cursor conditionally).
         taken = await ScheduleRun.filter(id=run_id, status__in=[
             RunStatus.RESOLVING, RunStatus.SENDING]).update(
-            lease_until=now + dt.timedelta(minutes=5))
+            lease_until=now + LEASE)
         if not taken:
             return
         run = await ScheduleRun.get(id=run_id)
