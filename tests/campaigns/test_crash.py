@@ -18,9 +18,9 @@ from core.clock import FakeClock
 from core.db import database
 from core.permissions import Actor
 from core.settings import Settings
-from trackly.bootstrap import build_services
 from tests.cli_helpers import clean_env
 from tests.conftest import BASE_URL, IS_POSTGRES, TEST_SECRET, scratch_postgres
+from trackly.bootstrap import build_services
 
 PG_ADMIN = BASE_URL if IS_POSTGRES else "postgres://postgres@127.0.0.1:5432/test"
 N = 100_000
