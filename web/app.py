@@ -15,6 +15,7 @@ from web.metrics import HttpMetrics
 from web.routes import (
     account,
     callbacks,
+    campaigns,
     contacts,
     conversions,
     creatives,
@@ -33,7 +34,7 @@ from web.routes import (
 ROUTE_TABLES = [health.routes, account.routes, lists.routes, contacts.routes, imports.routes,
                 offers.routes, creatives.routes, messages.routes, send.routes,
                 callbacks.routes, replies.routes, conversions.routes, webhooks.routes,
-                reports.routes, networks.routes]
+                reports.routes, networks.routes, campaigns.routes]
 
 
 def create_app(services: Services) -> web.Application:

@@ -143,7 +143,8 @@ class AudienceService:
         sample = await queries.sample_audience(view.tree, scope, limit)
         size = await queries.count_audience(view.tree, scope)
         by_id = {lc.id: lc for lc in await ListContact.filter(
-            id__in=[s.list_contact_id for s in sample]).prefetch_related("contact")}
+            id__in=[s.list_contact_id for s in sample]).prefetch_related("contact",
+                                                                 "sending_list")}
         return Preview([by_id[s.list_contact_id] for s in sample
                         if s.list_contact_id in by_id], size)
 
@@ -201,8 +202,10 @@ async def _save_tree(audience_id: int, tree: Group) -> None:
                                          operator=group.operator, position=position)
         if group.conditions:
             await AudienceCondition.bulk_create([
+                # Wrapped: tortoise reads a bare string given to a JSONField as JSON text.
                 AudienceCondition(group_id=row.id, field=c.field, operator=c.operator.value,
-                                  value=c.to_json().get("value"), position=i)
+                                  value={"v": c.to_json()["value"]} if "value" in c.to_json()
+                                  else None, position=i)
                 for i, c in enumerate(group.conditions)])
         for i, child in enumerate(group.groups):
             await save(child, row.id, i)
@@ -233,10 +236,8 @@ async def _views(audiences: list[Audience]) -> list[AudienceView]:
             raw_groups[g.parent_id]["groups"].append(raw_groups[g.id])
     for c in conditions:
         shape: dict[str, Any] = {"field": c.field, "operator": c.operator}
-        if c.value is not None or c.operator not in ("exists", "not_exists"):
-            shape["value"] = c.value
-        if c.operator in ("exists", "not_exists"):
-            shape.pop("value", None)
+        if isinstance(c.value, dict) and "v" in c.value:
+            shape["value"] = c.value["v"]
         raw_groups[c.group_id]["conditions"].append(shape)
     out = []
     for a in audiences:
