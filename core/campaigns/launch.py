@@ -7,9 +7,10 @@ Nothing here talks to a provider: the executor sends what is queued."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -18,6 +19,7 @@ from core.accounts.models import Account
 from core.audiences.service import AudienceService
 from core.billing.pricing import estimate
 from core.campaigns import queries
+from core.campaigns.codes import public_ids, short_codes
 from core.campaigns.models import (
     Schedule,
     ScheduleBlast,
@@ -30,13 +32,14 @@ from core.contacts.models import SendingList
 from core.creatives.models import MessageCreative
 from core.errors import ValidationError
 from core.messaging.content import blocked_reason
-from core.messaging.links import new_links, tracking_base
-from core.messaging.outbox import NewMessage
+from core.messaging.links import destination, tracking_base
+from core.messaging.outbox import NewLink, NewMessage
 from core.messaging.render import brand_of, compliance_text, finish
 from core.messaging.template import RecipientFields
 from core.offers.service import bound_offers
 from core.permissions import Actor
 from core.settings import Settings
+from core.sql import is_postgres
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +63,8 @@ class Template:
     offer_urls: dict[int, str]
     creative_id: int | None
     offer_id: int | None
+    # (link key, offer id, destination) per {{linkN}}: the same for every recipient.
+    links: tuple[tuple[str, int, str], ...] = ()
 
 
 @dataclass
@@ -86,6 +91,7 @@ class _Context:
     base: str
     prepend: str
     append: str
+    brand: str
 
 
 class Launcher:
@@ -172,28 +178,64 @@ class Launcher:
                     progress: Callable[[int, int], None] | None = None) -> int:
         """Queue recipients after the run's cursor up to position ``upto``, batch by
         batch; answers the cursor reached. Stops early when the run stops being
-        driven here (paused, cancelled, or its cursor moved by another worker)."""
+        driven here (paused, cancelled, or its cursor moved by another worker).
+
+        On PostgreSQL the next batch is read and rendered while the previous one is
+        being written (its own connection): the launch costs about the larger of the
+        two, not their sum. Batches still commit in order, each with its cursor."""
         context = await self._context(schedule)
+        link_count = max((len(t.links) for t in context.templates.values()), default=0)
+        overlap = is_postgres()
         cursor = run.cursor
-        while cursor < upto:
-            rows = await queries.recipients_after(run.id, cursor, upto, BATCH)
-            if not rows:
-                break
-            now = self.clock.now()
-            messages = [self._message(context, run, row, now) for row in rows]
-            new_cursor = rows[-1].position
-            if not await queries.write_batch(run.id, cursor, new_cursor,
-                                             [m for m in messages if m is not None], now):
-                log.info("run %s: batch after %s queued elsewhere; stopping", run.id, cursor)
-                await run.refresh_from_db(fields=["cursor", "status"])
-                return run.cursor
-            cursor = new_cursor
-            run.cursor = cursor
-            if progress is not None:
-                progress(cursor, run.recipients_total)
-            if not await self._still_driving(run):
-                break
+        writing: asyncio.Task[bool] | None = None
+        written = cursor
+        try:
+            while cursor < upto:
+                rows = await queries.recipients_after(run.id, cursor, upto, BATCH)
+                if not rows:
+                    break
+                now = self.clock.now()
+                ids = iter(public_ids(len(rows)))
+                codes = iter(short_codes(len(rows) * link_count))
+                messages = [m for m in (self._message(context, run, row, now, next(ids),
+                                                      codes) for row in rows)
+                            if m is not None]
+                if writing is not None and not await self._written(run, writing, written,
+                                                                   progress):
+                    return run.cursor
+                new_cursor = rows[-1].position
+                writing = asyncio.create_task(queries.write_batch(
+                    run.id, cursor, new_cursor, messages, now))
+                cursor = written = new_cursor
+                if not overlap:
+                    ok = await self._written(run, writing, written, progress)
+                    writing = None
+                    if not ok:
+                        return run.cursor
+            if writing is not None:
+                ok = await self._written(run, writing, written, progress)
+                writing = None
+                if not ok:
+                    return run.cursor
+        finally:
+            if writing is not None:  # an error above: let the write finish or fail alone
+                await asyncio.gather(writing, return_exceptions=True)
         return cursor
+
+    async def _written(self, run: ScheduleRun, writing: asyncio.Task[bool], cursor: int,
+                       progress: Callable[[int, int], None] | None) -> bool:
+        """Wait for a batch's write; False when the run must stop being driven here."""
+        if not await writing:
+            log.info("run %s: batch up to %s queued elsewhere; stopping", run.id, cursor)
+            await run.refresh_from_db(fields=["cursor", "status"])
+            return False
+        run.cursor = cursor
+        if progress is not None:
+            progress(cursor, run.recipients_total)
+        if not await self._still_driving(run):
+            await run.refresh_from_db(fields=["cursor", "status"])
+            return False
+        return True
 
     async def _still_driving(self, run: ScheduleRun) -> bool:
         """Renew the lease; False once the run was paused or cancelled."""
@@ -203,14 +245,20 @@ class Launcher:
         return moved == 1
 
     def _message(self, ctx: _Context, run: ScheduleRun, row: queries.RecipientRow,
-                 now: dt.datetime) -> NewMessage | None:
+                 now: dt.datetime, public_id: str, codes: Iterator[str]
+                 ) -> NewMessage | None:
         if row.blast_id is None:
             return None
         template = ctx.templates[row.blast_id]
         fields = RecipientFields(first_name=row.first_name, last_name=row.last_name,
-                                 brand_name=brand_of(ctx.account, ctx.sending_list),
-                                 custom=row.custom)
-        urls, links = new_links(template.bindings, template.offer_urls, ctx.base)
+                                 brand_name=ctx.brand, custom=row.custom)
+        urls: dict[str, str] = {}
+        links: list[NewLink] = []
+        for key, offer_id, url in template.links:
+            code = next(codes)
+            urls[key] = f"{ctx.base}/{code}"
+            links.append(NewLink(code=code, link_key=key, destination_url=url,
+                                 offer_id=offer_id))
         rendered = finish(template.body, fields, urls, prepend=ctx.prepend, append=ctx.append,
                           smart=ctx.account.smart_encoding)
         not_before = None
@@ -226,7 +274,7 @@ class Launcher:
             price=rendered.price, provider=ctx.sending_list.provider,
             creative_id=template.creative_id, offer_id=template.offer_id,
             schedule_id=schedule.id, run_id=run.id, blast_id=row.blast_id,
-            not_before=not_before, links=links)
+            not_before=not_before, links=links, public_id=public_id)
 
     # -- pieces ---------------------------------------------------------------------------
 
@@ -239,7 +287,7 @@ class Launcher:
         prepend, append = compliance_text(account, sending_list)
         return _Context(account, sending_list, schedule, templates,
                         tracking_base(account.tracking_domain, self.settings.tracking_base),
-                        prepend, append)
+                        prepend, append, brand_of(account, sending_list))
 
     def _sample_segments(self, ctx: _Context, blast_id: int) -> int:
         template = ctx.templates[blast_id]
@@ -265,8 +313,10 @@ async def _template(account_id: int, blast: ScheduleBlast) -> Template:
                               code="blocked_content", field="blasts")
     urls = await bound_offers(account_id, bindings, sending=True, field="blasts")
     first = next(iter(bindings.values()), None)
+    links = tuple((key, b["offer_id"], destination(urls[b["offer_id"]], b.get("params")))
+                  for key, b in bindings.items())
     return Template(blast.id, body, bindings, urls, blast.creative_id,
-                    first["offer_id"] if first else None)
+                    first["offer_id"] if first else None, links)
 
 
 def _skips(counts: dict[str | None, int]) -> dict[str, int]:
