@@ -193,3 +193,30 @@ async def test_schedule_validation_codes(services, clock, change, code):
     with pytest.raises(ValidationError) as refused:
         await schedule(services, lists, audiences, **change)
     assert refused.value.code == code
+
+
+async def test_pausing_mid_launch_stops_queueing_and_resuming_finishes_once(services,
+                                                                            clock):
+    import asyncio
+
+    lists = await world(30_000, clock.now())
+    aud = await audience(services, lists, ["A"])
+    sid = await schedule(services, lists, [aud])
+    pausing: list[asyncio.Task] = []
+
+    def progress(done: int, total: int) -> None:
+        if not pausing:  # someone presses pause while the first batches go out
+            pausing.append(asyncio.ensure_future(services.schedules.pause(owner(lists), sid)))
+
+    await services.schedules.launch(owner(lists), sid, now=True, progress=progress)
+    await pausing[0]
+    partial = len(await queued(sid))
+    assert 0 < partial < 30_000
+    view = await services.schedules.get(owner(lists), sid)
+    assert view.schedule.status == "paused" and view.runs[0].status == "paused"
+
+    await services.schedules.resume(owner(lists), sid)
+    rows = await queued(sid)
+    assert len(rows) == len({r["contact_id"] for r in rows}) == 30_000
+    view = await services.schedules.get(owner(lists), sid)
+    assert view.schedule.status == "completed" and view.runs[0].status == "completed"
