@@ -186,12 +186,14 @@ class ScheduleService:
     # -- lifecycle ------------------------------------------------------------------------
 
     async def launch(self, actor: Actor, schedule_id: int, *, dry_run: bool = False,
-                     now: bool = False,
+                     now: bool = False, wait: bool = True,
                      progress: Callable[[int, int], None] | None = None) -> LaunchResult:
         """Launch: a schedule whose next run is ahead becomes ``scheduled``; one whose
         time has come (or with ``now``) runs at once. Answers recipients, skips by
         reason, segments and estimated cost; ``dry_run`` answers them and changes
-        nothing."""
+        nothing. Without ``wait`` the run is resolved (the numbers are final) and its
+        queueing is left to the scheduler's next tick: an HTTP request does not hold
+        a 100,000-message launch."""
         actor.require(Action.SEND)
         schedule = await self._get(actor, schedule_id)
         if schedule.status not in (ScheduleStatus.DRAFT, ScheduleStatus.SCHEDULED):
@@ -216,7 +218,10 @@ class ScheduleService:
         await self._move(schedule, actor, "launch", (schedule.status,),
                          ScheduleStatus.SENDING, next_run_at=None)
         run, estimate = await self._start_run(schedule, actor.label, day, clock_now)
-        await self.drive(run.id, progress=progress)
+        if wait:
+            await self.drive(run.id, progress=progress)
+        else:
+            await ScheduleRun.filter(id=run.id).update(lease_until=None)  # free to take
         return _result(ScheduleStatus.SENDING, estimate, run.id, None)
 
     async def pause(self, actor: Actor, schedule_id: int) -> Schedule:

@@ -170,3 +170,23 @@ async def test_schedule_validation_over_http(services, http):
     cancelled = await http.post(f"/api/v2/schedules/{sid}/cancel", headers=h,
                                 json={"confirm": True})
     assert (await cancelled.json())["status"] == "cancelled"
+
+
+async def test_launching_now_over_http_answers_at_once_and_the_tick_queues(services, http):
+    tenant, sending_list = await _setup(services)
+    h = tenant.headers()
+    aud = await (await http.post("/api/v2/audiences", headers=h, json={
+        "name": "all", "list_ids": [sending_list.id]})).json()
+    sid = (await (await http.post("/api/v2/schedules", headers=h, json={
+        "name": "Now", "list_id": sending_list.id, "audience_ids": [aud["id"]],
+        "send_date": "2026-03-05", "send_time": "10:00",
+        "blasts": [{"message": "Hi", "percent_audience": 100}]})).json())["id"]
+    answer = await (await http.post(f"/api/v2/schedules/{sid}/launch", headers=h,
+                                    json={"now": True})).json()
+    assert (answer["status"], answer["recipients"]) == ("sending", 5)
+    run = (await (await http.get(f"/api/v2/schedules/{sid}", headers=h)).json())["runs"][0]
+    assert run["progress"] == {"queued": 0, "of": 5}
+    assert await services.schedules.resume_runs() == 1  # the scheduler's next tick
+    got = await (await http.get(f"/api/v2/schedules/{sid}", headers=h)).json()
+    assert got["status"] == "completed"
+    assert got["runs"][0]["progress"] == {"queued": 5, "of": 5}

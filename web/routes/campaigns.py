@@ -309,15 +309,17 @@ async def update_schedule(request: web.Request) -> web.Response:
            description="Answers recipients, skips by reason (unsubscribed, blocked, "
                        "in_journey, frequency_cap, invalid), segments and the estimated "
                        "cost. A schedule whose send time is ahead becomes `scheduled`; one "
-                       "whose time has come (or with `now`) starts sending. `dry_run` "
-                       "answers the same numbers and changes nothing.",
+                       "whose time has come (or with `now`) starts `sending`: its "
+                       "recipients are fixed now and queued in the background (see "
+                       "`runs[].progress` on GET). `dry_run` answers the same numbers and "
+                       "changes nothing.",
            errors={404: "schedule_not_found", 409: "schedule_not_launchable"})
 async def launch_schedule(request: web.Request) -> web.Response:
     actor = await require_actor(request)
     body = await parse_body(request, LaunchIn)
     result = await request.app[SERVICES].schedules.launch(
         actor, path_id(request, "schedule_id", "schedule"), dry_run=body.dry_run,
-        now=body.now)
+        now=body.now, wait=False)
     return respond(launch_out(result))
 
 
