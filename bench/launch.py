@@ -148,6 +148,8 @@ async def bench(backend: str, rows: int, runs: int, baseline_runs: int) -> list[
         what = "COPY" if backend == "postgres" else "executemany"
         results.append(Result(backend, f"baseline: {what} of the rows", queued, base_s,
                               note=f"{len(link_rows):,} links too"))
+        print(f"{backend}: baseline {what} of {queued:,} messages and {len(link_rows):,} "
+              f"links in {base_s:.2f} s", flush=True)
         results.append(Result(backend, "launch to queued (1 link each)", queued, seconds,
                               peak_mb=peak.peak, baseline_rate=queued / base_s,
                               note=f"{launched.segments:,} segments, "
