@@ -70,6 +70,7 @@ async def _baseline_write(backend: str, messages: list[tuple], links: list[tuple
                 await raw.copy_records_to_table("message_short_link", records=links,
                                                 columns=_LINK_COLUMNS)
         else:
+            await raw.execute("BEGIN")  # one transaction, as the launch's batches are
             marks = ", ".join("?" * len(_MESSAGE_COLUMNS))
             await raw.executemany(f"INSERT INTO message_sent ({', '.join(_MESSAGE_COLUMNS)}) "
                                   f"VALUES ({marks})", messages)
