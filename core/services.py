@@ -8,8 +8,10 @@ from core.accounts.discord_links import DiscordLinkService
 from core.accounts.discord_servers import DiscordServerService
 from core.accounts.service import AccountService
 from core.accounts.team import TeamService
+from core.audiences.service import AudienceService
 from core.audit.service import AuditLog
 from core.billing.service import BillingService
+from core.campaigns.service import ScheduleService
 from core.clock import Clock
 from core.compliance.service import ComplianceService
 from core.contacts.import_jobs import ImportService
@@ -84,3 +86,5 @@ class Services:
     billing: BillingService
     selection: SelectionService
     journeys: JourneyService
+    audiences: AudienceService
+    schedules: ScheduleService

@@ -109,6 +109,10 @@ class Settings(BaseSettings):
         600, validation_alias=AliasChoices("TRACKLY_EXECUTOR_UNKNOWN_GRACE_SECONDS"))
     executor_poll_seconds: Annotated[float, Field(gt=0, le=60)] = Field(
         0.25, validation_alias=AliasChoices("TRACKLY_EXECUTOR_POLL_SECONDS"))
+    # A scheduled run missed while the platform was down still runs when it comes back
+    # within this window; later, it is recorded as skipped.
+    schedule_grace_minutes: Annotated[int, Field(ge=0, le=10_080)] = Field(
+        60, validation_alias=AliasChoices("TRACKLY_SCHEDULE_GRACE_MINUTES"))
 
     discord_token: SecretStr | None = _env("DISCORD_TOKEN")
     discord_guild_id: int | None = _env("DISCORD_GUILD_ID")

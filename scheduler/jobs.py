@@ -22,6 +22,8 @@ TUNE_SYNC_MINUTES = 60
 BILLING_MINUTES = 5  # thresholds are noticed within this; month end too
 JOURNEY_SECONDS = 10
 SELECTION_REFRESH_MINUTES = 15
+CAMPAIGN_SECONDS = 15
+AUDIENCE_SIZE_MINUTES = 5
 
 
 def build_scheduler(services: Services) -> AsyncIOScheduler:
@@ -78,4 +80,19 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
                       max_instances=1, coalesce=True)
     scheduler.add_job(selection_stats, "interval", minutes=SELECTION_REFRESH_MINUTES,
                       id="selection_stats", max_instances=1, coalesce=True)
+    async def campaigns() -> None:
+        # Interrupted launches first (a restart), then due runs, then finished tests.
+        await services.schedules.resume_runs()
+        started = await services.schedules.dispatch_due()
+        decided = await services.schedules.decide_winners()
+        if started or decided:
+            log.info("campaigns: %d runs started, %d test winners decided", started, decided)
+
+    async def audience_sizes() -> None:
+        await services.audiences.refresh_sizes()
+
+    scheduler.add_job(campaigns, "interval", seconds=CAMPAIGN_SECONDS, id="campaigns",
+                      max_instances=1, coalesce=True, next_run_time=services.clock.now())
+    scheduler.add_job(audience_sizes, "interval", minutes=AUDIENCE_SIZE_MINUTES,
+                      id="audience_sizes", max_instances=1, coalesce=True)
     return scheduler

@@ -11,11 +11,13 @@ from core.accounts.discord_links import DiscordLinkService
 from core.accounts.discord_servers import DiscordServerService
 from core.accounts.service import AccountService
 from core.accounts.team import TeamService
+from core.audiences.service import AudienceService
 from core.audit.service import AuditLog
 from core.billing.gate import AccountBillingGate
 from core.billing.models import Gateway
 from core.billing.payments import ManualGateway, PaymentGateway, StripeGateway
 from core.billing.service import BillingService
+from core.campaigns.service import ScheduleService
 from core.clock import Clock, SystemClock
 from core.compliance.service import ComplianceService
 from core.contacts.import_jobs import ImportService
@@ -101,9 +103,15 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
                                   secrets=ListSecrets(clock=clock, box=box))
     # Simulator receipts and replies take the same road as a provider's callbacks.
     providers.bind(on_receipt=callbacks.simulator_receipt, on_inbound=inbound.receive)
+    audiences = AudienceService(clock=clock)
+    schedules = ScheduleService(
+        clock=clock, settings=settings, audiences=audiences,
+        grace=dt.timedelta(minutes=settings.schedule_grace_minutes))
     return Services(
         selection=selection,
         journeys=journeys,
+        audiences=audiences,
+        schedules=schedules,
         settings=settings,
         clock=clock,
         box=box,

@@ -480,6 +480,131 @@ async def import_cmd(services: Services, file: Path, list_number: str, commit: b
             click.echo(f"  line {row.line}: {row.code} - {row.reason}{value}")
 
 
+# -- audiences and campaigns --------------------------------------------------------------
+
+
+@cli.group()
+def audience() -> None:
+    """Audiences: who a campaign reaches."""
+
+
+@audience.command("list")
+@click.option("--account", "account_id", type=int, required=True)
+@async_command
+async def audience_list(services: Services, account_id: int) -> None:
+    """An account's audiences: id, name, source lists, cached size."""
+    await _require_account(services, account_id)
+    actor = Actor.system(account_id)
+    page, shown = 1, 0
+    while True:
+        found = await services.audiences.page(actor, page=page, per_page=100)
+        for view in found.items:
+            size = view.audience.cached_size
+            click.echo(f"{view.id}\t{view.audience.name}\tlists "
+                       f"{','.join(map(str, view.list_ids))}\t"
+                       f"{'-' if size is None else f'{size:,}'}")
+        shown += len(found.items)
+        if not found.items or shown >= found.total:
+            break
+        page += 1
+
+
+@audience.command("show")
+@click.argument("audience_id", type=int)
+@click.option("--account", "account_id", type=int, required=True)
+@async_command
+async def audience_show(services: Services, audience_id: int, account_id: int) -> None:
+    """One audience: its filter and its size counted now."""
+    import json
+
+    actor = Actor.system(account_id)
+    view = await services.audiences.get(actor, audience_id)
+    size = await services.audiences.size(actor, audience_id)
+    click.echo(f"{view.id}\t{view.audience.name}")
+    click.echo(f"lists: {', '.join(map(str, view.list_ids))}")
+    click.echo(f"filter: {json.dumps(view.tree.to_json(), default=str)}")
+    click.echo(f"size: {size.size:,} (counted {size.counted_at.isoformat()})")
+
+
+@cli.group()
+def campaign() -> None:
+    """Campaigns (schedules): list, show, launch."""
+
+
+@campaign.command("list")
+@click.option("--account", "account_id", type=int, required=True)
+@async_command
+async def campaign_list(services: Services, account_id: int) -> None:
+    """An account's schedules: id, status, next run, name."""
+    await _require_account(services, account_id)
+    actor = Actor.system(account_id)
+    page, shown = 1, 0
+    while True:
+        found = await services.schedules.page(actor, page=page, per_page=100)
+        for view in found.items:
+            s = view.schedule
+            upcoming = s.next_run_at.isoformat() if s.next_run_at else "-"
+            click.echo(f"{s.id}\t{s.status}\t{upcoming}\t{s.name}")
+        shown += len(found.items)
+        if not found.items or shown >= found.total:
+            break
+        page += 1
+
+
+@campaign.command("show")
+@click.argument("schedule_id", type=int)
+@click.option("--account", "account_id", type=int, required=True)
+@async_command
+async def campaign_show(services: Services, schedule_id: int, account_id: int) -> None:
+    """One schedule with its variants and runs."""
+    view = await services.schedules.get(Actor.system(account_id), schedule_id)
+    s = view.schedule
+    click.echo(f"{s.id}\t{s.name}\t{s.status}\t{s.send_type}\t{s.recurrence}")
+    click.echo(f"audiences: {', '.join(map(str, view.audience_ids))}")
+    for b in view.blasts:
+        what = f"creative {b.creative_id}" if b.creative_id else repr(b.body)
+        click.echo(f"variant {b.id}: {b.percent_audience}% {what}")
+    for run in view.runs:
+        counts = view.run_counts.get(run.id, {})
+        click.echo(f"run {run.id}\t{run.status}\t{run.started_at.isoformat()}\t"
+                   f"{run.launched_by}\t{run.queued_count:,}/{run.recipients_total:,} "
+                   f"queued\t{dict(sorted(counts.items()))}")
+
+
+@campaign.command("launch")
+@click.argument("schedule_id", type=int)
+@click.option("--account", "account_id", type=int, required=True)
+@click.option("--now", "at_once", is_flag=True, help="Run now rather than at its send time.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@async_command
+async def campaign_launch(services: Services, schedule_id: int, account_id: int,
+                          at_once: bool, yes: bool) -> None:
+    """Show who a launch reaches and what it costs, ask, then launch."""
+    from trackly.progress import Progress
+
+    actor = Actor.system(account_id)
+    dry = await services.schedules.launch(actor, schedule_id, dry_run=True, now=at_once)
+    skipped = ", ".join(f"{k} {v:,}" for k, v in dry.skipped.items() if v) or "none"
+    click.echo(f"{dry.recipients:,} recipients; skipped: {skipped}; {dry.segments:,} "
+               f"segments; estimated cost ${dry.estimated_cost}")
+    if not yes and not click.confirm("Launch?", default=False):
+        raise TracklyError("Not launched.")
+    bar: list[Progress] = []
+
+    def progress(done: int, total: int) -> None:
+        if not bar:
+            bar.append(Progress(sys.stderr, total, noun="queued").__enter__())
+        bar[0].update(done, done)
+
+    result = await services.schedules.launch(actor, schedule_id, now=at_once,
+                                             progress=progress)
+    if bar:
+        bar[0].finish(result.recipients)
+        bar[0].__exit__(None, None, None)
+    when = f", next run {result.next_run_at.isoformat()}" if result.next_run_at else ""
+    click.echo(f"{result.status}: {result.recipients:,} recipients{when}")
+
+
 def _prepare_data_dir(settings: Settings) -> None:
     check_data_dir(settings)
     make_data_dir(settings)

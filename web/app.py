@@ -19,6 +19,7 @@ from web.routes import (
     audit,
     billing,
     callbacks,
+    campaigns,
     contacts,
     conversions,
     creatives,
@@ -41,7 +42,7 @@ ROUTE_TABLES = [health.routes, account.routes, lists.routes, contacts.routes, im
                 offers.routes, creatives.routes, messages.routes, send.routes,
                 callbacks.routes, replies.routes, conversions.routes, webhooks.routes,
                 reports.routes, networks.routes, billing.routes, team.routes, audit.routes,
-                journeys.routes,
+                journeys.routes, campaigns.routes,
                 redirect.routes]  # last: GET /{code} takes what no other route claimed
 
 

@@ -159,6 +159,24 @@ def matching_sql(tree: Group, scope: Scope, dialect: str,
                     sql.params)
 
 
+def subscriptions_sql(audiences: list[tuple[Group, Scope]], dialect: str,
+                      columns: str = "lc.id, lc.contact_id") -> tuple[str, Any]:
+    """The subscriptions that match any of ``audiences`` (each its tree on its lists), as
+    a UNION ALL of one SELECT of ``columns`` per audience, to embed in a larger statement.
+    Returns the text and the parameter collector, numbered from 1, which the caller
+    goes on filling (``param(value)`` answers the next placeholder)."""
+    sql = _Sql(dialect)
+    parts = []
+    for tree, scope in audiences:
+        if not scope.list_ids:
+            continue
+        source, where = _from_where(tree, scope, sql)
+        parts.append(f"SELECT {columns} FROM {source} WHERE {where}")
+    if not parts:
+        parts.append(f"SELECT {columns} FROM list_contact lc WHERE FALSE")
+    return " UNION ALL ".join(parts), sql
+
+
 def _from_where(tree: Group, scope: Scope, sql: _Sql) -> tuple[str, str]:
     if not scope.list_ids:
         raise ValueError("an audience needs at least one source list")

@@ -50,6 +50,7 @@ class RunStatus(StrEnum):
     PAUSED = "paused"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
+    SKIPPED = "skipped"  # an occurrence missed while the platform was down
 
 
 class WallTimeField(fields.Field[dt.time | None], dt.time):
@@ -167,7 +168,66 @@ class ScheduleRun(Model):
     skipped_count = fields.IntField(default=0)
     estimated_segments = fields.BigIntField(default=0)
     estimated_cost = fields.DecimalField(max_digits=14, decimal_places=4, default=0)
+    # Skips by reason: {"unsubscribed": n, "blocked": n, ...}
+    skipped: fields.JSONField[dict[str, int]] = fields.JSONField(default=dict)
+    skip_reason = fields.CharField(max_length=200, null=True)  # a SKIPPED run: why
+    # The local day the run belongs to (use_local_time waves are that day's send time in
+    # each contact's zone).
+    run_day = fields.DateField(null=True)
+    # Recipients are numbered 1..recipients_total when the run is resolved; those up to
+    # ``cursor`` are queued. Advanced in the transaction that queues them: a crash resumes
+    # after the last committed batch.
+    cursor = fields.IntField(default=0)
+    test_count = fields.IntField(default=0)  # recipients 1..test_count are the test share
+    queued_count = fields.IntField(default=0)
+    winner_due_at = fields.DatetimeField(null=True)
+    winner_decision: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
+    # Who drives the run now: another worker leaves it alone until the lease runs out.
+    lease_until = fields.DatetimeField(null=True)
 
     class Meta:
         table = "schedule_run"
-        indexes = (Index(fields=("schedule_id", "started_at")),)
+        indexes = (Index(fields=("schedule_id", "started_at")),
+                   Index(fields=("status", "lease_until")))
+
+
+class ScheduleRecipient(Model):
+    """A run's recipients, fixed when the run is resolved: numbered, each with its
+    variant. Streamed to the outbox in order of ``position``."""
+
+    id = fields.BigIntField(primary_key=True)
+    run: fields.ForeignKeyRelation[ScheduleRun] = fields.ForeignKeyField(
+        "models.ScheduleRun", related_name="recipients", on_delete=fields.CASCADE,
+        db_constraint=False)
+    run_id: int
+    position = fields.IntField()
+    contact_id = fields.BigIntField()
+    list_contact_id = fields.BigIntField()
+    blast_id = fields.IntField(null=True)  # NULL: the rest, waiting for a test's winner
+    # Why the launch leaves this contact out (its position is then negative), else NULL.
+    skip_reason = fields.CharField(max_length=16, null=True)
+
+    class Meta:
+        table = "schedule_recipient"
+        unique_together = (("run", "position"),)
+
+
+class ScheduleEvent(Model):
+    """A lifecycle transition of a schedule and who made it."""
+
+    id = fields.BigIntField(primary_key=True)
+    schedule: fields.ForeignKeyRelation[Schedule] = fields.ForeignKeyField(
+        "models.Schedule", related_name="events", on_delete=fields.CASCADE
+    )
+    schedule_id: int
+    account_id = fields.IntField()
+    action = fields.CharField(max_length=32)
+    from_status = fields.CharField(max_length=16)
+    to_status = fields.CharField(max_length=16)
+    actor = fields.CharField(max_length=64)
+    detail = fields.CharField(max_length=300, default="")
+    occurred_at = fields.DatetimeField()
+
+    class Meta:
+        table = "schedule_event"
+        indexes = (Index(fields=("schedule_id", "occurred_at")),)
