@@ -104,8 +104,12 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
     # Simulator receipts and replies take the same road as a provider's callbacks.
     providers.bind(on_receipt=callbacks.simulator_receipt, on_inbound=inbound.receive)
     audiences = AudienceService(clock=clock)
+    billing = BillingService(
+        clock=clock, notifications=notifications, audit=audit, gateways=gateways,
+        stripe_webhook_secret=(webhook_secret.get_secret_value()
+                               if webhook_secret is not None else None))
     schedules = ScheduleService(
-        clock=clock, settings=settings, audiences=audiences,
+        clock=clock, settings=settings, audiences=audiences, billing=billing, audit=audit,
         grace=dt.timedelta(minutes=settings.schedule_grace_minutes))
     return Services(
         selection=selection,
@@ -154,10 +158,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
         redirects=build_redirects(settings, clock=clock, secret=secret, events=events),
         audit=audit,
         team=TeamService(clock=clock, accounts=accounts, audit=audit),
-        billing=BillingService(
-            clock=clock, notifications=notifications, audit=audit, gateways=gateways,
-            stripe_webhook_secret=(webhook_secret.get_secret_value()
-                                   if webhook_secret is not None else None)),
+        billing=billing,
     )
 
 

@@ -381,6 +381,12 @@ class BillingService:
             plan=plan)), Decimal(0))
         return to_cents(sum((Decimal(str(t)) for t in invoiced), Decimal(0)) + unbilled)
 
+    async def spend_cap(self, account_id: int) -> Decimal | None:
+        """The account's monthly spend cap, None when it has none."""
+        profile = await BillingProfile.get_or_none(account_id=account_id)
+        return None if profile is None or profile.spend_cap is None \
+            else Decimal(profile.spend_cap)
+
     async def check_spend_cap(self, account_id: int, estimate: CostEstimate) -> None:
         """Raise SpendCapExceeded (with the estimate, the month so far and the cap) when
         the estimate would take this month's spend past the account's cap."""

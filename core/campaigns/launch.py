@@ -18,6 +18,7 @@ from typing import Any
 from core.accounts.models import Account
 from core.audiences.service import AudienceService
 from core.billing.pricing import estimate
+from core.billing.service import BillingService
 from core.campaigns import queries
 from core.campaigns.codes import public_ids, short_codes
 from core.campaigns.models import (
@@ -95,11 +96,20 @@ class _Context:
 
 
 class Launcher:
-    def __init__(self, *, clock: Clock, settings: Settings, audiences: AudienceService
-                 ) -> None:
+    def __init__(self, *, clock: Clock, settings: Settings, audiences: AudienceService,
+                 billing: BillingService | None = None) -> None:
         self.clock = clock
         self.settings = settings
         self.audiences = audiences
+        self.billing = billing
+
+    async def cost(self, account_id: int, segments: int) -> Decimal:
+        """What ``segments`` more cost this account now: billing's estimate (free
+        allowance left this month, the cycle's tier boundary) when billing is wired,
+        the list price otherwise."""
+        if self.billing is None:
+            return estimated_cost(segments)
+        return (await self.billing.estimate(account_id, segments)).cost_cents
 
     # -- who ------------------------------------------------------------------------------
 
@@ -145,8 +155,8 @@ class Launcher:
         if waiting:  # the rest after a test: priced at the dearest variant
             segments += waiting * max(self._sample_segments(context, b)
                                       for b in context.templates)
-        return Estimate(recipients, _skips(counts), segments, estimated_cost(segments),
-                        per_blast)
+        return Estimate(recipients, _skips(counts), segments,
+                        await self.cost(schedule.account_id, segments), per_blast)
 
     async def resolve(self, run: ScheduleRun, schedule: Schedule) -> Estimate:
         """Fix the run's recipients and answer the launch numbers."""
@@ -167,7 +177,7 @@ class Launcher:
         run.skipped_count = sum(skipped.values())
         run.test_count = sum(per_blast.values()) if schedule.test_percent else recipients
         run.estimated_segments = segments
-        run.estimated_cost = estimated_cost(segments)
+        run.estimated_cost = await self.cost(schedule.account_id, segments)
         await run.save(update_fields=["recipients_total", "skipped", "skipped_count",
                                       "test_count", "estimated_segments", "estimated_cost"])
         return Estimate(recipients, skipped, segments, run.estimated_cost, per_blast)

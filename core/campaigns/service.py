@@ -20,6 +20,8 @@ from tortoise.transactions import in_transaction
 
 from core.audiences.models import Audience
 from core.audiences.service import AudienceService
+from core.audit.service import AuditLog
+from core.billing.service import BillingService
 from core.campaigns import queries
 from core.campaigns.launch import LEASE, Estimate, Launcher
 from core.campaigns.models import (
@@ -38,7 +40,7 @@ from core.campaigns.validate import check_whole, clean_schedule
 from core.clock import Clock
 from core.contacts.models import SendingList
 from core.creatives.models import MessageCreative
-from core.errors import Conflict, NotFound, ValidationError
+from core.errors import Conflict, NotFound, TracklyError, ValidationError
 from core.offers.service import bound_offers
 from core.pagination import Page
 from core.permissions import Action, Actor
@@ -113,10 +115,14 @@ def next_start(schedule: Schedule, after: dt.datetime) -> tuple[dt.date, dt.date
 
 class ScheduleService:
     def __init__(self, *, clock: Clock, settings: Settings, audiences: AudienceService,
+                 billing: BillingService | None = None, audit: AuditLog | None = None,
                  grace: dt.timedelta = DEFAULT_GRACE) -> None:
         self.clock = clock
         self.grace = grace
-        self.launcher = Launcher(clock=clock, settings=settings, audiences=audiences)
+        self.billing = billing
+        self.audit = audit
+        self.launcher = Launcher(clock=clock, settings=settings, audiences=audiences,
+                                 billing=billing)
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -205,6 +211,8 @@ class ScheduleService:
         if upcoming is None and not runs_now:
             raise ValidationError("The schedule has no run ahead (its end date is past).",
                                   code="missing_end_date", field="end_date")
+        if not dry_run:
+            await self._within_spend_cap(actor, schedule)
         if dry_run or not runs_now:
             estimate = await self.launcher.dry_run(schedule)
             status = schedule.status
@@ -218,11 +226,35 @@ class ScheduleService:
         await self._move(schedule, actor, "launch", (schedule.status,),
                          ScheduleStatus.SENDING, next_run_at=None)
         run, estimate = await self._start_run(schedule, actor.label, day, clock_now)
+        if self.audit is not None:
+            await self.audit.record(actor, "campaign.launch", target=f"schedule {schedule.id}",
+                                    changes={"run": run.id, "recipients": estimate.recipients,
+                                             "segments": estimate.segments,
+                                             "estimated_cost": str(estimate.cost)})
         if wait:
             await self.drive(run.id, progress=progress)
         else:
             await ScheduleRun.filter(id=run.id).update(lease_until=None)  # free to take
         return _result(ScheduleStatus.SENDING, estimate, run.id, None)
+
+    async def _within_spend_cap(self, actor: Actor, schedule: Schedule) -> None:
+        """Refuse a launch whose estimate would take the month past the account's spend
+        cap (SpendCapExceeded carries the estimate, the month so far and the cap); the
+        refusal is in the audit trail. Accounts without a cap pay for nothing here."""
+        if self.billing is None or await self.billing.spend_cap(schedule.account_id) is None:
+            return
+        preview = await self.launcher.dry_run(schedule)
+        cost = await self.billing.estimate(schedule.account_id, preview.segments)
+        try:
+            await self.billing.check_spend_cap(schedule.account_id, cost)
+        except TracklyError as exc:
+            if self.audit is not None:
+                await self.audit.record(actor, "campaign.launch",
+                                        target=f"schedule {schedule.id}", outcome="refused",
+                                        changes={"code": exc.code,
+                                                 "segments": preview.segments,
+                                                 "estimated_cost": str(cost.cost_cents)})
+            raise
 
     async def pause(self, actor: Actor, schedule_id: int) -> Schedule:
         """No more batches are queued and no run starts until resumed."""
