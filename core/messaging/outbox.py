@@ -73,6 +73,9 @@ async def enqueue(messages: Sequence[NewMessage], *, now: dt.datetime) -> list[Q
     """Queue messages; returns the rows written. Duplicates by a unique key other than the
     public id (same run and contact, same idempotency key) are skipped, not raised."""
     written: list[Queued] = []
+    if len(messages) == 1 and not messages[0].links:
+        # One row is one INSERT, written whole or not at all: no transaction to open.
+        return await _insert_chunk(list(messages), now)
     for start in range(0, len(messages), CHUNK):
         chunk = messages[start:start + CHUNK]
         async with in_transaction():
