@@ -28,7 +28,7 @@ BOB = "+12125550102"
 # BEGIN and COMMIT that PostgreSQL's single statements do not need.
 RECEIPT = 4 if IS_POSTGRES else 6
 STOP = 16 if IS_POSTGRES else 18
-SEND = 8 if IS_POSTGRES else 9
+SEND = 10  # one transaction: BEGIN and COMMIT around claim, send and answer
 BATCH_OF_500 = 11 if IS_POSTGRES else 15
 
 
