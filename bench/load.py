@@ -66,9 +66,9 @@ def bare_server() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
 
 
 @contextlib.contextmanager
-def trackly_web(database_url: str, **extra_env: str
+def trackly_web(database_url: str, port: int | None = None, **extra_env: str
                 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    port = free_port()
+    port = port or free_port()
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="trackly-bench-web-") as data:
         env = {"TRACKLY_DATABASE_URL": database_url, "TRACKLY_SECRET_KEY": SECRET,
