@@ -31,7 +31,7 @@ BOB = "+12125550102"
 RECEIPT = 6  # BEGIN, UPDATE, history INSERT, COMMIT; the list's secret, webhook endpoints
 STOP = 16 if IS_POSTGRES else 18
 SEND = 10  # one transaction: BEGIN and COMMIT around claim, send and answer
-BATCH_OF_500 = 11 if IS_POSTGRES else 15
+BATCH_OF_500 = 13 if IS_POSTGRES else 15  # one transaction for the outcomes
 
 
 def within(seen: Statements, budget: int) -> None:
