@@ -42,6 +42,8 @@ async def apply_receipts(account_id: int | None, receipts: Sequence[Receipt], *,
     With a ``writer``, the receipts are written together with those of other requests
     arriving meanwhile (one transaction, one commit); either way they are durable when
     this returns."""
+    if not receipts:  # an inbound-only callback: no transaction to open
+        return ReceiptSummary(0, 0)
     job = _Job(account_id, receipts, source, now, sending_list_id)
     if writer is not None and not _in_transaction():
         applied = await writer.submit(job)

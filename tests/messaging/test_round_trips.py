@@ -29,7 +29,7 @@ BOB = "+12125550102"
 # Budgets: statements per operation (PostgreSQL, SQLite). SQLite's counts include the
 # BEGIN and COMMIT that PostgreSQL's single statements do not need.
 RECEIPT = 6  # BEGIN, UPDATE, history INSERT, COMMIT; the list's secret, webhook endpoints
-STOP = 16 if IS_POSTGRES else 18
+STOP = 16 if IS_POSTGRES else 18  # one transaction, one commit (was three)
 SEND = 10  # one transaction: BEGIN and COMMIT around claim, send and answer
 BATCH_OF_500 = 13 if IS_POSTGRES else 15  # one transaction for the outcomes
 
