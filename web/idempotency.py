@@ -38,22 +38,19 @@ def idempotent(handler: Handler) -> Handler:
         # A client hanging up here is answered and logged once, by web.errors.
         body = await request.read()
         store = request.app[SERVICES].idempotency
-        claim = await store.claim(actor.account_id, key, method=request.method,
-                                  path=request.path, body=body)
-        if isinstance(claim, Replay):
-            return respond(claim.body, status=claim.status,
-                           headers={"Idempotent-Replayed": "true"})
-        try:
-            response = await handler(request)
-        except BaseException:
-            await store.release(claim)
-            raise
-        if isinstance(response, web.Response) and response.status < 500 and \
-                response.content_type == "application/json" and response.text is not None:
-            await store.complete(claim, status=response.status,
-                                 body=json.loads(response.text))
-        else:
-            await store.release(claim)
+        async with store.guarded(actor.account_id, key, method=request.method,
+                                 path=request.path, body=body) as claim:
+            if isinstance(claim, Replay):
+                return respond(claim.body, status=claim.status,
+                               headers={"Idempotent-Replayed": "true"})
+            response = await handler(request)  # raising rolls the claim back with it
+            if isinstance(response, web.Response) and response.status < 500 and \
+                    response.content_type == "application/json" and \
+                    response.text is not None:
+                await store.complete(claim, status=response.status,
+                                     body=json.loads(response.text))
+            else:
+                await store.release(claim)
         return response
 
     return wrapper

@@ -262,7 +262,7 @@ class AccountService:
             raise AuthenticationFailed(
                 "The API key is malformed; keys look like trk_ followed by 32 letters "
                 "and digits.", code="invalid_api_key")
-        key = await ApiKey.get_or_none(key_hash=hash_api_key(raw_key)).prefetch_related(
+        key = await ApiKey.get_or_none(key_hash=hash_api_key(raw_key)).select_related(
             "account")
         if key is None or key.revoked_at is not None:
             raise AuthenticationFailed("The API key is unknown or revoked.",

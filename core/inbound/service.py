@@ -105,14 +105,19 @@ class InboundService:
         to, when the caller already knows it."""
         if sending_list is None:
             sending_list = await self.lists.find_by_number(sms.to_number)
-        outcome = await self._handle(sms, sending_list)
-        if self.events is not None and not outcome.duplicate:  # one call (core.webhooks)
-            await inbound_events(self.events, outcome, sms)
-        if outcome.reply_text and sending_list is not None and not outcome.duplicate:
-            if sms.provider == Provider.TWILIO and twilio.answers_itself(sms.body):
-                log.info("inbound %s: Twilio sent its own confirmation", outcome.inbound_id)
-            else:
-                await self._queue_reply(outcome, sending_list)
+        # One transaction for the message, its opt-out, the alert, the events and the
+        # confirmation: one commit (a WAL flush) where there were three, and the provider
+        # is answered only once all of it is stored.
+        async with in_transaction():
+            outcome = await self._handle(sms, sending_list)
+            if self.events is not None and not outcome.duplicate:  # one call (core.webhooks)
+                await inbound_events(self.events, outcome, sms)
+            if outcome.reply_text and sending_list is not None and not outcome.duplicate:
+                if sms.provider == Provider.TWILIO and twilio.answers_itself(sms.body):
+                    log.info("inbound %s: Twilio sent its own confirmation",
+                             outcome.inbound_id)
+                else:
+                    await self._queue_reply(outcome, sending_list)
         return outcome
 
     async def _handle(self, sms: InboundSms, sending_list: SendingList | None

@@ -12,9 +12,11 @@ from decimal import Decimal
 from tortoise.transactions import in_transaction
 
 from core.ids import message_public_id, short_code
-from core.sql import Params, execute, fetch, ts
+from core.sql import Params, conn, execute, fetch, is_postgres, ts
 
-CHUNK = 500
+CHUNK = 500  # rows per transaction; on PostgreSQL COPY_CHUNK
+COPY_CHUNK = 5000
+COPY_FROM = 50  # rows from which PostgreSQL writes through COPY and a staging table
 LINK_ROWS = 2000  # short links per INSERT (8 parameters each)
 MAX_REDRAWS = 5
 
@@ -73,8 +75,12 @@ async def enqueue(messages: Sequence[NewMessage], *, now: dt.datetime) -> list[Q
     """Queue messages; returns the rows written. Duplicates by a unique key other than the
     public id (same run and contact, same idempotency key) are skipped, not raised."""
     written: list[Queued] = []
-    for start in range(0, len(messages), CHUNK):
-        chunk = messages[start:start + CHUNK]
+    if len(messages) == 1 and not messages[0].links:
+        # One row is one INSERT, written whole or not at all: no transaction to open.
+        return await _insert_chunk(list(messages), now)
+    size = COPY_CHUNK if is_postgres() else CHUNK
+    for start in range(0, len(messages), size):
+        chunk = messages[start:start + size]
         async with in_transaction():
             written += await _insert_chunk(list(chunk), now)
     return written
@@ -110,6 +116,8 @@ async def _insert_chunk(chunk: list[NewMessage], now: dt.datetime) -> list[Queue
 
 
 async def _insert_messages(batch: list[NewMessage], now: dt.datetime) -> list[dict]:
+    if len(batch) >= COPY_FROM and is_postgres():
+        return await _copy_messages(batch, now)
     p = Params()
     rows = []
     pg = p.pg
@@ -125,6 +133,51 @@ async def _insert_messages(batch: list[NewMessage], now: dt.datetime) -> list[di
     sql = (f"INSERT INTO message_sent ({', '.join(_COLUMNS)}) VALUES {', '.join(rows)} "
            f"ON CONFLICT DO NOTHING RETURNING id, public_id")
     return await fetch(sql, p)
+
+
+# A staging table per session (the pool keeps sessions: core.db); each write empties it.
+_STAGE = "outbox_stage"
+_STAGE_COLUMNS = (
+    "public_id varchar, account_id int, sending_list_id int, contact_id bigint, "
+    "list_contact_id bigint, creative_id int, offer_id int, schedule_id int, run_id int, "
+    "blast_id int, journey_id int, enrollment_id int, to_number varchar, "
+    "from_number varchar, body text, segments int, encoding varchar, price numeric, "
+    "provider varchar, transactional bool, is_reply bool, idempotency_key varchar, "
+    "not_before timestamptz")
+_STAGED = ("public_id", "account_id", "sending_list_id", "contact_id", "list_contact_id",
+           "creative_id", "offer_id", "schedule_id", "run_id", "blast_id", "journey_id",
+           "enrollment_id", "to_number", "from_number", "body", "segments", "encoding",
+           "price", "provider", "transactional", "is_reply", "idempotency_key",
+           "not_before")
+
+
+async def _copy_messages(batch: list[NewMessage], now: dt.datetime) -> list[dict]:
+    """PostgreSQL: the rows COPYed (binary) into a staging table, then one
+    ``INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING``. A 13,500-parameter
+    VALUES statement is parsed and planned anew every time (too big for asyncpg's
+    statement cache); COPY sends the rows as data and the INSERT is one small statement.
+    Must run inside the caller's transaction (enqueue's)."""
+    client = conn()
+    async with client.acquire_connection() as raw:
+        # Every time: a table created in a transaction that rolled back is gone.
+        await raw.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} ({_STAGE_COLUMNS}) "
+                          "ON COMMIT DELETE ROWS")
+        await raw.copy_records_to_table(_STAGE, columns=_STAGED, records=[
+            (m.public_id, m.account_id, m.sending_list_id, m.contact_id, m.list_contact_id,
+             m.creative_id, m.offer_id, m.schedule_id, m.run_id, m.blast_id, m.journey_id,
+             m.enrollment_id, m.to_number, m.from_number, m.body, m.segments, m.encoding,
+             m.price, m.provider, m.transactional, m.is_reply, m.idempotency_key,
+             m.not_before) for m in batch])
+        staged = ", ".join(_STAGED)
+        rows = await raw.fetch(
+            f"WITH new AS (DELETE FROM {_STAGE} RETURNING {staged}) "
+            f"INSERT INTO message_sent ({', '.join(_COLUMNS)}) "
+            f"SELECT public_id, account_id, sending_list_id, contact_id, list_contact_id, "
+            f"creative_id, offer_id, schedule_id, run_id, blast_id, journey_id, "
+            f"enrollment_id, to_number, from_number, body, segments, encoding, price, "
+            f"provider, 'queued', 0, transactional, is_reply, idempotency_key, not_before, "
+            f"$1, $1 FROM new ON CONFLICT DO NOTHING RETURNING id, public_id", now)
+    return [dict(r) for r in rows]
 
 
 async def _existing_public_ids(public_ids: list[str]) -> list[str]:

@@ -48,11 +48,16 @@ class ClaimedMessage:
             sending_list_id=row["sending_list_id"], contact_id=row["contact_id"],
             list_contact_id=row["list_contact_id"], creative_id=row["creative_id"],
             to_number=row["to_number"], from_number=row["from_number"], body=row["body"],
-            segments=row["segments"], price=Decimal(str(row["price"])),
+            segments=row["segments"], price=_decimal(row["price"]),
             attempts=row["attempts"], queued_at=read_ts(row["queued_at"]),  # type: ignore[arg-type]
             not_before=read_ts(row["not_before"]), transactional=bool(row["transactional"]),
             is_reply=bool(row["is_reply"]),
         )
+
+
+def _decimal(value: Any) -> Decimal:
+    """NUMERIC as asyncpg gives it (a Decimal already) or as SQLite does."""
+    return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
 async def claim_queued(*, token: str, now: dt.datetime, lease_until: dt.datetime,

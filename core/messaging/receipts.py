@@ -4,16 +4,21 @@ about a message whose send outcome we never learned."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+
+from tortoise.backends.base.client import TransactionalDBClient
+from tortoise.transactions import in_transaction
 
 from core.events import EventItem, EventSink, EventType
 from core.messaging import queries
 from core.providers.base import DeliveryState, Receipt
+from core.sql import conn
 
 log = logging.getLogger(__name__)
 
@@ -26,47 +31,138 @@ class ReceiptSummary:
 
 async def apply_receipts(account_id: int | None, receipts: Sequence[Receipt], *,
                          source: str, now: dt.datetime, sending_list_id: int | None = None,
-                         sink: EventSink | None = None) -> ReceiptSummary:
+                         sink: EventSink | None = None,
+                         writer: ReceiptWriter | None = None) -> ReceiptSummary:
     """Move messages forward; duplicates and late receipts change nothing.
     ``sending_list_id``: only that list's messages (a callback acts for its list).
 
     A receipt for a message whose send outcome was unknown (never marked sent) says the
-    provider took it after all: it is billed then, as an accepted send would have been."""
-    applied = ignored = 0
+    provider took it after all: it is billed then, as an accepted send would have been.
+
+    With a ``writer``, the receipts are written together with those of other requests
+    arriving meanwhile (one transaction, one commit); either way they are durable when
+    this returns."""
+    if not receipts:  # an inbound-only callback: no transaction to open
+        return ReceiptSummary(0, 0)
+    job = _Job(account_id, receipts, source, now, sending_list_id)
+    if writer is not None and not _in_transaction():
+        applied = await writer.submit(job)
+    else:
+        async with in_transaction():
+            applied = (await _write([job]))[0]
+    delivered = [d for d in applied.delivered if d is not None]
+    if sink is not None:  # outbound webhooks: one call per batch (core.webhooks)
+        await sink.emit(EventType.DELIVERY, delivered)
+    if applied.ignored:
+        log.info("%d receipt(s) for account %s changed nothing (duplicate, late or "
+                 "unknown)", applied.ignored, account_id)
+    return ReceiptSummary(applied.applied, applied.ignored)
+
+
+@dataclass(frozen=True)
+class _Job:
+    account_id: int | None
+    receipts: Sequence[Receipt]
+    source: str
+    now: dt.datetime
+    sending_list_id: int | None
+
+
+@dataclass
+class _Applied:
+    applied: int = 0
+    ignored: int = 0
+    delivered: list[EventItem | None] = field(default_factory=list)
+
+
+class ReceiptWriter:
+    """Writes the receipts of concurrent requests together: while one transaction is
+    being written and committed, the requests arriving wait for the next, which takes
+    them all. An idle writer starts at once, so a lone receipt waits for nothing; under
+    load a commit (a WAL flush) serves many requests. Each caller returns only after the
+    transaction holding its receipts has committed. A failing batch is written again job
+    by job, so one bad request never fails the others."""
+
+    def __init__(self) -> None:
+        self._pending: list[tuple[_Job, asyncio.Future[_Applied]]] = []
+        self._running: asyncio.Task[None] | None = None
+
+    async def submit(self, job: _Job) -> _Applied:
+        future: asyncio.Future[_Applied] = asyncio.get_running_loop().create_future()
+        self._pending.append((job, future))
+        if self._running is None or self._running.done():
+            self._running = asyncio.create_task(self._drain(), name="receipt-writer")
+        # The batch runs on its own task: a caller that goes away does not stop it.
+        return await asyncio.shield(future)
+
+    async def _drain(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            await self._flush(batch)
+
+    async def _flush(self, batch: list[tuple[_Job, asyncio.Future[_Applied]]]) -> None:
+        try:
+            async with in_transaction():
+                results = await _write([job for job, _ in batch])
+        except Exception as exc:
+            if len(batch) == 1:
+                if not batch[0][1].done():
+                    batch[0][1].set_exception(exc)
+                return
+            for one in batch:
+                await self._flush([one])
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.done():
+                future.set_result(result)
+
+
+def _in_transaction() -> bool:
+    return isinstance(conn(), TransactionalDBClient)
+
+
+def _match_key(receipt: Receipt) -> str:
+    return receipt.message_id or f"{receipt.provider}:{receipt.provider_message_id}"
+
+
+async def _write(jobs: Sequence[_Job]) -> list[_Applied]:
+    """Apply every job's receipts (inside the caller's transaction); their history and
+    usage rows go in one statement each."""
+    results = [_Applied() for _ in jobs]
+    # One order by message across the batch (stable: one message's receipts keep theirs),
+    # so two processes writing at once lock rows in the same order.
+    work = sorted(((i, r) for i, job in enumerate(jobs) for r in job.receipts),
+                  key=lambda item: _match_key(item[1]))
     events: list[queries.ProviderEvent] = []
-    usage: list[tuple[int, int, int, Decimal]] = []
-    delivered: list[EventItem | None] = []
-    for receipt in receipts:
-        when = receipt.occurred_at or now
+    usage: dict[dt.datetime, list[tuple[int, int, int, Decimal]]] = {}
+    for i, receipt in work:
+        job, result = jobs[i], results[i]
+        when = receipt.occurred_at or job.now
         row = await queries.apply_receipt(
-            account_id=account_id, sending_list_id=sending_list_id,
+            account_id=job.account_id, sending_list_id=job.sending_list_id,
             provider=receipt.provider, state=receipt.state.value, message_id=receipt.message_id,
             provider_message_id=receipt.provider_message_id,
             error_code=receipt.error_code, error_message=receipt.error_message,
             when=when, segments=receipt.segments)
         if row is None:
-            ignored += 1
+            result.ignored += 1
             continue
-        applied += 1
+        result.applied += 1
         detail = " ".join(p for p in (receipt.error_code, receipt.error_message) if p)
-        delivered.append(_delivery_event(row, receipt, when))
-        events.append((row["id"], row["status"], detail or None, source, when,
+        result.delivered.append(_delivery_event(row, receipt, when))
+        events.append((row["id"], row["status"], detail or None, job.source, when,
                        receipt.raw_status))
         # 'sent' moves only unknown messages; any other state leaves sent_at as it was,
         # so an empty one means the executor never saw this message accepted. (A
         # receipt that raced ahead of the executor's own record bills nothing twice:
         # one usage row per message.)
         if receipt.state is DeliveryState.SENT or row["sent_at"] is None:
-            usage.append((row["account_id"], row["id"], row["segments"],
-                          Decimal(str(row["price"]))))
+            usage.setdefault(job.now, []).append(
+                (row["account_id"], row["id"], row["segments"], Decimal(str(row["price"]))))
     await queries.record_events(events)
-    await queries.record_usage(usage, now=now)
-    if sink is not None:  # outbound webhooks: one call per batch (core.webhooks)
-        await sink.emit(EventType.DELIVERY, [d for d in delivered if d is not None])
-    if ignored:
-        log.info("%d receipt(s) for account %s changed nothing (duplicate, late or "
-                 "unknown)", ignored, account_id)
-    return ReceiptSummary(applied, ignored)
+    for now, rows in usage.items():
+        await queries.record_usage(rows, now=now)
+    return results
 
 
 def _delivery_event(row: dict[str, Any], receipt: Receipt, when: dt.datetime

@@ -28,6 +28,7 @@ from core.messaging.template import RecipientFields, link_keys, validate_body
 from core.offers.service import bound_offers
 from core.permissions import Action, Actor
 from core.settings import Settings
+from core.sql import conn
 from core.validation import BulkError, bulk_size
 
 log = logging.getLogger(__name__)
@@ -103,22 +104,17 @@ class SendService:
                                   "brings its own body.", code="body_and_creative_id",
                                   field="body")
         _require(request.list_number, "list_number")
-        if request.idempotency_key:
-            earlier = await MessageSent.get_or_none(account_id=actor.account_id,
-                                                    idempotency_key=request.idempotency_key)
-            if earlier is not None:
-                return _result(earlier, replayed=True)
-        sending_list = await self._usable_list(actor, request.list_number)
+        # The account once (its region reads the numbers, its brand renders the body); a
+        # repeated Idempotency-Key is caught by the outbox's unique key, not a read first.
         account = await Account.get(id=actor.account_id)
+        sending_list = await self._list_of(account, request.list_number)
         template = await self._template(actor, request.body, request.creative_id)
-        recipient = (await self._recipients(account, sending_list, [request.to]))[0]
-        if isinstance(recipient, ValidationError):
-            raise recipient
+        recipient = await self._recipient(account, sending_list, request.to)
         message = self._prepare(account, sending_list, template, recipient,
                                 transactional=request.transactional,
                                 idempotency_key=request.idempotency_key)
         written = await enqueue([message], now=self.clock.now())
-        if not written:  # the same Idempotency-Key raced us: answer with the first
+        if not written:  # this Idempotency-Key queued a message before: answer with it
             earlier = await MessageSent.get(account_id=actor.account_id,
                                             idempotency_key=request.idempotency_key)
             return _result(earlier, replayed=True)
@@ -134,8 +130,8 @@ class SendService:
         actor.require(Action.SEND)
         _require(list_number, "list_number")
         bulk_size(messages, field="messages", noun="message", minimum=0)
-        sending_list = await self._usable_list(actor, list_number)
         account = await Account.get(id=actor.account_id)
+        sending_list = await self._list_of(account, list_number)
         outcome = BulkSendOutcome()
         wellformed: list[tuple[int, BulkMessage]] = []
         for index, item in enumerate(messages):
@@ -173,8 +169,32 @@ class SendService:
 
     # -- pieces ---------------------------------------------------------------------------
 
-    async def _usable_list(self, actor: Actor, number: Any) -> SendingList:
-        return require_sending(await self.lists.get_by_number(actor, number))
+    async def _list_of(self, account: Account, number: Any) -> SendingList:
+        """The account's list with this from-number, able to send; ``list_not_found``,
+        ``list_inactive``."""
+        found = await self.lists.find_by_number(number, account_id=account.id,
+                                                region=account.default_region)
+        if found is None:
+            raise NotFound(f"No sending list with the number {str(number)[:30]}.",
+                           code="list_not_found")
+        return require_sending(found)
+
+    async def _recipient(self, account: Account, sending_list: SendingList, number: Any
+                         ) -> _Recipient:
+        """One number's contact (created when new) and subscription: two statements."""
+        info = parse_phone(number, region=account.default_region)
+        if not isinstance(info, PhoneInfo):
+            raise ValidationError(info.reason, code="invalid_phone", field="to")
+        ident, line_type, _ = await contact_sql.ensure_contact(conn(), (
+            info.e164, info.country_code, info.line_type, info.carrier[:100], info.timezone,
+            info.state, info.area_code), self.clock.now())
+        refused = landline_refusal(info.e164, line_type, field="to",
+                                   allow_landlines=sending_list.allow_landlines)
+        if refused:
+            raise refused
+        subscription = await ListContact.get_or_none(sending_list_id=sending_list.id,
+                                                     contact_id=ident)
+        return _Recipient(info.e164, ident, subscription)
 
     async def _template(self, actor: Actor, body: str | None, creative_id: int | None
                         ) -> _Template:

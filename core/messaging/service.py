@@ -13,7 +13,7 @@ from core.errors import NotFound
 from core.events import EventSink
 from core.ids import looks_like_message_id
 from core.messaging.models import MessageEvent, MessageSent, MessageStatus
-from core.messaging.receipts import ReceiptSummary, apply_receipts
+from core.messaging.receipts import ReceiptSummary, ReceiptWriter, apply_receipts
 from core.pagination import Page
 from core.permissions import Action, Actor
 from core.providers.base import Receipt
@@ -39,6 +39,7 @@ class MessageService:
         self.clock = clock
         self.lists = lists
         self.events = events  # outbound webhooks' delivery events
+        self.writer = ReceiptWriter()  # concurrent receipts share a transaction
 
     async def get(self, actor: Actor, public_id: str) -> MessageSent:
         actor.require(Action.READ)
@@ -91,4 +92,4 @@ class MessageService:
         ``sending_list_id``: only that list's messages (a callback acts for its list)."""
         return await apply_receipts(account_id, receipts, source=source,
                                     sending_list_id=sending_list_id, now=self.clock.now(),
-                                    sink=self.events)
+                                    sink=self.events, writer=self.writer)

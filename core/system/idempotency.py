@@ -6,20 +6,28 @@ The same request is the same method, path and body, the body compared as parsed 
 order is not told it sent something else. A body that is not JSON compares by its
 bytes. A request still running answers ``idempotency_in_progress``; one that failed is
 forgotten (:meth:`IdempotencyService.release`), so the client may retry it.
+
+:meth:`IdempotencyService.guarded` runs the claim, the request's own writes and the
+kept answer in one transaction: one commit (one WAL flush) per request instead of four,
+and a repeat sent while the first runs waits for it and gets its answer. A request that
+fails rolls back whole, its claim with it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
 
 from core.clock import Clock
 from core.errors import Conflict, ValidationError
+from core.sql import Params, fetch, ts
 from core.system.models import IdempotencyRecord
 from core.text import text_problem
 
@@ -88,13 +96,17 @@ class IdempotencyService:
         path = path[:MAX_PATH]
         now = self.clock.now()
         for _ in range(2):
-            try:
-                record = await IdempotencyRecord.create(
-                    account_id=account_id, key=key, method=method, path=path,
-                    request_hash=digest, created_at=now)
-                return Claim(record.id)
-            except IntegrityError:
-                first = await IdempotencyRecord.get_or_none(account_id=account_id, key=key)
+            # No exception on a repeat (it would abort the caller's transaction): the
+            # insert waits for a first request still running, then writes nothing.
+            p = Params()
+            created = await fetch(
+                "INSERT INTO idempotency_record (account_id, key, method, path, "
+                f"request_hash, created_at) VALUES ({p(account_id)}, {p(key)}, {p(method)}, "
+                f"{p(path)}, {p(digest)}, {p(ts(now))}) "
+                "ON CONFLICT (account_id, key) DO NOTHING RETURNING id", p)
+            if created:
+                return Claim(created[0]["id"])
+            first = await IdempotencyRecord.get_or_none(account_id=account_id, key=key)
             if first is None:
                 continue  # removed meanwhile: try again
             if now - first.created_at > TTL:
@@ -108,6 +120,15 @@ class IdempotencyService:
                                code="idempotency_in_progress")
             return Replay(first.status_code, first.response)
         raise Conflict(f"This {HEADER} is busy; retry.", code="idempotency_in_progress")
+
+    @contextlib.asynccontextmanager
+    async def guarded(self, account_id: int, key: str, *, method: str, path: str,
+                      body: bytes) -> AsyncIterator[Claim | Replay]:
+        """:meth:`claim` and what the block writes (the request, then :meth:`complete` or
+        :meth:`release`), committed together when the block ends; rolled back if it
+        raises."""
+        async with in_transaction():
+            yield await self.claim(account_id, key, method=method, path=path, body=body)
 
     async def complete(self, claim: Claim, *, status: int, body: Any) -> None:
         """Keep the answer (a JSON value) for repeats."""

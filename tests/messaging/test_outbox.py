@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from core.ids import short_code
 from core.messaging.models import MessageSent, MessageShortLink
-from core.messaging.outbox import CHUNK, NewLink, NewMessage, enqueue
+from core.messaging.outbox import CHUNK, COPY_FROM, NewLink, NewMessage, enqueue
 from tests.factories import make_tenant
 from tests.messaging.helpers import make_list, make_subscribers
 
@@ -64,3 +64,24 @@ async def test_codes_and_ids_drawn_twice_in_one_batch_are_redrawn(services, cloc
         [link] = await MessageShortLink.filter(message_id=row.id)
         assert link.contact_id == row.contact_id
         assert row.body == f"Deal: https://t.test/{link.code}"
+
+
+async def test_a_bulk_write_redraws_an_id_already_stored(services, clock):
+    """Past COPY_FROM rows PostgreSQL writes through COPY and a staging table: an id that
+    collides with a stored message is drawn again there too, and every row is written
+    once, with the fields it was given."""
+    tenant = await make_tenant(services)
+    lst = await make_list(tenant.account.id)
+    subs = await make_subscribers(lst, COPY_FROM + 10, when=clock.now())
+    first = _message(tenant, lst, subs[0], public_id="TAKENid1")
+    assert len(await enqueue([first], now=clock.now())) == 1
+    batch = [_message(tenant, lst, s) for s in subs[1:]]
+    batch[7].public_id = "TAKENid1"
+    queued = await enqueue(batch, now=clock.now())
+    assert len(queued) == len(batch)
+    assert len({q.public_id for q in queued}) == len(batch)
+    assert "TAKENid1" not in {q.public_id for q in queued}
+    rows = await MessageSent.filter(id__in=[q.id for q in queued])
+    assert sorted(r.contact_id for r in rows) == sorted(s.contact_id for s in subs[1:])
+    assert all(r.status == "queued" and r.price == Decimal("0.0045") for r in rows)
+    assert await MessageShortLink.all().count() == len(subs)
