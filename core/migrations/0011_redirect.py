@@ -8,7 +8,7 @@ from tortoise import fields
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0009_revenue')]
+    dependencies = [('models', '0010_campaigns')]
 
     initial = False
 

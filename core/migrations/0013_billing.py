@@ -9,7 +9,7 @@ from tortoise.indexes import Index
 from tortoise.migrations.constraints import UniqueConstraint
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0009_revenue')]
+    dependencies = [('models', '0012_journeys')]
 
     initial = False
 
