@@ -55,10 +55,19 @@ class Goal:
 
 BENCHES: list[Bench] = [
     Bench("keywords", [], ["--mix", "5000", "--repeat", "2"]),
-    Bench("audience_count", ["--rows", "1000000"], ["--rows", "100000", "--runs", "3"]),
+    Bench("webhooks", [], ["--seconds", "3"]),
+    Bench("send_api", [], ["--seconds", "3"]),
+    Bench("stop_burst", [], ["--subscribers", "1000"]),
     Bench("dispatch", ["--messages", "100000"], ["--messages", "20000"]),
-    Bench("import_csv", ["--sizes", "1000000"], ["--sizes", "100000"]),
     Bench("workers", ["--messages", "60000"], ["--messages", "20000"]),
+    Bench("audience_count", ["--rows", "1000000"], ["--rows", "100000", "--runs", "3"]),
+    Bench("launch", ["--rows", "1000000"], ["--rows", "100000", "--runs", "2"]),
+    Bench("redirect", [], ["--seconds", "3"]),
+    Bench("selection", [], ["--sends", "20000", "--seeds", "3"], timeout=3600),
+    Bench("billing", [], ["--messages", "20000", "--runs", "2"]),
+    Bench("charts", [], ["--charts", "6"]),
+    Bench("import_csv", ["--sizes", "1000000"], ["--sizes", "100000"]),
+    Bench("providers", [], ["--messages", "20000", "--http-messages", "5000"]),
 ]
 
 GOALS: list[Goal] = [
