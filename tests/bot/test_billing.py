@@ -13,6 +13,7 @@ import pytest
 
 from bot.cogs.sms import UsagePeriod
 from bot.render import COLOUR, DANGER, WARNING
+from bot.render.billing import usd
 from core.accounts.models import Account, AccountStatus, BillingStatus
 from core.billing.gate import AccountBillingGate
 from core.billing.models import BillingProfile, Invoice, InvoiceStatus, UsageRecord
@@ -138,6 +139,13 @@ async def test_usage_of_a_quiet_period_says_nothing_was_sent_and_shows_no_differ
 
 def test_usage_offers_exactly_the_periods_core_knows():
     assert UsagePeriod.__args__ == PERIODS
+
+
+@pytest.mark.parametrize(("amount", "shown"), [
+    ("1234567.885", "$1,234,567.89"),  # half up, as charges round
+    ("0.0049", "$0.00"), ("0.005", "$0.01"), ("-11.745", "-$11.75"), ("0", "$0.00")])
+def test_money_is_shown_to_the_cent_with_thousands_separators(amount, shown):
+    assert usd(Decimal(amount)) == shown
 
 
 # -- /sms balance ------------------------------------------------------------------------
