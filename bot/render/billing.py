@@ -9,15 +9,17 @@ from decimal import Decimal
 import discord
 
 from bot.render import COLOUR, DANGER, WARNING, when
-from core.billing.models import Invoice, InvoiceStatus
+from core.accounts.models import BillingStatus
+from core.billing.models import Gateway, Invoice, InvoiceStatus
 from core.billing.pricing import to_cents
 from core.billing.service import Balance, UsageSummary
 
 PERIOD_TITLES = {"today": "today (UTC)", "week": "the last 7 days",
                  "month": "this month (UTC)", "all": "all time"}
-HOLD_REASONS = {"no_payment_method": "no payment method on file",
-                "payment_failed": "a payment failed or an invoice is overdue"}
-GATEWAYS = {"manual": "invoice (paid by hand)", "stripe": "Stripe"}
+HOLD_REASONS: dict[str, str] = {
+    BillingStatus.NO_PAYMENT_METHOD: "no payment method on file",
+    BillingStatus.PAYMENT_FAILED: "a payment failed or an invoice is overdue"}
+GATEWAYS: dict[str, str] = {Gateway.MANUAL: "invoice (paid by hand)", Gateway.STRIPE: "Stripe"}
 INVOICES_SHOWN = 5  # an embed field holds 1,024 characters
 
 
@@ -86,7 +88,7 @@ def cap_text(b: Balance) -> str:
 
 
 def balance_embed(b: Balance, *, now: dt.datetime) -> discord.Embed:
-    held = b.billing_status != "ok"
+    held = b.billing_status != BillingStatus.OK
     over_cap = b.spend_cap is not None and b.month_to_date >= Decimal(b.spend_cap)
     colour = DANGER if held else WARNING if b.outstanding_invoices or over_cap else COLOUR
     embed = discord.Embed(title="Balance", colour=colour,
