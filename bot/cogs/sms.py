@@ -1,10 +1,11 @@
-"""/sms: ping, status, link, unlink, whoami; and the guard against keys posted in public."""
+"""/sms: ping, status, link, unlink, whoami, usage, balance; and the guard against keys
+posted in public."""
 
 from __future__ import annotations
 
 import logging
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import discord
 from discord import app_commands
@@ -12,6 +13,7 @@ from discord.ext import commands
 
 from bot.checks import actor_of, linked
 from bot.options import TextOption
+from bot.render import billing as render_billing
 from bot.render import sms as render
 from bot.replies import thinking
 from core.redaction import contains_api_key
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ApiKeyOption = app_commands.Transform[str, TextOption("api_key", max_length=200)]
+UsagePeriod = Literal["today", "week", "month", "all"]  # core.billing.service.PERIODS
 GUARD_MEMORY = 1000  # recent messages already flagged, so one leak gets one notice
 
 
@@ -70,6 +73,26 @@ class SmsCog(commands.GroupCog, group_name="sms", group_description="Your Trackl
         await thinking(interaction)
         link = await self.services.discord_links.whoami(actor_of(interaction))
         await interaction.edit_original_response(embed=render.whoami_embed(link))
+
+    @app_commands.command(name="usage", description="Messages and segments sent, and their "
+                                                    "cost at list price")
+    @app_commands.describe(period="today and month are UTC; week is the last 7 days "
+                                  "(default: month)")
+    @linked()
+    async def usage(self, interaction: discord.Interaction,
+                    period: UsagePeriod = "month") -> None:
+        await thinking(interaction)
+        summary = await self.services.billing.usage(actor_of(interaction), period)
+        await interaction.edit_original_response(embed=render_billing.usage_embed(summary))
+
+    @app_commands.command(name="balance", description="What you owe, unbilled usage, the "
+                                                      "spend cap and any billing hold")
+    @linked()
+    async def balance(self, interaction: discord.Interaction) -> None:
+        await thinking(interaction)
+        balance = await self.services.billing.balance(actor_of(interaction))
+        await interaction.edit_original_response(embed=render_billing.balance_embed(
+            balance, now=self.services.clock.now()))
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:

@@ -12,6 +12,8 @@ NEXT_STEP = {
     "discord_not_linked": f"To link one, use {LINK} (the reply is private).",
     "discord_link_revoked": f"Link again with {LINK}.",
     "ticket_claimed": "Use `/support assign` to take it over.",
+    "account_suspended": "Nothing is sent while it is; to ask why, open a ticket with "
+                         "`/support new`.",
     "discord_server_not_linked": "An owner of the account can link it with `/server link`.",
 }
 

@@ -24,7 +24,11 @@ async def test_bot_starts_syncs_its_commands_to_the_guild(bot, discord_fake):
     synced = {c["name"]: c for c in discord_fake.commands[FakeDiscord.GUILD_ID]}
     assert set(synced) == {"sms", "support", "server", "alerts", "report"}
     assert {o["name"] for o in synced["sms"]["options"]} == {
-        "ping", "status", "link", "unlink", "whoami"}
+        "ping", "status", "link", "unlink", "whoami", "usage", "balance"}
+    [usage] = [o for o in synced["sms"]["options"] if o["name"] == "usage"]
+    [period] = usage["options"]
+    assert (period["name"], period.get("required", False)) == ("period", False)
+    assert [c["value"] for c in period["choices"]] == ["today", "week", "month", "all"]
     assert {o["name"] for o in synced["support"]["options"]} == {
         "new", "list", "queue", "claim", "assign", "priority", "close", "reopen"}
     assert discord_fake.commands.get(None) is None  # nothing global

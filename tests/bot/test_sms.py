@@ -154,7 +154,8 @@ async def test_revoking_the_linked_key_or_suspending_the_account_stops_the_link(
     result = await link_user(services, alice, tenant.keys[Role.MEMBER])
     await services.accounts.set_status(tenant.account.id, AccountStatus.SUSPENDED)
     reply = await discord_fake.command(alice, "sms whoami")
-    assert reply.content == "This account is suspended."
+    assert reply.content == ("This account is suspended. Nothing is sent while it is; to ask "
+                             "why, open a ticket with `/support new`.")
 
     await services.accounts.set_status(tenant.account.id, AccountStatus.ACTIVE)
     await services.accounts.revoke_api_key(Actor.system(tenant.account.id),
