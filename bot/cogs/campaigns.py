@@ -31,7 +31,7 @@ class Confirm(discord.ui.View):
     from a stale copy of the message)."""
 
     def __init__(self, user_id: int, label: str, style: discord.ButtonStyle,
-                 act: Callable[[discord.Interaction], Awaitable[None]],
+                 act: Callable[[discord.Interaction, Actor], Awaitable[None]],
                  dismissed: str) -> None:
         super().__init__(timeout=CONFIRM_SECONDS)
         self.user_id = user_id
@@ -61,7 +61,9 @@ class Confirm(discord.ui.View):
         async with self.lock:  # two clicks in flight: the second waits, core refuses it
             try:
                 await interaction.response.edit_message(view=self._disabled())
-                await self.act(interaction)
+                # Who they are now: a link revoked since the question no longer acts.
+                links = trackly_bot(interaction).services.discord_links
+                await self.act(interaction, await links.actor_for(interaction.user.id))
             except Exception as exc:
                 await handle_interaction_error(interaction, exc)
 
@@ -105,8 +107,8 @@ class CampaignCog(commands.GroupCog, group_name="campaign",
         await schedules.launch(actor, schedule.id, dry_run=True, now=True)  # may refuse
         preview = await schedules.preview(actor, str(schedule.id))
 
-        async def act(click: discord.Interaction) -> None:
-            result = await schedules.launch(actor, schedule.id, now=True, wait=False)
+        async def act(click: discord.Interaction, now: Actor) -> None:
+            result = await schedules.launch(now, schedule.id, now=True, wait=False)
             await click.edit_original_response(
                 embed=render.launched_embed(schedule.name, result), view=None)
 
@@ -137,8 +139,8 @@ class CampaignCog(commands.GroupCog, group_name="campaign",
         schedules = self.services.schedules
         schedule = await schedules.find(actor, name)
 
-        async def act(click: discord.Interaction) -> None:
-            moved = await schedules.cancel(actor, schedule.id)
+        async def act(click: discord.Interaction, now: Actor) -> None:
+            moved = await schedules.cancel(now, schedule.id)
             await click.edit_original_response(
                 content=render.moved_text(moved.name, moved.status), embed=None, view=None)
 

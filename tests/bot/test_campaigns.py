@@ -188,3 +188,18 @@ async def test_pause_resume_and_a_confirmed_cancel(bot, services, discord_fake, 
     await discord_fake.wait_until(lambda: "cancelled" in ask.content, what="the outcome")
     assert ask.content == "🚫 **Spring blast** is now cancelled."
     assert (await Schedule.get(id=schedule.id)).status == "cancelled"
+
+
+async def test_a_launch_confirmed_after_unlinking_is_refused(bot, services, discord_fake,
+                                                              clock):
+    tenant, schedule = await campaign(services, clock)
+    olivia = discord_fake.add_user("olivia")
+    await link_user(services, olivia, tenant.keys[Role.OWNER])
+    ask = await discord_fake.command(olivia, "campaign launch", {"name": "Spring blast"})
+    await services.discord_links.unlink(olivia.id)  # e.g. from another channel
+
+    click = await discord_fake.click(olivia, ask.message, "Launch")
+    await discord_fake.wait_until(lambda: click.followups, what="the refusal")
+    assert "/sms link <api_key>" in click.followups[-1]["content"]
+    assert not await ScheduleRun.exists(schedule_id=schedule.id)
+    assert (await Schedule.get(id=schedule.id)).status == "draft"
