@@ -73,6 +73,7 @@ class TracklyBot(commands.Bot):
     async def setup_hook(self) -> None:
         from bot.cogs.admin import AdminCog
         from bot.cogs.alerts import AlertsCog
+        from bot.cogs.campaigns import CampaignCog
         from bot.cogs.reports import ReportCog
         from bot.cogs.server import ServerCog
         from bot.cogs.sms import SmsCog
@@ -84,7 +85,7 @@ class TracklyBot(commands.Bot):
             # reads the owners synchronously, so settle them before any command arrives.
             self.owner_ids = application_owners(self.application)
         for cog in (SmsCog(self), SupportCog(self), AdminCog(self), ServerCog(self),
-                    AlertsCog(self), ReportCog(self)):
+                    AlertsCog(self), ReportCog(self), CampaignCog(self)):
             await self.add_cog(cog)
         self.notifier.start()  # waits for READY, then delivers what waited while away
         self.summaries.start()

@@ -66,6 +66,25 @@ class ScheduleView:
 
 
 @dataclass
+class CampaignLine:
+    """One line of a campaign list: the schedule, its latest run and that run's messages
+    per status (empty without a run)."""
+    schedule: Schedule
+    run: ScheduleRun | None
+    counts: dict[str, int]
+
+
+@dataclass
+class CampaignPreview:
+    """What a campaign is and what launching it now would do: its audiences' names, its
+    variants, the dry run's numbers and the account's spend cap (None: no cap)."""
+    view: ScheduleView
+    audiences: list[str]
+    estimate: Estimate
+    spend_cap: Decimal | None
+
+
+@dataclass
 class LaunchResult:
     status: str
     recipients: int
@@ -184,6 +203,55 @@ class ScheduleService:
         total = await query.count()
         items = await query.order_by("-id").offset((page - 1) * per_page).limit(per_page)
         return Page([await self._view(s) for s in items], total)
+
+    async def lines(self, actor: Actor, *, limit: int = 25) -> list[CampaignLine]:
+        """The newest campaigns with their latest run's progress, in three statements
+        whatever the number of campaigns."""
+        actor.require(Action.READ)
+        schedules = await Schedule.filter(account_id=actor.account_id).order_by(
+            "-id").limit(limit)
+        runs = await ScheduleRun.filter(schedule_id__in=[s.id for s in schedules]
+                                        ).order_by("id") if schedules else []
+        latest = {r.schedule_id: r for r in runs}
+        counts = await queries.run_message_counts([r.id for r in latest.values()])
+        return [CampaignLine(s, latest.get(s.id),
+                             counts.get(latest[s.id].id, {}) if s.id in latest else {})
+                for s in schedules]
+
+    async def named(self, actor: Actor, typed: str, *, limit: int = 25
+                    ) -> list[tuple[int, str]]:
+        """Campaigns whose name contains ``typed`` (any case), newest first: (id, name)."""
+        actor.require(Action.READ)
+        rows = await Schedule.filter(account_id=actor.account_id,
+                                     name__icontains=typed).order_by("-id").limit(
+            limit).values_list("id", "name")
+        return [(int(i), str(n)) for i, n in rows]
+
+    async def find(self, actor: Actor, ref: str) -> Schedule:
+        """A campaign by its id (what name autocompletion sends) or its exact name (any
+        case; the newest of that name)."""
+        actor.require(Action.READ)
+        ref = ref.strip()
+        query = Schedule.filter(account_id=actor.account_id)
+        found = None
+        if ref.isdigit() and len(ref) < 10:
+            found = await query.filter(id=int(ref)).first()
+        if found is None:
+            found = await query.filter(name__iexact=ref).order_by("-id").first()
+        if found is None:
+            raise NotFound(f"No campaign named {ref!r}.", code="schedule_not_found")
+        return found
+
+    async def preview(self, actor: Actor, ref: str) -> CampaignPreview:
+        """The campaign and its dry run now: reading it needs no right to send it."""
+        schedule = await self.find(actor, ref)
+        view = await self._view(schedule, runs=True)
+        names = [a.name for a in await Audience.filter(id__in=view.audience_ids
+                                                       ).order_by("id")]
+        estimate = await self.launcher.dry_run(schedule)
+        cap = (await self.billing.spend_cap(schedule.account_id)
+               if self.billing is not None else None)
+        return CampaignPreview(view, names, estimate, cap)
 
     async def events(self, actor: Actor, schedule_id: int) -> list[ScheduleEvent]:
         schedule = await self._get(actor, schedule_id)

@@ -22,7 +22,7 @@ async def test_bot_starts_syncs_its_commands_to_the_guild(bot, discord_fake):
     assert sync.path == (f"/applications/{FakeDiscord.APP_ID}/guilds/"
                          f"{FakeDiscord.GUILD_ID}/commands")
     synced = {c["name"]: c for c in discord_fake.commands[FakeDiscord.GUILD_ID]}
-    assert set(synced) == {"sms", "support", "server", "alerts", "report"}
+    assert set(synced) == {"sms", "support", "server", "alerts", "report", "campaign"}
     assert {o["name"] for o in synced["sms"]["options"]} == {
         "ping", "status", "link", "unlink", "whoami", "usage", "balance"}
     [usage] = [o for o in synced["sms"]["options"] if o["name"] == "usage"]
@@ -100,7 +100,7 @@ async def test_owner_syncs_commands_by_mention_and_others_cannot(bot, discord_fa
     done = await discord_fake.wait_until(
         lambda: [m for m in discord_fake.bot_messages(FakeDiscord.GENERAL_CHANNEL_ID)
                  if m["content"].startswith("Synced")], what="the sync reply")
-    assert done[0]["content"] == f"Synced 5 command(s) to guild {FakeDiscord.GUILD_ID}."
+    assert done[0]["content"] == f"Synced 6 command(s) to guild {FakeDiscord.GUILD_ID}."
     assert len(discord_fake.find_requests("PUT", "/commands")) == before + 1
 
     await discord_fake.push_message(stranger, f"{mention} dance")  # chatter: ignored
