@@ -116,7 +116,8 @@ async def test_schedule_create_launch_dry_run_and_lifecycle(services, http, cloc
     assert numbers["recipients"] == 5 and numbers["status"] == "draft"
     assert set(numbers["skipped"]) == {"unsubscribed", "blocked", "in_journey",
                                        "frequency_cap", "invalid"}
-    assert numbers["segments"] == 5 and numbers["estimated_cost"] == "0.0225"
+    # five segments inside the month's free allowance: billing prices them at nothing
+    assert numbers["segments"] == 5 and numbers["estimated_cost"] == "0.0000"
 
     launched = await (await http.post(f"/api/v2/schedules/{sid}/launch", headers=h)).json()
     assert launched["status"] == "scheduled"
