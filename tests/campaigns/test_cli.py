@@ -73,7 +73,7 @@ def test_list_show_and_launch_with_a_confirmation(tmp_path, env):
     launch = ["campaign", "launch", str(sid), "--account", "1", "--now"]
     declined = _answer(launch, env, tmp_path, "n\n")
     assert declined.returncode == 1 and "Not launched" in declined.stderr
-    assert "3 recipients; skipped: none; 3 segments; estimated cost $0.0135" in \
+    assert "3 recipients; skipped: none; 3 segments; estimated cost $0.00" in \
         declined.stdout
     assert "draft" in trackly("campaign", "list", "--account", "1", cwd=tmp_path,
                               env=env).stdout

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 from pydantic import Field
 
 from core.journeys.models import JourneyStatus
-from core.text import Text
+from core.text import Text, TextJson
 from web.auth import require_actor
 from web.bodies import Body, parse_body, path_id
 from web.keys import SERVICES
@@ -24,16 +22,16 @@ _STEPS = ("Steps: {position, type: send|wait|wait_until|condition|set_field|unsu
 class JourneyIn(Body):
     name: Text
     list_number: Text
-    trigger: dict[str, Any] | None = Field(
+    trigger: TextJson | None = Field(
         None, description="Nested AND/OR groups of conditions on custom.<key> and "
                           "signup_method (eq, ne, in, not_in, exists, contains)")
-    steps: list[dict[str, Any]] = Field(description=_STEPS)
+    steps: list[TextJson] = Field(description=_STEPS)
 
 
 class JourneyChange(Body):
     name: Text | None = None
-    trigger: dict[str, Any] | None = None
-    steps: list[dict[str, Any]] | None = Field(None, description=_STEPS)
+    trigger: TextJson | None = None
+    steps: list[TextJson] | None = Field(None, description=_STEPS)
 
 
 def _id(request: web.Request) -> int:
