@@ -125,6 +125,11 @@ class Settings(BaseSettings):
     discord_alert_poll_seconds: Annotated[float, Field(gt=0, le=300)] = Field(
         5, validation_alias=AliasChoices("TRACKLY_DISCORD_ALERT_POLL_SECONDS")
     )
+    # How often a campaign's progress message in Discord is refreshed (an edit only when
+    # the numbers changed): well inside Discord's 5 edits per 5 seconds per channel.
+    discord_progress_seconds: Annotated[float, Field(gt=0, le=300)] = Field(
+        5, validation_alias=AliasChoices("TRACKLY_DISCORD_PROGRESS_SECONDS")
+    )
     support_max_open_tickets: Annotated[int, Field(ge=1, le=100)] = Field(
         3, validation_alias=AliasChoices("TRACKLY_SUPPORT_MAX_OPEN_TICKETS")
     )

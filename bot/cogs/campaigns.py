@@ -10,6 +10,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.campaign_progress import ProgressMessages
 from bot.checks import actor_of, linked, trackly_bot
 from bot.errors import handle_interaction_error
 from bot.options import TextOption
@@ -79,7 +80,11 @@ class CampaignCog(commands.GroupCog, group_name="campaign",
     def __init__(self, bot: TracklyBot) -> None:
         self.bot = bot
         self.services = bot.services
+        self.progress = ProgressMessages(bot)
         super().__init__()
+
+    async def cog_unload(self) -> None:
+        await self.progress.stop()
 
     @app_commands.command(name="list", description="Campaigns: status, next run, progress")
     @linked()
@@ -111,6 +116,9 @@ class CampaignCog(commands.GroupCog, group_name="campaign",
             result = await schedules.launch(now, schedule.id, now=True, wait=False)
             await click.edit_original_response(
                 embed=render.launched_embed(schedule.name, result), view=None)
+            channel = click.channel
+            if result.run_id is not None and isinstance(channel, discord.abc.Messageable):
+                self.progress.follow(now, result.run_id, channel)
 
         view = Confirm(interaction.user.id, "Launch", discord.ButtonStyle.danger, act,
                        render.launch_dismissed())

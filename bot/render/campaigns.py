@@ -7,7 +7,7 @@ from decimal import Decimal
 import discord
 
 from bot.render import COLOUR, WARNING, when
-from core.campaigns.service import CampaignLine, CampaignPreview, LaunchResult
+from core.campaigns.service import CampaignLine, CampaignPreview, LaunchResult, RunProgress
 
 STATUS_ICON = {"draft": "📝", "scheduled": "🕒", "sending": "📤", "paused": "⏸️",
                "completed": "✅", "cancelled": "🚫", "archived": "🗄️"}
@@ -25,6 +25,28 @@ def progress(counts: dict[str, int]) -> str:
         return "no run yet"
     shown = [f"{counts.get(k, 0)} {k}" for k in PROGRESS]
     return f"{sum(counts.values())} messages: " + ", ".join(shown)
+
+
+def progress_embed(p: RunProgress, *, summary: bool = False) -> discord.Embed:
+    """The launched run as it advances; with ``summary``, how it ended."""
+    done = summary
+    state = ("finished" if p.status == "completed" else p.status) if summary else \
+        "waiting for delivery reports" if p.finished else "sending"
+    title = f"{'✅' if done else '📤'} {p.schedule_name}: {state}"
+    embed = discord.Embed(title=title[:256], colour=COLOUR)
+    total = sum(p.counts.values())
+    embed.description = (f"{p.recipients:,} recipients; {total:,} messages queued so far"
+                         if not done else f"{p.recipients:,} recipients, {total:,} messages")
+    embed.add_field(name="Waiting", value=f"{p.count('queued', 'sending'):,}")
+    embed.add_field(name="Sent", value=f"{p.count('sent'):,}")
+    embed.add_field(name="Delivered", value=f"{p.count('delivered'):,}")
+    failed = p.count("failed", "undelivered", "dropped", "orphaned")
+    embed.add_field(name="Failed", value=f"{failed:,}")
+    embed.add_field(name="Clicks", value=f"{p.clicks:,}")
+    embed.add_field(name="Revenue", value=f"${p.revenue.quantize(Decimal('0.01')):,}")
+    embed.set_footer(text=f"run {p.run_id}" + (" · summary" if done else
+                                               " · updated as the run advances"))
+    return embed
 
 
 def list_embed(lines: list[CampaignLine]) -> discord.Embed:

@@ -95,6 +95,23 @@ class LaunchResult:
     next_run_at: dt.datetime | None = None
 
 
+@dataclass(frozen=True)
+class RunProgress:
+    """Where a run stands: what the Discord progress message shows."""
+
+    schedule_name: str
+    run_id: int
+    status: str
+    recipients: int
+    counts: dict[str, int]  # messages by status
+    clicks: int  # counted (first human) clicks
+    revenue: Decimal  # attributed
+    finished: bool  # the run is over and none of its messages waits to go out
+
+    def count(self, *statuses: str) -> int:
+        return sum(self.counts.get(s, 0) for s in statuses)
+
+
 def rule_of(schedule: Schedule) -> Rule | None:
     if schedule.send_time is None:
         return None
@@ -217,6 +234,23 @@ class ScheduleService:
         return [CampaignLine(s, latest.get(s.id),
                              counts.get(latest[s.id].id, {}) if s.id in latest else {})
                 for s in schedules]
+
+    async def progress(self, actor: Actor, run_id: int) -> RunProgress:
+        """One run's progress: messages by status, counted clicks and revenue, and
+        whether it is over (finished, cancelled or skipped, nothing queued or sending)."""
+        actor.require(Action.READ)
+        run = await ScheduleRun.get_or_none(id=run_id, account_id=actor.account_id
+                                            ).select_related("schedule")
+        if run is None:
+            raise NotFound(f"No run {run_id}.", code="run_not_found")
+        counts = (await queries.run_message_counts([run.id])).get(run.id, {})
+        numbers = await queries.variant_numbers(run.id, run.started_at)
+        over = run.status in (RunStatus.COMPLETED, RunStatus.CANCELLED, RunStatus.SKIPPED)
+        waiting = counts.get("queued", 0) + counts.get("sending", 0)
+        return RunProgress(run.schedule.name, run.id, str(run.status), run.recipients_total,
+                           counts, sum(n.clicks for n in numbers),
+                           sum((n.revenue for n in numbers), Decimal(0)),
+                           over and not waiting)
 
     async def named(self, actor: Actor, typed: str, *, limit: int = 25
                     ) -> list[tuple[int, str]]:
