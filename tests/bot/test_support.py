@@ -322,9 +322,13 @@ async def test_edits_and_deletions_in_a_ticket_thread_reach_the_transcript(
     await discord_fake.command(alice, "support list")  # the bot has handled them all
 
     async def settled() -> list[SupportTicketMessage] | None:
+        # the bot handles each gateway event in its own task: wait for every one of them
+        # (the edit as well as both deletions), not only for the last to arrive
         lines = await SupportTicketMessage.all().order_by("discord_message_id")
-        return lines if sum(m.deleted_at is not None for m in lines) == 2 else None
-    lines = await eventually(settled, what="the deletions mirrored")
+        deleted = sum(m.deleted_at is not None for m in lines)
+        edited = sum(m.edited_at is not None for m in lines)
+        return lines if deleted == 2 and edited == 1 else None
+    lines = await eventually(settled, what="the edit and the deletions mirrored")
     assert [(m.content, m.original_content, m.edited_at, m.deleted_at) for m in lines] == [
         ("Campaign 21 is stuck", "Campaign 12 is stuck", edited_at, None),
         ("since 9am", None, None, clock.now()),
