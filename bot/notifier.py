@@ -8,12 +8,12 @@ the marker among the channel's recent messages: found, it is marked without a re
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import TYPE_CHECKING
 
 import discord
 
+from bot.polling import BackgroundLoop
 from bot.render.alerts import alert_embed
 from core.notifications.delivery import Delivery
 
@@ -24,23 +24,14 @@ log = logging.getLogger(__name__)
 HISTORY_LOOKBACK = 50  # messages of the channel searched for a retried alert's marker
 
 
-class Notifier:
+class Notifier(BackgroundLoop):
+    task_name = "alert notifier"
+
     def __init__(self, bot: TracklyBot) -> None:
         self.bot = bot
         self.delivery = bot.services.alert_delivery
         self.poll = bot.services.settings.discord_alert_poll_seconds
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="alert notifier")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        super().__init__()
 
     async def _run(self) -> None:
         await self.bot.wait_until_ready()

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import TYPE_CHECKING
 
 import discord
 
+from bot.polling import BackgroundLoop
 from bot.render import reports as render
 from core.reports.daily import DueSummary
 
@@ -18,23 +18,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class SummaryPoster:
+class SummaryPoster(BackgroundLoop):
+    task_name = "daily summaries"
+
     def __init__(self, bot: TracklyBot) -> None:
         self.bot = bot
         self.summaries = bot.services.daily_summaries
         self.poll = bot.services.settings.discord_alert_poll_seconds
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="daily summaries")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        super().__init__()
 
     async def _run(self) -> None:
         await self.bot.wait_until_ready()
