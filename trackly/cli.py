@@ -6,7 +6,7 @@ import asyncio
 import functools
 import logging
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -15,6 +15,7 @@ import click
 from core.accounts.models import AccountStatus
 from core.db import database, migrate, pending_migrations
 from core.errors import TracklyError
+from core.pagination import Page
 from core.permissions import Actor, Role
 from core.services import Services
 from core.settings import Settings, SettingsError, check_data_dir, load_settings, make_data_dir
@@ -149,6 +150,25 @@ def guarded(call: Callable[[], T]) -> T:
 
 
 pass_ctx = click.make_pass_decorator(Context, ensure=True)
+
+
+async def every_page(fetch: Callable[[int], Awaitable[tuple[Sequence[T], int]]]
+                     ) -> AsyncIterator[T]:
+    """Every item of a paged listing: ``fetch(page)`` answers (items, total)."""
+    page, shown = 1, 0
+    while True:
+        items, total = await fetch(page)
+        for item in items:
+            yield item
+        shown += len(items)
+        if not items or shown >= total:
+            return
+        page += 1
+
+
+async def _pair(found: Awaitable[Page[T]]) -> tuple[Sequence[T], int]:
+    page = await found
+    return page.items, page.total
 
 
 def async_command(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
@@ -426,16 +446,12 @@ async def list_list(services: Services, account_id: int) -> None:
     """List an account's sending lists: id, number, provider, status, name."""
     await _require_account(services, account_id)
     actor = Actor.system(account_id)
-    page, shown = 1, 0
-    while True:
-        lists, total = await services.lists.list_lists(actor, page=page, per_page=100)
-        for found in lists:
-            click.echo(f"{found.id}\t{found.phone_number}\t{found.provider}\t"
-                       f"{found.status}\t{found.name}")
-        shown += len(lists)
-        if not lists or shown >= total:
-            break
-        page += 1
+    total = 0
+    async for found in every_page(lambda page: services.lists.list_lists(
+            actor, page=page, per_page=100)):
+        total += 1
+        click.echo(f"{found.id}\t{found.phone_number}\t{found.provider}\t"
+                   f"{found.status}\t{found.name}")
     if total == 0:
         announce("No sending lists yet: create one with POST /api/v2/lists.")
 
@@ -495,18 +511,12 @@ async def audience_list(services: Services, account_id: int) -> None:
     """An account's audiences: id, name, source lists, cached size."""
     await _require_account(services, account_id)
     actor = Actor.system(account_id)
-    page, shown = 1, 0
-    while True:
-        found = await services.audiences.page(actor, page=page, per_page=100)
-        for view in found.items:
-            size = view.audience.cached_size
-            click.echo(f"{view.id}\t{view.audience.name}\tlists "
-                       f"{','.join(map(str, view.list_ids))}\t"
-                       f"{'-' if size is None else f'{size:,}'}")
-        shown += len(found.items)
-        if not found.items or shown >= found.total:
-            break
-        page += 1
+    async for view in every_page(lambda page: _pair(services.audiences.page(
+            actor, page=page, per_page=100))):
+        size = view.audience.cached_size
+        click.echo(f"{view.id}\t{view.audience.name}\tlists "
+                   f"{','.join(map(str, view.list_ids))}\t"
+                   f"{'-' if size is None else f'{size:,}'}")
 
 
 @audience.command("show")
@@ -538,17 +548,11 @@ async def campaign_list(services: Services, account_id: int) -> None:
     """An account's schedules: id, status, next run, name."""
     await _require_account(services, account_id)
     actor = Actor.system(account_id)
-    page, shown = 1, 0
-    while True:
-        found = await services.schedules.page(actor, page=page, per_page=100)
-        for view in found.items:
-            s = view.schedule
-            upcoming = s.next_run_at.isoformat() if s.next_run_at else "-"
-            click.echo(f"{s.id}\t{s.status}\t{upcoming}\t{s.name}")
-        shown += len(found.items)
-        if not found.items or shown >= found.total:
-            break
-        page += 1
+    async for view in every_page(lambda page: _pair(services.schedules.page(
+            actor, page=page, per_page=100))):
+        s = view.schedule
+        upcoming = s.next_run_at.isoformat() if s.next_run_at else "-"
+        click.echo(f"{s.id}\t{s.status}\t{upcoming}\t{s.name}")
 
 
 @campaign.command("show")
