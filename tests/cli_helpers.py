@@ -41,12 +41,14 @@ def trackly(*args: str, cwd: Path, env: dict[str, str] | None = None,
 
 
 def trackly_here(*args: str, cwd: Path, env: dict[str, str] | None = None,
-                 secret: str | None = TEST_SECRET) -> subprocess.CompletedProcess[str]:
+                 secret: str | None = TEST_SECRET, input: str | None = None
+                 ) -> subprocess.CompletedProcess[str]:
     """``trackly *args`` run in this process through the click entry point, with the
-    environment ``trackly()`` would give the process (our settings removed, ``env`` added)
-    and ``cwd`` as the working directory. An uncaught exception is answered as the process
-    would: exit code 1 and the traceback on stderr. For what does not need a process of
-    its own (signals, a terminal, argv bytes and ``trackly run`` do: use ``trackly()``)."""
+    environment ``trackly()`` would give the process (our settings removed, ``env`` added),
+    ``cwd`` as the working directory and ``input`` typed on stdin. An uncaught exception
+    is answered as the process would: exit code 1 and the traceback on stderr. For what
+    does not need a process of its own (signals, a terminal, argv bytes and
+    ``trackly run`` do: use ``trackly()``)."""
     from trackly import cli_billing  # noqa: F401  (adds team, billing and audit, as main() does)
     from trackly.cli import cli
 
@@ -58,7 +60,7 @@ def trackly_here(*args: str, cwd: Path, env: dict[str, str] | None = None,
     os.chdir(cwd)
     try:
         with tortoise_caches_set_aside():
-            result = CliRunner().invoke(cli, list(args), env=overlay)
+            result = CliRunner().invoke(cli, list(args), env=overlay, input=input)
     finally:
         os.chdir(here)
     stderr, code = result.stderr, result.exit_code

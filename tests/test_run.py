@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import http_json, start_run, trackly
+from tests.cli_helpers import http_json, start_run
+from tests.cli_helpers import trackly_here as trackly  # one-shot commands: in-process
 from tests.helpers import free_port
 
 
