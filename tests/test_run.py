@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import http_json, start_run
-from tests.cli_helpers import trackly_here as trackly  # one-shot commands: in-process
+from tests.cli_helpers import http_json, start_run, trackly
 from tests.helpers import free_port
 
 
