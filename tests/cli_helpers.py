@@ -1,5 +1,6 @@
-"""Run the real ``trackly`` command in a subprocess, as a user would, and talk to a
-``trackly run`` over HTTP from synchronous code."""
+"""Run the real ``trackly`` command in a subprocess, as a user would, or in this process
+(same command, same arguments, environment and working directory, without starting and
+importing a new Python), and talk to a ``trackly run`` over HTTP from synchronous code."""
 
 from __future__ import annotations
 
@@ -8,12 +9,15 @@ import os
 import subprocess
 import sys
 import time
+import traceback
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import IO, Any
 
-from tests.conftest import TEST_SECRET
+from click.testing import CliRunner
+
+from tests.conftest import TEST_SECRET, sqlite_image, tortoise_caches_set_aside
 
 
 def clean_env(env: dict[str, str] | None, secret: str | None = TEST_SECRET
@@ -34,6 +38,44 @@ def trackly(*args: str, cwd: Path, env: dict[str, str] | None = None,
     return subprocess.run([sys.executable, "-m", "trackly", *args], cwd=cwd,
                           env=clean_env(env, secret), capture_output=True, text=True,
                           timeout=timeout, check=False)
+
+
+def trackly_here(*args: str, cwd: Path, env: dict[str, str] | None = None,
+                 secret: str | None = TEST_SECRET, input: str | None = None
+                 ) -> subprocess.CompletedProcess[str]:
+    """``trackly *args`` run in this process through the click entry point, with the
+    environment ``trackly()`` would give the process (our settings removed, ``env`` added),
+    ``cwd`` as the working directory and ``input`` typed on stdin. An uncaught exception
+    is answered as the process would: exit code 1 and the traceback on stderr. For what
+    does not need a process of its own (signals, a terminal, argv bytes and
+    ``trackly run`` do: use ``trackly()``)."""
+    from trackly import cli_billing  # noqa: F401  (adds team, billing and audit, as main() does)
+    from trackly.cli import cli
+
+    unset: dict[str, str | None] = {k: None for k in os.environ
+                                    if k.startswith(("TRACKLY_", "DISCORD_"))}
+    wanted = clean_env(env, secret)
+    overlay = {**unset, **{k: v for k, v in wanted.items() if os.environ.get(k) != v}}
+    here = os.getcwd()
+    os.chdir(cwd)
+    try:
+        with tortoise_caches_set_aside():
+            result = CliRunner().invoke(cli, list(args), env=overlay, input=input)
+    finally:
+        os.chdir(here)
+    stderr, code = result.stderr, result.exit_code
+    if result.exc_info is not None and not isinstance(result.exc_info[1], SystemExit):
+        stderr += "".join(traceback.format_exception(*result.exc_info))
+        code = 1
+    return subprocess.CompletedProcess(["trackly", *args], code, result.stdout, stderr)
+
+
+def migrated_sqlite(path: Path) -> str:
+    """A SQLite database file at ``path`` with every committed migration applied (the bytes
+    of one migrated once per session: a fresh migration costs seconds of CPU). Answers its
+    TRACKLY_DATABASE_URL."""
+    path.write_bytes(sqlite_image())
+    return f"sqlite://{path}"
 
 
 def start_run(*, cwd: Path, port: int, env: dict[str, str] | None = None,

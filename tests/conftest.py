@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -16,6 +17,7 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from tortoise import Tortoise
+from tortoise.backends.base import executor as tortoise_executor
 from tortoise.migrations.executor import MigrationExecutor
 
 from core.clock import FakeClock
@@ -42,28 +44,79 @@ def _asyncpg_dsn(url: str) -> str:
     return urlunsplit(("postgresql", *parts[1:]))
 
 
+async def _pg_admin(server: str, sql: str) -> None:
+    conn = await asyncpg.connect(_asyncpg_dsn(server))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+_PG_TEMPLATES: dict[str, str] = {}  # server URL -> a migrated database to clone
+
+
+def _pg_template(server: str) -> str:
+    """A database on ``server`` migrated once per test process: each scratch database is a
+    clone of it (CREATE DATABASE ... TEMPLATE copies files; migrating replays every
+    migration's model state in Python, seconds each time). Dropped at session end."""
+    if server not in _PG_TEMPLATES:
+        name = f"trackly_tmpl_{os.getpid()}_{secrets.token_hex(3)}"
+        asyncio.run(_pg_admin(server, f'CREATE DATABASE "{name}"'))
+        _PG_TEMPLATES[server] = name
+        asyncio.run(migrate(_with_database(server, name)))
+    return _PG_TEMPLATES[server]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    for server, name in _PG_TEMPLATES.items():
+        asyncio.run(_pg_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    _PG_TEMPLATES.clear()
+
+
 @contextlib.contextmanager
 def scratch_postgres(prefix: str, *, server: str = BASE_URL, migrated: bool = True
                      ) -> Iterator[str]:
     """A PostgreSQL database of its own on ``server`` (a unique name, so parallel runs
-    never meet), migrated unless asked not to; dropped afterwards. Yields its URL."""
+    never meet), migrated unless asked not to (a clone of a database migrated once per
+    session); dropped afterwards. Yields its URL."""
     name = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(_asyncpg_dsn(server))
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    template = f' TEMPLATE "{_pg_template(server)}"' if migrated else ""
+    asyncio.run(_pg_admin(server, f'CREATE DATABASE "{name}"{template}'))
     try:
-        url = _with_database(server, name)
-        if migrated:
-            asyncio.run(migrate(url))
-        yield url
+        yield _with_database(server, name)
     finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(_pg_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@contextlib.contextmanager
+def tortoise_caches_set_aside() -> Iterator[None]:
+    """tortoise caches insert/delete SQL per connection *name* (EXECUTOR_CACHE): work on
+    another backend under the name "default" in this process (an in-process command on
+    SQLite during the PostgreSQL run) must neither use nor leave the other's SQL."""
+    kept = dict(tortoise_executor.EXECUTOR_CACHE)
+    tortoise_executor.EXECUTOR_CACHE.clear()
+    try:
+        yield
+    finally:
+        tortoise_executor.EXECUTOR_CACHE.clear()
+        tortoise_executor.EXECUTOR_CACHE.update(kept)
+
+
+@functools.cache
+def sqlite_image() -> bytes:
+    """The committed migrations applied once to an in-memory SQLite database, serialised
+    (the bytes of a database file)."""
+
+    async def build() -> bytes:
+        async with database("sqlite://:memory:") as ctx:
+            client = ctx.db("default")
+            executor = MigrationExecutor(client, tortoise_config("sqlite://:memory:")["apps"])
+            await executor.migrate()
+            raw = client._connection  # aiosqlite connection; serialise in its thread
+            return await raw._execute(raw._conn.serialize)
+
+    with tortoise_caches_set_aside():
+        return asyncio.run(build())
 
 
 @pytest.fixture(scope="session")
@@ -83,18 +136,7 @@ def sqlite_template() -> bytes:
 
     tortoise's migration engine replays model state in Python (seconds per run), so each
     test loads this image instead of migrating again."""
-    if IS_POSTGRES:
-        return b""
-
-    async def build() -> bytes:
-        async with database("sqlite://:memory:") as ctx:
-            client = ctx.db("default")
-            executor = MigrationExecutor(client, tortoise_config("sqlite://:memory:")["apps"])
-            await executor.migrate()
-            raw = client._connection  # aiosqlite connection; serialise in its thread
-            return await raw._execute(raw._conn.serialize)
-
-    return asyncio.run(build())
+    return b"" if IS_POSTGRES else sqlite_image()
 
 
 async def _truncate_postgres() -> None:

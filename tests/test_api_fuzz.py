@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import http_json, start_run, trackly
+from tests.cli_helpers import http_json, migrated_sqlite, start_run, trackly_here
 from tests.conftest import IS_POSTGRES, scratch_postgres
 from tests.fuzz_hooks import LIST_NUMBER
 from tests.helpers import free_port
@@ -39,9 +39,10 @@ class LiveApi:
 
 @pytest.fixture(scope="module")
 def database(tmp_path_factory) -> Iterator[str]:
-    """A database of its own: the server process writes to it for the whole module."""
+    """A database of its own, migrated (a copy of one migrated once per session): the
+    server process writes to it for the whole module."""
     if not IS_POSTGRES:
-        yield f"sqlite://{tmp_path_factory.mktemp('fuzz') / 'api.sqlite3'}"
+        yield migrated_sqlite(tmp_path_factory.mktemp("fuzz") / "api.sqlite3")
         return
     with scratch_postgres("trackly_fuzz") as url:
         yield url
@@ -54,11 +55,12 @@ def live_api(database, tmp_path_factory) -> Iterator[LiveApi]:
     base_url = f"http://127.0.0.1:{port}"
     env = {"TRACKLY_DATABASE_URL": database, "TRACKLY_PUBLIC_URL": base_url,
            "TRACKLY_DATA_DIR": str(workdir), "TRACKLY_LOG_LEVEL": "WARNING"}
+    # The set-up commands run in this process; the server under fuzz has its own.
     for args in (["migrate"], ["account", "create", "Fuzz", "--owner-email", "f@fuzz.test"]):
-        done = trackly(*args, cwd=workdir, env=env)
+        done = trackly_here(*args, cwd=workdir, env=env)
         assert done.returncode == 0, done.stderr
-    made = trackly("apikey", "create", "--account", "1", "--role", "owner", cwd=workdir,
-                   env=env)
+    made = trackly_here("apikey", "create", "--account", "1", "--role", "owner", cwd=workdir,
+                        env=env)
     assert made.returncode == 0, made.stderr
     server = start_run(cwd=workdir, port=port, env=env)
     try:

@@ -1,4 +1,7 @@
-"""The command line, run as a user runs it."""
+"""The command line, run as a user runs it: in this process through the click entry point
+(``trackly_here``) unless the test needs a process of its own (``trackly``: exit codes
+of a failed start, argv bytes, a terminal), on a SQLite file migrated once per session
+unless the first run on a new database is the point."""
 
 from __future__ import annotations
 
@@ -17,13 +20,13 @@ from core.contacts.lists import ListChanges
 from core.db import database
 from core.permissions import Actor
 from core.settings import load_settings
-from tests.cli_helpers import clean_env, trackly
+from tests.cli_helpers import clean_env, migrated_sqlite, trackly, trackly_here
 from tests.conftest import IS_POSTGRES, TEST_SECRET, scratch_postgres
 from trackly.bootstrap import build_services
 
 
 def _db_env(tmp_path) -> dict[str, str]:
-    return {"TRACKLY_DATABASE_URL": f"sqlite://{tmp_path / 'cli.sqlite3'}"}
+    return {"TRACKLY_DATABASE_URL": migrated_sqlite(tmp_path / "cli.sqlite3")}
 
 
 def _count(tmp_path, table: str) -> int:
@@ -36,39 +39,39 @@ def _count(tmp_path, table: str) -> int:
 
 def test_account_user_and_key_lifecycle(tmp_path):
     env = _db_env(tmp_path)
-    made = trackly("account", "create", "Acme Deals", "--owner-email", "Ops@Acme.test",
+    made = trackly_here("account", "create", "Acme Deals", "--owner-email", "Ops@Acme.test",
                    cwd=tmp_path, env=env)
     assert made.returncode == 0, made.stderr
     account_id = made.stdout.strip()
     assert account_id == "1"
 
-    added = trackly("user", "add", "ann@acme.test", "--account", account_id, "--role",
+    added = trackly_here("user", "add", "ann@acme.test", "--account", account_id, "--role",
                     "member", cwd=tmp_path, env=env)
     assert added.returncode == 0 and "as member" in added.stdout
 
-    key = trackly("apikey", "create", "--account", account_id, "--role", "viewer",
+    key = trackly_here("apikey", "create", "--account", account_id, "--role", "viewer",
                   "--name", "reporting", cwd=tmp_path, env=env)
     assert key.returncode == 0, key.stderr
     raw = key.stdout.strip()
     assert raw.startswith("trk_") and len(raw) == 36
     assert "will not be shown again" in key.stderr
 
-    listed = trackly("apikey", "list", "--account", account_id, cwd=tmp_path, env=env)
+    listed = trackly_here("apikey", "list", "--account", account_id, cwd=tmp_path, env=env)
     assert raw[:12] in listed.stdout and raw not in listed.stdout
     assert "active" in listed.stdout
 
-    revoked = trackly("apikey", "revoke", raw[:12], "--account", account_id, cwd=tmp_path,
+    revoked = trackly_here("apikey", "revoke", raw[:12], "--account", account_id, cwd=tmp_path,
                       env=env)
     assert revoked.returncode == 0, revoked.stderr
-    listed = trackly("apikey", "list", "--account", account_id, cwd=tmp_path, env=env)
+    listed = trackly_here("apikey", "list", "--account", account_id, cwd=tmp_path, env=env)
     assert "revoked" in listed.stdout
 
 
 def test_unknown_role_is_refused_and_changes_nothing(tmp_path):
     env = _db_env(tmp_path)
-    trackly("account", "create", "Acme", "--owner-email", "o@acme.test", cwd=tmp_path, env=env)
+    trackly_here("account", "create", "Acme", "--owner-email", "o@acme.test", cwd=tmp_path, env=env)
     before = _count(tmp_path, "api_key")
-    bad = trackly("apikey", "create", "--account", "1", "--role", "admin", cwd=tmp_path,
+    bad = trackly_here("apikey", "create", "--account", "1", "--role", "admin", cwd=tmp_path,
                   env=env)
     assert bad.returncode == 2
     assert "'admin' is not one of 'owner', 'member', 'viewer'" in bad.stderr
@@ -77,10 +80,10 @@ def test_unknown_role_is_refused_and_changes_nothing(tmp_path):
 
 def test_unknown_account_and_bad_email(tmp_path):
     env = _db_env(tmp_path)
-    missing = trackly("apikey", "create", "--account", "42", "--role", "owner", cwd=tmp_path,
+    missing = trackly_here("apikey", "create", "--account", "42", "--role", "owner", cwd=tmp_path,
                       env=env)
     assert missing.returncode == 1 and "error: No account 42." in missing.stderr
-    bad = trackly("account", "create", "X", "--owner-email", "not-an-email", cwd=tmp_path,
+    bad = trackly_here("account", "create", "X", "--owner-email", "not-an-email", cwd=tmp_path,
                   env=env)
     assert bad.returncode == 1 and "not a valid email" in bad.stderr
     assert _count(tmp_path, "account") == 0
@@ -113,7 +116,7 @@ def test_other_bad_settings_name_the_variable(tmp_path):
          "TRACKLY_SECRET_KEY: required with PostgreSQL"),
     ]
     for env, expected in cases:
-        done = trackly("account", "create", "X", "--owner-email", "o@x.test", cwd=tmp_path,
+        done = trackly_here("account", "create", "X", "--owner-email", "o@x.test", cwd=tmp_path,
                        env=env, secret=None)
         assert done.returncode == 2, (env, done.stderr)
         lines = done.stderr.strip().splitlines()
@@ -122,7 +125,7 @@ def test_other_bad_settings_name_the_variable(tmp_path):
 
 
 def test_config_masks_secrets(tmp_path):
-    done = trackly("config", cwd=tmp_path, env={
+    done = trackly_here("config", cwd=tmp_path, env={
         "TRACKLY_SECRET_KEY": "a-very-secret-value-1234",
         "DISCORD_TOKEN": "discord-token-secret-abcd",
         "TRACKLY_DATABASE_URL": "postgres://app:hunter2@db.internal/trackly",
@@ -138,14 +141,14 @@ def test_config_masks_secrets(tmp_path):
 
 def test_embedded_secret_key_is_generated_once_owner_only(tmp_path):
     env = {**_db_env(tmp_path), "TRACKLY_DATA_DIR": str(tmp_path)}
-    first = trackly("account", "create", "A", "--owner-email", "a@a.test", cwd=tmp_path,
+    first = trackly_here("account", "create", "A", "--owner-email", "a@a.test", cwd=tmp_path,
                     env=env, secret=None)
     assert first.returncode == 0, first.stderr
     secret_file = tmp_path / ".trackly-secret"
     assert oct(secret_file.stat().st_mode & 0o777) == "0o600"
     key = secret_file.read_text()
     assert len(key.strip()) >= 32
-    trackly("account", "create", "B", "--owner-email", "b@b.test", cwd=tmp_path, env=env,
+    trackly_here("account", "create", "B", "--owner-email", "b@b.test", cwd=tmp_path, env=env,
             secret=None)
     assert secret_file.read_text() == key
 
@@ -154,13 +157,13 @@ def test_data_left_by_an_earlier_version_is_not_silently_replaced(tmp_path):
     """Earlier versions kept the database and secret in the working directory; starting
     beside them on a fresh database and secret would look like lost data."""
     old = {"TRACKLY_DATA_DIR": "."}
-    made = trackly("account", "create", "Acme", "--owner-email", "o@acme.test",
+    made = trackly_here("account", "create", "Acme", "--owner-email", "o@acme.test",
                    cwd=tmp_path, env=old, secret=None)
     assert made.returncode == 0, made.stderr
     assert {"trackly.sqlite3", ".trackly-secret"} <= {p.name for p in tmp_path.iterdir()}
 
     for command in (["account", "create", "B", "--owner-email", "b@b.test"], ["migrate"]):
-        refused = trackly(*command, cwd=tmp_path, secret=None)
+        refused = trackly_here(*command, cwd=tmp_path, secret=None)
         assert refused.returncode == 2, refused.stderr
         lines = refused.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith(
@@ -168,7 +171,7 @@ def test_data_left_by_an_earlier_version_is_not_silently_replaced(tmp_path):
             "are from an earlier Trackly"), refused.stderr
         assert not (tmp_path / "trackly-data").exists()
 
-    kept = trackly("apikey", "list", "--account", "1", cwd=tmp_path, env=old, secret=None)
+    kept = trackly_here("apikey", "list", "--account", "1", cwd=tmp_path, env=old, secret=None)
     assert kept.returncode == 0, kept.stderr  # account 1 lives in the earlier database
 
 
@@ -198,33 +201,33 @@ def test_a_forgotten_account_id_and_list_number_can_be_found(tmp_path, backend_e
     """Item 25: a new user who lost the account id or the list number finds them from the
     command line (account list, user list, list list)."""
     env = backend_env
-    empty = trackly("account", "list", cwd=tmp_path, env=env)
+    empty = trackly_here("account", "list", cwd=tmp_path, env=env)
     assert empty.returncode == 0 and empty.stdout == "" and "No accounts yet" in empty.stderr
     for name, email in (("Acme Deals", "ops@acme.test"), ("Beta", "b@beta.test")):
-        assert trackly("account", "create", name, "--owner-email", email, cwd=tmp_path,
+        assert trackly_here("account", "create", name, "--owner-email", email, cwd=tmp_path,
                        env=env).returncode == 0
-    trackly("account", "suspend", "2", cwd=tmp_path, env=env)
-    listed = trackly("account", "list", cwd=tmp_path, env=env)
+    trackly_here("account", "suspend", "2", cwd=tmp_path, env=env)
+    listed = trackly_here("account", "list", cwd=tmp_path, env=env)
     assert listed.returncode == 0, listed.stderr
     assert [line.split("\t") for line in listed.stdout.splitlines()] == [
         ["1", "active", "Acme Deals", "ops@acme.test"],
         ["2", "suspended", "Beta", "b@beta.test"]]
 
-    trackly("user", "add", "ann@acme.test", "--account", "1", "--role", "member",
+    trackly_here("user", "add", "ann@acme.test", "--account", "1", "--role", "member",
             cwd=tmp_path, env=env)
-    team = [line.split("\t") for line in trackly("user", "list", "--account", "1",
+    team = [line.split("\t") for line in trackly_here("user", "list", "--account", "1",
                                                   cwd=tmp_path, env=env).stdout.splitlines()]
     assert [row[1:3] for row in team] == [["ops@acme.test", "owner"],
                                           ["ann@acme.test", "member"]]
     assert team[0][3] == "active" and team[1][3].startswith("invited")
 
     _make_list(env, tmp_path, account_id=1)
-    lists = trackly("list", "list", "--account", "1", cwd=tmp_path, env=env)
+    lists = trackly_here("list", "list", "--account", "1", cwd=tmp_path, env=env)
     assert lists.returncode == 0, lists.stderr
     assert lists.stdout.split("\t")[1:4] == ["+14155550000", "simulator", "active"]
-    none = trackly("list", "list", "--account", "2", cwd=tmp_path, env=env)
+    none = trackly_here("list", "list", "--account", "2", cwd=tmp_path, env=env)
     assert none.stdout == "" and "No sending lists yet" in none.stderr
-    missing = trackly("list", "list", "--account", "9", cwd=tmp_path, env=env)
+    missing = trackly_here("list", "list", "--account", "9", cwd=tmp_path, env=env)
     assert missing.returncode == 1 and "error: No account 9." in missing.stderr
 
 
@@ -232,14 +235,14 @@ def test_import_progress_is_lines_in_a_log_and_a_bar_on_a_terminal(tmp_path, bac
     """Item 25: with stderr not a terminal, progress was bare "rows" lines; now plain lines
     with counts and percentages. On a terminal it is a bar."""
     env = backend_env
-    trackly("account", "create", "Acme", "--owner-email", "o@acme.test", cwd=tmp_path,
+    trackly_here("account", "create", "Acme", "--owner-email", "o@acme.test", cwd=tmp_path,
             env=env)
     _make_list(env, tmp_path, account_id=1)
     csv = tmp_path / "many.csv"
     csv.write_text("phone,first_name\n" + "".join(
         f"+1415{2_000_000 + i:07d},N{i}\n" for i in range(25_000)))  # three batches
 
-    logged = trackly("import", str(csv), "--list", "+14155550000", cwd=tmp_path, env=env)
+    logged = trackly_here("import", str(csv), "--list", "+14155550000", cwd=tmp_path, env=env)
     assert logged.returncode == 0, logged.stderr
     lines = logged.stderr.splitlines()
     assert lines[0] == "Importing many.csv onto +14155550000 (dry run)"
@@ -280,10 +283,11 @@ def test_text_arguments_follow_the_one_text_rule(tmp_path, name, said):
     """Bytes that are not UTF-8 crashed with a traceback; a control character was
     stored in the account's name."""
     env = _db_env(tmp_path)
-    refused = trackly("account", "create", name, "--owner-email", "ops@acme.test",
-                      cwd=tmp_path, env=env)
+    run = trackly if "\udcff" in name else trackly_here  # argv bytes need a real argv
+    refused = run("account", "create", name, "--owner-email", "ops@acme.test",
+                  cwd=tmp_path, env=env)
     assert refused.returncode == 2
     assert said in refused.stderr
     assert "Traceback" not in refused.stderr
-    trackly("migrate", cwd=tmp_path, env=env)
+    trackly_here("migrate", cwd=tmp_path, env=env)
     assert _count(tmp_path, "account") == 0

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import http_json, start_run, trackly
+from tests.cli_helpers import http_json, migrated_sqlite, start_run, trackly_here
 from tests.conftest import IS_POSTGRES, scratch_postgres
 from tests.helpers import free_port
 
@@ -50,14 +50,14 @@ def live(tmp_path_factory) -> Iterator[Live]:
     port = free_port()
     with contextlib.ExitStack() as stack:
         url = stack.enter_context(scratch_postgres("trackly_edge")) if IS_POSTGRES else \
-            f"sqlite://{workdir / 'edge.sqlite3'}"
+            migrated_sqlite(workdir / "edge.sqlite3")
         env = {"TRACKLY_DATABASE_URL": url, "TRACKLY_DATA_DIR": str(workdir),
                "TRACKLY_LOG_LEVEL": "INFO"}
         for args in (["migrate"], ["account", "create", "Edge", "--owner-email", "e@x.test"]):
-            done = trackly(*args, cwd=workdir, env=env)
+            done = trackly_here(*args, cwd=workdir, env=env)  # set-up: in-process
             assert done.returncode == 0, done.stderr
-        key = trackly("apikey", "create", "--account", "1", "--role", "owner", cwd=workdir,
-                      env=env).stdout.split()[0]
+        key = trackly_here("apikey", "create", "--account", "1", "--role", "owner",
+                           cwd=workdir, env=env).stdout.split()[0]
         log_path = workdir / "server.log"
         with log_path.open("w") as log:
             server = start_run(cwd=workdir, port=port, env=env, log=log)

@@ -1,10 +1,10 @@
-"""`trackly audience ...` and `trackly campaign ...`, run as an operator runs them."""
+"""`trackly audience ...` and `trackly campaign ...`, run as an operator runs them (the
+click entry point in this process, with the answer typed on stdin)."""
 
 from __future__ import annotations
 
 import asyncio
 import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
@@ -14,7 +14,8 @@ from core.contacts.service import ContactInput
 from core.db import database
 from core.permissions import Actor
 from core.settings import load_settings
-from tests.cli_helpers import clean_env, trackly
+from tests.cli_helpers import migrated_sqlite
+from tests.cli_helpers import trackly_here as trackly
 from tests.conftest import IS_POSTGRES, TEST_SECRET, scratch_postgres
 from trackly.bootstrap import build_services
 
@@ -22,7 +23,7 @@ from trackly.bootstrap import build_services
 @pytest.fixture
 def env(tmp_path) -> Iterator[dict[str, str]]:
     if not IS_POSTGRES:
-        yield {"TRACKLY_DATABASE_URL": f"sqlite://{tmp_path / 'cli.sqlite3'}"}
+        yield {"TRACKLY_DATABASE_URL": migrated_sqlite(tmp_path / "cli.sqlite3")}
         return
     with scratch_postgres("trackly_cli_campaigns") as url:
         yield {"TRACKLY_DATABASE_URL": url}
@@ -52,9 +53,7 @@ def _prepare(env: dict[str, str], tmp_path) -> tuple[int, int]:
 
 def _answer(args: list[str], env: dict[str, str], tmp_path, typed: str
             ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "trackly", *args], cwd=tmp_path,
-                          env=clean_env(env), input=typed, capture_output=True, text=True,
-                          timeout=120, check=False)
+    return trackly(*args, cwd=tmp_path, env=env, input=typed)
 
 
 def test_list_show_and_launch_with_a_confirmation(tmp_path, env):

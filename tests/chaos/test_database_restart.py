@@ -15,7 +15,7 @@ import pytest
 
 from core.db import migrate
 from tests.chaos.postgres import BINDIR, private_postgres
-from tests.cli_helpers import start_run, trackly
+from tests.cli_helpers import start_run, trackly_here
 from tests.conftest import IS_POSTGRES
 from tests.helpers import free_port
 
@@ -83,10 +83,11 @@ def test_postgres_restarted_under_load_loses_nothing(tmp_path):
         asyncio.run(migrate(pg.url))
         env = {"TRACKLY_DATABASE_URL": pg.url, "TRACKLY_SIMULATOR_LATENCY_MS": "0",
                "TRACKLY_EXECUTOR_POLL_SECONDS": "0.1", "TRACKLY_DATA_DIR": str(tmp_path)}
-        account = trackly("account", "create", "Chaos", "--owner-email", "o@chaos.test",
+        # Set-up commands run in this process; `trackly run` below is the one under test.
+        account = trackly_here("account", "create", "Chaos", "--owner-email", "o@chaos.test",
                           cwd=tmp_path, env=env)
         assert account.returncode == 0, account.stderr
-        key = trackly("apikey", "create", "--account", account.stdout.strip(), "--role",
+        key = trackly_here("apikey", "create", "--account", account.stdout.strip(), "--role",
                       "owner", cwd=tmp_path, env=env).stdout.strip()
         port = free_port()
         base = f"http://127.0.0.1:{port}"

@@ -15,7 +15,8 @@ import aiohttp
 from core.contacts.models import ImportJob, ListContact
 from core.db import database
 from core.permissions import Role
-from tests.cli_helpers import trackly
+from tests.cli_helpers import migrated_sqlite
+from tests.cli_helpers import trackly_here as trackly  # the click entry point
 from tests.conftest import IS_POSTGRES, scratch_postgres
 from tests.contacts.helpers import LIST_NUMBER, make_list
 from tests.contacts.test_import import AWKWARD, EXPECTED_ERRORS
@@ -247,7 +248,7 @@ async def test_another_accounts_import_is_not_found(services, http):
 
 
 def _db_env(tmp_path: Path) -> dict[str, str]:
-    return {"TRACKLY_DATABASE_URL": f"sqlite://{tmp_path / 'cli.sqlite3'}",
+    return {"TRACKLY_DATABASE_URL": migrated_sqlite(tmp_path / "cli.sqlite3"),
             "TRACKLY_DATA_DIR": str(tmp_path)}
 
 
@@ -318,7 +319,7 @@ def test_cli_import_of_a_file_with_a_nul_byte(tmp_path):
     backend."""
     with contextlib.ExitStack() as stack:
         url = stack.enter_context(scratch_postgres("trackly_cli_import")) if IS_POSTGRES \
-            else f"sqlite://{tmp_path / 'cli.sqlite3'}"
+            else migrated_sqlite(tmp_path / "cli.sqlite3")
         env = {"TRACKLY_DATABASE_URL": url, "TRACKLY_DATA_DIR": str(tmp_path)}
         for args in (["migrate"], ["account", "create", "Acme", "--owner-email", "o@a.test"]):
             assert trackly(*args, cwd=tmp_path, env=env).returncode == 0

@@ -1,15 +1,16 @@
-"""The team, billing and audit commands, run as a user would (``python -m trackly``)."""
+"""The team, billing and audit commands, run as a user would (the ``trackly`` click entry
+point, in this process, on a SQLite file migrated once per session)."""
 
 from __future__ import annotations
 
-from tests.cli_helpers import trackly
+from tests.cli_helpers import migrated_sqlite, trackly_here
 
 
 def test_invite_accept_role_rules_and_the_trail_from_the_command_line(tmp_path):
-    env = {"TRACKLY_DATABASE_URL": f"sqlite://{tmp_path / 'cli.sqlite3'}"}
+    env = {"TRACKLY_DATABASE_URL": migrated_sqlite(tmp_path / "cli.sqlite3")}
 
     def run(*args: str):
-        return trackly(*args, cwd=tmp_path, env=env)
+        return trackly_here(*args, cwd=tmp_path, env=env)
 
     account = run("account", "create", "Acme", "--owner-email", "ops@acme.test").stdout.strip()
     invited = run("team", "invite", "ann@acme.test", "--account", account, "--role", "member")
