@@ -170,12 +170,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller sizes")
     parser.add_argument("--only", default="", help="comma-separated benchmark names")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    parser.add_argument("--rows", type=Path, help="also keep the recorded rows (JSON lines)")
     args = parser.parse_args()
     chosen = [b for b in BENCHES if not args.only or b.name in args.only.split(",")]
     outputs: dict[str, tuple[str, float, int]] = {}
     with tempfile.TemporaryDirectory(prefix="trackly-report-") as tmp:
-        record = Path(tmp) / "rows.jsonl"
-        record.touch()
+        record = args.rows or Path(tmp) / "rows.jsonl"
+        record.write_text("")
         for bench in chosen:
             print(f"running bench.{bench.name} ...", flush=True)
             outputs[bench.name] = run(bench, bench.quick if args.quick else bench.full,
