@@ -132,7 +132,7 @@ async def test_the_leader_killed_mid_tick_a_standby_takes_over_and_nothing_runs_
             seen.update(await _state())
             return bool(seen["half_queued"]) and seen["leader"] in procs
 
-        started = await _wait("the leader to be half-way through a launch", 60, mid_tick)
+        started = await _wait("the leader to be half-way through a launch", 75, mid_tick)
         leader = procs[seen["leader"]]
         leader.send_signal(signal.SIGKILL)
         killed_at = time.monotonic()
