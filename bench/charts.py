@@ -66,6 +66,7 @@ async def run(case: str, count: int, draw) -> Result:
         stop.set()
         await ticker
     return Result("-", case, count, seconds, latencies, rss.peak,
+                  extra={"loop_lag_max_ms": max(lags)},
                   note=f"loop lag max {max(lags):.0f} ms, p95 "
                        f"{sorted(lags)[int(0.95 * (len(lags) - 1))]:.0f} ms")
 

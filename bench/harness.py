@@ -70,6 +70,7 @@ class Result:
     peak_mb: float = 0.0
     baseline_rate: float | None = None
     note: str = ""
+    extra: dict[str, float] = field(default_factory=dict)  # figures a goal reads (report)
 
     @property
     def rate(self) -> float:
@@ -99,7 +100,7 @@ def record(title: str, results: Sequence[Result], unit: str) -> None:
                 "unit": unit, "p50": r.pct(0.5) if r.latencies_ms else None,
                 "p99": r.pct(0.99) if r.latencies_ms else None, "peak_mb": r.peak_mb or None,
                 "ratio": r.rate / r.baseline_rate if r.baseline_rate else None,
-                "note": r.note}) + "\n")
+                "note": r.note, **r.extra}) + "\n")
 
 
 def print_table(title: str, results: Sequence[Result], unit: str = "msg/s") -> None:

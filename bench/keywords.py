@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.harness import rss_mb
+from bench.harness import Result, record, rss_mb
 from core.compliance.keywords import classify
 from core.compliance.keywords.normalise import fold, tokens
 from core.compliance.keywords.vocabulary import SPELLABLE
@@ -88,6 +88,9 @@ def old_classifier() -> Callable[[str], object] | None:
             check=True, capture_output=True, text=True).stdout
     except (OSError, subprocess.CalledProcessError):
         return None
+    # The enum it imports has moved since (core.compliance.models held it then).
+    source = source.replace("from core.compliance.models import InboundIntent",
+                            "from core.compliance.keywords.intent import InboundIntent")
     module = types.ModuleType("baseline_keywords")
     sys.modules[module.__name__] = module  # dataclasses look their module up there
     exec(compile(source, "baseline_keywords.py", "exec"), module.__dict__)
@@ -182,6 +185,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"\nKeyword classification (python {sys.version.split()[0]}, "
           f"RSS {rss_mb():.0f} MB after the run)")
     print_table(rows)
+    record("Keyword classification", [
+        Result("python", f"{r.case}: {r.candidate}", r.items, r.seconds,
+               [us / 1000 for us in r.latencies_us], r.peak_kb / 1024, r.baseline_rate,
+               extra={"mean_us": r.mean}) for r in rows], unit="msg/s")
     over = [r for r in rows if r.candidate == "intent engine" and r.mean > 50]
     print("goal: under 50 us a message (mean us) -> "
           + ("MISSED for " + ", ".join(r.case for r in over) if over else "met"))

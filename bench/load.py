@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.harness import Result, record
+
 SECRET = "bench-secret-key-0123456789abcdef"
 
 
@@ -139,7 +141,12 @@ def wrk(url: str, script: str, *, connections: int, seconds: float, case: str,
                _ms(pct.get("99", "")), errors)
 
 
-def print_runs(title: str, runs: list[Run]) -> None:
+def print_runs(title: str, runs: list[Run], backend: str = "postgres") -> None:
+    record(title, [Result(backend, r.case, r.requests, r.seconds, peak_mb=r.peak_mb,
+                          extra={"rate": r.rate, "p50": r.p50, "p99": r.p99,
+                                 "errors": r.errors,
+                                 **({"ratio": r.rate / r.base_rate} if r.base_rate else {})})
+                   for r in runs], unit="req/s")
     print(f"\n{title}")
     header = (f"{'case':<44} {'requests':>9} {'seconds':>8} {'req/s':>9} {'p50 ms':>8} "
               f"{'p90 ms':>8} {'p99 ms':>8} {'errors':>7} {'peak MB':>8} {'vs bare':>8}")

@@ -25,13 +25,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from bench.harness import scratch_database
+from bench.harness import Result, record, scratch_database
 from tests.helpers import free_port
 from tests.tracking.helpers import PHONE_UA
 
@@ -149,6 +149,7 @@ class Row:
     load: dict[str, Any]
     base: dict[str, Any] | None = None
     note: str = ""
+    extra: dict[str, float] = field(default_factory=dict)
 
     @property
     def rate(self) -> float:
@@ -216,9 +217,17 @@ async def run(args: argparse.Namespace) -> None:
                     f"counted {counted}; "
                     f"link SELECTs {stats['loads']} for {len(codes)} codes; "
                     f"dropped {stats['dropped']}" +
-                    (f"; socket errors {load['errors']}" if load["errors"] else "")))
-    print_rows(f"Redirect, wrk -c{args.connections} -t2 for {args.seconds} s, "
-               f"{args.links} links", results)
+                    (f"; socket errors {load['errors']}" if load["errors"] else ""),
+                    {"stored": stored, "answered": float(load["answered"]),
+                     "link_selects": stats["loads"], "links": len(codes)}))
+    title = f"Redirect, wrk -c{args.connections} -t2 for {args.seconds} s, {args.links} links"
+    print_rows(title, results)
+    record(title, [Result(
+        r.backend, r.case, int(r.load["requests"]), float(r.load["seconds"]),
+        baseline_rate=Row("", "", r.base).rate if r.base else None, note=r.note,
+        extra={"p50": r.load["p50"], "p99": r.load["p99"], **r.extra,
+               **({"p99_ratio": r.load["p99"] / r.base["p99"]} if r.base else {})})
+        for r in results], unit="req/s")
 
 
 def main() -> None:

@@ -8,6 +8,13 @@ in flight. The baseline is one worker in the same run; the goal is K workers at 
 database shares them, so past that the ratio says more about the machine than the code).
 
     python -m bench.workers [--messages 60000] [--workers 1,2,3]
+    python -m bench.workers --messages 20000 --workers 1 --profile /tmp/worker.prof
+
+``--profile``: each worker runs under cProfile (written to PATH.<k>.<i> when it stops;
+the top functions of the first are printed), and the database's own counters
+(pg_stat_database: transactions, rows read, inserted, updated) are printed per message
+sent, which is where the time goes on the PostgreSQL side (pg_stat_statements is not
+loaded on the machines this runs on).
 """
 
 from __future__ import annotations
@@ -30,14 +37,27 @@ from trackly.bootstrap import build_services
 HOLD = "9999-01-01 00:00:00+00"
 
 
-def start_worker(url: str) -> subprocess.Popen[bytes]:
+def start_worker(url: str, profile: str | None = None) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRACKLY_", "DISCORD_"))}
     env.update({"TRACKLY_DATABASE_URL": url, "TRACKLY_SECRET_KEY": SECRET,
                 "TRACKLY_SIMULATOR_LATENCY_MS": "0", "TRACKLY_SIMULATOR_RECEIPT_RATE": "0",
                 "TRACKLY_EXECUTOR_POLL_SECONDS": "0.05", "TRACKLY_LOG_LEVEL": "WARNING",
                 "TRACKLY_DATA_DIR": "/tmp"})
-    return subprocess.Popen([sys.executable, "-m", "trackly", "run", "--role", "worker"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    prefix = ["-m", "cProfile", "-o", profile] if profile else []
+    return subprocess.Popen([sys.executable, *prefix, "-m", "trackly", "run", "--role",
+                             "worker"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+
+
+DB_COUNTERS = ("xact_commit", "tup_fetched", "tup_returned", "tup_inserted", "tup_updated",
+               "tup_deleted", "blks_hit", "blks_read")
+
+
+async def db_counters() -> dict[str, int]:
+    await execute("SELECT pg_stat_clear_snapshot()", Params())
+    [row] = await fetch(f"SELECT {', '.join(DB_COUNTERS)} FROM pg_stat_database "
+                        "WHERE datname = current_database()", Params())
+    return {k: int(row[k]) for k in DB_COUNTERS}
 
 
 async def pending() -> int:
@@ -46,7 +66,8 @@ async def pending() -> int:
     return int(rows[0]["n"])
 
 
-async def one_run(url: str, workers: int, count: int) -> Result:
+async def one_run(url: str, workers: int, count: int, profile: str | None = None
+                  ) -> Result:
     # Park the queue in the future so the workers start with nothing due.
     await execute("UPDATE message_sent SET status = 'queued', claim_token = NULL, "
                   "lease_expires_at = NULL, sent_at = NULL, delivered_at = NULL, "
@@ -56,7 +77,8 @@ async def one_run(url: str, workers: int, count: int) -> Result:
     await execute("DELETE FROM message_event", Params())
     await execute("VACUUM ANALYZE message_sent", Params())
     await Heartbeat.filter(component__startswith="worker:").delete()
-    procs = [start_worker(url) for _ in range(workers)]
+    procs = [start_worker(url, f"{profile}.{workers}.{i}" if profile else None)
+             for i in range(workers)]
     try:
         deadline = time.monotonic() + 120
         while await Heartbeat.filter(component__startswith="worker:").count() < workers:
@@ -66,11 +88,15 @@ async def one_run(url: str, workers: int, count: int) -> Result:
             if time.monotonic() > deadline:
                 raise SystemExit("workers did not start within 120 s")
             await asyncio.sleep(0.1)
+        await asyncio.sleep(1.0)  # counters are flushed by each backend now and then
+        before = await db_counters()
         began = time.perf_counter()
         await execute("UPDATE message_sent SET not_before = NULL", Params())
         while await pending():  # noqa: ASYNC110 - polling another process's work
             await asyncio.sleep(0.05)
         seconds = time.perf_counter() - began
+        await asyncio.sleep(1.5)
+        after = await db_counters()
     finally:
         for proc in procs:
             proc.terminate()
@@ -78,16 +104,20 @@ async def one_run(url: str, workers: int, count: int) -> Result:
             proc.wait(30)
             if proc.stderr:
                 proc.stderr.close()
+    per = {k: (after[k] - before[k]) / count for k in DB_COUNTERS}
+    print(f"{workers} worker(s), database per message sent: "
+          + ", ".join(f"{k} {v:.2f}" for k, v in per.items()), flush=True)
     return Result("postgres", f"{workers} worker process(es)", count, seconds)
 
 
-async def main_async(count: int, counts: list[int]) -> list[Result]:
+async def main_async(count: int, counts: list[int], profile: str | None = None
+                     ) -> list[Result]:
     async with scratch_database("postgres") as url:
         settings = Settings(database_url=url, secret_key=SECRET, data_dir=".")
         services = build_services(settings, secret_key=SECRET)
         _, messages = await seed(services, count)
         await enqueue(messages, now=services.clock.now())
-        results = [await one_run(url, k, count) for k in counts]
+        results = [await one_run(url, k, count, profile) for k in counts]
     one = next((r for r in results if r.case.startswith("1 ")), None)
     for r, k in zip(results, counts, strict=True):
         if one is not None:
@@ -101,11 +131,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=60_000)
     parser.add_argument("--workers", default="1,2,3")
+    parser.add_argument("--profile", help="run the workers under cProfile, files PATH.k.i")
     args = parser.parse_args()
     counts = [int(k) for k in args.workers.split(",")]
-    results = asyncio.run(main_async(args.messages, counts))
+    results = asyncio.run(main_async(args.messages, counts, args.profile))
     print_table(f"workers: {args.messages:,} messages to the simulator, PostgreSQL, "
                 f"{os.cpu_count()} cores", results)
+    if args.profile:
+        import pstats
+
+        print(f"\nprofile of one worker ({args.profile}.{counts[0]}.0), top by own time:")
+        stats = pstats.Stats(f"{args.profile}.{counts[0]}.0")
+        stats.sort_stats("tottime").print_stats(18)
 
 
 if __name__ == "__main__":

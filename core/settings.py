@@ -113,6 +113,12 @@ class Settings(BaseSettings):
     # within this window; later, it is recorded as skipped.
     schedule_grace_minutes: Annotated[int, Field(ge=0, le=10_080)] = Field(
         60, validation_alias=AliasChoices("TRACKLY_SCHEDULE_GRACE_MINUTES"))
+    # A campaign launch renews its lease at every batch; when its process dies, the
+    # scheduler leader takes the run up once the lease has run out. Shorter means a faster
+    # takeover after a crash; a driver slower than this per batch may then meet a second
+    # driver, which is safe (each batch moves the cursor conditionally) but wasteful.
+    campaign_lease_seconds: Annotated[float, Field(ge=1, le=3600)] = Field(
+        120, validation_alias=AliasChoices("TRACKLY_CAMPAIGN_LEASE_SECONDS"))
 
     discord_token: SecretStr | None = _env("DISCORD_TOKEN")
     discord_guild_id: int | None = _env("DISCORD_GUILD_ID")

@@ -48,6 +48,7 @@ ROUTE_TABLES = [health.routes, account.routes, lists.routes, contacts.routes, im
 
 def create_app(services: Services) -> web.Application:
     metrics = HttpMetrics()
+    metrics.services = services
     # Metrics outermost: they count the answer error_middleware made of an exception.
     app = web.Application(middlewares=[metrics.middleware, error_middleware],
                           client_max_size=MAX_BODY)

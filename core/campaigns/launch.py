@@ -46,7 +46,8 @@ log = logging.getLogger(__name__)
 
 BATCH = 5000
 # A driver renews its lease at every batch; a run whose lease ran out was abandoned (a
-# crash) and the scheduler's tick takes it up.
+# crash) and the scheduler's tick takes it up. The default of
+# TRACKLY_CAMPAIGN_LEASE_SECONDS (Launcher.lease is the one in force).
 LEASE = dt.timedelta(minutes=2)
 SAMPLE_CODE = "x" * 7  # a short code's length: what a link costs in the estimate
 
@@ -102,6 +103,7 @@ class Launcher:
         self.settings = settings
         self.audiences = audiences
         self.billing = billing
+        self.lease = dt.timedelta(seconds=settings.campaign_lease_seconds)
 
     async def cost(self, account_id: int, segments: int) -> Decimal:
         """What ``segments`` more cost this account now: billing's estimate (free
@@ -251,7 +253,7 @@ class Launcher:
         """Renew the lease; False once the run was paused or cancelled."""
         moved = await ScheduleRun.filter(id=run.id, status__in=["sending", "queued",
                                                                  "resolving"]).update(
-            lease_until=self.clock.now() + LEASE)
+            lease_until=self.clock.now() + self.lease)
         return moved == 1
 
     def _message(self, ctx: _Context, run: ScheduleRun, row: queries.RecipientRow,

@@ -23,7 +23,7 @@ from core.audiences.service import AudienceService
 from core.audit.service import AuditLog
 from core.billing.service import BillingService
 from core.campaigns import queries
-from core.campaigns.launch import LEASE, Estimate, Launcher
+from core.campaigns.launch import Estimate, Launcher
 from core.campaigns.models import (
     Recurrence,
     RunStatus,
@@ -502,7 +502,7 @@ class ScheduleService:
         run = await ScheduleRun.create(
             schedule_id=schedule.id, account_id=schedule.account_id, launched_by=who,
             status=RunStatus.RESOLVING, scheduled_for=scheduled_for, started_at=now,
-            run_day=day, lease_until=now + LEASE)
+            run_day=day, lease_until=now + self.launcher.lease)
         estimate = await self.launcher.resolve(run, schedule)
         await ScheduleRun.filter(id=run.id).update(status=RunStatus.SENDING)
         return run, estimate
@@ -525,7 +525,7 @@ class ScheduleService:
         # still queue each batch once (write_batch moves the cursor conditionally).
         taken = await ScheduleRun.filter(id=run_id, status__in=[
             RunStatus.RESOLVING, RunStatus.SENDING]).update(
-            lease_until=now + LEASE)
+            lease_until=now + self.launcher.lease)
         if not taken:
             return
         run = await ScheduleRun.get(id=run_id)

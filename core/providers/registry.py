@@ -9,6 +9,8 @@ Simulator receipts and replies go to the sinks bound with :meth:`ProviderRegistr
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -20,8 +22,12 @@ from core.errors import ValidationError
 from core.providers.base import (
     InboundSink,
     InboundSms,
+    Lookup,
+    OutboundSms,
     Receipt,
     ReceiptSink,
+    SendOutcome,
+    SentSms,
     SmsProvider,
 )
 from core.providers.cm import CmProvider
@@ -35,11 +41,45 @@ from core.providers.infobip import InfobipProvider
 from core.providers.simulator import SimulatorProvider
 from core.providers.twilio import TwilioProvider
 from core.settings import Settings
+from core.tally import Tally
 
 if TYPE_CHECKING:
     from core.contacts.models import SendingList
 
 log = logging.getLogger(__name__)
+
+_CODE = re.compile(r"[A-Za-z0-9_.:-]{1,32}")
+
+
+def error_label(code: str | None) -> str:
+    """A provider's error code as a metrics label: its own text when it looks like a
+    code, ``""`` for none, ``invalid`` for anything else (it comes from outside)."""
+    if not code:
+        return ""
+    return code if _CODE.fullmatch(code) else "invalid"
+
+
+class CountedProvider:
+    """An adapter whose every send outcome is counted by (provider, outcome, error code)
+    for ``GET /metrics``: one dict update per message, no lock."""
+
+    def __init__(self, inner: SmsProvider, sends: Tally) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self._sends = sends
+
+    async def send(self, batch: Sequence[OutboundSms]) -> list[SendOutcome]:
+        outcomes = await self.inner.send(batch)
+        add, name = self._sends.add, self.name
+        for outcome in outcomes:
+            add((name, outcome.outcome.value, error_label(outcome.error_code)))
+        return outcomes
+
+    async def lookup(self, messages: Sequence[SentSms]) -> Lookup:
+        return await self.inner.lookup(messages)
+
+    async def close(self) -> None:
+        await self.inner.close()
 
 class ProviderRegistry:
     def __init__(self, *, settings: Settings, box: SecretBox, clock: Clock | None = None,
@@ -54,6 +94,8 @@ class ProviderRegistry:
         self._retired: list[SmsProvider] = []
         self._on_receipt: ReceiptSink | None = None
         self._on_inbound: InboundSink | None = None
+        # Send outcomes of this process by (provider, outcome, error code), for /metrics.
+        self.sends = Tally(max_keys=500, overflow=("other", "other", "other"))
 
     def bind(self, *, on_receipt: ReceiptSink | None = None,
              on_inbound: InboundSink | None = None) -> None:
@@ -70,7 +112,7 @@ class ProviderRegistry:
         cached = self._adapters.get(sending_list.id)
         if cached is not None and cached[0] == key:
             return cached[1]
-        adapter = self._build(sending_list)
+        adapter: SmsProvider = CountedProvider(self._build(sending_list), self.sends)
         if cached is not None:
             self._retired.append(cached[1])
         self._adapters[sending_list.id] = (key, adapter)

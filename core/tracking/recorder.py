@@ -91,6 +91,13 @@ class ClickRecorder:
     def pending(self) -> int:
         return len(self._buffer)
 
+    def lag(self, now: dt.datetime) -> float:
+        """Seconds the oldest click not yet written has waited (0 when none): how far
+        the database writes are behind the redirects (``GET /metrics``)."""
+        if not self._buffer:
+            return 0.0
+        return max(0.0, (now - self._buffer[0].at).total_seconds())
+
     def add(self, click: ClickIn) -> bool:
         if len(self._buffer) >= self.max_buffer:
             self.dropped += 1

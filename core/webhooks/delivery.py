@@ -13,6 +13,7 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import time
 from dataclasses import dataclass
 
 import aiohttp
@@ -22,6 +23,7 @@ from core.crypto import SecretBox
 from core.notifications.models import Severity
 from core.notifications.service import NotificationService
 from core.sql import Params, fetch, ts
+from core.tally import Histogram
 from core.webhooks import signing
 from core.webhooks.models import (
     DeliveryStatus,
@@ -59,6 +61,7 @@ class WebhookDispatcher:
     def __init__(self, *, clock: Clock, box: SecretBox,
                  notifications: NotificationService) -> None:
         self.clock = clock
+        self.latency = Histogram()  # seconds per POST to a receiver, this process
         self.box = box
         self.notifications = notifications
 
@@ -104,6 +107,7 @@ class WebhookDispatcher:
         body = json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False)
         headers = signing.headers(secret, event_id=delivery.event_id, at=self.clock.now(),
                                   body=body)
+        started = time.perf_counter()
         try:
             async with session.post(url, data=body.encode("utf-8"), headers=headers,
                                     allow_redirects=False) as resp:
@@ -112,6 +116,8 @@ class WebhookDispatcher:
                 return Outcome(delivery.id, resp.status, error)
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             return Outcome(delivery.id, None, f"{type(exc).__name__}: {exc}"[:300])
+        finally:
+            self.latency.observe(time.perf_counter() - started)
 
     async def _record(self, claimed: list[WebhookDelivery], outcomes: list[Outcome],
                       endpoints: dict[int, WebhookEndpoint]) -> None:

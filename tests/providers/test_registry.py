@@ -10,7 +10,7 @@ from core.providers.base import OutboundSms, Outcome, Receipt
 from core.providers.cm import CmProvider
 from core.providers.credentials import open_credentials, validate_credentials
 from core.providers.infobip import InfobipProvider
-from core.providers.registry import ProviderRegistry
+from core.providers.registry import CountedProvider, ProviderRegistry
 from core.providers.simulator import SimulatorProvider
 from core.providers.twilio import TwilioProvider
 from core.services import Services
@@ -45,7 +45,8 @@ async def test_builds_the_right_adapter_once(services, provider, creds, kind) ->
     providers = registry(services)
     try:
         adapter = providers.get(sending_list)
-        assert isinstance(adapter, kind) and adapter.name == provider.value
+        assert isinstance(adapter, CountedProvider)  # its sends counted for /metrics
+        assert isinstance(adapter.inner, kind) and adapter.name == provider.value
         assert providers.get(sending_list) is adapter
     finally:
         await providers.close()
@@ -91,8 +92,10 @@ async def test_simulator_receipts_reach_the_bound_sink(services) -> None:
 
     providers.bind(on_receipt=on_receipt)
     try:
-        simulator = providers.get(sending_list)
-        await simulator.send([OutboundSms("abcd1234", "+15557770000", "+15550001111", "Hi")])
+        counted = providers.get(sending_list)
+        await counted.send([OutboundSms("abcd1234", "+15557770000", "+15550001111", "Hi")])
+        assert isinstance(counted, CountedProvider)
+        simulator = counted.inner
         assert isinstance(simulator, SimulatorProvider)
         await simulator.drain()
         assert [r.message_id for r in seen] == ["abcd1234"]
