@@ -7,6 +7,7 @@ No ORM object per recipient: rows are tuples from the database to the outbox."""
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -14,6 +15,7 @@ from typing import Any
 
 import asyncpg
 import orjson
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from core.audiences.compiler import Scope, subscriptions_sql
@@ -192,19 +194,24 @@ async def write_batch(run_id: int, cursor: int, new_cursor: int,
     one transaction: a crash leaves either both or neither. False when the cursor had
     already moved (another worker queued this batch): nothing is written.
 
-    PostgreSQL gets COPY into the tables themselves, ids drawn from the sequence first;
-    a unique violation (a public id or link code drawn twice, a recipient queued
-    already) rolls the COPY back and the batch goes through ``outbox.enqueue``, which
-    redraws and skips duplicates. SQLite goes through ``enqueue`` directly."""
-    if is_postgres() and messages:
+    The rows go straight into the tables with the backend's bulk path: COPY on
+    PostgreSQL (ids drawn from the sequence first), one prepared INSERT run for every
+    row (``executemany``) on SQLite (ids after the table's largest: the transaction
+    holds SQLite's one write lock since the cursor's UPDATE). A unique violation (a
+    public id or link code drawn twice, a recipient queued already) rolls the batch
+    back and it goes through ``outbox.enqueue``, which redraws and skips duplicates."""
+    if messages:
         try:
             async with in_transaction() as tx:
                 if not await _move_cursor(run_id, cursor, new_cursor, len(messages)):
                     return False
                 async with tx.acquire_connection() as raw:
-                    await _copy(raw, messages, now)
+                    if is_postgres():
+                        await _copy(raw, messages, now)
+                    else:
+                        await _insert_sqlite(raw, messages, now)
             return True
-        except asyncpg.UniqueViolationError:
+        except (asyncpg.UniqueViolationError, sqlite3.IntegrityError, IntegrityError):
             pass
     async with in_transaction():
         if not await _move_cursor(run_id, cursor, new_cursor, len(messages)):
@@ -223,6 +230,31 @@ async def _move_cursor(run_id: int, cursor: int, new_cursor: int, count: int) ->
                           f"queued_count + {p(count)} WHERE id = {p(run_id)} "
                           f"AND cursor = {p(cursor)} AND status = 'sending'", p)
     return moved == 1
+
+
+_INSERT_MESSAGE = (f"INSERT INTO message_sent ({', '.join(_MESSAGE_COLUMNS)}) VALUES "
+                   f"({', '.join('?' * len(_MESSAGE_COLUMNS))})")
+_INSERT_LINK = (f"INSERT INTO message_short_link ({', '.join(_LINK_COLUMNS)}) VALUES "
+                f"({', '.join('?' * len(_LINK_COLUMNS))})")
+
+
+async def _insert_sqlite(raw: Any, messages: Sequence[NewMessage], now: dt.datetime) -> None:
+    found = await raw.execute("SELECT coalesce(max(id), 0) FROM message_sent")
+    first = (await found.fetchone())[0] + 1
+    stamp = sqlite_ts(now)
+    records = []
+    links = []
+    for ident, m in enumerate(messages, start=first):
+        records.append((ident, m.public_id, m.account_id, m.sending_list_id, m.contact_id,
+                        m.list_contact_id, m.creative_id, m.offer_id, m.schedule_id,
+                        m.run_id, m.blast_id, m.to_number, m.from_number, m.body, m.segments,
+                        m.encoding, str(m.price), m.provider, "queued", 0, False, False,
+                        sqlite_ts(m.not_before) if m.not_before else None, stamp, stamp))
+        links += [(link.code, m.account_id, ident, m.contact_id, link.offer_id, link.link_key,
+                   link.destination_url, stamp) for link in m.links]
+    await raw.executemany(_INSERT_MESSAGE, records)
+    if links:
+        await raw.executemany(_INSERT_LINK, links)
 
 
 async def _copy(raw: Any, messages: Sequence[NewMessage], now: dt.datetime) -> None:
