@@ -3,6 +3,7 @@ from tortoise.migrations import operations as ops
 from core.campaigns.models import RunStatus
 from core.messaging.models import MessageStatus
 from tortoise import fields
+from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
     dependencies = [('models', '0014_discord')]
@@ -10,6 +11,10 @@ class Migration(migrations.Migration):
     initial = False
 
     operations = [
+        ops.AddIndex(
+            model_name='Contact',
+            index=Index(fields=['state', 'id']),
+        ),
         ops.AlterField(
             model_name='MessageEvent',
             name='status',
