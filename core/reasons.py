@@ -31,6 +31,7 @@ class StatusDetail(StrEnum):
     QUIET_HOURS = "quiet_hours"  # queued: held until the contact's morning (not_before)
     BILLING_HOLD = "billing_hold"  # queued: the account's billing holds sending for now
     RETRY = "retry"  # queued: the provider asked us to try again later (not_before)
+    CAMPAIGN_PAUSED = "campaign_paused"  # held: its campaign run is paused
     OUTCOME_UNKNOWN = "outcome_unknown"  # sending: the request may have left; never resent
     ORPHAN = "orphan"  # orphaned: the outcome stayed unknown; never resent
     RECEIPT = "receipt"  # undelivered / failed by the provider's delivery report

@@ -145,6 +145,12 @@ class Launcher:
             shares.append((b.id, cumulative))
         return queries.Split(shares, schedule.test_percent or None)
 
+    async def check(self, schedule: Schedule) -> None:
+        """Raise what would stop a launch once under way (no variant, a creative or an
+        offer gone, blocked content): a launch asks this before it moves anything."""
+        await self.split_of(schedule)
+        await self._context(schedule)
+
     async def dry_run(self, schedule: Schedule) -> Estimate:
         now = self.clock.now()
         counts = await queries.count_recipients(await self.resolve_spec(schedule, now))

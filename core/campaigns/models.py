@@ -51,6 +51,7 @@ class RunStatus(StrEnum):
     COMPLETED = "completed"
     CANCELLED = "cancelled"
     SKIPPED = "skipped"  # an occurrence missed while the platform was down
+    FAILED = "failed"  # the launch stopped on an error (skip_reason says which); resumable
 
 
 class WallTimeField(fields.Field[dt.time | None], dt.time):
@@ -170,7 +171,8 @@ class ScheduleRun(Model):
     estimated_cost = fields.DecimalField(max_digits=14, decimal_places=4, default=0)
     # Skips by reason: {"unsubscribed": n, "blocked": n, ...}
     skipped: fields.JSONField[dict[str, int]] = fields.JSONField(default=dict)
-    skip_reason = fields.CharField(max_length=200, null=True)  # a SKIPPED run: why
+    # A SKIPPED run: why; a FAILED one: the error that stopped it.
+    skip_reason = fields.CharField(max_length=200, null=True)
     # The local day the run belongs to (use_local_time waves are that day's send time in
     # each contact's zone).
     run_day = fields.DateField(null=True)

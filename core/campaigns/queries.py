@@ -7,6 +7,7 @@ No ORM object per recipient: rows are tuples from the database to the outbox."""
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -14,11 +15,13 @@ from typing import Any
 
 import asyncpg
 import orjson
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from core.audiences.compiler import Scope, subscriptions_sql
 from core.audiences.conditions import Group
 from core.messaging.outbox import NewMessage, enqueue
+from core.reasons import StatusDetail
 from core.sql import Params, conn, execute, fetch, is_postgres, read_ts, sqlite_ts, ts
 
 SKIP_REASONS = ("unsubscribed", "blocked", "in_journey", "frequency_cap", "invalid")
@@ -191,19 +194,24 @@ async def write_batch(run_id: int, cursor: int, new_cursor: int,
     one transaction: a crash leaves either both or neither. False when the cursor had
     already moved (another worker queued this batch): nothing is written.
 
-    PostgreSQL gets COPY into the tables themselves, ids drawn from the sequence first;
-    a unique violation (a public id or link code drawn twice, a recipient queued
-    already) rolls the COPY back and the batch goes through ``outbox.enqueue``, which
-    redraws and skips duplicates. SQLite goes through ``enqueue`` directly."""
-    if is_postgres() and messages:
+    The rows go straight into the tables with the backend's bulk path: COPY on
+    PostgreSQL (ids drawn from the sequence first), one prepared INSERT run for every
+    row (``executemany``) on SQLite (ids after the table's largest: the transaction
+    holds SQLite's one write lock since the cursor's UPDATE). A unique violation (a
+    public id or link code drawn twice, a recipient queued already) rolls the batch
+    back and it goes through ``outbox.enqueue``, which redraws and skips duplicates."""
+    if messages:
         try:
             async with in_transaction() as tx:
                 if not await _move_cursor(run_id, cursor, new_cursor, len(messages)):
                     return False
                 async with tx.acquire_connection() as raw:
-                    await _copy(raw, messages, now)
+                    if is_postgres():
+                        await _copy(raw, messages, now)
+                    else:
+                        await _insert_sqlite(raw, messages, now)
             return True
-        except asyncpg.UniqueViolationError:
+        except (asyncpg.UniqueViolationError, sqlite3.IntegrityError, IntegrityError):
             pass
     async with in_transaction():
         if not await _move_cursor(run_id, cursor, new_cursor, len(messages)):
@@ -213,11 +221,40 @@ async def write_batch(run_id: int, cursor: int, new_cursor: int,
 
 
 async def _move_cursor(run_id: int, cursor: int, new_cursor: int, count: int) -> bool:
+    """Only a run still sending takes a batch: a pause (or cancel) commits its status
+    first, so a batch written after it finds the run paused and writes nothing, and one
+    written before it is committed when the pause holds the run's queued messages (on
+    PostgreSQL the pause's UPDATE waits for this row's lock)."""
     p = Params()
     moved = await execute(f"UPDATE schedule_run SET cursor = {p(new_cursor)}, queued_count = "
                           f"queued_count + {p(count)} WHERE id = {p(run_id)} "
-                          f"AND cursor = {p(cursor)}", p)
+                          f"AND cursor = {p(cursor)} AND status = 'sending'", p)
     return moved == 1
+
+
+_INSERT_MESSAGE = (f"INSERT INTO message_sent ({', '.join(_MESSAGE_COLUMNS)}) VALUES "
+                   f"({', '.join('?' * len(_MESSAGE_COLUMNS))})")
+_INSERT_LINK = (f"INSERT INTO message_short_link ({', '.join(_LINK_COLUMNS)}) VALUES "
+                f"({', '.join('?' * len(_LINK_COLUMNS))})")
+
+
+async def _insert_sqlite(raw: Any, messages: Sequence[NewMessage], now: dt.datetime) -> None:
+    found = await raw.execute("SELECT coalesce(max(id), 0) FROM message_sent")
+    first = (await found.fetchone())[0] + 1
+    stamp = sqlite_ts(now)
+    records = []
+    links = []
+    for ident, m in enumerate(messages, start=first):
+        records.append((ident, m.public_id, m.account_id, m.sending_list_id, m.contact_id,
+                        m.list_contact_id, m.creative_id, m.offer_id, m.schedule_id,
+                        m.run_id, m.blast_id, m.to_number, m.from_number, m.body, m.segments,
+                        m.encoding, str(m.price), m.provider, "queued", 0, False, False,
+                        sqlite_ts(m.not_before) if m.not_before else None, stamp, stamp))
+        links += [(link.code, m.account_id, ident, m.contact_id, link.offer_id, link.link_key,
+                   link.destination_url, stamp) for link in m.links]
+    await raw.executemany(_INSERT_MESSAGE, records)
+    if links:
+        await raw.executemany(_INSERT_LINK, links)
 
 
 async def _copy(raw: Any, messages: Sequence[NewMessage], now: dt.datetime) -> None:
@@ -244,13 +281,53 @@ async def _copy(raw: Any, messages: Sequence[NewMessage], now: dt.datetime) -> N
 
 
 async def drop_queued(run_ids: Sequence[int], detail: str, now: dt.datetime) -> int:
-    """A cancelled run's messages that no executor has claimed yet are dropped."""
+    """A cancelled run's messages that no executor has marked sending yet (queued,
+    claimed or not, and held by a pause) are dropped with ``detail``."""
     if not run_ids:
         return 0
     p = Params()
     return await execute(
         f"UPDATE message_sent SET status = 'dropped', status_detail = {p(detail)}, "
-        f"dropped_at = {p(ts(now))}, updated_at = {p(ts(now))} WHERE status = 'queued' AND "
+        f"dropped_at = {p(ts(now))}, updated_at = {p(ts(now))}, claim_token = NULL, "
+        f"lease_expires_at = NULL WHERE status IN ('queued', 'held') AND "
+        f"{p.isin('run_id', run_ids)}", p)
+
+
+async def runs_with_queued(schedule_id: int) -> list[int]:
+    """The schedule's runs with messages still waiting in the queue (a run is completed
+    once all are queued; local-time waves wait there for hours)."""
+    p = Params()
+    rows = await fetch("SELECT DISTINCT run_id FROM message_sent WHERE schedule_id = "
+                       f"{p(schedule_id)} AND status = 'queued' AND run_id IS NOT NULL", p)
+    return [int(r["run_id"]) for r in rows]
+
+
+async def hold_queued(run_ids: Sequence[int], now: dt.datetime) -> int:
+    """A paused run's queued messages are held: no executor claims a held message, and
+    one claimed a moment ago is no longer queued when its executor tries to mark it
+    sending, so it does not leave (the same guard a drop relies on)."""
+    if not run_ids:
+        return 0
+    p = Params()
+    return await execute(
+        f"UPDATE message_sent SET status = 'held', status_detail = "
+        f"{p(StatusDetail.CAMPAIGN_PAUSED.value)}, "
+        f"claim_token = NULL, lease_expires_at = NULL, updated_at = {p(ts(now))} "
+        f"WHERE status = 'queued' AND {p.isin('run_id', run_ids)}", p)
+
+
+async def release_held(run_ids: Sequence[int], now: dt.datetime) -> int:
+    """A resumed run's held messages go back to the queue, due from the resume (a
+    local-time wave still at its own time): the executor's staleness counts from then,
+    not from before the pause."""
+    if not run_ids:
+        return 0
+    p = Params()
+    stamp = ts(now)
+    return await execute(
+        f"UPDATE message_sent SET status = 'queued', status_detail = NULL, updated_at = "
+        f"{p(stamp)}, not_before = CASE WHEN not_before IS NULL OR not_before < {p(stamp)} "
+        f"THEN {p(stamp)} ELSE not_before END WHERE status = 'held' AND "
         f"{p.isin('run_id', run_ids)}", p)
 
 

@@ -53,7 +53,7 @@ DEFAULT_GRACE = dt.timedelta(hours=1)
 EARLIEST_ZONE = ZoneInfo("Etc/GMT-14")
 FINISHED = (ScheduleStatus.COMPLETED, ScheduleStatus.CANCELLED, ScheduleStatus.ARCHIVED)
 ACTIVE_RUNS = (RunStatus.RESOLVING, RunStatus.QUEUED, RunStatus.SENDING, RunStatus.TESTING,
-               RunStatus.PAUSED)
+               RunStatus.PAUSED, RunStatus.FAILED)
 
 
 @dataclass
@@ -324,6 +324,9 @@ class ScheduleService:
                 await self._move(schedule, actor, "launch", (schedule.status,), status,
                                  next_run_at=upcoming[1])
             return _result(status, estimate, None, upcoming[1] if upcoming else None)
+        # What would stop the launch half-way (a creative or offer gone, blocked content,
+        # no variant) answers before anything moves.
+        await self.launcher.check(schedule)
         day = clock_now.astimezone(ZoneInfo(schedule.timezone)).date()
         await self._move(schedule, actor, "launch", (schedule.status,),
                          ScheduleStatus.SENDING, next_run_at=None)
@@ -359,30 +362,49 @@ class ScheduleService:
             raise
 
     async def pause(self, actor: Actor, schedule_id: int) -> Schedule:
-        """No more batches are queued and no run starts until resumed."""
+        """No more batches are queued, no run starts, no test winner is decided and
+        none of the run's queued messages is sent until resumed: they are held."""
         actor.require(Action.SEND)
         schedule = await self._get(actor, schedule_id)
-        await self._move(schedule, actor, "pause",
-                         (ScheduleStatus.SCHEDULED, ScheduleStatus.SENDING),
-                         ScheduleStatus.PAUSED)
-        await ScheduleRun.filter(schedule_id=schedule.id, status__in=[
-            RunStatus.RESOLVING, RunStatus.QUEUED, RunStatus.SENDING]).update(
-            status=RunStatus.PAUSED, lease_until=None)
+        # A run is completed once everything is queued, and so is a one-time schedule;
+        # while its messages wait in the queue (local-time waves wait for hours) the
+        # campaign can still be paused.
+        waiting = await queries.runs_with_queued(schedule.id)
+        sources: tuple[ScheduleStatus, ...] = (ScheduleStatus.SCHEDULED,
+                                               ScheduleStatus.SENDING)
+        if waiting:
+            sources += (ScheduleStatus.COMPLETED,)
+        await self._move(schedule, actor, "pause", sources, ScheduleStatus.PAUSED)
+        # The runs' status first: a batch being written either committed before (and its
+        # messages are held below) or finds the run paused and writes nothing.
+        await ScheduleRun.filter(
+            Q(status__in=[RunStatus.RESOLVING, RunStatus.QUEUED, RunStatus.SENDING,
+                          RunStatus.TESTING]) | Q(id__in=waiting, status=RunStatus.COMPLETED),
+            schedule_id=schedule.id).update(status=RunStatus.PAUSED, lease_until=None)
+        await queries.hold_queued(await self._run_ids(schedule.id, RunStatus.PAUSED),
+                                  self.clock.now())
         return schedule
 
     async def resume(self, actor: Actor, schedule_id: int) -> Schedule:
         actor.require(Action.SEND)
         schedule = await self._get(actor, schedule_id)
-        paused_run = await ScheduleRun.filter(schedule_id=schedule.id,
-                                              status=RunStatus.PAUSED).first()
+        paused_run = await ScheduleRun.filter(
+            schedule_id=schedule.id, status__in=[RunStatus.PAUSED, RunStatus.FAILED]
+        ).order_by("-id").first()
         if paused_run is not None:
             await self._move(schedule, actor, "resume", (ScheduleStatus.PAUSED,),
                              ScheduleStatus.SENDING)
-            # A test whose winner is not picked yet goes back to waiting for it.
-            back = (RunStatus.TESTING if paused_run.winner_due_at is not None
-                    and paused_run.winner_blast_id is None else RunStatus.SENDING)
-            await ScheduleRun.filter(id=paused_run.id).update(status=back)
-            if back == RunStatus.SENDING:
+            if paused_run.status == RunStatus.FAILED and paused_run.cursor == 0:
+                # Nothing queued yet: resolve again (drive starts a resolving run over).
+                back = RunStatus.RESOLVING
+            elif paused_run.winner_due_at is not None and paused_run.winner_blast_id is None:
+                back = RunStatus.TESTING  # a test whose winner is not picked waits for it
+            else:
+                back = RunStatus.SENDING
+            await ScheduleRun.filter(id=paused_run.id, status=paused_run.status).update(
+                status=back, skip_reason=None)
+            await queries.release_held([paused_run.id], self.clock.now())
+            if back != RunStatus.TESTING:
                 await self.drive(paused_run.id)
         else:
             upcoming = next_start(schedule, self.clock.now())
@@ -390,6 +412,8 @@ class ScheduleService:
                              ScheduleStatus.SCHEDULED if upcoming else
                              ScheduleStatus.COMPLETED,
                              next_run_at=upcoming[1] if upcoming else None)
+            # A run that finished while the pause was being made leaves nothing held.
+            await queries.release_held(await self._run_ids(schedule.id), self.clock.now())
         return await Schedule.get(id=schedule.id)
 
     async def cancel(self, actor: Actor, schedule_id: int) -> Schedule:
@@ -436,7 +460,10 @@ class ScheduleService:
         started = 0
         for schedule in await Schedule.filter(status=ScheduleStatus.SCHEDULED,
                                               next_run_at__lte=now).order_by("next_run_at"):
-            started += await self._dispatch(schedule, now)
+            try:
+                started += await self._dispatch(schedule, now)
+            except Exception:  # the run is marked failed; the other schedules go on
+                log.exception("schedule %s: its run failed", schedule.id)
         return started
 
     async def _dispatch(self, schedule: Schedule, now: dt.datetime) -> int:
@@ -476,7 +503,10 @@ class ScheduleService:
         for run in await ScheduleRun.filter(
                 Q(lease_until__isnull=True) | Q(lease_until__lt=now),
                 status__in=[RunStatus.RESOLVING, RunStatus.SENDING]):
-            await self.drive(run.id)
+            try:
+                await self.drive(run.id)
+            except Exception:  # marked failed by drive; the other runs go on
+                log.exception("run %s failed", run.id)
             taken += 1
         return taken
 
@@ -489,8 +519,11 @@ class ScheduleService:
             schedule = await Schedule.get(id=run.schedule_id)
             numbers = await self._numbers(run, schedule)
             winner = numbers.pop("winner")
-            await self._finish_test(run, schedule, winner, {"decided_by": "scheduler",
-                                                            "manual": False, **numbers})
+            try:
+                await self._finish_test(run, schedule, winner, {"decided_by": "scheduler",
+                                                                "manual": False, **numbers})
+            except Exception:  # marked failed by drive; the other tests go on
+                log.exception("run %s failed after its test", run.id)
             decided += 1
         return decided
 
@@ -503,8 +536,14 @@ class ScheduleService:
             schedule_id=schedule.id, account_id=schedule.account_id, launched_by=who,
             status=RunStatus.RESOLVING, scheduled_for=scheduled_for, started_at=now,
             run_day=day, lease_until=now + self.launcher.lease)
-        estimate = await self.launcher.resolve(run, schedule)
-        await ScheduleRun.filter(id=run.id).update(status=RunStatus.SENDING)
+        try:
+            estimate = await self.launcher.resolve(run, schedule)
+        except Exception as exc:
+            await self._fail(run.id, exc)
+            raise
+        # Conditional: a pause made while resolving keeps the run paused.
+        await ScheduleRun.filter(id=run.id, status=RunStatus.RESOLVING).update(
+            status=RunStatus.SENDING)
         return run, estimate
 
     async def _skipped_run(self, schedule: Schedule, day: dt.date, at: dt.datetime,
@@ -528,12 +567,22 @@ class ScheduleService:
             lease_until=now + self.launcher.lease)
         if not taken:
             return
+        try:
+            await self._drive(run_id, progress)
+        except Exception as exc:
+            await self._fail(run_id, exc)
+            raise
+
+    async def _drive(self, run_id: int, progress: Callable[[int, int], None] | None) -> None:
         run = await ScheduleRun.get(id=run_id)
         schedule = await Schedule.get(id=run.schedule_id)
-        if run.status == RunStatus.RESOLVING:  # crashed while resolving: start again
+        if run.status == RunStatus.RESOLVING:  # crashed or failed while resolving: again
             await ScheduleRecipient.filter(run_id=run.id).delete()
             await self.launcher.resolve(run, schedule)
-            await ScheduleRun.filter(id=run.id).update(status=RunStatus.SENDING)
+            if not await ScheduleRun.filter(id=run.id, status=RunStatus.RESOLVING).update(
+                    status=RunStatus.SENDING):
+                return  # paused or cancelled meanwhile
+            run.status = RunStatus.SENDING
         testing = bool(schedule.test_percent) and run.winner_blast_id is None
         upto = run.test_count if testing else run.recipients_total
         cursor = await self.launcher.queue(run, schedule, upto, progress)
@@ -547,6 +596,37 @@ class ScheduleService:
         await ScheduleRun.filter(id=run.id, status=RunStatus.SENDING).update(
             status=RunStatus.COMPLETED, finished_at=self.clock.now(), lease_until=None)
         await self._after_run(schedule.id)
+
+    async def _fail(self, run_id: int, exc: Exception) -> None:
+        """A run that stopped on an error is marked failed with the error, its queued
+        messages held and its schedule paused, recorded: visible, and resumable from its
+        cursor (``resume``) once the cause is fixed, or cancelled. A crash (no
+        exception) is not a failure: the run's lease runs out and the tick resumes it."""
+        reason = (f"{exc.code}: {exc.message}" if isinstance(exc, TracklyError)
+                  else f"{type(exc).__name__}: {exc}")[:200]
+        log.warning("run %s failed: %s", run_id, reason)
+        try:
+            moved = await ScheduleRun.filter(id=run_id, status__in=[
+                RunStatus.RESOLVING, RunStatus.SENDING]).update(
+                status=RunStatus.FAILED, skip_reason=reason, lease_until=None)
+            if not moved:
+                return
+            run = await ScheduleRun.get(id=run_id)
+            await queries.hold_queued([run_id], self.clock.now())
+            schedule = await Schedule.get(id=run.schedule_id)
+            if await Schedule.filter(id=schedule.id, status=ScheduleStatus.SENDING).update(
+                    status=ScheduleStatus.PAUSED, updated_at=self.clock.now()):
+                await self._record(schedule, None, "run_failed", ScheduleStatus.SENDING,
+                                   ScheduleStatus.PAUSED, detail=reason)
+        except Exception:  # the database itself failing: the lease still resumes the run
+            log.exception("run %s: could not record its failure", run_id)
+
+    async def _run_ids(self, schedule_id: int, *statuses: RunStatus) -> list[int]:
+        query = ScheduleRun.filter(schedule_id=schedule_id)
+        if statuses:
+            query = query.filter(status__in=list(statuses))
+        ids: list[Any] = await query.values_list("id", flat=True)
+        return [int(i) for i in ids]
 
     async def _after_run(self, schedule_id: int) -> None:
         """Back to scheduled when another run is ahead, else completed."""

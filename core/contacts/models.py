@@ -113,6 +113,9 @@ class Contact(Model):
 
     class Meta:
         table = "contact"
+        # Audiences filter on state: (state, id) lets a count join the contacts of a few
+        # states from the index alone (an index-only scan) instead of reading every row.
+        indexes = (Index(fields=("state", "id")),)
 
 
 class ListContact(Model):

@@ -25,6 +25,9 @@ class MessageStatus(StrEnum):
     FAILED = "failed"
     DROPPED = "dropped"
     ORPHANED = "orphaned"
+    # A paused campaign run's message: no executor claims it until the run resumes (back
+    # to queued) or is cancelled (dropped).
+    HELD = "held"
 
 
 TERMINAL_STATUSES = frozenset(

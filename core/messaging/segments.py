@@ -84,8 +84,11 @@ class SegmentInfo:
     remaining: int  # units left in the last part before it costs another segment
 
 
+_GSM_ALL: Final = GSM_BASIC | GSM_EXTENSION
+
+
 def is_gsm7(text: str) -> bool:
-    return all(ch in GSM_BASIC or ch in GSM_EXTENSION for ch in text)
+    return _GSM_ALL.issuperset(text)  # one C loop: a campaign counts every message
 
 
 def smart_encode(text: str) -> str:
@@ -98,6 +101,13 @@ def count(text: str, *, smart: bool = False) -> SegmentInfo:
     if smart:
         text = smart_encode(text)
     if is_gsm7(text):
+        # Every character costs one septet, an extension character two: counted without
+        # a Python loop over the characters; they are only walked to split a long text.
+        units = len(text) + sum(text.count(ch) for ch in GSM_EXTENSION)
+        if units <= GSM_SINGLE:
+            parts = [text] if text else []
+            return SegmentInfo(text, GSM7, len(parts), len(text), units, parts, GSM_SINGLE,
+                               GSM_SINGLE - units)
         encoding, single, part = GSM7, GSM_SINGLE, GSM_PART
         pieces = list(text)
         cost: Callable[[str], int] = _gsm_cost

@@ -127,7 +127,8 @@ def schedule_out(view: ScheduleView, events: list[ScheduleEvent] | None = None
         out["runs"] = [_run_out(r, view.run_counts.get(r.id, {})) for r in view.runs]
     if events is not None:
         out["history"] = [{"action": e.action, "from": e.from_status, "to": e.to_status,
-                           "by": e.actor, "at": iso(e.occurred_at)} for e in events]
+                           "by": e.actor, "at": iso(e.occurred_at), "detail": e.detail}
+                          for e in events]
     return out
 
 
@@ -332,21 +333,25 @@ async def _transition(request: web.Request, action: str) -> web.Response:
 
 
 @routes.post("/api/v2/schedules/{schedule_id:\\d+}/pause")
-@operation("Pause: no more batches are queued, no run starts", tag="schedules",
+@operation("Pause: no more batches are queued, no run starts, and the messages already "
+           "queued are held (status held) until resumed; a completed campaign whose "
+           "messages still wait in the queue can be paused", tag="schedules",
            errors={404: "schedule_not_found", 409: "invalid_transition, schedule_complete"})
 async def pause_schedule(request: web.Request) -> web.Response:
     return await _transition(request, "pause")
 
 
 @routes.post("/api/v2/schedules/{schedule_id:\\d+}/resume")
-@operation("Resume a paused schedule", tag="schedules",
+@operation("Resume a paused schedule (or one whose run failed: the run goes on from "
+           "where it stopped); held messages go back to the queue", tag="schedules",
            errors={404: "schedule_not_found", 409: "invalid_transition, schedule_complete"})
 async def resume_schedule(request: web.Request) -> web.Response:
     return await _transition(request, "resume")
 
 
 @routes.post("/api/v2/schedules/{schedule_id:\\d+}/cancel")
-@operation("Cancel for good; queued messages not yet taken are dropped", tag="schedules",
+@operation("Cancel for good; queued and held messages not yet taken are dropped",
+           tag="schedules",
            request=CancelIn,
            errors={400: "confirm_required", 404: "schedule_not_found",
                    409: "invalid_transition, schedule_complete"})
