@@ -32,7 +32,10 @@ BOB = "+12125550102"
 # statement (update, history and usage together, committed on its own), on SQLite BEGIN,
 # UPDATE, history INSERT, COMMIT (was 6 on PostgreSQL too).
 RECEIPT = 3 if IS_POSTGRES else 6
-STOP = 16 if IS_POSTGRES else 18  # one transaction, one commit (was three)
+# A STOP: the list's secrets, the list with its account (one read), then one transaction:
+# contact, opt-out, queued messages dropped, the inbound row (last: a duplicate rolls all
+# back, no savepoint), the alert, webhook endpoints, the confirmation. Was 16 and 18.
+STOP = 11 if IS_POSTGRES else 13
 SEND = 10  # one transaction: BEGIN and COMMIT around claim, send and answer
 BATCH_OF_500 = 13 if IS_POSTGRES else 15  # one transaction for the outcomes
 
