@@ -11,7 +11,16 @@ UNAMBIGUOUS = "23456789abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
 
 
 def random_string(length: int, alphabet: str = ALPHANUMERIC) -> str:
-    return "".join(secrets.choice(alphabet) for _ in range(length))
+    """``length`` characters drawn uniformly from ``alphabet``: one draw from ``secrets``
+    (a number below len(alphabet) ** length, written in that base), not one per
+    character (a bulk send of 1,000 spent a third of its time here)."""
+    base = len(alphabet)
+    value = secrets.randbelow(base ** length)
+    chars = []
+    for _ in range(length):
+        value, digit = divmod(value, base)
+        chars.append(alphabet[digit])
+    return "".join(chars)
 
 
 def api_key() -> str:

@@ -52,9 +52,10 @@ async def record_opt_out(*, account_id: int, contact_id: int, list_ids: Sequence
         contact_id=contact_id, sending_list_id__in=list(list_ids),
     ).update(status=SubscriptionStatus.UNSUBSCRIBED, unsubscribe_reason=reason,
              unsubscribed_at=now, unsubscribe_keyword=keyword, updated_at=now)
-    present = set(await ListContact.filter(
-        contact_id=contact_id, sending_list_id__in=list(list_ids)
-    ).values_list("sending_list_id", flat=True))
+    # Every list had a subscription to change (the usual STOP): none is missing.
+    present = set(list_ids) if changed == len(set(list_ids)) else set(
+        await ListContact.filter(contact_id=contact_id, sending_list_id__in=list(list_ids)
+                                 ).values_list("sending_list_id", flat=True))
     for list_id in list_ids:
         if list_id in present:
             continue

@@ -67,9 +67,11 @@ class ProviderCallbacks:
             sending_list_id=list_id)
         outcomes = []
         if events.inbound:
-            sending_list = await SendingList.get(id=list_id)
+            # The list and its account in one read (the inbound handling needs both).
+            sending_list = await SendingList.get(id=list_id).select_related("account")
             for sms in events.inbound:
-                outcomes.append(await self.inbound.receive(sms, sending_list=sending_list))
+                outcomes.append(await self.inbound.receive(
+                    sms, sending_list=sending_list, account=sending_list.account))
         return CallbackResult(summary.applied, summary.ignored, outcomes)
 
     async def simulator_receipt(self, receipt: Receipt) -> None:

@@ -98,30 +98,37 @@ class InboundService:
         self.lists = lists
         self.notifications = notifications
 
-    async def receive(self, sms: InboundSms, *, sending_list: SendingList | None = None
-                      ) -> InboundOutcome:
+    async def receive(self, sms: InboundSms, *, sending_list: SendingList | None = None,
+                      account: Account | None = None) -> InboundOutcome:
         """One inbound message (a verified webhook's, or the simulator's): stored and
         acted on, its reply (if any) queued once. ``sending_list``: the list it was sent
-        to, when the caller already knows it."""
+        to, when the caller already knows it (and ``account``, its account, when the
+        caller read it with the list)."""
         if sending_list is None:
             sending_list = await self.lists.find_by_number(sms.to_number)
         # One transaction for the message, its opt-out, the alert, the events and the
         # confirmation: one commit (a WAL flush) where there were three, and the provider
-        # is answered only once all of it is stored.
-        async with in_transaction():
-            outcome = await self._handle(sms, sending_list)
-            if self.events is not None and not outcome.duplicate:  # one call (core.webhooks)
-                await inbound_events(self.events, outcome, sms)
-            if outcome.reply_text and sending_list is not None and not outcome.duplicate:
-                if sms.provider == Provider.TWILIO and twilio.answers_itself(sms.body):
-                    log.info("inbound %s: Twilio sent its own confirmation",
-                             outcome.inbound_id)
-                else:
-                    await self._queue_reply(outcome, sending_list)
+        # is answered only once all of it is stored. A message the provider sent before
+        # fails its INSERT (the last write of the handling): the whole transaction rolls
+        # back, so nothing is done twice, without a savepoint's two round trips.
+        try:
+            async with in_transaction():
+                outcome = await self._handle(sms, sending_list, account)
+                if self.events is not None:  # one call (core.webhooks)
+                    await inbound_events(self.events, outcome, sms)
+                if outcome.reply_text and sending_list is not None:
+                    if sms.provider == Provider.TWILIO and twilio.answers_itself(sms.body):
+                        log.info("inbound %s: Twilio sent its own confirmation",
+                                 outcome.inbound_id)
+                    else:
+                        await self._queue_reply(outcome, sending_list)
+        except _Duplicate as duplicate:
+            log.info("inbound %s/%s already handled", sms.provider, sms.provider_message_id)
+            return duplicate.outcome
         return outcome
 
-    async def _handle(self, sms: InboundSms, sending_list: SendingList | None
-                      ) -> InboundOutcome:
+    async def _handle(self, sms: InboundSms, sending_list: SendingList | None,
+                      account: Account | None) -> InboundOutcome:
         now = self.clock.now()
         match = classify(sms.body)
         to_number = normalize_sender(sms.to_number) or sms.to_number.strip()[:20]
@@ -132,34 +139,33 @@ class InboundService:
         contact = None
         if sending_list is not None and isinstance(sender, PhoneInfo):
             contact, _ = await self.contacts.ensure_contact(sender)
-        account = await Account.get(id=sending_list.account_id) if sending_list else None
+        if sending_list is None:
+            account = None
+        elif account is None or account.id != sending_list.account_id:
+            account = await Account.get(id=sending_list.account_id)
 
         result = _Result()
+        if sending_list is None or account is None:
+            result.action = InboundAction.UNKNOWN_NUMBER
+        elif contact is None:
+            result.action = InboundAction.INVALID_SENDER
+        else:
+            await self._act(match, account, sending_list, contact, now, result)
         try:
-            async with in_transaction():
-                inbound = await InboundMessage.create(
-                    account_id=account.id if account else None,
-                    sending_list_id=sending_list.id if sending_list else None,
-                    contact_id=contact.id if contact else None,
-                    from_number=from_number, to_number=to_number, body=sms.body,
-                    provider=sms.provider[:16], provider_message_id=sms.provider_message_id[:100],
-                    intent=match.intent, matched_rule=match.rule[:100],
-                    needs_review=match.needs_review, set_aside=match.set_aside[:100],
-                    received_at=sms.received_at or now)
-                if sending_list is None or account is None:
-                    result.action = InboundAction.UNKNOWN_NUMBER
-                elif contact is None:
-                    result.action = InboundAction.INVALID_SENDER
-                else:
-                    await self._act(match, account, sending_list, contact, now, result)
-                inbound.action_taken = result.action
-                await inbound.save(update_fields=["action_taken"])
-        except IntegrityError:
-            log.info("inbound %s/%s already handled", sms.provider, sms.provider_message_id)
-            return InboundOutcome(None, True, match.intent, match.rule, match.keyword,
-                                  "duplicate", account.id if account else None,
-                                  sending_list.id if sending_list else None,
-                                  contact.id if contact else None, 0, 0, None, None, None)
+            inbound = await InboundMessage.create(
+                account_id=account.id if account else None,
+                sending_list_id=sending_list.id if sending_list else None,
+                contact_id=contact.id if contact else None,
+                from_number=from_number, to_number=to_number, body=sms.body,
+                provider=sms.provider[:16], provider_message_id=sms.provider_message_id[:100],
+                intent=match.intent, matched_rule=match.rule[:100],
+                needs_review=match.needs_review, set_aside=match.set_aside[:100],
+                received_at=sms.received_at or now, action_taken=result.action)
+        except IntegrityError as exc:  # the provider sent this one before
+            raise _Duplicate(InboundOutcome(
+                None, True, match.intent, match.rule, match.keyword, "duplicate",
+                account.id if account else None, sending_list.id if sending_list else None,
+                contact.id if contact else None, 0, 0, None, None, None)) from exc
 
         if account is not None and sending_list is not None:
             await self._notify(match, account, sending_list, from_number, inbound.id, result,
@@ -284,6 +290,14 @@ class InboundService:
             encoding=info.encoding, price=estimate(info.segments),
             provider=sending_list.provider, transactional=True, is_reply=True)],
             now=self.clock.now())
+
+
+class _Duplicate(Exception):
+    """Rolls back the handling of a message the provider sent before."""
+
+    def __init__(self, outcome: InboundOutcome) -> None:
+        super().__init__("duplicate inbound message")
+        self.outcome = outcome
 
 
 @dataclass

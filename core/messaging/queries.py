@@ -394,3 +394,107 @@ async def apply_receipt(*, account_id: int | None, provider: str, state: str,
            f"sent_at")
     rows = await fetch(sql, p)
     return rows[0] if rows else None
+
+
+# One UPDATE for many receipts (PostgreSQL), joined to the receipts as arrays: each
+# receipt's own target state, time and error, and the scope its request was verified
+# for. The history row and (for a message never marked sent) the usage row go in the
+# same statement, as data-modifying CTEs: one round trip and, outside a transaction, one
+# commit for a whole flush. A message appears at most once per statement (callers split
+# repeats into later rounds: an UPDATE ... FROM changes a row once).
+_BATCH_FAILING = "v.status IN ('undelivered', 'failed')"
+_BATCH_SQL = """
+WITH v AS (
+  SELECT * FROM unnest($1::int[], $2::varchar[], $3::varchar[], $4::varchar[],
+                       $5::varchar[], $6::timestamptz[], $7::varchar[], $8::varchar[],
+                       $9::int[], $10::int[], $11::int[], $12::varchar[], $13::varchar[],
+                       $14::varchar[], $15::timestamptz[])
+    AS v(ord, public_id, provider, pmid, status, at, error_code, error_message, segments,
+         account_id, list_id, detail, source, raw_status, billed_at)
+), u AS (
+  UPDATE message_sent m SET
+    status = v.status,
+    sent_at = CASE WHEN v.status = 'sent' THEN COALESCE(m.sent_at, v.at) ELSE m.sent_at END,
+    delivered_at = CASE WHEN v.status = 'delivered' THEN COALESCE(m.delivered_at, v.at)
+                   ELSE m.delivered_at END,
+    failed_at = CASE WHEN %(failing)s THEN COALESCE(m.failed_at, v.at) ELSE m.failed_at END,
+    claim_token = NULL, lease_expires_at = NULL,
+    error_code = CASE WHEN %(failing)s THEN COALESCE(v.error_code, m.error_code)
+                 ELSE m.error_code END,
+    error_message = CASE WHEN %(failing)s THEN COALESCE(v.error_message, m.error_message)
+                    ELSE m.error_message END,
+    status_detail = CASE WHEN %(failing)s THEN '%(receipt)s' END,
+    provider_segments = COALESCE(m.provider_segments, v.segments),
+    provider_message_id = CASE WHEN v.public_id IS NOT NULL
+                          THEN COALESCE(m.provider_message_id, v.pmid)
+                          ELSE m.provider_message_id END
+  FROM v
+  WHERE %(match)s
+    AND (v.account_id IS NULL OR m.account_id = v.account_id)
+    AND (v.list_id IS NULL OR m.sending_list_id = v.list_id)
+    AND m.status IN ('sending', 'sent', 'orphaned')
+    AND NOT (v.status = 'sent' AND m.status = 'sent')
+  RETURNING v.ord, v.status AS receipt_status, v.at, v.detail, v.source, v.raw_status,
+            v.billed_at, m.id, m.public_id, m.sending_list_id, m.status, m.account_id,
+            m.segments, m.price, m.sent_at
+), e AS (
+  INSERT INTO message_event (message_id, status, detail, source, occurred_at,
+                             provider_status)
+  SELECT id, status, detail, source, at, raw_status FROM u
+), b AS (
+  INSERT INTO usage_record (account_id, message_id, segments, price, occurred_at)
+  SELECT account_id, id, segments, price, billed_at FROM u
+  WHERE receipt_status = 'sent' OR sent_at IS NULL
+  ON CONFLICT (message_id) DO NOTHING
+)
+SELECT ord, id, public_id, sending_list_id, status, account_id, segments, price, sent_at
+FROM u ORDER BY ord"""
+_BATCH_BY_PUBLIC_ID = _BATCH_SQL % {
+    "failing": _BATCH_FAILING, "receipt": StatusDetail.RECEIPT.value,
+    "match": "m.public_id = v.public_id"}
+_BATCH_BY_PROVIDER_ID = _BATCH_SQL % {
+    "failing": _BATCH_FAILING, "receipt": StatusDetail.RECEIPT.value,
+    "match": "v.public_id IS NULL AND m.provider = v.provider "
+             "AND m.provider_message_id = v.pmid"}
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptRow:
+    """One receipt for :func:`apply_receipts_pg`: what it says, the scope its request was
+    verified for, its history row's detail and source, and when its usage is billed."""
+    ord: int
+    message_id: str | None
+    provider: str
+    provider_message_id: str | None
+    state: str  # sent, delivered, undelivered, failed
+    when: dt.datetime
+    error_code: str | None
+    error_message: str | None
+    segments: int | None
+    account_id: int | None
+    sending_list_id: int | None
+    detail: str | None
+    source: str
+    raw_status: str | None
+    billed_at: dt.datetime
+
+
+async def apply_receipts_pg(receipts: Sequence[ReceiptRow], *, by_public_id: bool
+                            ) -> list[dict[str, Any]]:
+    """PostgreSQL: apply receipts that each name a distinct message in ONE statement
+    (update, history, usage); the rows that moved, with the ``ord`` of their receipt.
+    ``by_public_id``: every receipt carries our message id; else every one carries only
+    the provider's."""
+    p = Params()
+    cols: list[list[Any]] = [[] for _ in range(15)]
+    for r in receipts:
+        for i, value in enumerate((
+                r.ord, r.message_id, r.provider, r.provider_message_id,
+                _RECEIPT_SET[r.state][0], ts(r.when), r.error_code,
+                (r.error_message or "")[:300] or None, r.segments, r.account_id,
+                r.sending_list_id, (r.detail or None) and r.detail[:200], r.source,
+                r.raw_status, ts(r.billed_at))):
+            cols[i].append(value)
+    for col in cols:
+        p(col)
+    return await fetch(_BATCH_BY_PUBLIC_ID if by_public_id else _BATCH_BY_PROVIDER_ID, p)

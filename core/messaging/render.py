@@ -3,6 +3,7 @@ short link per ``{{linkN}}``, optional smart encoding; then segments and price."
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -52,6 +53,14 @@ def finish(body: str, recipient: RecipientFields, links: dict[str, str], *, prep
             + render(append, recipient))
     if smart:
         text = smart_encode(text)
+    segments, encoding, characters = _measure(text)
+    return Rendered(text=text, segments=segments, encoding=encoding,
+                    characters=characters, price=estimate(segments))
+
+
+@functools.lru_cache(maxsize=2048)
+def _measure(text: str) -> tuple[int, str, int]:
+    """Segments, encoding and length of a rendered text: a bulk send or a campaign
+    renders the same text for many recipients, and counting walks every character."""
     info = count(text)
-    return Rendered(text=text, segments=info.segments, encoding=info.encoding,
-                    characters=info.characters, price=estimate(info.segments))
+    return info.segments, info.encoding, info.characters

@@ -148,6 +148,7 @@ class SendService:
         recipients = await self._recipients(account, sending_list,
                                             [item.to for _, item in wellformed])
         prepared: list[tuple[int, NewMessage]] = []
+        blocked_memo: dict[str, str | None] = {}
         for (index, item), recipient in zip(wellformed, recipients, strict=True):
             try:
                 if isinstance(recipient, ValidationError):
@@ -155,7 +156,7 @@ class SendService:
                 template = await self._template(actor, item.body, None)
                 prepared.append((index, self._prepare(
                     account, sending_list, template, recipient,
-                    transactional=item.transactional)))
+                    transactional=item.transactional, blocked_memo=blocked_memo)))
             except TracklyError as exc:
                 outcome.errors.append(BulkError(index, exc.code, exc.message))
         outcome.errors.sort(key=lambda e: e.index)
@@ -249,7 +250,8 @@ class SendService:
 
     def _prepare(self, account: Account, sending_list: SendingList, template: _Template,
                  recipient: _Recipient, *, transactional: bool,
-                 idempotency_key: str | None = None) -> NewMessage:
+                 idempotency_key: str | None = None,
+                 blocked_memo: dict[str, str | None] | None = None) -> NewMessage:
         subscription = recipient.subscription
         if subscription is not None and subscription.status == SubscriptionStatus.UNSUBSCRIBED:
             raise ValidationError(f"{recipient.e164} has unsubscribed from "
@@ -265,7 +267,12 @@ class SendService:
         prepend, append = compliance_text(account, sending_list)
         rendered: Rendered = finish(template.body, fields, urls, prepend=prepend,
                                     append=append, smart=account.smart_encoding)
-        blocked = blocked_reason(rendered.text)
+        if blocked_memo is None:
+            blocked = blocked_reason(rendered.text)
+        elif rendered.text in blocked_memo:
+            blocked = blocked_memo[rendered.text]
+        else:  # a bulk request's recipients mostly get one text: judge it once
+            blocked = blocked_memo[rendered.text] = blocked_reason(rendered.text)
         if blocked:
             raise ValidationError(f"This message cannot be sent: {blocked}.",
                                   code="blocked_content", field="body")
