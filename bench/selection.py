@@ -174,6 +174,10 @@ def run_seed(seed: int, sends: int, refresh: int) -> dict[str, float]:
     contacts = [pop.contact(stream) for _ in range(sends)]
     # One uniform pair per send: every policy meets the same luck for the same contact.
     luck = [(stream.random(), stream.random()) for _ in range(sends)]
+    # The truth per contact and creative, computed once: every policy reads the same.
+    truth = [[pop.rates(c, t) for c in range(CREATIVES)] for t in contacts]
+    worth = [[click * conv * PAYOUT[OFFER_OF[c]] for c, (click, conv) in enumerate(row)]
+             for row in truth]
     totals: dict[str, float] = {}
     learners = {"per-creative": Learner(False), "per-segment": Learner(True)}
     rngs = {name: np.random.default_rng(seed * 31 + i) for i, name in enumerate(
@@ -186,15 +190,15 @@ def run_seed(seed: int, sends: int, refresh: int) -> dict[str, float]:
             if name == "uniform":
                 c = int(rng.integers(CREATIVES))
             elif name == "oracle":
-                c = max(range(CREATIVES), key=lambda k, t=t: pop.value(k, t))
+                c = max(range(CREATIVES), key=worth[i].__getitem__)
             else:
                 assert learner is not None
                 c = learner.choose(t, rng)
-            p_click, p_conv = pop.rates(c, t)
+            p_click, p_conv = truth[i][c]
             clicked = luck[i][0] < p_click
             converted = clicked and luck[i][1] < p_conv
             earned = PAYOUT[OFFER_OF[c]] if converted else 0.0
-            revenue += pop.value(c, t)
+            revenue += worth[i][c]
             if learner is not None:
                 learner.observe(c, t, clicked, converted, earned)
                 if (i + 1) % refresh == 0:

@@ -209,11 +209,18 @@ class Sampler:
         self._pooled_payout = (pooled.revenue / pooled.conversions
                                if pooled.conversions > 0 else None)
         self._cache: dict[tuple[object, ...], _Arms] = {}
+        self._wholes: dict[tuple[int, float | None], tuple[Beta, Beta, float]] = {}
+        self._segs: dict[tuple[int, str, str], tuple[Beta, Beta]] = {}
 
     def _stat(self, arm: int, dim: str, value: str) -> ArmStats:
         return self.stats.get((arm, dim, value)) or _EMPTY
 
-    def posterior(self, arm: int, seg: Mapping[str, str], payout: float | None) -> Posterior:
+    def _whole(self, arm: int, payout: float | None) -> tuple[Beta, Beta, float]:
+        """The creative's overall click and conversion posteriors and expected payout."""
+        key = (arm, payout)
+        found = self._wholes.get(key)
+        if found is not None:
+            return found
         assert self.click_prior is not None and self.conversion_prior is not None
         whole = self._stat(arm, OVERALL, OVERALL)
         click = _update(self.click_prior, whole.clicks, whole.sends - whole.clicks)
@@ -222,19 +229,34 @@ class Sampler:
         prior_payout = payout if payout is not None else (self._pooled_payout or DEFAULT_PAYOUT)
         expected_payout = ((whole.revenue + prior_payout * PAYOUT_PRIOR_CONVERSIONS)
                            / (whole.conversions + PAYOUT_PRIOR_CONVERSIONS))
+        found = self._wholes[key] = (click, conv, max(expected_payout, 0.0))
+        return found
+
+    def _segment(self, arm: int, dim: str, value: str, click: Beta, conv: Beta
+                 ) -> tuple[Beta, Beta]:
+        key = (arm, dim, value)
+        found = self._segs.get(key)
+        if found is not None:
+            return found
+        s = self._stat(arm, dim, value)
+        found = self._segs[key] = (
+            _update(_centred(click.mean, min(self.kappa, click.strength)),
+                    s.clicks, s.sends - s.clicks),
+            _update(_centred(conv.mean, min(self.kappa, conv.strength)),
+                    s.conversions, s.clicks - s.conversions))
+        return found
+
+    def posterior(self, arm: int, seg: Mapping[str, str], payout: float | None) -> Posterior:
+        click, conv, expected_payout = self._whole(arm, payout)
         click_segs: dict[str, Beta] = {}
         conv_segs: dict[str, Beta] = {}
         for dim in self.dimensions:
             value = seg.get(dim)
             if value is None:
                 continue
-            s = self._stat(arm, dim, value)
             key = f"{dim}={value}"
-            click_segs[key] = _update(_centred(click.mean, min(self.kappa, click.strength)),
-                                      s.clicks, s.sends - s.clicks)
-            conv_segs[key] = _update(_centred(conv.mean, min(self.kappa, conv.strength)),
-                                     s.conversions, s.clicks - s.conversions)
-        return Posterior(click, conv, max(expected_payout, 0.0), click_segs, conv_segs)
+            click_segs[key], conv_segs[key] = self._segment(arm, dim, value, click, conv)
+        return Posterior(click, conv, expected_payout, click_segs, conv_segs)
 
     def _arms(self, arms: Sequence[tuple[int, float | None]], seg: Mapping[str, str]) -> _Arms:
         key = (tuple(arms), tuple(sorted(seg.items())))

@@ -63,6 +63,9 @@ class SelectionDecision(Model):
         on_delete=fields.SET_NULL,
     )
     message_id: int | None
+    # The schedule run a launch chose for: its message is written later, in batches, and
+    # the refresh job links the decision to it by (run, contact), the outbox's unique key.
+    run_id = fields.BigIntField(null=True)
     offer_id = fields.IntField(null=True)
     mode = fields.CharField(max_length=16)  # model | control
     seg_recency = fields.CharField(max_length=48)
