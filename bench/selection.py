@@ -42,7 +42,6 @@ import numpy as np
 from bench.harness import rss_mb
 from core.selection.bandit import (
     DIMENSIONS,
-    OVERALL,
     ArmStats,
     Beta,
     Candidate,
@@ -50,6 +49,7 @@ from core.selection.bandit import (
     Sampler,
     Traits,
     decide,
+    fit_segments,
     segments,
 )
 
@@ -136,6 +136,7 @@ class Learner:
     def __init__(self, per_segment: bool) -> None:
         self.per_segment = per_segment
         self.table: dict[tuple[int, str, str], ArmStats] = {}
+        self.cells: dict[tuple[int, tuple[tuple[str, str], ...]], ArmStats] = {}
         self.pending: list[tuple[int, Traits, bool, bool, float]] = []
         self.rebuild()
 
@@ -156,15 +157,15 @@ class Learner:
         self.pending.append((c, t, clicked, converted, revenue))
 
     def refresh(self) -> None:
+        # What the scheduled job does: sum the sends into cells of the full cross of
+        # segments (its GROUP BY), then fit the table from the cells.
         for c, t, clicked, converted, revenue in self.pending:
             obs = ArmStats(1, float(clicked), float(converted), revenue)
-            keys = [(c, OVERALL, OVERALL)]
-            if self.per_segment:
-                keys += [(c, dim, value) for dim, value in segments(t).items()
-                         if dim in DIMENSIONS]
-            for key in keys:
-                self.table.setdefault(key, ArmStats()).add(obs)
+            seg = tuple((dim, value) for dim, value in segments(t).items()
+                        if dim in DIMENSIONS) if self.per_segment else ()
+            self.cells.setdefault((c, seg), ArmStats()).add(obs)
         self.pending.clear()
+        self.table = fit_segments(self.cells)
         self.rebuild()
 
 

@@ -77,12 +77,25 @@ def segment_key(seg: Mapping[str, str]) -> str:
 
 @dataclass
 class ArmStats:
+    """Counts of one arm in one segment. In a fitted segment row (:func:`fit_segments`)
+    ``sends`` is the click exposure (sends weighted by the other traits' fitted lifts) and
+    ``clicked`` the conversion exposure (clicks weighted likewise); raw rows leave
+    ``clicked`` None: every click is one trial for a conversion."""
+
     sends: float = 0.0
     clicks: float = 0.0
     conversions: float = 0.0
     revenue: float = 0.0
+    clicked: float | None = None
+
+    @property
+    def trials(self) -> float:
+        """Conversion trials: the conversion exposure, else the clicks."""
+        return self.clicks if self.clicked is None else self.clicked
 
     def add(self, other: ArmStats) -> None:
+        if self.clicked is not None or other.clicked is not None:
+            self.clicked = self.trials + other.trials
         self.sends += other.sends
         self.clicks += other.clicks
         self.conversions += other.conversions
@@ -243,7 +256,7 @@ class Sampler:
             _update(_centred(click.mean, min(self.kappa, click.strength)),
                     s.clicks, s.sends - s.clicks),
             _update(_centred(conv.mean, min(self.kappa, conv.strength)),
-                    s.conversions, s.clicks - s.conversions))
+                    s.conversions, s.trials - s.conversions))
         return found
 
     def posterior(self, arm: int, seg: Mapping[str, str], payout: float | None) -> Posterior:
@@ -297,6 +310,82 @@ def _centred(mean: float, strength: float) -> Beta:
 
 def _update(prior: Beta, successes: float, failures: float) -> Beta:
     return Beta(prior.alpha + max(successes, 0.0), prior.beta + max(failures, 0.0))
+
+
+# (arm, ((dimension, value), ...)): one cell of the full cross of a contact's segments.
+Cells = Mapping[tuple[int, tuple[tuple[str, str], ...]], ArmStats]
+FIT_ROUNDS = 12
+FIT_PSEUDO = 1.0  # pseudo-events per segment value: a value with no click keeps a lift
+
+
+def fit_segments(cells: Cells) -> dict[tuple[int, str, str], ArmStats]:
+    """The stats table from the full cross of segments: each arm's overall row, and per
+    segment value the counts with exposures that make the naive-Bayes product of lifts
+    the maximum-likelihood multiplicative model (rate = m x prod of one lift per trait).
+
+    Raw per-trait counts are confounded: a creative sent mostly in the evening (because
+    the selector learned it does well then) shows an evening-inflated rate in every other
+    trait's segments, and multiplying five such lifts counts the evening five times.
+    Fitting the lifts jointly (iterative proportional fitting, per arm, on at most a few
+    thousand cells) and storing each value's exposure under the *other* traits' lifts
+    removes that: ``clicks / sends`` of a fitted row is ``m x lift``."""
+    by_arm: dict[int, list[tuple[tuple[tuple[str, str], ...], ArmStats]]] = {}
+    for (arm, seg), s in cells.items():
+        by_arm.setdefault(arm, []).append((seg, s))
+    out: dict[tuple[int, str, str], ArmStats] = {}
+    for arm, rows in by_arm.items():
+        whole = ArmStats()
+        for _, s in rows:
+            whole.add(s)
+        out[(arm, OVERALL, OVERALL)] = whole
+        dims = sorted({dim for seg, _ in rows for dim, _ in seg})
+        if not dims or whole.sends <= 0:
+            continue
+        values = [sorted({dict(seg).get(dim, "") for seg, _ in rows}) for dim in dims]
+        codes = np.array([[values[i].index(dict(seg).get(dim, ""))
+                           for i, dim in enumerate(dims)] for seg, _ in rows])
+        sends = np.array([s.sends for _, s in rows])
+        clicks = np.array([s.clicks for _, s in rows])
+        trials = np.array([s.trials for _, s in rows])
+        convs = np.array([s.conversions for _, s in rows])
+        revenue = np.array([s.revenue for _, s in rows])
+        click_exp = _fit(codes, values, sends, clicks)
+        conv_exp = _fit(codes, values, trials, convs)
+        for i, dim in enumerate(dims):
+            for k, value in enumerate(values[i]):
+                if value == "":
+                    continue
+                here = codes[:, i] == k
+                out[(arm, dim, value)] = ArmStats(
+                    float(click_exp[i][k]), float(clicks[here].sum()),
+                    float(convs[here].sum()), float(revenue[here].sum()),
+                    float(conv_exp[i][k]))
+    return out
+
+
+def _fit(codes: np.ndarray, values: Sequence[Sequence[str]], exposure: np.ndarray,
+         events: np.ndarray) -> list[np.ndarray]:
+    """Per trait, each value's exposure under the other traits' fitted lifts."""
+    total = exposure.sum()
+    rate = events.sum() / total if total > 0 else 0.0
+    lifts = [np.ones(len(v)) for v in values]
+    observed = [np.bincount(codes[:, i], weights=events, minlength=len(v))
+                for i, v in enumerate(values)]
+
+    def others(i: int) -> np.ndarray:
+        w = exposure.copy()
+        for j, lift in enumerate(lifts):
+            if j != i:
+                w *= lift[codes[:, j]]
+        return w
+
+    if rate > 0:
+        for _ in range(FIT_ROUNDS):
+            for i, v in enumerate(values):
+                base = np.bincount(codes[:, i], weights=others(i), minlength=len(v)) * rate
+                lifts[i] = (observed[i] + FIT_PSEUDO) / (base + FIT_PSEUDO)
+    return [np.bincount(codes[:, i], weights=others(i), minlength=len(v))
+            for i, v in enumerate(values)]
 
 
 def offer_stats(stats: StatsTable, offer_of: Mapping[int, int | None]) -> dict[

@@ -33,6 +33,10 @@ class SelectionStat(Model):
     clicks = fields.IntField(default=0)
     conversions = fields.IntField(default=0)
     revenue = fields.DecimalField(max_digits=14, decimal_places=4, default=0)
+    # A segment row's exposures under the other traits' fitted lifts (bandit.fit_segments):
+    # what the sampler divides clicks and conversions by. Null on the overall row.
+    click_exposure = fields.FloatField(null=True)
+    conversion_exposure = fields.FloatField(null=True)
     refreshed_at = fields.DatetimeField()
 
     class Meta:
