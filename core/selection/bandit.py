@@ -38,6 +38,10 @@ DEFAULT_CLICK_RATE = 0.04
 DEFAULT_CONVERSION_RATE = 0.10
 PRIOR_STRENGTH = 20.0
 KAPPA = 80.0
+# The empirical-Bayes kappa's bounds: never so weak that a handful of sends decide a
+# segment, never so strong that a real effect cannot show.
+KAPPA_MIN = 50.0
+KAPPA_MAX = 100_000.0
 # Segment edges: days since the last click, hours of the local day per band.
 RECENCY_DAYS = (3, 7, 14, 30, 60)
 HOUR_BAND = 3
@@ -202,6 +206,10 @@ class Sampler:
     stats: StatsTable
     dimensions: Sequence[str] = DIMENSIONS
     kappa: float = KAPPA
+    # kappa from the data per trait and stage (empirical Bayes) instead of fixed. Off by
+    # default: bench/selection.py measured it below the fixed kappa (rare conversions
+    # make the between-segment spread too noisy to set a prior from).
+    adaptive: bool = False
     prior_strength: float = PRIOR_STRENGTH
     click_prior: Beta | None = None  # None: centred on the account's pooled rates
     conversion_prior: Beta | None = None
@@ -224,6 +232,7 @@ class Sampler:
         self._cache: dict[tuple[object, ...], _Arms] = {}
         self._wholes: dict[tuple[int, float | None], tuple[Beta, Beta, float]] = {}
         self._segs: dict[tuple[int, str, str], tuple[Beta, Beta]] = {}
+        self._kappas: dict[tuple[str, int], float] = {}
 
     def _stat(self, arm: int, dim: str, value: str) -> ArmStats:
         return self.stats.get((arm, dim, value)) or _EMPTY
@@ -253,11 +262,60 @@ class Sampler:
             return found
         s = self._stat(arm, dim, value)
         found = self._segs[key] = (
-            _update(_centred(click.mean, min(self.kappa, click.strength)),
+            _update(_centred(click.mean, min(self._kappa(dim, 0), click.strength)),
                     s.clicks, s.sends - s.clicks),
-            _update(_centred(conv.mean, min(self.kappa, conv.strength)),
+            _update(_centred(conv.mean, min(self._kappa(dim, 1), conv.strength)),
                     s.conversions, s.trials - s.conversions))
         return found
+
+    def _kappa(self, dim: str, stage: int) -> float:
+        """The segment prior's strength for one trait and stage (0 click, 1 conversion):
+        ``kappa`` when fixed, else empirical Bayes from how much the trait's values
+        differ beyond binomial noise, pooled over the arms: with true rates spread by
+        tau^2 around the creative's mean m, a Beta prior of strength m(1-m)/tau^2 - 1
+        matches that spread. A trait that explains nothing gets a prior so strong its
+        segments read as the creative's mean; one that matters is let move."""
+        key = (dim, stage)
+        found = self._kappas.get(key)
+        if found is not None:
+            return found
+        if not self.adaptive:
+            self._kappas[key] = self.kappa
+            return self.kappa
+        spread = noise = weight = 0.0
+        values = 0
+        for (arm, d, _), s in self.stats.items():
+            if d != dim:
+                continue
+            whole = self._stat(arm, OVERALL, OVERALL)
+            if stage == 0:
+                n, k, m_n, m_k = s.sends, s.clicks, whole.sends, whole.clicks
+            else:
+                n, k, m_n, m_k = s.trials, s.conversions, whole.trials, whole.conversions
+            if n <= 0 or m_n <= 0:
+                continue
+            m = min(max(m_k / m_n, 1e-6), 1 - 1e-6)
+            spread += n * (k / n - m) ** 2
+            noise += m * (1 - m)  # each value's expected share of the spread
+            weight += n
+            values += 1
+        # Noise alone makes the spread a chi-square of about ``values`` degrees of
+        # freedom: only what exceeds two of its standard errors counts as a real spread
+        # (rare conversions would otherwise read noise as effects, five traits over).
+        margin = noise * (1 + 2 * (2 / max(values, 1)) ** 0.5)
+        tau2 = (spread - margin) / weight if weight > 0 else 0.0
+        if tau2 <= 0:
+            found = KAPPA_MAX
+        else:
+            # The spread relative to the pooled mean of this stage.
+            pooled = self._pooled_rate(stage)
+            found = min(max(pooled * (1 - pooled) / tau2 - 1, KAPPA_MIN), KAPPA_MAX)
+        self._kappas[key] = found
+        return found
+
+    def _pooled_rate(self, stage: int) -> float:
+        assert self.click_prior is not None and self.conversion_prior is not None
+        return (self.click_prior if stage == 0 else self.conversion_prior).mean
 
     def posterior(self, arm: int, seg: Mapping[str, str], payout: float | None) -> Posterior:
         click, conv, expected_payout = self._whole(arm, payout)
@@ -418,18 +476,21 @@ class Model:
     so choosing for each contact reads nothing and recomputes no pooled prior."""
 
     def __init__(self, stats: StatsTable, *, kappa: float = KAPPA,
-                 dimensions: Sequence[str] = DIMENSIONS) -> None:
+                 dimensions: Sequence[str] = DIMENSIONS, adaptive: bool = False) -> None:
         self.stats = stats
         self.kappa = kappa
         self.dimensions = dimensions
-        self.creatives = Sampler(stats, dimensions=dimensions, kappa=kappa)
+        self.adaptive = adaptive
+        self.creatives = Sampler(stats, dimensions=dimensions, kappa=kappa,
+                                 adaptive=adaptive)
         self._offers: dict[frozenset[tuple[int, int | None]], Sampler] = {}
 
     def offers(self, offer_of: Mapping[int, int | None]) -> Sampler:
         key = frozenset(offer_of.items())
         if key not in self._offers:
             self._offers[key] = Sampler(offer_stats(self.stats, offer_of),
-                                        dimensions=self.dimensions, kappa=self.kappa)
+                                        dimensions=self.dimensions, kappa=self.kappa,
+                                        adaptive=self.adaptive)
         return self._offers[key]
 
 
