@@ -81,6 +81,9 @@ async def choose_creatives(selection: SelectionService, *, run_id: int, schedule
     if not cands:
         return done
     upto = model_positions(sendable, schedule)
+    # A run resolved again (a crash while resolving) was given new recipients: the
+    # decisions of the first attempt describe nobody's send.
+    await selection.forget_run(schedule.account_id, run_id)
     model = await selection.load_model(schedule.account_id)
     fixed_hour = (schedule.send_time.hour
                   if schedule.use_local_time and schedule.send_time is not None else None)

@@ -97,6 +97,10 @@ class SelectionService:
                 posterior=d.posterior.as_json() if d.posterior else {}, decided_at=now))
         await SelectionDecision.bulk_create(rows, batch_size=2000)
 
+    async def forget_run(self, account_id: int, run_id: int) -> int:
+        """Drop a run's decisions: a run resolved again after a crash chooses afresh."""
+        return await SelectionDecision.filter(account_id=account_id, run_id=run_id).delete()
+
     async def select_creative(self, *, account_id: int, contact_id: int, traits: Traits,
                               candidates: Sequence[Candidate], model: Model | None = None,
                               automated_percent: float = 100.0, two_step: bool = False,

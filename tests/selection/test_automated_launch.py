@@ -10,7 +10,7 @@ import datetime as dt
 from collections import Counter
 from decimal import Decimal
 
-from core.campaigns.models import ScheduleBlast, ScheduleRun
+from core.campaigns.models import Schedule, ScheduleBlast, ScheduleRecipient, ScheduleRun
 from core.messaging.models import MessageSent
 from core.selection.bandit import OVERALL
 from core.selection.models import SelectionDecision, SelectionStat
@@ -101,3 +101,10 @@ async def test_without_statistics_the_model_share_explores_every_creative(servic
     # Same priors for all three: each gets a fair share, none is starved.
     assert min(Counter(d.creative_id for d in decisions).values()) > 50
     assert clock.now() - max(d.decided_at for d in decisions) < dt.timedelta(minutes=1)
+    # A run resolved again (what drive does after a crash while resolving) chooses afresh:
+    # the first attempt's decisions go, one decision per recipient stays.
+    run = await ScheduleRun.get(schedule_id=sid)
+    await ScheduleRecipient.filter(run_id=run.id).delete()
+    await services.schedules.launcher.resolve(run, await Schedule.get(id=sid))
+    again = await SelectionDecision.filter(run_id=run.id)
+    assert len(again) == 300 and len({d.contact_id for d in again}) == 300
