@@ -35,6 +35,7 @@ import random
 import statistics
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,7 +43,6 @@ import numpy as np
 from bench.harness import Result, record, rss_mb
 from core.selection.bandit import (
     DIMENSIONS,
-    OVERALL,
     ArmStats,
     Beta,
     Candidate,
@@ -50,6 +50,7 @@ from core.selection.bandit import (
     Sampler,
     Traits,
     decide,
+    fit_segments,
     segments,
 )
 
@@ -136,6 +137,7 @@ class Learner:
     def __init__(self, per_segment: bool) -> None:
         self.per_segment = per_segment
         self.table: dict[tuple[int, str, str], ArmStats] = {}
+        self.cells: dict[tuple[int, tuple[tuple[str, str], ...]], ArmStats] = {}
         self.pending: list[tuple[int, Traits, bool, bool, float]] = []
         self.rebuild()
 
@@ -156,15 +158,15 @@ class Learner:
         self.pending.append((c, t, clicked, converted, revenue))
 
     def refresh(self) -> None:
+        # What the scheduled job does: sum the sends into cells of the full cross of
+        # segments (its GROUP BY), then fit the table from the cells.
         for c, t, clicked, converted, revenue in self.pending:
             obs = ArmStats(1, float(clicked), float(converted), revenue)
-            keys = [(c, OVERALL, OVERALL)]
-            if self.per_segment:
-                keys += [(c, dim, value) for dim, value in segments(t).items()
-                         if dim in DIMENSIONS]
-            for key in keys:
-                self.table.setdefault(key, ArmStats()).add(obs)
+            seg = tuple((dim, value) for dim, value in segments(t).items()
+                        if dim in DIMENSIONS) if self.per_segment else ()
+            self.cells.setdefault((c, seg), ArmStats()).add(obs)
         self.pending.clear()
+        self.table = fit_segments(self.cells)
         self.rebuild()
 
 
@@ -174,6 +176,10 @@ def run_seed(seed: int, sends: int, refresh: int) -> dict[str, float]:
     contacts = [pop.contact(stream) for _ in range(sends)]
     # One uniform pair per send: every policy meets the same luck for the same contact.
     luck = [(stream.random(), stream.random()) for _ in range(sends)]
+    # The truth per contact and creative, computed once: every policy reads the same.
+    truth = [[pop.rates(c, t) for c in range(CREATIVES)] for t in contacts]
+    worth = [[click * conv * PAYOUT[OFFER_OF[c]] for c, (click, conv) in enumerate(row)]
+             for row in truth]
     totals: dict[str, float] = {}
     learners = {"per-creative": Learner(False), "per-segment": Learner(True)}
     rngs = {name: np.random.default_rng(seed * 31 + i) for i, name in enumerate(
@@ -186,15 +192,15 @@ def run_seed(seed: int, sends: int, refresh: int) -> dict[str, float]:
             if name == "uniform":
                 c = int(rng.integers(CREATIVES))
             elif name == "oracle":
-                c = max(range(CREATIVES), key=lambda k, t=t: pop.value(k, t))
+                c = max(range(CREATIVES), key=worth[i].__getitem__)
             else:
                 assert learner is not None
                 c = learner.choose(t, rng)
-            p_click, p_conv = pop.rates(c, t)
+            p_click, p_conv = truth[i][c]
             clicked = luck[i][0] < p_click
             converted = clicked and luck[i][1] < p_conv
             earned = PAYOUT[OFFER_OF[c]] if converted else 0.0
-            revenue += pop.value(c, t)
+            revenue += worth[i][c]
             if learner is not None:
                 learner.observe(c, t, clicked, converted, earned)
                 if (i + 1) % refresh == 0:
@@ -208,6 +214,8 @@ def main() -> None:
     parser.add_argument("--sends", type=int, default=100_000)
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--refresh", type=int, default=2000)
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="seeds run in this many processes (same results, sooner)")
     args = parser.parse_args()
     began = time.perf_counter()
     rows = []
@@ -217,8 +225,11 @@ def main() -> None:
               f"{'oracle $':>11} {'creative capt':>13} {'segment capt':>13}")
     print(header)
     print("-" * len(header))
-    for seed in range(1, args.seeds + 1):
-        r = run_seed(seed, args.sends, args.refresh)
+    seeds = range(1, args.seeds + 1)
+    with ProcessPoolExecutor(max_workers=max(args.jobs, 1)) as pool:
+        results = list(pool.map(run_seed, seeds, [args.sends] * len(seeds),
+                                [args.refresh] * len(seeds)))
+    for seed, r in zip(seeds, results, strict=True):
         gain = r["oracle"] - r["uniform"]
         cap_c = (r["per-creative"] - r["uniform"]) / gain if gain else float("nan")
         cap_s = (r["per-segment"] - r["uniform"]) / gain if gain else float("nan")

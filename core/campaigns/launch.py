@@ -20,6 +20,7 @@ from core.audiences.service import AudienceService
 from core.billing.pricing import estimate
 from core.billing.service import BillingService
 from core.campaigns import queries
+from core.campaigns.automated import choose_creatives
 from core.campaigns.codes import public_ids, short_codes
 from core.campaigns.models import (
     Schedule,
@@ -39,6 +40,7 @@ from core.messaging.render import brand_of, compliance_text, finish
 from core.messaging.template import RecipientFields
 from core.offers.service import bound_offers
 from core.permissions import Actor
+from core.selection.service import SelectionService
 from core.settings import Settings
 from core.sql import is_postgres
 
@@ -79,8 +81,10 @@ class Estimate:
 
 
 def automated_blast(blasts: list[ScheduleBlast]) -> ScheduleBlast:
-    """The variant an automated schedule's model share gets. The creative selector
-    (core/selection) will choose per contact; until then, the first one."""
+    """The placeholder variant of an automated schedule's model share in the split (and
+    in a dry run's estimate): once the run's recipients are fixed,
+    :func:`core.campaigns.automated.choose_creatives` re-points each of them at the
+    creative the selector chose for that contact."""
     return blasts[0]
 
 
@@ -98,12 +102,14 @@ class _Context:
 
 class Launcher:
     def __init__(self, *, clock: Clock, settings: Settings, audiences: AudienceService,
-                 billing: BillingService | None = None) -> None:
+                 billing: BillingService | None = None,
+                 selection: SelectionService | None = None) -> None:
         self.clock = clock
         self.settings = settings
         self.audiences = audiences
         self.billing = billing
         self.lease = dt.timedelta(seconds=settings.campaign_lease_seconds)
+        self.selection = selection or SelectionService(clock=clock)
 
     async def cost(self, account_id: int, segments: int) -> Decimal:
         """What ``segments`` more cost this account now: billing's estimate (free
@@ -171,6 +177,11 @@ class Launcher:
         counts = await queries.resolve_into(run.id, await self.resolve_spec(
             schedule, self.clock.now()), await self.split_of(schedule))
         recipients = counts.get(None, 0)
+        if schedule.send_type == SendType.AUTOMATED and schedule.automated_percent:
+            await choose_creatives(
+                self.selection, run_id=run.id, schedule=schedule, sendable=recipients,
+                blasts=await ScheduleBlast.filter(schedule_id=schedule.id).order_by(
+                    "position", "id"), now=self.clock.now())
         per_blast = {k: v for k, v in (await queries.blast_counts(run.id)).items()
                      if k is not None}
         context = await self._context(schedule)

@@ -7,7 +7,9 @@ A step (API.md, journeys)::
      "yes": 3, "no": 4}         # condition only
 
 Configs: ``send`` ``{"creative_id": 7}`` | ``{"body": "text"}`` |
-``{"creative_ids": [7, 8], "two_step": false}`` (left to the selector); ``wait``
+``{"creative_ids": [7, 8], "two_step": false, "automated_percent": 80}`` (left to the
+selector for ``automated_percent`` of contacts, default the journey's; the rest is a
+uniform control split among the creatives); ``wait``
 ``{"days"|"hours"|"minutes"|"seconds": n}`` (summed); ``wait_until`` ``{"time": "10:00"}``
 (the next such time in the contact's zone); ``condition`` ``{"test": "clicked"}`` |
 ``{"test": "converted"}`` | ``{"test": "field", "condition": <an audience condition on
@@ -194,7 +196,8 @@ def _send_config(config: dict[str, Any], path: str) -> dict[str, Any]:
             raise _bad("body is the message text.", "invalid_steps", f"{path}.body")
         check_text(body, field=f"{path}.body")
         return config
-    if keys and keys <= {"creative_ids", "two_step"} and "creative_ids" in keys:
+    if keys and keys <= {"creative_ids", "two_step", "automated_percent"} and (
+            "creative_ids" in keys):
         ids = config["creative_ids"]
         if (not isinstance(ids, list) or not 1 <= len(ids) <= MAX_CANDIDATES
                 or len(set(map(str, ids))) != len(ids)):
@@ -204,6 +207,8 @@ def _send_config(config: dict[str, Any], path: str) -> dict[str, Any]:
             _int(ident, f"{path}.creative_ids[{j}]", low=1, high=2**31 - 1)
         if not isinstance(config.get("two_step", False), bool):
             raise _bad("two_step is true or false.", "invalid_steps", f"{path}.two_step")
+        if "automated_percent" in config:
+            _int(config["automated_percent"], f"{path}.automated_percent", high=100)
         return config
     raise _bad("send takes creative_id, body, or creative_ids.", "invalid_steps", path)
 

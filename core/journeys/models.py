@@ -50,6 +50,9 @@ class WelcomeJourney(Model):
     # nested AND/OR groups over fields and method
     trigger: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     status = fields.CharEnumField(JourneyStatus, max_length=16, default=JourneyStatus.DRAFT)
+    # Send steps that name several creatives: the share the selector chooses for (a
+    # step's own automated_percent wins); the rest is a uniform control split.
+    automated_percent = fields.IntField(default=100)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

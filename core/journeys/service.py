@@ -99,9 +99,10 @@ class JourneyService:
     # -- definitions ------------------------------------------------------------------------
 
     async def create(self, actor: Actor, *, name: Any, list_number: Any, trigger: Any,
-                     steps: Any) -> dict[str, Any]:
+                     steps: Any, automated_percent: Any = None) -> dict[str, Any]:
         actor.require(Action.BUILD)
         clean_name = _name(name)
+        percent = 100 if automated_percent is None else _percent(automated_percent)
         sending_list = await self.lists.get_by_number(actor, list_number)
         tree = _trigger(trigger)
         graph = parse_steps(steps)
@@ -109,12 +110,14 @@ class JourneyService:
         async with in_transaction():
             journey = await WelcomeJourney.create(
                 account_id=actor.account_id, name=clean_name, sending_list_id=sending_list.id,
-                trigger=tree.to_json(), status=JourneyStatus.DRAFT)
+                trigger=tree.to_json(), status=JourneyStatus.DRAFT,
+                automated_percent=percent)
             await self._write_steps(journey.id, graph)
         return await self.get(actor, journey.id)
 
     async def update(self, actor: Actor, journey_id: int, *, name: Any = None,
-                     trigger: Any = None, steps: Any = None) -> dict[str, Any]:
+                     trigger: Any = None, steps: Any = None,
+                     automated_percent: Any = None) -> dict[str, Any]:
         """Name, trigger and steps. Steps change only while no enrollment is active in the
         journey (draft, or paused and drained): a contact mid-way keeps the graph it
         started on."""
@@ -129,6 +132,9 @@ class JourneyService:
         if trigger is not None:
             journey.trigger = _trigger(trigger).to_json()
             updates.append("trigger")
+        if automated_percent is not None:
+            journey.automated_percent = _percent(automated_percent)
+            updates.append("automated_percent")
         graph = None
         if steps is not None:
             graph = parse_steps(steps)
@@ -342,7 +348,9 @@ class JourneyService:
                     if cands:
                         decision = self.selection.choose(
                             model, cands, _traits(sub, _zone(sub, j.account), now),
-                            two_step=bool(config.get("two_step")))
+                            two_step=bool(config.get("two_step")),
+                            automated_percent=float(config.get(
+                                "automated_percent", j.row.automated_percent)))
                         creative_id = decision.creative_id
                 template = await self._template(j.account.id, creative_id, config.get("body"),
                                                 templates)
@@ -567,11 +575,19 @@ def _trigger(raw: Any) -> Group:
     return tree
 
 
+def _percent(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
+        raise ValidationError("automated_percent is a whole number from 0 to 100.",
+                              code="invalid_automated_percent", field="automated_percent")
+    return value
+
+
 def _render(journey: WelcomeJourney, sending_list: SendingList,
             steps: Sequence[JourneyStep]) -> dict[str, Any]:
     return {
         "id": journey.id, "name": journey.name, "status": journey.status.value,
         "list_number": sending_list.phone_number, "trigger": journey.trigger or {},
+        "automated_percent": journey.automated_percent,
         "steps": [_step_of(s).as_json() for s in steps],
         "created_at": journey.created_at.isoformat() if journey.created_at else None,
         "updated_at": journey.updated_at.isoformat() if journey.updated_at else None,

@@ -38,6 +38,10 @@ DEFAULT_CLICK_RATE = 0.04
 DEFAULT_CONVERSION_RATE = 0.10
 PRIOR_STRENGTH = 20.0
 KAPPA = 80.0
+# The empirical-Bayes kappa's bounds: never so weak that a handful of sends decide a
+# segment, never so strong that a real effect cannot show.
+KAPPA_MIN = 50.0
+KAPPA_MAX = 100_000.0
 # Segment edges: days since the last click, hours of the local day per band.
 RECENCY_DAYS = (3, 7, 14, 30, 60)
 HOUR_BAND = 3
@@ -77,12 +81,25 @@ def segment_key(seg: Mapping[str, str]) -> str:
 
 @dataclass
 class ArmStats:
+    """Counts of one arm in one segment. In a fitted segment row (:func:`fit_segments`)
+    ``sends`` is the click exposure (sends weighted by the other traits' fitted lifts) and
+    ``clicked`` the conversion exposure (clicks weighted likewise); raw rows leave
+    ``clicked`` None: every click is one trial for a conversion."""
+
     sends: float = 0.0
     clicks: float = 0.0
     conversions: float = 0.0
     revenue: float = 0.0
+    clicked: float | None = None
+
+    @property
+    def trials(self) -> float:
+        """Conversion trials: the conversion exposure, else the clicks."""
+        return self.clicks if self.clicked is None else self.clicked
 
     def add(self, other: ArmStats) -> None:
+        if self.clicked is not None or other.clicked is not None:
+            self.clicked = self.trials + other.trials
         self.sends += other.sends
         self.clicks += other.clicks
         self.conversions += other.conversions
@@ -189,6 +206,10 @@ class Sampler:
     stats: StatsTable
     dimensions: Sequence[str] = DIMENSIONS
     kappa: float = KAPPA
+    # kappa from the data per trait and stage (empirical Bayes) instead of fixed. Off by
+    # default: bench/selection.py measured it below the fixed kappa (rare conversions
+    # make the between-segment spread too noisy to set a prior from).
+    adaptive: bool = False
     prior_strength: float = PRIOR_STRENGTH
     click_prior: Beta | None = None  # None: centred on the account's pooled rates
     conversion_prior: Beta | None = None
@@ -209,11 +230,19 @@ class Sampler:
         self._pooled_payout = (pooled.revenue / pooled.conversions
                                if pooled.conversions > 0 else None)
         self._cache: dict[tuple[object, ...], _Arms] = {}
+        self._wholes: dict[tuple[int, float | None], tuple[Beta, Beta, float]] = {}
+        self._segs: dict[tuple[int, str, str], tuple[Beta, Beta]] = {}
+        self._kappas: dict[tuple[str, int], float] = {}
 
     def _stat(self, arm: int, dim: str, value: str) -> ArmStats:
         return self.stats.get((arm, dim, value)) or _EMPTY
 
-    def posterior(self, arm: int, seg: Mapping[str, str], payout: float | None) -> Posterior:
+    def _whole(self, arm: int, payout: float | None) -> tuple[Beta, Beta, float]:
+        """The creative's overall click and conversion posteriors and expected payout."""
+        key = (arm, payout)
+        found = self._wholes.get(key)
+        if found is not None:
+            return found
         assert self.click_prior is not None and self.conversion_prior is not None
         whole = self._stat(arm, OVERALL, OVERALL)
         click = _update(self.click_prior, whole.clicks, whole.sends - whole.clicks)
@@ -222,19 +251,83 @@ class Sampler:
         prior_payout = payout if payout is not None else (self._pooled_payout or DEFAULT_PAYOUT)
         expected_payout = ((whole.revenue + prior_payout * PAYOUT_PRIOR_CONVERSIONS)
                            / (whole.conversions + PAYOUT_PRIOR_CONVERSIONS))
+        found = self._wholes[key] = (click, conv, max(expected_payout, 0.0))
+        return found
+
+    def _segment(self, arm: int, dim: str, value: str, click: Beta, conv: Beta
+                 ) -> tuple[Beta, Beta]:
+        key = (arm, dim, value)
+        found = self._segs.get(key)
+        if found is not None:
+            return found
+        s = self._stat(arm, dim, value)
+        found = self._segs[key] = (
+            _update(_centred(click.mean, min(self._kappa(dim, 0), click.strength)),
+                    s.clicks, s.sends - s.clicks),
+            _update(_centred(conv.mean, min(self._kappa(dim, 1), conv.strength)),
+                    s.conversions, s.trials - s.conversions))
+        return found
+
+    def _kappa(self, dim: str, stage: int) -> float:
+        """The segment prior's strength for one trait and stage (0 click, 1 conversion):
+        ``kappa`` when fixed, else empirical Bayes from how much the trait's values
+        differ beyond binomial noise, pooled over the arms: with true rates spread by
+        tau^2 around the creative's mean m, a Beta prior of strength m(1-m)/tau^2 - 1
+        matches that spread. A trait that explains nothing gets a prior so strong its
+        segments read as the creative's mean; one that matters is let move."""
+        key = (dim, stage)
+        found = self._kappas.get(key)
+        if found is not None:
+            return found
+        if not self.adaptive:
+            self._kappas[key] = self.kappa
+            return self.kappa
+        spread = noise = weight = 0.0
+        values = 0
+        for (arm, d, _), s in self.stats.items():
+            if d != dim:
+                continue
+            whole = self._stat(arm, OVERALL, OVERALL)
+            if stage == 0:
+                n, k, m_n, m_k = s.sends, s.clicks, whole.sends, whole.clicks
+            else:
+                n, k, m_n, m_k = s.trials, s.conversions, whole.trials, whole.conversions
+            if n <= 0 or m_n <= 0:
+                continue
+            m = min(max(m_k / m_n, 1e-6), 1 - 1e-6)
+            spread += n * (k / n - m) ** 2
+            noise += m * (1 - m)  # each value's expected share of the spread
+            weight += n
+            values += 1
+        # Noise alone makes the spread a chi-square of about ``values`` degrees of
+        # freedom: only what exceeds two of its standard errors counts as a real spread
+        # (rare conversions would otherwise read noise as effects, five traits over).
+        margin = noise * (1 + 2 * (2 / max(values, 1)) ** 0.5)
+        tau2 = (spread - margin) / weight if weight > 0 else 0.0
+        if tau2 <= 0:
+            found = KAPPA_MAX
+        else:
+            # The spread relative to the pooled mean of this stage.
+            pooled = self._pooled_rate(stage)
+            found = min(max(pooled * (1 - pooled) / tau2 - 1, KAPPA_MIN), KAPPA_MAX)
+        self._kappas[key] = found
+        return found
+
+    def _pooled_rate(self, stage: int) -> float:
+        assert self.click_prior is not None and self.conversion_prior is not None
+        return (self.click_prior if stage == 0 else self.conversion_prior).mean
+
+    def posterior(self, arm: int, seg: Mapping[str, str], payout: float | None) -> Posterior:
+        click, conv, expected_payout = self._whole(arm, payout)
         click_segs: dict[str, Beta] = {}
         conv_segs: dict[str, Beta] = {}
         for dim in self.dimensions:
             value = seg.get(dim)
             if value is None:
                 continue
-            s = self._stat(arm, dim, value)
             key = f"{dim}={value}"
-            click_segs[key] = _update(_centred(click.mean, min(self.kappa, click.strength)),
-                                      s.clicks, s.sends - s.clicks)
-            conv_segs[key] = _update(_centred(conv.mean, min(self.kappa, conv.strength)),
-                                     s.conversions, s.clicks - s.conversions)
-        return Posterior(click, conv, max(expected_payout, 0.0), click_segs, conv_segs)
+            click_segs[key], conv_segs[key] = self._segment(arm, dim, value, click, conv)
+        return Posterior(click, conv, expected_payout, click_segs, conv_segs)
 
     def _arms(self, arms: Sequence[tuple[int, float | None]], seg: Mapping[str, str]) -> _Arms:
         key = (tuple(arms), tuple(sorted(seg.items())))
@@ -277,6 +370,82 @@ def _update(prior: Beta, successes: float, failures: float) -> Beta:
     return Beta(prior.alpha + max(successes, 0.0), prior.beta + max(failures, 0.0))
 
 
+# (arm, ((dimension, value), ...)): one cell of the full cross of a contact's segments.
+Cells = Mapping[tuple[int, tuple[tuple[str, str], ...]], ArmStats]
+FIT_ROUNDS = 12
+FIT_PSEUDO = 1.0  # pseudo-events per segment value: a value with no click keeps a lift
+
+
+def fit_segments(cells: Cells) -> dict[tuple[int, str, str], ArmStats]:
+    """The stats table from the full cross of segments: each arm's overall row, and per
+    segment value the counts with exposures that make the naive-Bayes product of lifts
+    the maximum-likelihood multiplicative model (rate = m x prod of one lift per trait).
+
+    Raw per-trait counts are confounded: a creative sent mostly in the evening (because
+    the selector learned it does well then) shows an evening-inflated rate in every other
+    trait's segments, and multiplying five such lifts counts the evening five times.
+    Fitting the lifts jointly (iterative proportional fitting, per arm, on at most a few
+    thousand cells) and storing each value's exposure under the *other* traits' lifts
+    removes that: ``clicks / sends`` of a fitted row is ``m x lift``."""
+    by_arm: dict[int, list[tuple[tuple[tuple[str, str], ...], ArmStats]]] = {}
+    for (arm, seg), s in cells.items():
+        by_arm.setdefault(arm, []).append((seg, s))
+    out: dict[tuple[int, str, str], ArmStats] = {}
+    for arm, rows in by_arm.items():
+        whole = ArmStats()
+        for _, s in rows:
+            whole.add(s)
+        out[(arm, OVERALL, OVERALL)] = whole
+        dims = sorted({dim for seg, _ in rows for dim, _ in seg})
+        if not dims or whole.sends <= 0:
+            continue
+        values = [sorted({dict(seg).get(dim, "") for seg, _ in rows}) for dim in dims]
+        codes = np.array([[values[i].index(dict(seg).get(dim, ""))
+                           for i, dim in enumerate(dims)] for seg, _ in rows])
+        sends = np.array([s.sends for _, s in rows])
+        clicks = np.array([s.clicks for _, s in rows])
+        trials = np.array([s.trials for _, s in rows])
+        convs = np.array([s.conversions for _, s in rows])
+        revenue = np.array([s.revenue for _, s in rows])
+        click_exp = _fit(codes, values, sends, clicks)
+        conv_exp = _fit(codes, values, trials, convs)
+        for i, dim in enumerate(dims):
+            for k, value in enumerate(values[i]):
+                if value == "":
+                    continue
+                here = codes[:, i] == k
+                out[(arm, dim, value)] = ArmStats(
+                    float(click_exp[i][k]), float(clicks[here].sum()),
+                    float(convs[here].sum()), float(revenue[here].sum()),
+                    float(conv_exp[i][k]))
+    return out
+
+
+def _fit(codes: np.ndarray, values: Sequence[Sequence[str]], exposure: np.ndarray,
+         events: np.ndarray) -> list[np.ndarray]:
+    """Per trait, each value's exposure under the other traits' fitted lifts."""
+    total = exposure.sum()
+    rate = events.sum() / total if total > 0 else 0.0
+    lifts = [np.ones(len(v)) for v in values]
+    observed = [np.bincount(codes[:, i], weights=events, minlength=len(v))
+                for i, v in enumerate(values)]
+
+    def others(i: int) -> np.ndarray:
+        w = exposure.copy()
+        for j, lift in enumerate(lifts):
+            if j != i:
+                w *= lift[codes[:, j]]
+        return w
+
+    if rate > 0:
+        for _ in range(FIT_ROUNDS):
+            for i, v in enumerate(values):
+                base = np.bincount(codes[:, i], weights=others(i), minlength=len(v)) * rate
+                lifts[i] = (observed[i] + FIT_PSEUDO) / (base + FIT_PSEUDO)
+    return [np.bincount(codes[:, i], weights=others(i), minlength=len(v))
+            for i, v in enumerate(values)]
+
+
 def offer_stats(stats: StatsTable, offer_of: Mapping[int, int | None]) -> dict[
         tuple[int, str, str], ArmStats]:
     """The stats table summed from creatives to their offers (two-step selection)."""
@@ -307,18 +476,21 @@ class Model:
     so choosing for each contact reads nothing and recomputes no pooled prior."""
 
     def __init__(self, stats: StatsTable, *, kappa: float = KAPPA,
-                 dimensions: Sequence[str] = DIMENSIONS) -> None:
+                 dimensions: Sequence[str] = DIMENSIONS, adaptive: bool = False) -> None:
         self.stats = stats
         self.kappa = kappa
         self.dimensions = dimensions
-        self.creatives = Sampler(stats, dimensions=dimensions, kappa=kappa)
+        self.adaptive = adaptive
+        self.creatives = Sampler(stats, dimensions=dimensions, kappa=kappa,
+                                 adaptive=adaptive)
         self._offers: dict[frozenset[tuple[int, int | None]], Sampler] = {}
 
     def offers(self, offer_of: Mapping[int, int | None]) -> Sampler:
         key = frozenset(offer_of.items())
         if key not in self._offers:
             self._offers[key] = Sampler(offer_stats(self.stats, offer_of),
-                                        dimensions=self.dimensions, kappa=self.kappa)
+                                        dimensions=self.dimensions, kappa=self.kappa,
+                                        adaptive=self.adaptive)
         return self._offers[key]
 
 

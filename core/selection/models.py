@@ -33,6 +33,10 @@ class SelectionStat(Model):
     clicks = fields.IntField(default=0)
     conversions = fields.IntField(default=0)
     revenue = fields.DecimalField(max_digits=14, decimal_places=4, default=0)
+    # A segment row's exposures under the other traits' fitted lifts (bandit.fit_segments):
+    # what the sampler divides clicks and conversions by. Null on the overall row.
+    click_exposure = fields.FloatField(null=True)
+    conversion_exposure = fields.FloatField(null=True)
     refreshed_at = fields.DatetimeField()
 
     class Meta:
@@ -63,6 +67,9 @@ class SelectionDecision(Model):
         on_delete=fields.SET_NULL,
     )
     message_id: int | None
+    # The schedule run a launch chose for: its message is written later, in batches, and
+    # the refresh job links the decision to it by (run, contact), the outbox's unique key.
+    run_id = fields.BigIntField(null=True)
     offer_id = fields.IntField(null=True)
     mode = fields.CharField(max_length=16)  # model | control
     seg_recency = fields.CharField(max_length=48)

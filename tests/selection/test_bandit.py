@@ -38,12 +38,29 @@ def test_a_thin_segment_reads_as_the_creative_and_a_full_one_as_itself() -> None
     stats = dict([whole(A, 10_000, 500)])
     stats[(A, "carrier", "verizon")] = ArmStats(2, 2, 0, 0)  # two sends, two clicks
     stats[(A, "carrier", "att")] = ArmStats(5_000, 50, 0, 0)  # 1% where overall is 5%
-    model = Model(stats)
+    model = Model(stats)  # kappa fixed at 80
     thin = model.creatives.posterior(A, {"carrier": "verizon"}, None)
     assert thin.click.mean == pytest.approx(0.05, rel=0.01)
     assert 0.05 < thin.contact_click.mean < 0.08  # 2 clicks in 2 sends barely move it
     full = model.creatives.posterior(A, {"carrier": "att"}, None)
     assert full.contact_click.mean == pytest.approx(0.01, rel=0.2)
+
+
+def test_kappa_follows_how_much_a_trait_really_separates_contacts() -> None:
+    """Empirical Bayes: carriers differ (1% vs 9%), line types only by binomial noise; the
+    carrier's segments are let move, the line type's read as the creative's mean."""
+    stats = dict([whole(A, 20_000, 1_000, 100, 200.0)])
+    stats[(A, "carrier", "att")] = ArmStats(10_000, 100, 10, 20.0)
+    stats[(A, "carrier", "verizon")] = ArmStats(10_000, 900, 90, 180.0)
+    stats[(A, "line_type", "cell")] = ArmStats(10_000, 510, 51, 102.0)
+    stats[(A, "line_type", "voip")] = ArmStats(10_000, 490, 49, 98.0)
+    sampler = Model(stats, adaptive=True).creatives
+    assert sampler._kappa("carrier", 0) < 100  # a real spread: a weak prior
+    assert sampler._kappa("line_type", 0) >= 50_000  # noise only: a strong one
+    cell = sampler.posterior(A, {"line_type": "cell"}, None)
+    assert cell.contact_click.mean == pytest.approx(0.05, rel=0.01)
+    att = sampler.posterior(A, {"carrier": "att"}, None)
+    assert att.contact_click.mean == pytest.approx(0.01, rel=0.1)
 
 
 def test_a_new_creative_starts_at_the_accounts_rate() -> None:

@@ -26,12 +26,17 @@ class JourneyIn(Body):
         None, description="Nested AND/OR groups of conditions on custom.<key> and "
                           "signup_method (eq, ne, in, not_in, exists, contains)")
     steps: list[TextJson] = Field(description=_STEPS)
+    automated_percent: int | None = Field(
+        None, description="Send steps naming several creatives: the share the selector "
+                          "chooses for (default 100; a step's own automated_percent wins); "
+                          "the rest is a uniform control split")
 
 
 class JourneyChange(Body):
     name: Text | None = None
     trigger: TextJson | None = None
     steps: list[TextJson] | None = Field(None, description=_STEPS)
+    automated_percent: int | None = None
 
 
 def _id(request: web.Request) -> int:
@@ -56,7 +61,7 @@ async def create_journey(request: web.Request) -> web.Response:
     body = await parse_body(request, JourneyIn)
     journey = await request.app[SERVICES].journeys.create(
         actor, name=body.name, list_number=body.list_number, trigger=body.trigger,
-        steps=body.steps)
+        steps=body.steps, automated_percent=body.automated_percent)
     return respond(journey, status=201)
 
 
@@ -68,7 +73,7 @@ async def get_journey(request: web.Request) -> web.Response:
 
 
 @routes.put("/api/v2/journeys/{journey_id:\\d+}")
-@operation("Change a journey's name, trigger or steps", tag="journeys",
+@operation("Change a journey's name, trigger, steps or automated_percent", tag="journeys",
            request=JourneyChange,
            errors={404: "journey_not_found", 409: "journey_in_use, journey_archived"})
 async def update_journey(request: web.Request) -> web.Response:
