@@ -50,6 +50,8 @@ class WelcomeJourney(Model):
     # nested AND/OR groups over fields and method
     trigger: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     status = fields.CharEnumField(JourneyStatus, max_length=16, default=JourneyStatus.DRAFT)
+    # counted (first human) clicks on its messages, bumped by the click recorder
+    click_count = fields.IntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

@@ -11,7 +11,8 @@ waiting), one transaction per batch:
    CONFLICT DO NOTHING RETURNING: the unique (message, contact) pair decides, so a repeat
    click, in this batch or any earlier one, in this process or another, counts nothing;
 3. for the clicks that counted, the raw row they came from, and the counters of the
-   subscription (ListContact: click_count, last_clicked_at), the creative and the offer;
+   subscription (ListContact: click_count, last_clicked_at), and the click_count of the
+   creative, the offer, the schedule and the journey (one UPDATE per table);
 4. after the commit, one ``click`` event per counted click for outbound webhooks.
 
 When the database is down the batch stays at the head of the buffer and is retried with
@@ -319,6 +320,8 @@ async def _bump_counters(conn: Any, clicks: list[ClickIn]) -> None:
     subs: dict[tuple[int, int], tuple[int, dt.datetime]] = {}
     creatives: collections.Counter[int] = collections.Counter()
     offers: collections.Counter[int] = collections.Counter()
+    schedules: collections.Counter[int] = collections.Counter()
+    journeys: collections.Counter[int] = collections.Counter()
     for c in clicks:
         t = c.target
         if t.sending_list_id is not None and t.contact_id is not None:
@@ -329,6 +332,10 @@ async def _bump_counters(conn: Any, clicks: list[ClickIn]) -> None:
             creatives[t.creative_id] += 1
         if t.offer_id is not None:
             offers[t.offer_id] += 1
+        if t.schedule_id is not None:
+            schedules[t.schedule_id] += 1
+        if t.journey_id is not None:
+            journeys[t.journey_id] += 1
     if subs:
         p = placeholders(5, conn)
         await conn.execute_many(
@@ -337,12 +344,19 @@ async def _bump_counters(conn: Any, clicks: list[ClickIn]) -> None:
             f"ELSE last_clicked_at END WHERE sending_list_id = {p[3]} AND contact_id = {p[4]}",
             [[n, ts(last, conn), ts(last, conn), lst, contact]
              for (lst, contact), (n, last) in subs.items()])
-    for table, counts in (("message_creative", creatives), ("offer", offers)):
+    for table, counts in (("message_creative", creatives), ("offer", offers),
+                          ("schedule", schedules), ("welcome_journey", journeys)):
         if counts:
-            p = placeholders(2, conn)
-            await conn.execute_many(
-                f"UPDATE {table} SET click_count = click_count + {p[0]} WHERE id = {p[1]}",
-                [[n, key] for key, n in counts.items()])
+            await _add_clicks(conn, table, counts)
+
+
+async def _add_clicks(conn: Any, table: str, counts: collections.Counter[int]) -> None:
+    """One UPDATE for every row of ``table`` this batch counted clicks for."""
+    params = Params(conn)
+    cases = " ".join(f"WHEN {params(key)} THEN {params(n)}" for key, n in counts.items())
+    await conn.execute_query(
+        f"UPDATE {table} SET click_count = click_count + CASE id {cases} ELSE 0 END "
+        f"WHERE {params.isin('id', list(counts))}", params.values)
 
 
 def _dump(c: ClickIn) -> dict[str, Any]:
