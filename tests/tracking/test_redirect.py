@@ -114,6 +114,29 @@ async def test_schedule_and_journey_count_first_human_clicks_only(services, http
     assert other.click_count == 0
 
 
+async def test_the_message_shows_its_links_clicks(services, http, settings, clock):
+    world, sent = await _sent(services)
+    headers = world.tenant.headers()
+
+    async def links():
+        resp = await http.get(f"/api/v2/messages/{sent.public_id}", headers=headers)
+        assert resp.status == 200, await resp.text()
+        return (await resp.json())["links"]
+
+    unclicked = {"code": sent.link.code, "url": f"{settings.tracking_base}/{sent.link.code}",
+                 "destination": world.offer.tracking_url, "offer_id": world.offer.id,
+                 "clicks": 0, "human_clicks": 0, "first_human_click_at": None}
+    assert await links() == [unclicked]
+
+    await click(http, services, sent.link, user_agent=PREVIEW_UA)
+    first = clock.now()
+    await click(http, services, sent.link)
+    clock.advance(seconds=90)
+    await click(http, services, sent.link)
+    assert await links() == [{**unclicked, "clicks": 3, "human_clicks": 2,
+                              "first_human_click_at": first.isoformat()}]
+
+
 async def test_unknown_codes_and_foreign_hosts_get_the_branded_404(services, http):
     world, sent = await _sent(services)
     for path, host in (("/zzzzzzz", None), (f"/{sent.link.code}", "evil.example"),
