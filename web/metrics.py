@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import (
@@ -38,6 +39,11 @@ class HttpMetrics:
             "trackly_http_request_duration_seconds", "Time to answer, by route",
             ["method", "route"], registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+        # The labelled children, looked up once per label set: labels() takes a lock
+        # and builds tuples on every call, a cost the redirect pays per request. Bounded:
+        # routes are templates, methods and statuses few.
+        self._counts: dict[tuple[str, str, int], Any] = {}
+        self._times: dict[tuple[str, str], Any] = {}
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -51,9 +57,18 @@ class HttpMetrics:
             status = exc.status
             raise
         finally:
+            elapsed = time.perf_counter() - started
             route = _route_of(request)
-            self.requests.labels(request.method, route, str(status)).inc()
-            self.latency.labels(request.method, route).observe(time.perf_counter() - started)
+            method = request.method
+            count = self._counts.get((method, route, status))
+            if count is None:
+                count = self._counts[(method, route, status)] = self.requests.labels(
+                    method, route, str(status))
+            count.inc()
+            timer = self._times.get((method, route))
+            if timer is None:
+                timer = self._times[(method, route)] = self.latency.labels(method, route)
+            timer.observe(elapsed)
 
     def exposition(self, snapshot: Snapshot | None) -> web.Response:
         """``snapshot`` None: the database did not answer (``trackly_database_up 0``)."""
