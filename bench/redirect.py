@@ -76,6 +76,7 @@ def serve_trackly(port: int, url: str, data_dir: str, profile: str | None = None
 
             def stats() -> str:
                 return json.dumps({"loads": links.loads, "refreshes": links.refreshes,
+                                   "misses": links.misses,
                                    "written": recorder.written, "dropped": recorder.dropped,
                                    "failures": recorder.failures})
 
@@ -258,13 +259,12 @@ async def run(args: argparse.Namespace) -> None:
                 stored = await MessageShortLinkClick.all().count()
                 counted = await MessageClick.all().count()
                 answered = warmed + int(load["answered"])
-                waited = (during["loads"] - during["refreshes"]
-                          - before["loads"] + before["refreshes"])
+                waited = during["misses"] - before["misses"]
                 results.append(Row(
                     backend, "trackly redirect + recording", load, base,
                     f"stored {stored} of {answered} answered 302 (warm-up included); "
                     f"counted {counted}; link SELECTs a request waited for: "
-                    f"{before['loads']} warming {len(codes)} codes, {waited} measured "
+                    f"{before['misses']} warming {len(codes)} codes, {waited} measured "
                     f"(+{during['refreshes'] - before['refreshes']} background refreshes); "
                     f"dropped {stats['dropped']}" +
                     (f"; socket errors {load['errors']}" if load["errors"] else "")))

@@ -129,6 +129,7 @@ class LinkCache:
         self._loading: dict[str, asyncio.Task[LinkTarget | None]] = {}
         self.loads = 0  # database round trips made (misses, expiries and refreshes)
         self.refreshes = 0  # of which in the background, ahead of expiry
+        self.misses = 0  # requests that waited for a load (unknown or expired entries)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -152,6 +153,7 @@ class LinkCache:
         fresh, target = self.peek(code)
         if fresh:
             return target
+        self.misses += 1
         loading = self._loading.get(code) or self._start(code)
         return await asyncio.shield(loading)
 
