@@ -107,13 +107,13 @@ def target_of(row: dict[str, Any], key: bytes) -> LinkTarget:
 class LinkCache:
     """code -> LinkTarget (or None: no such link), bounded, each entry for ``ttl``.
 
-    Refreshed ahead: a hit on an entry past ``refresh`` of its ttl (80 %) answers from
+    Refreshed ahead: a hit on an entry past ``refresh`` of its ttl (half) answers from
     the entry at once and reads the link again in the background, so a link in use never
     expires and no request waits for the database once its link is known; a change still
     arrives within ``ttl``."""
 
     def __init__(self, *, key: bytes, size: int = 100_000, ttl: float = 5.0,
-                 miss_ttl: float = 2.0, refresh: float = 0.8,
+                 miss_ttl: float = 2.0, refresh: float = 0.5,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self._key = key
         self._size = size
