@@ -95,7 +95,8 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
                               enroll=journeys.enroll_new)
     compliance = ComplianceService(clock=clock, lists=lists,
                                    drop_queued=drop_queued_for_contact)
-    messages = MessageService(clock=clock, lists=lists, events=events)
+    messages = MessageService(clock=clock, lists=lists, events=events,
+                              tracking_base=settings.tracking_base)
     providers = ProviderRegistry(settings=settings, box=box, clock=clock)
     inbound = InboundService(clock=clock, contacts=contacts, lists=lists,
                              notifications=notifications, events=events)

@@ -53,6 +53,8 @@ class WelcomeJourney(Model):
     # Send steps that name several creatives: the share the selector chooses for (a
     # step's own automated_percent wins); the rest is a uniform control split.
     automated_percent = fields.IntField(default=100)
+    # counted (first human) clicks on its messages, bumped by the click recorder
+    click_count = fields.IntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

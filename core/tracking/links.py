@@ -3,7 +3,8 @@
 A bounded in-memory LRU sits in front of the database. Each entry lives ``ttl`` seconds
 (default 5), so a change to a link, its offer or its account reaches every process within
 that time without any cross-process signal (works the same on SQLite and PostgreSQL; a
-process under load re-reads a hot link once per TTL, which costs nothing measurable).
+process under load re-reads a hot link once per TTL, in the background, ahead of its
+expiry: no request waits for that read).
 Unknown codes are cached too, for a shorter time, so a scan of random codes cannot turn
 into a database scan.
 
@@ -104,60 +105,79 @@ def target_of(row: dict[str, Any], key: bytes) -> LinkTarget:
 
 
 class LinkCache:
-    """code -> LinkTarget (or None: no such link), bounded, each entry for ``ttl``."""
+    """code -> LinkTarget (or None: no such link), bounded, each entry for ``ttl``.
+
+    Refreshed ahead: a hit on an entry past ``refresh`` of its ttl (half) answers from
+    the entry at once and reads the link again in the background, so a link in use never
+    expires and no request waits for the database once its link is known; a change still
+    arrives within ``ttl``."""
 
     def __init__(self, *, key: bytes, size: int = 100_000, ttl: float = 5.0,
-                 miss_ttl: float = 2.0, monotonic: Callable[[], float] = time.monotonic
-                 ) -> None:
+                 miss_ttl: float = 2.0, refresh: float = 0.5,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self._key = key
         self._size = size
         self._ttl = ttl
         self._miss_ttl = miss_ttl
+        self._refresh = refresh
         self._now = monotonic
-        self._entries: OrderedDict[str, tuple[float, LinkTarget | None]] = OrderedDict()
+        # code -> (refresh at, expires at, target)
+        self._entries: OrderedDict[str, tuple[float, float, LinkTarget | None]] = \
+            OrderedDict()
         # One load per code at a time: the many requests for a code nobody asked for yet
         # (a blast's first seconds) wait for the same SELECT.
-        self._loading: dict[str, asyncio.Future[LinkTarget | None]] = {}
-        self.loads = 0  # database round trips made (misses and expiries)
+        self._loading: dict[str, asyncio.Task[LinkTarget | None]] = {}
+        self.loads = 0  # database round trips made (misses, expiries and refreshes)
+        self.refreshes = 0  # of which in the background, ahead of expiry
+        self.misses = 0  # requests that waited for a load (unknown or expired entries)
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def peek(self, code: str) -> tuple[bool, LinkTarget | None]:
-        """(found and fresh, target) without touching the database."""
+        """(found and fresh, target) without waiting for the database."""
         entry = self._entries.get(code)
-        if entry is None or entry[0] < self._now():
+        if entry is None:
+            return False, None
+        refresh_at, expires, target = entry
+        now = self._now()
+        if expires < now:
             return False, None
         self._entries.move_to_end(code)
-        return True, entry[1]
+        if now >= refresh_at and code not in self._loading:
+            self.refreshes += 1
+            self._start(code)
+        return True, target
 
     async def get(self, code: str) -> LinkTarget | None:
         fresh, target = self.peek(code)
         if fresh:
             return target
-        loading = self._loading.get(code)
-        if loading is not None:
-            return await asyncio.shield(loading)
-        future: asyncio.Future[LinkTarget | None] = asyncio.get_running_loop().create_future()
-        self._loading[code] = future
-        try:
-            target = await self._load(code)
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: no "never retrieved" warning without waiters
-            raise
-        else:
-            future.set_result(target)
-        finally:
-            del self._loading[code]
-        return target
+        self.misses += 1
+        loading = self._loading.get(code) or self._start(code)
+        return await asyncio.shield(loading)
+
+    def _start(self, code: str) -> asyncio.Task[LinkTarget | None]:
+        task = asyncio.get_running_loop().create_task(self._load(code))
+        self._loading[code] = task
+
+        def done(t: asyncio.Task[LinkTarget | None]) -> None:
+            if self._loading.get(code) is t:
+                del self._loading[code]
+            if not t.cancelled():
+                t.exception()  # retrieved: a refresh's failure waits for the next miss
+
+        task.add_done_callback(done)
+        return task
 
     async def _load(self, code: str) -> LinkTarget | None:
         params = Params()
         rows = await fetch(_SQL.format(code=params(code)), params)
         self.loads += 1
         target = target_of(rows[0], self._key) if rows else None
-        self._entries[code] = (self._now() + (self._ttl if target else self._miss_ttl), target)
+        now = self._now()
+        ttl = self._ttl if target else self._miss_ttl
+        self._entries[code] = (now + ttl * self._refresh, now + ttl, target)
         self._entries.move_to_end(code)
         while len(self._entries) > self._size:
             self._entries.popitem(last=False)

@@ -4,14 +4,16 @@
 writes what is buffered every ``interval`` seconds (sooner once ``batch_size`` are
 waiting), one transaction per batch:
 
-1. every request as a ``message_short_link_click`` row (bots included), in one
-   multi-row INSERT;
+1. every request as a ``message_short_link_click`` row (bots included), in one COPY
+   on PostgreSQL (executemany on SQLite), the rows built in slices that yield to the
+   event loop;
 2. the first human click of each contact on each message as a ``message_click`` row (the
    counted click, with the public click id the offer URL carried), in one INSERT ... ON
    CONFLICT DO NOTHING RETURNING: the unique (message, contact) pair decides, so a repeat
    click, in this batch or any earlier one, in this process or another, counts nothing;
 3. for the clicks that counted, the raw row they came from, and the counters of the
-   subscription (ListContact: click_count, last_clicked_at), the creative and the offer;
+   subscription (ListContact: click_count, last_clicked_at), and the click_count of the
+   creative, the offer, the schedule and the journey (one UPDATE per table);
 4. after the commit, one ``click`` event per counted click for outbound webhooks.
 
 When the database is down the batch stays at the head of the buffer and is retried with
@@ -248,25 +250,34 @@ def _values(rows: Sequence[Sequence[Any]], params: Params) -> str:
     return ", ".join("(" + ", ".join(params(v) for v in row) + ")" for row in rows)
 
 
-_RAW_PG_TYPES = ("bigint", "int", "bigint", "bigint", "int", "timestamptz", "text", "text",
-                 "bool", "text", "text")
 Pair = tuple[int, int]  # (message id, contact id)
+SLICE = 500  # rows built between two yields to the event loop
+
+
+async def _raw_rows(batch: Sequence[ClickIn], conn: Any) -> list[tuple[Any, ...]]:
+    """The batch as rows, built a slice at a time: a batch of thousands built in one go
+    would hold every request waiting on this process for as long."""
+    rows: list[tuple[Any, ...]] = []
+    for start in range(0, len(batch), SLICE):
+        if start:
+            await asyncio.sleep(0)
+        rows += [(c.target.link_id, c.target.account_id, c.target.message_id,
+                  c.target.contact_id, c.target.offer_id, ts(c.at, conn),
+                  c.address[:MAX_ADDRESS], c.user_agent[:MAX_AGENT], c.judgement.is_bot,
+                  c.judgement.verdict.value, c.judgement.reason)
+                 for c in batch[start:start + SLICE]]
+    return rows
 
 
 async def _insert_raw(conn: Any, batch: Sequence[ClickIn], pg: bool) -> None:
-    """Every request, one statement: on PostgreSQL the columns go as arrays through
-    unnest (one prepared statement whatever the batch size); SQLite takes executemany."""
-    rows = [(c.target.link_id, c.target.account_id, c.target.message_id,
-             c.target.contact_id, c.target.offer_id, ts(c.at, conn),
-             c.address[:MAX_ADDRESS], c.user_agent[:MAX_AGENT], c.judgement.is_bot,
-             c.judgement.verdict.value, c.judgement.reason) for c in batch]
-    columns = ", ".join(_RAW_COLUMNS)
+    """Every request, one statement: COPY on PostgreSQL (binary, no statement to parse
+    or plan, the cheapest way in); SQLite takes executemany (in its own thread)."""
+    rows = await _raw_rows(batch, conn)
     if pg:
-        arrays = ", ".join(f"${i}::{t}[]" for i, t in enumerate(_RAW_PG_TYPES, 1))
-        await conn.execute_query(
-            f"INSERT INTO message_short_link_click ({columns}) SELECT * FROM unnest({arrays})",
-            [list(column) for column in zip(*rows, strict=True)])
+        await conn._connection.copy_records_to_table(
+            "message_short_link_click", records=rows, columns=_RAW_COLUMNS)
     else:
+        columns = ", ".join(_RAW_COLUMNS)
         marks = ", ".join("?" * len(_RAW_COLUMNS))
         await conn.execute_many(
             f"INSERT INTO message_short_link_click ({columns}) VALUES ({marks})",
@@ -326,6 +337,8 @@ async def _bump_counters(conn: Any, clicks: list[ClickIn]) -> None:
     subs: dict[tuple[int, int], tuple[int, dt.datetime]] = {}
     creatives: collections.Counter[int] = collections.Counter()
     offers: collections.Counter[int] = collections.Counter()
+    schedules: collections.Counter[int] = collections.Counter()
+    journeys: collections.Counter[int] = collections.Counter()
     for c in clicks:
         t = c.target
         if t.sending_list_id is not None and t.contact_id is not None:
@@ -336,6 +349,10 @@ async def _bump_counters(conn: Any, clicks: list[ClickIn]) -> None:
             creatives[t.creative_id] += 1
         if t.offer_id is not None:
             offers[t.offer_id] += 1
+        if t.schedule_id is not None:
+            schedules[t.schedule_id] += 1
+        if t.journey_id is not None:
+            journeys[t.journey_id] += 1
     if subs:
         p = placeholders(5, conn)
         await conn.execute_many(
@@ -344,12 +361,19 @@ async def _bump_counters(conn: Any, clicks: list[ClickIn]) -> None:
             f"ELSE last_clicked_at END WHERE sending_list_id = {p[3]} AND contact_id = {p[4]}",
             [[n, ts(last, conn), ts(last, conn), lst, contact]
              for (lst, contact), (n, last) in subs.items()])
-    for table, counts in (("message_creative", creatives), ("offer", offers)):
+    for table, counts in (("message_creative", creatives), ("offer", offers),
+                          ("schedule", schedules), ("welcome_journey", journeys)):
         if counts:
-            p = placeholders(2, conn)
-            await conn.execute_many(
-                f"UPDATE {table} SET click_count = click_count + {p[0]} WHERE id = {p[1]}",
-                [[n, key] for key, n in counts.items()])
+            await _add_clicks(conn, table, counts)
+
+
+async def _add_clicks(conn: Any, table: str, counts: collections.Counter[int]) -> None:
+    """One UPDATE for every row of ``table`` this batch counted clicks for."""
+    params = Params(conn)
+    cases = " ".join(f"WHEN {params(key)} THEN {params(n)}" for key, n in counts.items())
+    await conn.execute_query(
+        f"UPDATE {table} SET click_count = click_count + CASE id {cases} ELSE 0 END "
+        f"WHERE {params.isin('id', list(counts))}", params.values)
 
 
 def _dump(c: ClickIn) -> dict[str, Any]:

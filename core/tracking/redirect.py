@@ -13,6 +13,7 @@ link previewers and scanners do not send), and that press is the human click."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -64,12 +65,25 @@ class RedirectService:
         self.recorder = recorder
         self.default_hosts = frozenset(h for h in (host_name(x) for x in default_hosts) if h)
         self._hosts: dict[str, str] = {}  # Host header -> name (few distinct; bounded)
+        self._warming: asyncio.Future[None] | None = None
 
     async def warm(self) -> None:
         """Load the detector's tables before the first click needs them, off the event
-        loop (the address ranges take half a second to read)."""
+        loop (the address ranges take half a second to read, seconds on a busy machine).
+        Clicks that come before they are loaded wait for this one load: loading them
+        on the event loop instead would stall every request of the process meanwhile."""
+        if self._warming is None:
+            self._warming = asyncio.ensure_future(self._load_tables())
+        await asyncio.shield(self._warming)
+
+    async def _load_tables(self) -> None:
         await asyncio.to_thread(self.detector.agents.load)
         await asyncio.to_thread(self.detector.addresses.load)
+
+    async def _ready(self) -> None:
+        if self._warming is None or not self._warming.done():
+            with contextlib.suppress(Exception):  # judge() loads them itself, or says why
+                await self.warm()
 
     async def find(self, host: str | None, code: str) -> LinkTarget | None:
         # Short codes are a few ASCII letters and digits: anything else (a NUL, a space,
@@ -96,6 +110,8 @@ class RedirectService:
         target = await self.find(host, code)
         if target is None:
             return NOT_FOUND
+        if self._warming is None or not self._warming.done():
+            await self._ready()
         now = self.clock.now()
         judgement = self.detector.judge(Signals(
             method=method, user_agent=user_agent, address=address, headers=headers, at=now,

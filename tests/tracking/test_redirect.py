@@ -6,7 +6,9 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 from core.accounts.models import Account
+from core.campaigns.models import Schedule
 from core.contacts.models import ListContact
+from core.journeys.models import WelcomeJourney
 from core.messaging.models import MessageShortLink
 from core.offers.models import Offer
 from core.sql import conn
@@ -79,6 +81,60 @@ async def test_bots_are_redirected_and_recorded_apart(services, http):
     counted = await click(http, services, sent.link)
     assert counted is not None
     assert (await ListContact.get(id=sent.subscriber.id)).click_count == 1
+
+
+async def test_schedule_and_journey_count_first_human_clicks_only(services, http):
+    world = await make_world(services, subscribers=3)
+    account, list_id = world.tenant.account.id, world.sending_list.id
+    spring = await Schedule.create(account_id=account, name="Spring", sending_list_id=list_id)
+    other = await Schedule.create(account_id=account, name="Other", sending_list_id=list_id)
+    welcome = await WelcomeJourney.create(account_id=account, name="Welcome",
+                                          sending_list_id=list_id)
+    now = services.clock.now()
+    a, b, c = world.subscribers
+    in_spring = [await queue_with_link(world, sub, now=now, schedule_id=spring.id)
+                 for sub in (a, b)]
+    in_journey = await queue_with_link(world, c, now=now, journey_id=welcome.id)
+
+    # A bot first: recorded, counted nowhere.
+    assert await click(http, services, in_spring[0].link, user_agent=PREVIEW_UA) is None
+    # Three first human clicks and a repeat, all in one batch (one flush).
+    for sent in (*in_spring, in_journey, in_spring[0]):
+        assert (await follow(http, sent.link)).status == 302
+    await services.redirects.recorder.flush()
+    # A repeat in a later batch.
+    await click(http, services, in_journey.link)
+
+    assert await MessageShortLinkClick.all().count() == 6
+    assert await MessageClick.all().count() == 3
+    counts = {s.name: s.click_count for s in await Schedule.all()}
+    assert counts == {"Spring": 2, "Other": 0}
+    assert (await WelcomeJourney.get(id=welcome.id)).click_count == 1
+    assert (await Offer.get(id=world.offer.id)).click_count == 3
+    assert other.click_count == 0
+
+
+async def test_the_message_shows_its_links_clicks(services, http, settings, clock):
+    world, sent = await _sent(services)
+    headers = world.tenant.headers()
+
+    async def links():
+        resp = await http.get(f"/api/v2/messages/{sent.public_id}", headers=headers)
+        assert resp.status == 200, await resp.text()
+        return (await resp.json())["links"]
+
+    unclicked = {"code": sent.link.code, "url": f"{settings.tracking_base}/{sent.link.code}",
+                 "destination": world.offer.tracking_url, "offer_id": world.offer.id,
+                 "clicks": 0, "human_clicks": 0, "first_human_click_at": None}
+    assert await links() == [unclicked]
+
+    await click(http, services, sent.link, user_agent=PREVIEW_UA)
+    first = clock.now()
+    await click(http, services, sent.link)
+    clock.advance(seconds=90)
+    await click(http, services, sent.link)
+    assert await links() == [{**unclicked, "clicks": 3, "human_clicks": 2,
+                              "first_human_click_at": first.isoformat()}]
 
 
 async def test_unknown_codes_and_foreign_hosts_get_the_branded_404(services, http):

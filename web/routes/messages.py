@@ -8,7 +8,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from core.messaging.models import MessageSent, MessageStatus
-from core.messaging.service import HistoryEntry
+from core.messaging.service import HistoryEntry, LinkClicks
 from core.reasons import DropReason, StatusDetail
 from web.auth import require_actor
 from web.bodies import iso, page_params, paginated, paging, positive_int, time_param
@@ -26,6 +26,16 @@ class HistoryOut(BaseModel):
     at: str
     provider_status: str | None = Field(
         description="The provider's own status word, on what a provider told us")
+
+
+class LinkOut(BaseModel):
+    code: str
+    url: str = Field(description="The short link as sent")
+    destination: str = Field(description="Where it leads (offer macros unfilled)")
+    offer_id: int | None
+    clicks: int = Field(description="Every request for the link, bots included")
+    human_clicks: int = Field(description="Requests judged human (repeats included)")
+    first_human_click_at: str | None
 
 
 class MessageOut(BaseModel):
@@ -64,6 +74,9 @@ class MessageOut(BaseModel):
     dropped_at: str | None
     history: list[HistoryOut] | None = Field(
         None, description="Status history (GET /messages/{message_id} only)")
+    links: list[LinkOut] | None = Field(
+        None, description="Its short links and their clicks (GET /messages/{message_id} "
+                          "only)")
 
 
 class MessagePage(BaseModel):
@@ -72,7 +85,8 @@ class MessagePage(BaseModel):
 
 
 def message_out(m: MessageSent, list_number: str | None = None,
-                history: list[HistoryEntry] | None = None) -> dict[str, Any]:
+                history: list[HistoryEntry] | None = None,
+                links: list[LinkClicks] | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {
         "message_id": m.public_id, "to": m.to_number, "from": m.from_number,
         "list_number": list_number or m.from_number, "body": m.body,
@@ -92,17 +106,25 @@ def message_out(m: MessageSent, list_number: str | None = None,
         out["history"] = [{"status": h.status, "detail": h.detail, "source": h.source,
                            "at": iso(h.at), "provider_status": h.provider_status}
                           for h in history]
+    if links is not None:
+        out["links"] = [{"code": k.code, "url": k.url, "destination": k.destination,
+                         "offer_id": k.offer_id, "clicks": k.clicks,
+                         "human_clicks": k.human_clicks,
+                         "first_human_click_at": iso(k.first_human_click_at)}
+                        for k in links]
     return out
 
 
 @routes.get("/api/v2/messages/{message_id}")
-@operation("One message with its status history", tag="messages", response=MessageOut,
+@operation("One message with its status history and its links' clicks", tag="messages",
+           response=MessageOut,
            errors={404: "message_not_found"})
 async def get_message(request: web.Request) -> web.Response:
     actor = await require_actor(request)
     messages = request.app[SERVICES].messages
     message = await messages.get(actor, request.match_info["message_id"])
-    return respond(message_out(message, history=await messages.history(message)))
+    return respond(message_out(message, history=await messages.history(message),
+                               links=await messages.links(message)))
 
 
 @routes.get("/api/v2/messages")
