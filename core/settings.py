@@ -113,6 +113,10 @@ class Settings(BaseSettings):
     # within this window; later, it is recorded as skipped.
     schedule_grace_minutes: Annotated[int, Field(ge=0, le=10_080)] = Field(
         60, validation_alias=AliasChoices("TRACKLY_SCHEDULE_GRACE_MINUTES"))
+    # PostgreSQL: messages, their events and raw clicks older than this many whole months
+    # are dropped a month at a time (detached, then dropped). Unset: kept forever.
+    retention_months: Annotated[int, Field(ge=1, le=1200)] | None = _env(
+        "TRACKLY_RETENTION_MONTHS")
 
     discord_token: SecretStr | None = _env("DISCORD_TOKEN")
     discord_guild_id: int | None = _env("DISCORD_GUILD_ID")

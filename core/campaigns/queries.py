@@ -186,7 +186,8 @@ _LINK_COLUMNS = ("code", "account_id", "message_id", "contact_id", "offer_id", "
 
 
 async def write_batch(run_id: int, cursor: int, new_cursor: int,
-                      messages: Sequence[NewMessage], now: dt.datetime) -> bool:
+                      messages: Sequence[NewMessage], now: dt.datetime,
+                      queued_at: dt.datetime | None = None) -> bool:
     """Queue one batch and move the run's cursor from ``cursor`` to ``new_cursor`` in
     one transaction: a crash leaves either both or neither. False when the cursor had
     already moved (another worker queued this batch): nothing is written.
@@ -194,21 +195,27 @@ async def write_batch(run_id: int, cursor: int, new_cursor: int,
     PostgreSQL gets COPY into the tables themselves, ids drawn from the sequence first;
     a unique violation (a public id or link code drawn twice, a recipient queued
     already) rolls the COPY back and the batch goes through ``outbox.enqueue``, which
-    redraws and skips duplicates. SQLite goes through ``enqueue`` directly."""
+    redraws and skips duplicates. SQLite goes through ``enqueue`` directly.
+
+    ``queued_at`` is the run's own start instant, the same for every batch and after a
+    crash-restart: on PostgreSQL message_sent is partitioned by it, and the (run,
+    contact) unique index is per partition, so a whole run must land in one
+    (core/system/partitions.py)."""
+    queued_at = queued_at or now
     if is_postgres() and messages:
         try:
             async with in_transaction() as tx:
                 if not await _move_cursor(run_id, cursor, new_cursor, len(messages)):
                     return False
                 async with tx.acquire_connection() as raw:
-                    await _copy(raw, messages, now)
+                    await _copy(raw, messages, now, queued_at)
             return True
         except asyncpg.UniqueViolationError:
             pass
     async with in_transaction():
         if not await _move_cursor(run_id, cursor, new_cursor, len(messages)):
             return False
-        await enqueue(list(messages), now=now)
+        await enqueue(list(messages), now=now, queued_at=queued_at)
     return True
 
 
@@ -220,7 +227,8 @@ async def _move_cursor(run_id: int, cursor: int, new_cursor: int, count: int) ->
     return moved == 1
 
 
-async def _copy(raw: Any, messages: Sequence[NewMessage], now: dt.datetime) -> None:
+async def _copy(raw: Any, messages: Sequence[NewMessage], now: dt.datetime,
+                queued_at: dt.datetime) -> None:
     ids = [r[0] for r in await raw.fetch(
         "SELECT nextval(pg_get_serial_sequence('message_sent', 'id')) "
         "FROM generate_series(1, $1)", len(messages))]
@@ -231,7 +239,7 @@ async def _copy(raw: Any, messages: Sequence[NewMessage], now: dt.datetime) -> N
                         m.list_contact_id, m.creative_id, m.offer_id, m.schedule_id,
                         m.run_id, m.blast_id, m.to_number, m.from_number, m.body, m.segments,
                         m.encoding, m.price, m.provider, "queued", 0, False, False,
-                        m.not_before, now, now))
+                        m.not_before, queued_at, now))
         links += [(link.code, m.account_id, ident, m.contact_id, link.offer_id, link.link_key,
                    link.destination_url, now) for link in m.links]
     await raw.copy_records_to_table("message_sent", records=records, columns=_MESSAGE_COLUMNS)
