@@ -69,7 +69,19 @@ async def test_upkeep_creates_this_month_and_the_next_three_once(db):
     assert upkeep.dropped == []  # no retention set
 
 
+async def _parents() -> None:
+    """Account 1, list 1 and contact 1 (a partition attached is checked against them)."""
+    from core.accounts.models import Account
+    from core.contacts.models import Contact, SendingList
+
+    account = await Account.create(name="Partitions", owner_email="p@example.test")
+    await SendingList.create(account=account, phone_number="+15550002", provider="twilio",
+                             webhook_token="partitions-token")
+    await Contact.create(phone_number="+15550001")
+
+
 async def test_a_month_not_created_yet_lands_in_default_and_moves_when_created(db):
+    await _parents()
     assert await _message(1, at(2042, 6)) == 1
     assert await _where("message_sent", "id", 1) == ["message_sent_default"]
     upkeep = await SystemService(clock=FakeClock(at(2042, 6))).maintain_partitions()
