@@ -16,6 +16,7 @@ EXPLAIN (ANALYZE, BUFFERS) for each hot query, with the WHERE clauses the code r
 - link: core.tracking.links' lookup by code, joined to its message;
 - list (period): the API's message listing for an account and a queued_at period;
 - report (period): the performance report's filter (account, sent_at period);
+- queue (metrics): core.operations.snapshot's queued and in-flight counts;
 - by id (executor): the executor's and receipts' updates by message id;
 - counts (run): the campaign progress counts of one run.
 
@@ -202,6 +203,9 @@ def hot_queries(start: dt.datetime, stop: dt.datetime, messages: int
         ("clicks (period)", "message_short_link_click",
          f"SELECT count(*) FROM message_short_link_click WHERE account_id = {account} AND "
          f"clicked_at >= {t(period_from)} AND clicked_at < {t(period_to)}"),
+        ("queue (metrics)", "message_sent",
+         "SELECT count(*), min(queued_at) FROM message_sent WHERE status = 'queued' "
+         "OR status = 'sending'"),
         ("by id (executor)", "message_sent",
          f"SELECT id, status FROM message_sent WHERE id = {mid}"),
         ("counts (run)", "message_sent",

@@ -160,3 +160,4 @@ async def test_hot_query_plans_use_their_indexes_and_prune(db):
     assert found["list (period)"].partitions <= 2 and found["list (period)"].pruned
     assert found["clicks (period)"].partitions <= 2 and found["clicks (period)"].pruned
     assert found["counts (run)"].indexes == ("run_id_contact_id_uniq",)
+    assert set(found["queue (metrics)"].indexes) == {"id_idx", "id_idx1"}
