@@ -25,6 +25,26 @@ scans, execution time. Foreign keys are not checked during the load
 (session_replication_role = replica): the referenced accounts, lists and contacts do
 not exist, and plans do not depend on them. Asserts nothing; tests/test_partitions.py
 checks the same plan shapes on a smaller table.
+
+Measured 2026-12-01 (2 cores shared, load average ~20; first run, cold cache; 12 months
+of data + 3 months ahead + default = 16 partitions; 10M rows 6.4 GB with indexes):
+
+    query                  partitions  index used                                ms
+    claim                       16/16  id_idx (partial, queued)               13.12
+    reconcile                   16/16  id_idx1 (partial, sending)              0.26
+    receipt (provider id)       16/16  provider_provider_message_id_idx       15.16
+    receipt (public id)         16/16  public_id_uniq                          9.91
+    link                        16/16  message_short_link_code_key, pkey       8.79
+    list (period)                1/16  account_id_queued_at_idx                0.25
+    report (period)             16/16  account_id_sent_at, failed_at, sent_at 48.83
+    clicks (period)              1/16  account_id_clicked_at_idx               0.36
+    queue (metrics)             16/16  id_idx, id_idx1                         1.22
+    by id (executor)            16/16  pkey                                    0.17
+    counts (run)                16/16  run_id_contact_id_uniq                 40.84
+
+No sequential scan of a non-empty partition anywhere. Queries keyed by something other
+than the month (id, provider id, public id, run, sent_at) read one small index per
+partition: their cost grows with the number of months kept, not with the rows.
 """
 
 from __future__ import annotations
