@@ -46,8 +46,10 @@ async def snapshot(clock: Clock, *, worker_window: dt.timedelta = dt.timedelta(s
         f"SUM(CASE WHEN status = {p(MessageStatus.SENDING.value)} THEN 1 ELSE 0 END) "
         "AS sending, "
         f"MIN(CASE WHEN status = {p(MessageStatus.QUEUED.value)} THEN queued_at END) AS oldest "
-        f"FROM message_sent WHERE status IN ({p(MessageStatus.QUEUED.value)}, "
-        f"{p(MessageStatus.SENDING.value)})", p)
+        # OR, not IN: PostgreSQL reads the two partial indexes (queued, sending) of every
+        # partition for an OR of equalities, and scans the whole table for an IN list.
+        f"FROM message_sent WHERE status = {p(MessageStatus.QUEUED.value)} "
+        f"OR status = {p(MessageStatus.SENDING.value)}", p)
     oldest = read_ts(row["oldest"])
     ages: dict[str, float] = {}
     live_workers = 0

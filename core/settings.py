@@ -119,6 +119,10 @@ class Settings(BaseSettings):
     # driver, which is safe (each batch moves the cursor conditionally) but wasteful.
     campaign_lease_seconds: Annotated[float, Field(ge=1, le=3600)] = Field(
         120, validation_alias=AliasChoices("TRACKLY_CAMPAIGN_LEASE_SECONDS"))
+    # PostgreSQL: messages, their events and raw clicks older than this many whole months
+    # are dropped a month at a time (detached, then dropped). Unset: kept forever.
+    retention_months: Annotated[int, Field(ge=1, le=1200)] | None = _env(
+        "TRACKLY_RETENTION_MONTHS")
 
     discord_token: SecretStr | None = _env("DISCORD_TOKEN")
     discord_guild_id: int | None = _env("DISCORD_GUILD_ID")

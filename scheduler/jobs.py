@@ -24,6 +24,7 @@ JOURNEY_SECONDS = 10
 SELECTION_REFRESH_MINUTES = 15
 CAMPAIGN_SECONDS = 15
 AUDIENCE_SIZE_MINUTES = 5
+PARTITION_MINUTES = 60
 
 
 def build_scheduler(services: Services) -> AsyncIOScheduler:
@@ -95,4 +96,13 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
                       max_instances=1, coalesce=True, next_run_time=services.clock.now())
     scheduler.add_job(audience_sizes, "interval", minutes=AUDIENCE_SIZE_MINUTES,
                       id="audience_sizes", max_instances=1, coalesce=True)
+
+    async def partitions() -> None:
+        upkeep = await services.system.maintain_partitions()
+        if upkeep.created or upkeep.dropped:
+            log.info("partitions: created %s; dropped %s", upkeep.created or "none",
+                     upkeep.dropped or "none")
+
+    scheduler.add_job(partitions, "interval", minutes=PARTITION_MINUTES, id="partitions",
+                      max_instances=1, coalesce=True, next_run_time=services.clock.now())
     return scheduler

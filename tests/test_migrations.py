@@ -43,7 +43,8 @@ async def _pg_schema(dsn: str) -> tuple[set[tuple[str, str]], set[str]]:
     try:
         cols = {(r["table_name"], r["column_name"]) for r in await conn.fetch(
             "SELECT table_name, column_name FROM information_schema.columns "
-            "WHERE table_schema = 'public'")}
+            "WHERE table_schema = 'public' AND table_name NOT IN "  # monthly partitions
+            "(SELECT relname FROM pg_class WHERE relispartition)")}
         indexes = {r["indexname"] for r in await conn.fetch(
             "SELECT indexname FROM pg_indexes WHERE schemaname = 'public' "
             "AND indexname NOT LIKE '%_pkey' AND indexname NOT LIKE '%_key'")}

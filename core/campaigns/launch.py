@@ -234,7 +234,7 @@ class Launcher:
                     return run.cursor
                 new_cursor = rows[-1].position
                 writing = asyncio.create_task(queries.write_batch(
-                    run.id, cursor, new_cursor, messages, now))
+                    run.id, cursor, new_cursor, messages, now, run.started_at))
                 cursor = written = new_cursor
                 if not overlap:
                     ok = await self._written(run, writing, written, progress)

@@ -189,7 +189,8 @@ _LINK_COLUMNS = ("code", "account_id", "message_id", "contact_id", "offer_id", "
 
 
 async def write_batch(run_id: int, cursor: int, new_cursor: int,
-                      messages: Sequence[NewMessage], now: dt.datetime) -> bool:
+                      messages: Sequence[NewMessage], now: dt.datetime,
+                      queued_at: dt.datetime | None = None) -> bool:
     """Queue one batch and move the run's cursor from ``cursor`` to ``new_cursor`` in
     one transaction: a crash leaves either both or neither. False when the cursor had
     already moved (another worker queued this batch): nothing is written.
@@ -199,7 +200,13 @@ async def write_batch(run_id: int, cursor: int, new_cursor: int,
     row (``executemany``) on SQLite (ids after the table's largest: the transaction
     holds SQLite's one write lock since the cursor's UPDATE). A unique violation (a
     public id or link code drawn twice, a recipient queued already) rolls the batch
-    back and it goes through ``outbox.enqueue``, which redraws and skips duplicates."""
+    back and it goes through ``outbox.enqueue``, which redraws and skips duplicates.
+
+    ``queued_at`` is the run's own start instant, the same for every batch and after a
+    crash-restart: on PostgreSQL message_sent is partitioned by it, and the (run,
+    contact) unique index is per partition, so a whole run must land in one
+    (core/system/partitions.py)."""
+    queued_at = queued_at or now
     if messages:
         try:
             async with in_transaction() as tx:
@@ -207,16 +214,16 @@ async def write_batch(run_id: int, cursor: int, new_cursor: int,
                     return False
                 async with tx.acquire_connection() as raw:
                     if is_postgres():
-                        await _copy(raw, messages, now)
+                        await _copy(raw, messages, now, queued_at)
                     else:
-                        await _insert_sqlite(raw, messages, now)
+                        await _insert_sqlite(raw, messages, now, queued_at)
             return True
         except (asyncpg.UniqueViolationError, sqlite3.IntegrityError, IntegrityError):
             pass
     async with in_transaction():
         if not await _move_cursor(run_id, cursor, new_cursor, len(messages)):
             return False
-        await enqueue(list(messages), now=now)
+        await enqueue(list(messages), now=now, queued_at=queued_at)
     return True
 
 
@@ -238,10 +245,12 @@ _INSERT_LINK = (f"INSERT INTO message_short_link ({', '.join(_LINK_COLUMNS)}) VA
                 f"({', '.join('?' * len(_LINK_COLUMNS))})")
 
 
-async def _insert_sqlite(raw: Any, messages: Sequence[NewMessage], now: dt.datetime) -> None:
+async def _insert_sqlite(raw: Any, messages: Sequence[NewMessage], now: dt.datetime,
+                         queued_at: dt.datetime) -> None:
     found = await raw.execute("SELECT coalesce(max(id), 0) FROM message_sent")
     first = (await found.fetchone())[0] + 1
     stamp = sqlite_ts(now)
+    queued = sqlite_ts(queued_at)
     records = []
     links = []
     for ident, m in enumerate(messages, start=first):
@@ -249,7 +258,7 @@ async def _insert_sqlite(raw: Any, messages: Sequence[NewMessage], now: dt.datet
                         m.list_contact_id, m.creative_id, m.offer_id, m.schedule_id,
                         m.run_id, m.blast_id, m.to_number, m.from_number, m.body, m.segments,
                         m.encoding, str(m.price), m.provider, "queued", 0, False, False,
-                        sqlite_ts(m.not_before) if m.not_before else None, stamp, stamp))
+                        sqlite_ts(m.not_before) if m.not_before else None, queued, stamp))
         links += [(link.code, m.account_id, ident, m.contact_id, link.offer_id, link.link_key,
                    link.destination_url, stamp) for link in m.links]
     await raw.executemany(_INSERT_MESSAGE, records)
@@ -257,7 +266,8 @@ async def _insert_sqlite(raw: Any, messages: Sequence[NewMessage], now: dt.datet
         await raw.executemany(_INSERT_LINK, links)
 
 
-async def _copy(raw: Any, messages: Sequence[NewMessage], now: dt.datetime) -> None:
+async def _copy(raw: Any, messages: Sequence[NewMessage], now: dt.datetime,
+                queued_at: dt.datetime) -> None:
     ids = [r[0] for r in await raw.fetch(
         "SELECT nextval(pg_get_serial_sequence('message_sent', 'id')) "
         "FROM generate_series(1, $1)", len(messages))]
@@ -268,7 +278,7 @@ async def _copy(raw: Any, messages: Sequence[NewMessage], now: dt.datetime) -> N
                         m.list_contact_id, m.creative_id, m.offer_id, m.schedule_id,
                         m.run_id, m.blast_id, m.to_number, m.from_number, m.body, m.segments,
                         m.encoding, m.price, m.provider, "queued", 0, False, False,
-                        m.not_before, now, now))
+                        m.not_before, queued_at, now))
         links += [(link.code, m.account_id, ident, m.contact_id, link.offer_id, link.link_key,
                    link.destination_url, now) for link in m.links]
     await raw.copy_records_to_table("message_sent", records=records, columns=_MESSAGE_COLUMNS)

@@ -131,14 +131,16 @@ class MessageSent(Model):
         # NULLs are distinct in unique indexes on both backends: API sends have no run,
         # and messages without an Idempotency-Key do not collide.
         unique_together = (("run", "contact"), ("account", "idempotency_key"))
+        # Index audit (issue 17; migration 0015): each index names the query it serves.
+        # Dropped: (status, not_before), (sending_list_id, status), (schedule_id, status):
+        # no query filters on them (the claim has the partial idx_message_sent_queued, the
+        # reconciler the partial idx_message_sent_sending, reports group by list and
+        # schedule inside an account's period).
         indexes = (
-            Index(fields=("status", "not_before")),
-            Index(fields=("sending_list_id", "status")),
-            Index(fields=("account_id", "queued_at")),
+            Index(fields=("account_id", "queued_at")),  # API listing by period
             Index(fields=("account_id", "sent_at")),  # reports: sends by time
-            Index(fields=("contact_id", "status")),
-            Index(fields=("provider", "provider_message_id")),
-            Index(fields=("schedule_id", "status")),
+            Index(fields=("contact_id", "status")),  # drop_queued_for_contact (STOP)
+            Index(fields=("provider", "provider_message_id")),  # receipt lookup
             Index(fields=("sent_at",)),  # failure-rate window
             Index(fields=("failed_at",)),
         )

@@ -71,22 +71,27 @@ _COLUMNS = ("public_id", "account_id", "sending_list_id", "contact_id", "list_co
             "not_before", "queued_at", "updated_at")
 
 
-async def enqueue(messages: Sequence[NewMessage], *, now: dt.datetime) -> list[Queued]:
+async def enqueue(messages: Sequence[NewMessage], *, now: dt.datetime,
+                  queued_at: dt.datetime | None = None) -> list[Queued]:
     """Queue messages; returns the rows written. Duplicates by a unique key other than the
-    public id (same run and contact, same idempotency key) are skipped, not raised."""
+    public id (same run and contact, same idempotency key) are skipped, not raised.
+    ``queued_at`` (default ``now``): a schedule run's messages all carry its start, the
+    partition key on PostgreSQL (core/system/partitions.py)."""
+    queued_at = queued_at or now
     written: list[Queued] = []
     if len(messages) == 1 and not messages[0].links:
         # One row is one INSERT, written whole or not at all: no transaction to open.
-        return await _insert_chunk(list(messages), now)
+        return await _insert_chunk(list(messages), now, queued_at)
     size = COPY_CHUNK if is_postgres() else CHUNK
     for start in range(0, len(messages), size):
         chunk = messages[start:start + size]
         async with in_transaction():
-            written += await _insert_chunk(list(chunk), now)
+            written += await _insert_chunk(list(chunk), now, queued_at)
     return written
 
 
-async def _insert_chunk(chunk: list[NewMessage], now: dt.datetime) -> list[Queued]:
+async def _insert_chunk(chunk: list[NewMessage], now: dt.datetime, queued_at: dt.datetime
+                        ) -> list[Queued]:
     queued: dict[str, tuple[int, NewMessage]] = {}
     pending = chunk
     for _ in range(MAX_REDRAWS):
@@ -98,7 +103,7 @@ async def _insert_chunk(chunk: list[NewMessage], now: dt.datetime) -> list[Queue
                 m.public_id = message_public_id()
             seen.add(m.public_id)
         by_public_id = {m.public_id: m for m in pending}
-        for row in await _insert_messages(pending, now):
+        for row in await _insert_messages(pending, now, queued_at):
             queued[row["public_id"]] = (row["id"], by_public_id[row["public_id"]])
         missing = [m for m in pending if m.public_id not in queued]
         collided = set(await _existing_public_ids([m.public_id for m in missing]))
@@ -115,9 +120,10 @@ async def _insert_chunk(chunk: list[NewMessage], now: dt.datetime) -> list[Queue
     return [Queued(mid, pid) for pid, (mid, _) in queued.items()]
 
 
-async def _insert_messages(batch: list[NewMessage], now: dt.datetime) -> list[dict]:
+async def _insert_messages(batch: list[NewMessage], now: dt.datetime, queued_at: dt.datetime
+                           ) -> list[dict]:
     if len(batch) >= COPY_FROM and is_postgres():
-        return await _copy_messages(batch, now)
+        return await _copy_messages(batch, now, queued_at)
     p = Params()
     rows = []
     pg = p.pg
@@ -128,7 +134,7 @@ async def _insert_messages(batch: list[NewMessage], now: dt.datetime) -> list[di
                   m.enrollment_id, m.to_number, m.from_number, m.body, m.segments, m.encoding,
                   m.price if pg else str(m.price), m.provider, "queued", 0, m.transactional,
                   m.is_reply, m.idempotency_key, ts(m.not_before) if m.not_before else None,
-                  stamp, stamp)
+                  ts(queued_at), stamp)
         rows.append("(" + ", ".join(p(v) for v in values) + ")")
     sql = (f"INSERT INTO message_sent ({', '.join(_COLUMNS)}) VALUES {', '.join(rows)} "
            f"ON CONFLICT DO NOTHING RETURNING id, public_id")
@@ -151,7 +157,8 @@ _STAGED = ("public_id", "account_id", "sending_list_id", "contact_id", "list_con
            "not_before")
 
 
-async def _copy_messages(batch: list[NewMessage], now: dt.datetime) -> list[dict]:
+async def _copy_messages(batch: list[NewMessage], now: dt.datetime, queued_at: dt.datetime
+                         ) -> list[dict]:
     """PostgreSQL: the rows COPYed (binary) into a staging table, then one
     ``INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING``. A 13,500-parameter
     VALUES statement is parsed and planned anew every time (too big for asyncpg's
@@ -176,7 +183,7 @@ async def _copy_messages(batch: list[NewMessage], now: dt.datetime) -> list[dict
             f"creative_id, offer_id, schedule_id, run_id, blast_id, journey_id, "
             f"enrollment_id, to_number, from_number, body, segments, encoding, price, "
             f"provider, 'queued', 0, transactional, is_reply, idempotency_key, not_before, "
-            f"$1, $1 FROM new ON CONFLICT DO NOTHING RETURNING id, public_id", now)
+            f"$2, $1 FROM new ON CONFLICT DO NOTHING RETURNING id, public_id", now, queued_at)
     return [dict(r) for r in rows]
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from tortoise.connection import get_connection
 
 from core.clock import Clock
+from core.system import partitions
 from core.system.models import Heartbeat
 
 log = logging.getLogger(__name__)
@@ -31,9 +32,31 @@ async def record_beat(component: str, at: dt.datetime, detail: dict[str, Any]) -
                                       defaults={"beat_at": at, "detail": detail})
 
 
+@dataclass(frozen=True)
+class PartitionUpkeep:
+    created: list[str]
+    dropped: list[str]
+
+
 class SystemService:
-    def __init__(self, *, clock: Clock) -> None:
+    def __init__(self, *, clock: Clock, retention_months: int | None = None) -> None:
         self.clock = clock
+        self.retention_months = retention_months
+
+    async def maintain_partitions(self) -> PartitionUpkeep:
+        """PostgreSQL: the next months' partitions created ahead, and with a retention
+        set, the months older than it dropped (core/system/partitions.py). Nothing on
+        SQLite. The scheduler leader runs it hourly; two leaders for a moment are safe
+        (each step checks what exists; a duplicate CREATE fails and the next tick
+        retries)."""
+        client = get_connection("default")
+        if client.capabilities.dialect != "postgres":
+            return PartitionUpkeep([], [])
+        now = self.clock.now()
+        created = await partitions.ensure_ahead(client, now)
+        dropped = (await partitions.drop_older_than(client, now, self.retention_months)
+                   if self.retention_months else [])
+        return PartitionUpkeep(created, dropped)
 
     async def database_health(self) -> DatabaseHealth:
         started = time.perf_counter()
