@@ -3,6 +3,8 @@ from tortoise.migrations import operations as ops
 from tortoise.fields.base import OnDelete
 from tortoise import fields
 
+from core.system.migration_ops import StateOnlyAlterField
+
 
 # The redirect's click insert keeps one foreign key, its short link's (CASCADE): account,
 # message, contact and offer are copies of that link's own columns, right by
@@ -22,14 +24,6 @@ async def _drop_click_foreign_keys(apps, schema_editor):
         "'contact'::regclass, 'offer'::regclass) LOOP "
         "EXECUTE format('ALTER TABLE message_short_link_click DROP CONSTRAINT %I', "
         "c.conname); END LOOP; END $$")
-
-
-class StateOnlyAlterField(ops.AlterField):
-    async def database_forward(self, *args, **kwargs):
-        return None
-
-    async def database_backward(self, *args, **kwargs):
-        return None
 
 
 class Migration(migrations.Migration):
