@@ -133,6 +133,8 @@ class LinkCache:
         self._loading: dict[str, asyncio.Task[LinkTarget | None]] = {}
         # Codes hit past their refresh time, read again by the one refresh task.
         self._due: set[str] = set()
+        # code -> the row its target was built from (a refresh reuses an unchanged one)
+        self._rows: dict[str, dict[str, Any]] = {}
         self._refreshing: asyncio.Task[None] | None = None
         self._generation = 0  # forget() bumps it: a refresh read before it is dropped
         self.loads = 0  # database round trips made (misses, expiries and refreshes)
@@ -186,15 +188,29 @@ class LinkCache:
         rows = await fetch(_SQL.format(where=f"l.code = {params(code)}"), params)
         self.loads += 1
         target = target_of(rows[0], self._key) if rows else None
+        if rows:
+            self._rows[code] = rows[0]
         self._store(code, target, self._now())
         return target
+
+    def _target(self, code: str, row: dict[str, Any] | None) -> LinkTarget | None:
+        """The refreshed target: the cached one itself when its row did not change (most
+        do not; building one costs an HMAC and the macros), else built anew."""
+        if row is None:
+            return None
+        entry = self._entries.get(code)
+        old = entry[2] if entry is not None else None
+        if old is not None and self._rows.get(code) == row:
+            return old
+        self._rows[code] = row
+        return target_of(row, self._key)
 
     def _store(self, code: str, target: LinkTarget | None, now: float) -> None:
         ttl = self._ttl if target else self._miss_ttl
         self._entries[code] = (now + ttl * self._refresh, now + ttl, target)
         self._entries.move_to_end(code)
         while len(self._entries) > self._size:
-            self._entries.popitem(last=False)
+            self._rows.pop(self._entries.popitem(last=False)[0], None)
 
     async def _refresh_due(self) -> None:
         """Read every due code again, REFRESH_BATCH per query, until none is due. A
@@ -214,14 +230,16 @@ class LinkCache:
                 finally:
                     self.loads += 1
                     self.refresh_queries += 1
-                if generation != self._generation:
-                    continue  # forget() came meanwhile: these rows may predate it
                 now = self._now()
-                found = {row["code"]: target_of(row, self._key) for row in rows}
-                for code in batch:
+                found = {row["code"]: row for row in rows}
+                for i, code in enumerate(batch, 1):
+                    if generation != self._generation:
+                        break  # forget() came meanwhile: these rows may predate it
                     if code not in self._loading:  # a miss's own load is as new
-                        self._store(code, found.get(code), now)
-                self.refreshes += len(batch)
+                        self._store(code, self._target(code, found.get(code)), now)
+                        self.refreshes += 1
+                    if i % 100 == 0:
+                        await asyncio.sleep(0)  # a long batch never holds the loop
         finally:
             self._refreshing = None
 
@@ -231,6 +249,8 @@ class LinkCache:
         if code is None:
             self._entries.clear()
             self._due.clear()
+            self._rows.clear()
         else:
             self._due.discard(code)
+            self._rows.pop(code, None)
             self._entries.pop(code, None)

@@ -209,8 +209,9 @@ async def test_links_in_use_are_refreshed_together_in_one_query_before_they_expi
     for s in sent:
         assert (await follow(http, s.link)).status == 302
     assert (links.loads, links.misses) == (4, 4)
-    await MessageShortLink.filter(id__in=[s.link.id for s in sent[:3]]).update(
+    await MessageShortLink.filter(id__in=[s.link.id for s in sent[:2]]).update(
         destination_url="https://fresh.example/?c={click_id}")
+    unchanged = links.peek(sent[2].link.code)[1]
     clock[0] = 3.0  # past the refresh point (2.5 s), before expiry (5 s)
     for s in sent[:3]:  # the fourth link is not clicked again: not read again
         assert (await follow(http, s.link)).status == 302
@@ -219,10 +220,12 @@ async def test_links_in_use_are_refreshed_together_in_one_query_before_they_expi
     assert refreshing is not None
     await refreshing  # the one background refresh
     assert (links.loads, links.refresh_queries, links.refreshes) == (5, 1, 3)
+    assert links.peek(sent[2].link.code)[1] is unchanged  # its row did not change: kept
     clock[0] = 6.0  # the first entries' expiry passed; the refreshed ones live on
-    for s in sent[:3]:
+    for s in sent[:2]:
         assert (await follow(http, s.link)).headers["Location"].startswith(
             "https://fresh.example/")
+    assert (await follow(http, sent[2].link)).headers["Location"] == unchanged.destination
     assert (links.loads, links.misses) == (5, 4)
     assert (await follow(http, sent[3].link)).status == 302  # expired: read on the path
     assert (links.loads, links.misses) == (6, 5)
