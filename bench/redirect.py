@@ -76,6 +76,7 @@ def serve_trackly(port: int, url: str, data_dir: str, profile: str | None = None
 
             def stats() -> str:
                 return json.dumps({"loads": links.loads, "refreshes": links.refreshes,
+                                   "refresh_queries": links.refresh_queries,
                                    "misses": links.misses,
                                    "written": recorder.written, "dropped": recorder.dropped,
                                    "failures": recorder.failures})
@@ -266,7 +267,9 @@ async def run(args: argparse.Namespace) -> None:
                     f"stored {stored} of {answered} answered 302 (warm-up included); "
                     f"counted {counted}; link SELECTs a request waited for: "
                     f"{before['misses']} warming {len(codes)} codes, {waited} measured "
-                    f"(+{during['refreshes'] - before['refreshes']} background refreshes); "
+                    f"(+{during['refreshes'] - before['refreshes']} codes refreshed in the "
+                    f"background in {during['refresh_queries'] - before['refresh_queries']} "
+                    f"queries); "
                     f"dropped {stats['dropped']}" +
                     (f"; socket errors {load['errors']}" if load["errors"] else ""),
                     {"stored": stored, "answered": float(load["answered"]),

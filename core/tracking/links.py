@@ -64,8 +64,9 @@ _SQL = (
     "FROM message_short_link l JOIN account a ON a.id = l.account_id "
     "LEFT JOIN message_sent m ON m.id = l.message_id "
     "LEFT JOIN offer o ON o.id = l.offer_id "
-    "WHERE l.code = {code} AND a.status <> 'deleted'"
+    "WHERE {where} AND a.status <> 'deleted'"
 )
+REFRESH_BATCH = 500  # codes per refresh query (under SQLite's 999 parameters)
 
 
 def click_key(secret_key: str) -> bytes:
@@ -108,18 +109,21 @@ class LinkCache:
     """code -> LinkTarget (or None: no such link), bounded, each entry for ``ttl``.
 
     Refreshed ahead: a hit on an entry past ``refresh`` of its ttl (half) answers from
-    the entry at once and reads the link again in the background, so a link in use never
-    expires and no request waits for the database once its link is known; a change still
-    arrives within ``ttl``."""
+    the entry at once and marks the code due; one background task reads every due code
+    again in ONE query (``code IN``/``= ANY``, a batch per ``batch_delay`` tick), so a
+    link in use never expires, no request waits for the database once its link is known,
+    a blast over N links costs one SELECT per tick rather than N, and only codes used
+    since their last read are read again. A change still arrives within ``ttl``."""
 
     def __init__(self, *, key: bytes, size: int = 100_000, ttl: float = 5.0,
-                 miss_ttl: float = 2.0, refresh: float = 0.5,
+                 miss_ttl: float = 2.0, refresh: float = 0.5, batch_delay: float = 0.1,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self._key = key
         self._size = size
         self._ttl = ttl
         self._miss_ttl = miss_ttl
         self._refresh = refresh
+        self._batch_delay = batch_delay
         self._now = monotonic
         # code -> (refresh at, expires at, target)
         self._entries: OrderedDict[str, tuple[float, float, LinkTarget | None]] = \
@@ -127,8 +131,15 @@ class LinkCache:
         # One load per code at a time: the many requests for a code nobody asked for yet
         # (a blast's first seconds) wait for the same SELECT.
         self._loading: dict[str, asyncio.Task[LinkTarget | None]] = {}
+        # Codes hit past their refresh time, read again by the one refresh task.
+        self._due: set[str] = set()
+        # code -> the row its target was built from (a refresh reuses an unchanged one)
+        self._rows: dict[str, dict[str, Any]] = {}
+        self._refreshing: asyncio.Task[None] | None = None
+        self._generation = 0  # forget() bumps it: a refresh read before it is dropped
         self.loads = 0  # database round trips made (misses, expiries and refreshes)
-        self.refreshes = 0  # of which in the background, ahead of expiry
+        self.refreshes = 0  # codes read again in the background, ahead of expiry
+        self.refresh_queries = 0  # the round trips those took (one per batch)
         self.misses = 0  # requests that waited for a load (unknown or expired entries)
 
     def __len__(self) -> int:
@@ -144,9 +155,11 @@ class LinkCache:
         if expires < now:
             return False, None
         self._entries.move_to_end(code)
-        if now >= refresh_at and code not in self._loading:
-            self.refreshes += 1
-            self._start(code)
+        if now >= refresh_at and code not in self._due and code not in self._loading:
+            self._due.add(code)
+            if self._refreshing is None:
+                self._refreshing = asyncio.get_running_loop().create_task(
+                    self._refresh_due())
         return True, target
 
     async def get(self, code: str) -> LinkTarget | None:
@@ -172,20 +185,72 @@ class LinkCache:
 
     async def _load(self, code: str) -> LinkTarget | None:
         params = Params()
-        rows = await fetch(_SQL.format(code=params(code)), params)
+        rows = await fetch(_SQL.format(where=f"l.code = {params(code)}"), params)
         self.loads += 1
         target = target_of(rows[0], self._key) if rows else None
-        now = self._now()
+        if rows:
+            self._rows[code] = rows[0]
+        self._store(code, target, self._now())
+        return target
+
+    def _target(self, code: str, row: dict[str, Any] | None) -> LinkTarget | None:
+        """The refreshed target: the cached one itself when its row did not change (most
+        do not; building one costs an HMAC and the macros), else built anew."""
+        if row is None:
+            return None
+        entry = self._entries.get(code)
+        old = entry[2] if entry is not None else None
+        if old is not None and self._rows.get(code) == row:
+            return old
+        self._rows[code] = row
+        return target_of(row, self._key)
+
+    def _store(self, code: str, target: LinkTarget | None, now: float) -> None:
         ttl = self._ttl if target else self._miss_ttl
         self._entries[code] = (now + ttl * self._refresh, now + ttl, target)
         self._entries.move_to_end(code)
         while len(self._entries) > self._size:
-            self._entries.popitem(last=False)
-        return target
+            self._rows.pop(self._entries.popitem(last=False)[0], None)
+
+    async def _refresh_due(self) -> None:
+        """Read every due code again, REFRESH_BATCH per query, until none is due. A
+        short wait first gathers the codes that come due together (a blast's links were
+        read together, so they come due together) into one query."""
+        try:
+            await asyncio.sleep(self._batch_delay)
+            while self._due:
+                batch = [self._due.pop() for _ in range(min(REFRESH_BATCH, len(self._due)))]
+                generation = self._generation
+                try:
+                    params = Params()
+                    rows = await fetch(_SQL.format(where=params.isin("l.code", batch, "text")),
+                                       params)
+                except Exception:  # the entries stand; their next hit retries
+                    continue
+                finally:
+                    self.loads += 1
+                    self.refresh_queries += 1
+                now = self._now()
+                found = {row["code"]: row for row in rows}
+                for i, code in enumerate(batch, 1):
+                    if generation != self._generation:
+                        break  # forget() came meanwhile: these rows may predate it
+                    if code not in self._loading:  # a miss's own load is as new
+                        self._store(code, self._target(code, found.get(code)), now)
+                        self.refreshes += 1
+                    if i % 100 == 0:
+                        await asyncio.sleep(0)  # a long batch never holds the loop
+        finally:
+            self._refreshing = None
 
     def forget(self, code: str | None = None) -> None:
         """Drop one code (or all): the next request reads the database."""
+        self._generation += 1
         if code is None:
             self._entries.clear()
+            self._due.clear()
+            self._rows.clear()
         else:
+            self._due.discard(code)
+            self._rows.pop(code, None)
             self._entries.pop(code, None)

@@ -194,6 +194,43 @@ async def test_a_cache_hit_makes_no_database_round_trip_and_changes_arrive_by_tt
     assert (await follow(http, sent.link)).headers["Location"].startswith("https://third")
 
 
+async def test_links_in_use_are_refreshed_together_in_one_query_before_they_expire(
+        services, http):
+    """Every code hit past half its TTL is read again in ONE background query (not one
+    per code), only codes in use are read, and no request waits for it: a change made
+    meanwhile arrives, and nothing expires."""
+    world = await make_world(services, subscribers=4)
+    sent = [await queue_with_link(world, sub, now=services.clock.now())
+            for sub in world.subscribers]
+    links = services.redirects.links
+    clock = [0.0]
+    links._now = lambda: clock[0]
+    links.forget()
+    for s in sent:
+        assert (await follow(http, s.link)).status == 302
+    assert (links.loads, links.misses) == (4, 4)
+    await MessageShortLink.filter(id__in=[s.link.id for s in sent[:2]]).update(
+        destination_url="https://fresh.example/?c={click_id}")
+    unchanged = links.peek(sent[2].link.code)[1]
+    clock[0] = 3.0  # past the refresh point (2.5 s), before expiry (5 s)
+    for s in sent[:3]:  # the fourth link is not clicked again: not read again
+        assert (await follow(http, s.link)).status == 302
+    assert links.misses == 4  # answered from the entries, at once
+    refreshing = links._refreshing
+    assert refreshing is not None
+    await refreshing  # the one background refresh
+    assert (links.loads, links.refresh_queries, links.refreshes) == (5, 1, 3)
+    assert links.peek(sent[2].link.code)[1] is unchanged  # its row did not change: kept
+    clock[0] = 6.0  # the first entries' expiry passed; the refreshed ones live on
+    for s in sent[:2]:
+        assert (await follow(http, s.link)).headers["Location"].startswith(
+            "https://fresh.example/")
+    assert (await follow(http, sent[2].link)).headers["Location"] == unchanged.destination
+    assert (links.loads, links.misses) == (5, 4)
+    assert (await follow(http, sent[3].link)).status == 302  # expired: read on the path
+    assert (links.loads, links.misses) == (6, 5)
+
+
 async def test_the_click_id_is_the_messages_own(services, http):
     _, sent = await _sent(services)
     counted = await click(http, services, sent.link)
