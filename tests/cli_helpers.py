@@ -33,7 +33,7 @@ def clean_env(env: dict[str, str] | None, secret: str | None = TEST_SECRET
 
 
 def trackly(*args: str, cwd: Path, env: dict[str, str] | None = None,
-            secret: str | None = TEST_SECRET, timeout: float = 60
+            secret: str | None = TEST_SECRET, timeout: float = 180
             ) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "trackly", *args], cwd=cwd,
                           env=clean_env(env, secret), capture_output=True, text=True,
@@ -90,7 +90,7 @@ def start_run(*, cwd: Path, port: int, env: dict[str, str] | None = None,
     proc = subprocess.Popen([sys.executable, "-m", "trackly", *args], cwd=cwd,
                             env=clean_env({**(env or {}), **port_env}, secret),
                             stdout=log or subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120  # a loaded 2-core CI machine: imports + migrate
     while time.monotonic() < deadline:
         try:
             if http_json("GET", f"http://127.0.0.1:{port}/healthz")[0] == 200:
@@ -100,7 +100,7 @@ def start_run(*, cwd: Path, port: int, env: dict[str, str] | None = None,
         if proc.poll() is not None:
             raise AssertionError(f"trackly run exited early:\n{proc.communicate()[0]}")
     proc.kill()
-    raise AssertionError(f"trackly run did not answer /healthz within 60 s:\n"
+    raise AssertionError(f"trackly run did not answer /healthz within 120 s:\n"
                          f"{proc.communicate()[0]}")
 
 

@@ -113,8 +113,7 @@ async def test_a_client_that_hangs_up_mid_body_is_not_logged_as_an_error(
         await writer.drain()
 
         async def answered() -> float:
-            return sum(s.value for m in app[METRICS].requests.collect()
-                       for s in m.samples if s.name.endswith("_total"))
+            return sum(app[METRICS].requests.values())
 
         async def reading_the_body() -> bool:  # authenticated: the handler is waiting
             return await ApiKey.filter(last_used_at__isnull=False).exists()

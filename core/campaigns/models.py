@@ -113,7 +113,7 @@ class Schedule(Model):
     status = fields.CharEnumField(ScheduleStatus, max_length=16, default=ScheduleStatus.DRAFT)
     next_run_at = fields.DatetimeField(null=True)
     # counted (first human) clicks on its messages, bumped by the click recorder
-    click_count = fields.IntField(default=0)
+    click_count = fields.IntField(default=0, db_default=0)
     created_by = fields.CharField(max_length=64, default="system")
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)

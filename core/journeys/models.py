@@ -52,9 +52,9 @@ class WelcomeJourney(Model):
     status = fields.CharEnumField(JourneyStatus, max_length=16, default=JourneyStatus.DRAFT)
     # Send steps that name several creatives: the share the selector chooses for (a
     # step's own automated_percent wins); the rest is a uniform control split.
-    automated_percent = fields.IntField(default=100)
+    automated_percent = fields.IntField(default=100, db_default=100)
     # counted (first human) clicks on its messages, bumped by the click recorder
-    click_count = fields.IntField(default=0)
+    click_count = fields.IntField(default=0, db_default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

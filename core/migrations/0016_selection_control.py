@@ -26,6 +26,6 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='WelcomeJourney',
             name='automated_percent',
-            field=fields.IntField(default=100),
+            field=fields.IntField(default=100, db_default=100),
         ),
     ]

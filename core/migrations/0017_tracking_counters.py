@@ -56,11 +56,11 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Schedule',
             name='click_count',
-            field=fields.IntField(default=0),
+            field=fields.IntField(default=0, db_default=0),
         ),
         ops.AddField(
             model_name='WelcomeJourney',
             name='click_count',
-            field=fields.IntField(default=0),
+            field=fields.IntField(default=0, db_default=0),
         ),
     ]
