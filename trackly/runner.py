@@ -318,6 +318,8 @@ async def _serve(services: Services, *, role: ProcessRole | Collection[ProcessRo
             if not done:
                 log.warning("components did not stop within %.0fs; exiting anyway",
                             STOP_TIMEOUT)
+                # Answered clicks not yet written must outlive the process.
+                services.redirects.recorder.spool_unwritten()
     finally:
         await services.providers.close()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -67,8 +67,12 @@ async def _click_recorder(app: web.Application) -> AsyncIterator[None]:
     redirects.recorder.start()
     warming = asyncio.create_task(redirects.warm())
     yield
-    await warming
-    await redirects.recorder.close()
+    try:
+        await warming
+    except Exception:  # the detector's tables: a failed load must not cost the clicks
+        logging.getLogger(__name__).exception("loading the click detector's tables failed")
+    finally:
+        await redirects.recorder.close()
 
 
 # aiohttp refuses a request line or header field over 8 KB itself, before any middleware

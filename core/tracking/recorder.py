@@ -129,7 +129,15 @@ class ClickRecorder:
                 await asyncio.wait_for(self._task, within)
             except TimeoutError:
                 pass
+            except Exception:  # the writer died: what it held still goes to the spool
+                log.exception("the click writer stopped with an error")
             self._task = None
+        if self._buffer:
+            self._write_spool()
+
+    def spool_unwritten(self) -> None:
+        """The process is leaving without waiting any longer (its stop budget ran out):
+        whatever is still buffered goes to the spool file now, for the next start."""
         if self._buffer:
             self._write_spool()
 

@@ -129,6 +129,7 @@ def test_stopping_during_a_burst_loses_no_answered_click(tmp_path):
 
         agents, counted, links = asyncio.run(_stored(url))
         missing = set(answered) - set(agents)
-        assert not missing, f"{len(missing)} of {len(answered)} answered clicks lost"
+        assert not missing, (f"{len(missing)} of {len(answered)} answered clicks lost; "
+                             f"server:\n{output[-2000:]}\nrestart:\n{restarted[-2000:]}")
         assert len(agents) == len(set(agents))  # none written twice
         assert counted == links == LINKS  # each message's first human click, once
