@@ -31,7 +31,7 @@ from core.clock import FakeClock
 from core.permissions import Actor
 from core.settings import Settings
 from core.sql import conn
-from tests.cli_helpers import clean_env
+from tests.cli_helpers import clean_env, stop_process
 from tests.conftest import IS_POSTGRES, TEST_SECRET
 from trackly.bootstrap import build_services
 
@@ -159,13 +159,7 @@ async def test_the_leader_killed_mid_tick_a_standby_takes_over_and_nothing_runs_
         finished = time.monotonic() - killed_at
     finally:
         for proc in procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            stop_process(proc)
 
     runs = await _query("SELECT schedule_id, status, recipients_total, queued_count "
                         "FROM schedule_run ORDER BY schedule_id")

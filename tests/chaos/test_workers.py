@@ -13,6 +13,7 @@ import pytest
 
 from core.clock import SystemClock
 from core.messaging.models import TERMINAL_STATUSES, MessageSent, MessageStatus
+from tests.cli_helpers import stop_process
 from tests.conftest import IS_POSTGRES
 from tests.helpers import eventually
 from tests.messaging.helpers import make_subscribers, queue_to
@@ -74,12 +75,7 @@ async def test_workers_killed_at_random_never_send_twice(db, tmp_path):
             await s.fake.drain()
         finally:
             for worker in workers:
-                if worker.poll() is None:
-                    worker.send_signal(signal.SIGTERM)
-                    try:
-                        worker.wait(timeout=10)
-                    except subprocess.TimeoutExpired:
-                        worker.kill()
+                stop_process(worker)
                 if worker.stderr:
                     worker.stderr.close()
         took = time.monotonic() - began
