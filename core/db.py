@@ -171,5 +171,11 @@ def database_unreachable(exc: BaseException) -> bool:
             return True
         if isinstance(current, asyncpg.InterfaceError) and "closed" in str(current):
             return True
+        if isinstance(current, asyncpg.InternalClientError) \
+                and "cannot switch to state" in str(current):
+            # A connection that received the server's shutdown notice while idle is still
+            # consuming that error when the next statement arrives (seen in CI when
+            # PostgreSQL restarted under load): the connection is dying, not the statement.
+            return True
         current = current.__cause__ or current.__context__
     return False

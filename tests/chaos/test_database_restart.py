@@ -133,7 +133,8 @@ def test_postgres_restarted_under_load_loses_nothing(tmp_path):
         server_log = (tmp_path / "run.log").read_text()
         assert proc.returncode == 0, server_log[-3000:]
         five_hundreds = [e for e in result["errors"] if "internal_error" in e]
-        assert not five_hundreds, five_hundreds[:3]
+        unhandled = server_log[server_log.find("unhandled error"):][:3000]
+        assert not five_hundreds, (five_hundreds[:3], unhandled)
         assert set(result["statuses"]) <= {201, 503, -1}, result["statuses"]
         assert "Traceback" not in server_log or "unhandled error" not in server_log, \
             server_log[-3000:]
