@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import gc
 import json
 import re
 import shutil
@@ -73,13 +74,24 @@ def serve_trackly(port: int, url: str, data_dir: str, profile: str | None = None
             print("ready", flush=True)
             loop = asyncio.get_running_loop()
             links = services.redirects.links
+            paused = [0.0, 0.0]  # collector: seconds in all, started at
+
+            def collecting(phase: str, info: dict[str, int]) -> None:
+                if phase == "start":
+                    paused[1] = time.perf_counter()
+                else:
+                    paused[0] += time.perf_counter() - paused[1]
+
+            gc.callbacks.append(collecting)
 
             def stats() -> str:
                 return json.dumps({"loads": links.loads, "refreshes": links.refreshes,
                                    "refresh_queries": links.refresh_queries,
                                    "misses": links.misses,
                                    "written": recorder.written, "dropped": recorder.dropped,
-                                   "failures": recorder.failures})
+                                   "failures": recorder.failures,
+                                   "gc": [g["collections"] for g in gc.get_stats()],
+                                   "gc_ms": round(paused[0] * 1000)})
 
             # "stats" prints the counters; "stop" stops, writes every click, prints them.
             while (await loop.run_in_executor(None, sys.stdin.readline)).strip() == "stats":
@@ -247,8 +259,14 @@ async def run(args: argparse.Namespace) -> None:
                 server.stdin.write("stats\n")
                 server.stdin.flush()
                 before = json.loads(server.stdout.readline())
+                spy = subprocess.Popen(  # noqa: ASYNC220
+                    ["py-spy", "record", "-r", "200", "-f", "raw", "-d", str(args.seconds),
+                     "-o", f"{args.py_spy}-{backend}.txt", "--pid", str(server.pid)],
+                    stdout=subprocess.DEVNULL) if args.py_spy else None
                 load = wrk(port, codes, seconds=args.seconds, connections=args.connections,
                            tmp=tmp)
+                if spy is not None:
+                    spy.wait()
                 server.stdin.write("stats\n")
                 server.stdin.flush()
                 during = json.loads(server.stdout.readline())
@@ -270,7 +288,9 @@ async def run(args: argparse.Namespace) -> None:
                     f"(+{during['refreshes'] - before['refreshes']} codes refreshed in the "
                     f"background in {during['refresh_queries'] - before['refresh_queries']} "
                     f"queries); "
-                    f"dropped {stats['dropped']}" +
+                    f"dropped {stats['dropped']}; gc runs by generation "
+                    f"{[b - a for a, b in zip(before['gc'], during['gc'], strict=True)]}, "
+                    f"{during['gc_ms'] - before['gc_ms']} ms" +
                     (f"; socket errors {load['errors']}" if load["errors"] else ""),
                     {"stored": stored, "answered": float(load["answered"]),
                      "link_selects": stats["loads"], "links": len(codes)}))
@@ -297,6 +317,9 @@ def main() -> None:
     parser.add_argument("--data-dir")
     parser.add_argument("--profile", help="write the Trackly server's cProfile stats here "
                         "(one backend at a time: the last one's stats are kept)")
+    parser.add_argument("--py-spy", help="sample the Trackly server with py-spy during the "
+                        "measured run (py-spy from PyPI); folded stacks go to "
+                        "PREFIX-<backend>.txt")
     args = parser.parse_args()
     if args.serve == "bare":
         serve_bare(args.port)
