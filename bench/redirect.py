@@ -2,15 +2,22 @@
 and Trackly's redirect with click recording on, each in its own process, loaded by wrk
 (Debian's package) in another, with 64 connections, in the same run.
 
-    python -m bench.redirect [--seconds 5] [--connections 64] [--links 500]
+    python -m bench.redirect [--seconds 5] [--rounds 3] [--connections 64] [--links 500]
                              [--backends postgres,sqlite]
 
-Reports requests per second, p50 and p99 (wrk's latency distribution), "vs base" (the
-bare handler's rate in this run), the database round trips the link cache made (one
-per distinct code in a 2 s warm-up pass, which is not measured; in the measured run a
-request never waits for one: links in use are refreshed in the background) and clicks
-stored against 302s answered (warm-up included). Goals: at
+The bare handler and Trackly take turns, round by round (--rounds), each round preceded
+for Trackly by an unmeasured pass that reads every link into its cache, so a burst of load
+from elsewhere on a shared machine weighs on both alike. Reports requests per second
+(all rounds), p50 and p99 (wrk's, the median of the rounds), "vs base" (the bare handler
+of the same backend's rounds), the link SELECTs a measured request waited for (none: links
+in use are refreshed in the background), the collector's runs and time, and clicks stored
+against 302s answered (warm-ups included; wrk does not count the requests in flight when a
+round ends, up to one per connection, which the server answered and recorded). Goals: at
 least 0.8x the bare handler, p99 at most twice its p99, clicks stored = 302s answered.
+
+Same aiohttp settings on both: no access log, no handler on the bare app's signals;
+Trackly's runner reads headers up to 32 KB (web.app.server_args) and runs its two
+middlewares (metrics, errors) and its full route table, which the bare app has not.
 """
 
 from __future__ import annotations
@@ -19,10 +26,12 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import gc
 import json
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -73,13 +82,24 @@ def serve_trackly(port: int, url: str, data_dir: str, profile: str | None = None
             print("ready", flush=True)
             loop = asyncio.get_running_loop()
             links = services.redirects.links
+            paused = [0.0, 0.0]  # collector: seconds in all, started at
+
+            def collecting(phase: str, info: dict[str, int]) -> None:
+                if phase == "start":
+                    paused[1] = time.perf_counter()
+                else:
+                    paused[0] += time.perf_counter() - paused[1]
+
+            gc.callbacks.append(collecting)
 
             def stats() -> str:
                 return json.dumps({"loads": links.loads, "refreshes": links.refreshes,
                                    "refresh_queries": links.refresh_queries,
                                    "misses": links.misses,
                                    "written": recorder.written, "dropped": recorder.dropped,
-                                   "failures": recorder.failures})
+                                   "failures": recorder.failures,
+                                   "gc": [g["collections"] for g in gc.get_stats()],
+                                   "gc_ms": round(paused[0] * 1000)})
 
             # "stats" prints the counters; "stop" stops, writes every click, prints them.
             while (await loop.run_in_executor(None, sys.stdin.readline)).strip() == "stats":
@@ -162,6 +182,27 @@ def wrk(port: int, codes: list[str], *, seconds: int, connections: int, tmp: Pat
     return parse_wrk(out.stdout, seconds)
 
 
+def ask(server: subprocess.Popen[str], command: str) -> dict[str, Any]:
+    """The Trackly server's counters ("stats"), or its last ones after it stops ("stop")."""
+    assert server.stdin and server.stdout
+    server.stdin.write(command + "\n")
+    server.stdin.flush()
+    return dict(json.loads(server.stdout.readline()))
+
+
+def combined(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several wrk runs as one: requests and seconds added up, percentiles the median of
+    the runs' (wrk reports percentiles, not its samples)."""
+    def median(key: str) -> float:
+        return float(statistics.median(float(r[key]) for r in runs))
+
+    return {"requests": sum(int(r["requests"]) for r in runs),
+            "answered": sum(int(r["answered"]) for r in runs),
+            "p50": median("p50"), "p90": median("p90"), "p99": median("p99"),
+            "errors": "; ".join(str(r["errors"]) for r in runs if r["errors"]),
+            "seconds": sum(float(r["seconds"]) for r in runs)}
+
+
 def parse_wrk(out: str, seconds: int) -> dict[str, Any]:
 
     def ms(label: str) -> float:
@@ -214,67 +255,80 @@ async def run(args: argparse.Namespace) -> None:
     results: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="trackly-bench-") as tmp_dir:
         tmp = Path(tmp_dir)
-        port = free_port()
+        bare_port = free_port()
         # Blocking calls in this coroutine are on purpose: it has nothing else to run.
         bare = subprocess.Popen([sys.executable, "-m", "bench.redirect",  # noqa: ASYNC220
-                                 "--serve", "bare", "--port", str(port)])
+                                 "--serve", "bare", "--port", str(bare_port)])
         try:
-            wait_for_port(port)
-            codes = [f"c{i:06d}" for i in range(args.links)]
-            wrk(port, codes, seconds=2, connections=args.connections, tmp=tmp)  # as below
-            base = wrk(port, codes, seconds=args.seconds, connections=args.connections,
-                       tmp=tmp)
+            wait_for_port(bare_port)
+            bare_codes = [f"c{i:06d}" for i in range(args.links)]
+            wrk(bare_port, bare_codes, seconds=2, connections=args.connections, tmp=tmp)
+            for backend in args.backends.split(","):
+                async with scratch_database(backend) as url:
+                    codes = await seed(url, args.links)
+                    port = free_port()
+                    server = subprocess.Popen(  # noqa: ASYNC220
+                        [sys.executable, "-m", "bench.redirect", "--serve", "trackly",
+                         "--port", str(port), "--url", url, "--data-dir", str(tmp),
+                         *(["--profile", args.profile] if args.profile else [])],
+                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                    assert server.stdout and server.stdin
+                    assert server.stdout.readline().strip() == "ready"
+                    await asyncio.sleep(1.0)  # the detector's tables load as the app starts
+                    # Each measured round is the steady state, where a request never waits
+                    # for the database: a pass before it (unmeasured) reads every link into
+                    # the cache; on the first it is the cold start (one SELECT per code on
+                    # the request's path), later it re-reads links that expired (5 s) while
+                    # the bare handler was loaded. Only measured rounds count as waited.
+                    warmed, waited, refreshed, queries, gc_ms = 0, 0, 0, 0, 0
+                    collected = [0, 0, 0]
+                    bases, loads = [], []
+                    for i in range(args.rounds):
+                        bases.append(wrk(bare_port, bare_codes, seconds=args.seconds,
+                                         connections=args.connections, tmp=tmp))
+                        warmed += await warm_up(port, codes)
+                        before = ask(server, "stats")
+                        spy = subprocess.Popen(  # noqa: ASYNC220
+                            ["py-spy", "record", "-r", "200", "-f", "raw",
+                             "-d", str(args.seconds), "-o", f"{args.py_spy}-{backend}.txt",
+                             "--pid", str(server.pid)],
+                            stdout=subprocess.DEVNULL) if args.py_spy and not i else None
+                        loads.append(wrk(port, codes, seconds=args.seconds,
+                                         connections=args.connections, tmp=tmp))
+                        if spy is not None:
+                            spy.wait()
+                        during = ask(server, "stats")
+                        waited += during["misses"] - before["misses"]
+                        refreshed += during["refreshes"] - before["refreshes"]
+                        queries += during["refresh_queries"] - before["refresh_queries"]
+                        collected = [n + b - a for n, a, b in zip(
+                            collected, before["gc"], during["gc"], strict=True)]
+                        gc_ms += during["gc_ms"] - before["gc_ms"]
+                    base, load = combined(bases), combined(loads)
+                    stats = ask(server, "stop")
+                    server.wait()
+                    from core.tracking.models import MessageClick, MessageShortLinkClick
+
+                    stored = await MessageShortLinkClick.all().count()
+                    counted = await MessageClick.all().count()
+                    answered = warmed + int(load["answered"])
+                    results.append(Row(backend, "bare aiohttp, fixed 302", base,
+                                       note=f"{args.rounds} rounds, alternating with the next"))
+                    results.append(Row(
+                        backend, "trackly redirect + recording", load, base,
+                        f"stored {stored} of {answered} answered 302 (warm-ups included); "
+                        f"counted {counted}; link SELECTs a request waited for: {waited} "
+                        f"(+{refreshed} codes refreshed in the background in {queries} "
+                        f"queries); dropped {stats['dropped']}; collector runs by "
+                        f"generation {collected}, {gc_ms} ms" +
+                        (f"; socket errors {load['errors']}" if load["errors"] else ""),
+                        {"stored": stored, "answered": float(load["answered"]),
+                         "link_selects": stats["loads"], "links": len(codes)}))
         finally:
             bare.terminate()
             bare.wait()
-        results.append(Row("-", "bare aiohttp, fixed 302", base))
-        for backend in args.backends.split(","):
-            async with scratch_database(backend) as url:
-                codes = await seed(url, args.links)
-                port = free_port()
-                server = subprocess.Popen(  # noqa: ASYNC220
-                    [sys.executable, "-m", "bench.redirect", "--serve", "trackly",
-                     "--port", str(port), "--url", url, "--data-dir", str(tmp),
-                     *(["--profile", args.profile] if args.profile else [])],
-                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-                assert server.stdout and server.stdin
-                assert server.stdout.readline().strip() == "ready"
-                await asyncio.sleep(1.0)  # the detector's tables load as the app starts
-                # A first pass reads every link into the cache (the cold start: one
-                # SELECT per code, on the request's path); the measured run is the
-                # steady state, where a request never waits for the database.
-                warmed = await warm_up(port, codes)
-                server.stdin.write("stats\n")
-                server.stdin.flush()
-                before = json.loads(server.stdout.readline())
-                load = wrk(port, codes, seconds=args.seconds, connections=args.connections,
-                           tmp=tmp)
-                server.stdin.write("stats\n")
-                server.stdin.flush()
-                during = json.loads(server.stdout.readline())
-                server.stdin.write("stop\n")
-                server.stdin.flush()
-                stats = json.loads(server.stdout.readline())
-                server.wait()
-                from core.tracking.models import MessageClick, MessageShortLinkClick
-
-                stored = await MessageShortLinkClick.all().count()
-                counted = await MessageClick.all().count()
-                answered = warmed + int(load["answered"])
-                waited = during["misses"] - before["misses"]
-                results.append(Row(
-                    backend, "trackly redirect + recording", load, base,
-                    f"stored {stored} of {answered} answered 302 (warm-up included); "
-                    f"counted {counted}; link SELECTs a request waited for: "
-                    f"{before['misses']} warming {len(codes)} codes, {waited} measured "
-                    f"(+{during['refreshes'] - before['refreshes']} codes refreshed in the "
-                    f"background in {during['refresh_queries'] - before['refresh_queries']} "
-                    f"queries); "
-                    f"dropped {stats['dropped']}" +
-                    (f"; socket errors {load['errors']}" if load["errors"] else ""),
-                    {"stored": stored, "answered": float(load["answered"]),
-                     "link_selects": stats["loads"], "links": len(codes)}))
-    title = f"Redirect, wrk -c{args.connections} -t2 for {args.seconds} s, {args.links} links"
+    title = (f"Redirect, wrk -c{args.connections} -t2, {args.rounds} rounds of {args.seconds} s "
+             f"each (p50/p99: median of the rounds), {args.links} links")
     print_rows(title, results)
     record(title, [Result(
         r.backend, r.case, int(r.load["requests"]), float(r.load["seconds"]),
@@ -290,6 +344,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--links", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--backends", default="postgres,sqlite")
     parser.add_argument("--serve", choices=["bare", "trackly"])
     parser.add_argument("--port", type=int)
@@ -297,6 +352,9 @@ def main() -> None:
     parser.add_argument("--data-dir")
     parser.add_argument("--profile", help="write the Trackly server's cProfile stats here "
                         "(one backend at a time: the last one's stats are kept)")
+    parser.add_argument("--py-spy", help="sample the Trackly server with py-spy during the "
+                        "measured run (py-spy from PyPI); folded stacks go to "
+                        "PREFIX-<backend>.txt")
     args = parser.parse_args()
     if args.serve == "bare":
         serve_bare(args.port)

@@ -200,16 +200,21 @@ def parts(roles: ProcessRole | Collection[ProcessRole]) -> frozenset[ProcessRole
 
 def components_for(roles: ProcessRole | Collection[ProcessRole], *, host: str, port: int,
                    announce: Callable[[str], None]) -> list[Component]:
+    """The components in the order they start; they stop in the reverse order. The web
+    component comes last, so it is the first to stop: it stops taking requests and
+    writes its answered clicks (the click recorder closes after its server) before the
+    executor, the scheduler and the bot spend the stop budget. Stopped after them, it
+    kept answering clicks for seconds and its recorder got what was left of the budget."""
     chosen: list[Component] = []
     running = parts(roles)
-    if ProcessRole.WEB in running:
-        chosen.append(web_component(host, port, announce))
     if ProcessRole.WORKER in running:
         chosen.append(worker_component)
     if ProcessRole.SCHEDULER in running:
         chosen.append(scheduler_component)
     if ProcessRole.BOT in running:
         chosen.append(bot_component(announce))
+    if ProcessRole.WEB in running:
+        chosen.append(web_component(host, port, announce))
     return chosen
 
 
