@@ -103,7 +103,8 @@ class Invoice(Model):
     reason = fields.CharField(max_length=16)  # threshold | monthly
     # What makes a re-run find this invoice instead of issuing another: "m:2026-03" for a
     # month, "t:<cycle>:<segments>" for a threshold.
-    dedup_key = fields.CharField(max_length=48)
+    # db_default: only so adding the column works on a table with rows (0013 keys those).
+    dedup_key = fields.CharField(max_length=48, db_default="")
     period_start = fields.DatetimeField()
     period_end = fields.DatetimeField()
     segments = fields.BigIntField(default=0)
@@ -111,7 +112,8 @@ class Invoice(Model):
     platform_fee = fields.DecimalField(max_digits=10, decimal_places=2, default=0)
     total = fields.DecimalField(max_digits=14, decimal_places=2, default=0)
     line_items: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(default=list)
-    gateway = fields.CharEnumField(Gateway, max_length=16, default=Gateway.MANUAL)
+    gateway = fields.CharEnumField(Gateway, max_length=16, default=Gateway.MANUAL,
+                                  db_default=Gateway.MANUAL.value)
     external_id = fields.CharField(max_length=64, null=True)  # the Stripe invoice id
     issued_at = fields.DatetimeField(null=True)
     due_at = fields.DatetimeField(null=True)

@@ -5,6 +5,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
+from tortoise.fields.db_defaults import SqlDefault
 from tortoise.indexes import Index
 from tortoise.models import Model
 
@@ -172,7 +173,8 @@ class ScheduleRun(Model):
     estimated_segments = fields.BigIntField(default=0)
     estimated_cost = fields.DecimalField(max_digits=14, decimal_places=4, default=0)
     # Skips by reason: {"unsubscribed": n, "blocked": n, ...}
-    skipped: fields.JSONField[dict[str, int]] = fields.JSONField(default=dict)
+    skipped: fields.JSONField[dict[str, int]] = fields.JSONField(
+        default=dict, db_default=SqlDefault("'{}'"))
     # A SKIPPED run: why; a FAILED one: the error that stopped it.
     skip_reason = fields.CharField(max_length=200, null=True)
     # The local day the run belongs to (use_local_time waves are that day's send time in
@@ -181,11 +183,12 @@ class ScheduleRun(Model):
     # Recipients are numbered 1..recipients_total when the run is resolved; those up to
     # ``cursor`` are queued. Advanced in the transaction that queues them: a crash resumes
     # after the last committed batch.
-    cursor = fields.IntField(default=0)
-    test_count = fields.IntField(default=0)  # recipients 1..test_count are the test share
-    queued_count = fields.IntField(default=0)
+    cursor = fields.IntField(default=0, db_default=0)
+    test_count = fields.IntField(default=0, db_default=0)  # recipients 1..test_count are the test share
+    queued_count = fields.IntField(default=0, db_default=0)
     winner_due_at = fields.DatetimeField(null=True)
-    winner_decision: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
+    winner_decision: fields.JSONField[dict[str, Any]] = fields.JSONField(
+        default=dict, db_default=SqlDefault("'{}'"))
     # Who drives the run now: another worker leaves it alone until the lease runs out.
     lease_until = fields.DatetimeField(null=True)
 

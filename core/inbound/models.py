@@ -40,8 +40,8 @@ class InboundMessage(Model):
     matched_rule = fields.CharField(max_length=100, default="")
     # Not read as an opt-out, yet it holds an opt-out word: on the review list until a
     # person decides (reviewed_at); set_aside names the rule that set the word aside.
-    needs_review = fields.BooleanField(default=False)
-    set_aside = fields.CharField(max_length=100, default="")
+    needs_review = fields.BooleanField(default=False, db_default=False)
+    set_aside = fields.CharField(max_length=100, default="", db_default="")
     reviewed_at = fields.DatetimeField(null=True)
     reviewed_by = fields.CharField(max_length=200, null=True)
     review_decision = fields.CharField(max_length=16, null=True)  # opt_out | keep

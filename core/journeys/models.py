@@ -111,7 +111,7 @@ class JourneyEnrollment(Model):
     claim_token = fields.CharField(max_length=32, null=True)
     # How many steps it has run: the next run's number, unique per enrollment in
     # JourneyStepRun, so no step can run twice whoever advances it.
-    steps_run = fields.IntField(default=0)
+    steps_run = fields.IntField(default=0, db_default=0)
 
     class Meta:
         table = "journey_enrollment"

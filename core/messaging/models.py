@@ -114,7 +114,7 @@ class MessageSent(Model):
     transactional = fields.BooleanField(default=False)  # exempt from quiet hours
     # A compliance reply (STOP confirmation, HELP text) answers the recipient's own
     # message: it skips the subscription check that would otherwise stop it.
-    is_reply = fields.BooleanField(default=False)
+    is_reply = fields.BooleanField(default=False, db_default=False)
     idempotency_key = fields.CharField(max_length=100, null=True)
     claim_token = fields.CharField(max_length=32, null=True)
     lease_expires_at = fields.DatetimeField(null=True)

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='MessageSent',
             name='is_reply',
-            field=fields.BooleanField(default=False),
+            field=fields.BooleanField(default=False, db_default=False),
         ),
         ops.AddIndex(
             model_name='MessageSent',

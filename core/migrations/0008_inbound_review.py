@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='InboundMessage',
             name='needs_review',
-            field=fields.BooleanField(default=False),
+            field=fields.BooleanField(default=False, db_default=False),
         ),
         ops.AddField(
             model_name='InboundMessage',
@@ -32,7 +32,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='InboundMessage',
             name='set_aside',
-            field=fields.CharField(default='', max_length=100),
+            field=fields.CharField(default='', db_default='', max_length=100),
         ),
         ops.AddIndex(
             model_name='InboundMessage',

@@ -5,6 +5,7 @@ from orjson import loads
 from tortoise.fields.base import OnDelete
 from tortoise.fields.data import JSON_DUMPS
 from tortoise import fields
+from tortoise.fields.db_defaults import SqlDefault
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
@@ -51,7 +52,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='ScheduleRun',
             name='cursor',
-            field=fields.IntField(default=0),
+            field=fields.IntField(default=0, db_default=0),
         ),
         ops.AddField(
             model_name='ScheduleRun',
@@ -61,7 +62,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='ScheduleRun',
             name='queued_count',
-            field=fields.IntField(default=0),
+            field=fields.IntField(default=0, db_default=0),
         ),
         ops.AddField(
             model_name='ScheduleRun',
@@ -76,17 +77,17 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='ScheduleRun',
             name='skipped',
-            field=fields.JSONField(default=dict, encoder=JSON_DUMPS, decoder=loads),
+            field=fields.JSONField(default=dict, db_default=SqlDefault("'{}'"), encoder=JSON_DUMPS, decoder=loads),
         ),
         ops.AddField(
             model_name='ScheduleRun',
             name='test_count',
-            field=fields.IntField(default=0),
+            field=fields.IntField(default=0, db_default=0),
         ),
         ops.AddField(
             model_name='ScheduleRun',
             name='winner_decision',
-            field=fields.JSONField(default=dict, encoder=JSON_DUMPS, decoder=loads),
+            field=fields.JSONField(default=dict, db_default=SqlDefault("'{}'"), encoder=JSON_DUMPS, decoder=loads),
         ),
         ops.AddField(
             model_name='ScheduleRun',

@@ -16,6 +16,6 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='MessageShortLinkClick',
             name='verdict',
-            field=fields.CharField(default='human', max_length=16),
+            field=fields.CharField(default='human', db_default='human', max_length=16),
         ),
     ]

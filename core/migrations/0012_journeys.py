@@ -73,7 +73,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='JourneyEnrollment',
             name='steps_run',
-            field=fields.IntField(default=0),
+            field=fields.IntField(default=0, db_default=0),
         ),
         ops.AddField(
             model_name='JourneyStep',

@@ -8,6 +8,14 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.migrations.constraints import UniqueConstraint
 
+async def _key_earlier_invoices(apps, schema_editor):
+    # Invoices issued before this migration get a key of their own, so the unique
+    # (account, dedup_key) below holds on a database that already has some.
+    await schema_editor._run_sql(
+        "UPDATE invoice SET dedup_key = 'legacy:' || CAST(id AS VARCHAR(20)) "
+        "WHERE dedup_key = ''")
+
+
 class Migration(migrations.Migration):
     dependencies = [('models', '0012_journeys')]
 
@@ -96,8 +104,9 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Invoice',
             name='dedup_key',
-            field=fields.CharField(max_length=48),
+            field=fields.CharField(db_default='', max_length=48),
         ),
+        ops.RunPython(_key_earlier_invoices, ops.RunPython.noop),
         ops.AddField(
             model_name='Invoice',
             name='external_id',
@@ -106,7 +115,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Invoice',
             name='gateway',
-            field=fields.CharEnumField(default=Gateway.MANUAL, description='MANUAL: manual\nSTRIPE: stripe', enum_type=Gateway, max_length=16),
+            field=fields.CharEnumField(default=Gateway.MANUAL, db_default='manual', description='MANUAL: manual\nSTRIPE: stripe', enum_type=Gateway, max_length=16),
         ),
         ops.AddConstraint(
             model_name='Invoice',

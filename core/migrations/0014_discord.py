@@ -34,7 +34,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Notification',
             name='attempts',
-            field=fields.SmallIntField(default=0),
+            field=fields.SmallIntField(default=0, db_default=0),
         ),
         ops.AddField(
             model_name='Notification',

@@ -68,7 +68,7 @@ class MessageShortLinkClick(Model):
     user_agent = fields.CharField(max_length=512, default="")
     is_bot = fields.BooleanField(default=False)
     # human, preview, scanner or bot (core.tracking.agents.Verdict), and why when not human
-    verdict = fields.CharField(max_length=16, default="human")
+    verdict = fields.CharField(max_length=16, default="human", db_default="human")
     bot_reason = fields.CharField(max_length=64, null=True)
 
     class Meta:
