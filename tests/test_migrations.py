@@ -141,31 +141,30 @@ async def _fill_empty_tables(client, pg: bool) -> None:
             await client.execute_script(f'INSERT INTO "{table}" DEFAULT VALUES')
 
 
-async def _migrate_one_by_one_over_rows(url: str) -> list[str]:
-    from pathlib import Path
-
+async def _migrate_one_by_one_over_rows(url: str, names: list[str]) -> None:
     from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
 
     from core.db import database, tortoise_config
 
-    names = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "core"
-                                    / "migrations").glob("0*.py"))
     async with database(url) as ctx:
         client = ctx.db("default")
         executor = MigrationExecutor(client, tortoise_config(url)["apps"])
         for name in names:
             await executor.migrate([MigrationTarget("models", name)])
             await _fill_empty_tables(client, url.startswith("postgres"))
-    return names
 
 
 def test_every_migration_runs_on_tables_that_hold_rows(tmp_path):
     """An upgrade meets tables with rows: a column added NOT NULL without a database
     default (tortoise's AddField with only a Python default) fails there, on PostgreSQL
     and on SQLite, though it passes on the empty tables of a fresh install."""
+    from pathlib import Path
+
+    names = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "core"
+                                    / "migrations").glob("0*.py"))
+    assert len(names) >= 18
     if IS_POSTGRES:
         with scratch_postgres("trackly_rows", server=PG_ADMIN, migrated=False) as url:
-            names = asyncio.run(_migrate_one_by_one_over_rows(url))
+            asyncio.run(_migrate_one_by_one_over_rows(url, names))
     else:
-        names = asyncio.run(_migrate_one_by_one_over_rows(f"sqlite://{tmp_path / 'up.db'}"))
-    assert len(names) >= 18
+        asyncio.run(_migrate_one_by_one_over_rows(f"sqlite://{tmp_path / 'up.db'}", names))

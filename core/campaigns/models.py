@@ -184,7 +184,8 @@ class ScheduleRun(Model):
     # ``cursor`` are queued. Advanced in the transaction that queues them: a crash resumes
     # after the last committed batch.
     cursor = fields.IntField(default=0, db_default=0)
-    test_count = fields.IntField(default=0, db_default=0)  # recipients 1..test_count are the test share
+    # recipients 1..test_count are the test share
+    test_count = fields.IntField(default=0, db_default=0)
     queued_count = fields.IntField(default=0, db_default=0)
     winner_due_at = fields.DatetimeField(null=True)
     winner_decision: fields.JSONField[dict[str, Any]] = fields.JSONField(

@@ -47,7 +47,8 @@ class Notification(Model):
     delivered_at = fields.DatetimeField(null=True)
     claim_token = fields.CharField(max_length=32, null=True)
     claimed_at = fields.DatetimeField(null=True)
-    attempts = fields.SmallIntField(default=0, db_default=0)  # claims so far: past 1, it may be posted
+    # claims so far: past 1, it may be posted
+    attempts = fields.SmallIntField(default=0, db_default=0)
     channel_id = fields.BigIntField(null=True)  # where it went (or was last tried)
     discord_message_id = fields.BigIntField(null=True)
     outcome = fields.CharField(max_length=32, null=True)  # why suppressed: muted, ...
