@@ -9,10 +9,10 @@ Hierarchy, per creative:
   pooled rate, strength ``prior_strength``) updated with all its sends;
 - one posterior per contact segment (a value of one trait: engagement recency, click
   history, carrier, line type, local hour), whose prior is a Beta of strength ``kappa``
-  centred on the creative's overall mean. A thin segment thus reads as the creative's
-  overall rate; a segment with data moves away from it. The prior strength is capped by
-  the overall posterior's own strength, so a new creative's segments are as uncertain as
-  the creative itself.
+  (clicks; conversions: empirical Bayes per trait) centred on the creative's overall
+  mean. A thin segment thus reads as the creative's overall rate; a segment with data
+  moves away from it. The prior strength is capped by the overall posterior's own
+  strength, so a new creative's segments are as uncertain as the creative itself.
 
 A contact belongs to one segment per trait. Its rate for a creative combines the segment
 draws as lifts over the creative's mean (``m * prod(theta_d / m)``), the naive-Bayes way:
@@ -37,7 +37,11 @@ DIMENSIONS = ("recency", "history", "carrier", "line_type", "hour")
 DEFAULT_CLICK_RATE = 0.04
 DEFAULT_CONVERSION_RATE = 0.10
 PRIOR_STRENGTH = 20.0
-KAPPA = 80.0
+# The click segments' prior strength. bench/selection.py (30,000 sends, seeds 1-2, click
+# kappa with conversions' empirical Bayes): 30 captured 73% of the oracle's gain, 80 69%,
+# 200 50%: a contact's rate is a product of five shrunk lifts, so shrinking each one
+# hard holds every contact near the creative's mean for thousands of sends.
+KAPPA = 30.0
 # The empirical-Bayes kappa's bounds: never so weak that a handful of sends decide a
 # segment, never so strong that a real effect cannot show.
 KAPPA_MIN = 50.0
@@ -206,10 +210,17 @@ class Sampler:
     stats: StatsTable
     dimensions: Sequence[str] = DIMENSIONS
     kappa: float = KAPPA
-    # kappa from the data per trait and stage (empirical Bayes) instead of fixed. Off by
-    # default: bench/selection.py measured it below the fixed kappa (rare conversions
-    # make the between-segment spread too noisy to set a prior from).
+    # The click stage's kappa from the data per trait (empirical Bayes) instead of fixed.
+    # Off by default: bench/selection.py measured it below the fixed kappa.
     adaptive: bool = False
+    # The conversion stage's kappa: None is empirical Bayes per trait, the default.
+    # Conversions are a few hundred where clicks are thousands, and most traits move
+    # clicks but not conversions: with a fixed kappa each of five traits added its noise
+    # to every contact's conversion rate (bench/selection.py, 30,000 sends, seeds 1-2:
+    # 65% of the oracle's gain with kappa 80 on both stages, 69% with conversions from
+    # empirical Bayes). A trait whose conversion spread is within binomial noise now
+    # reads as the creative's rate; one that really separates contacts is let move.
+    conversion_kappa: float | None = None
     prior_strength: float = PRIOR_STRENGTH
     click_prior: Beta | None = None  # None: centred on the account's pooled rates
     conversion_prior: Beta | None = None
@@ -270,18 +281,21 @@ class Sampler:
 
     def _kappa(self, dim: str, stage: int) -> float:
         """The segment prior's strength for one trait and stage (0 click, 1 conversion):
-        ``kappa`` when fixed, else empirical Bayes from how much the trait's values
-        differ beyond binomial noise, pooled over the arms: with true rates spread by
-        tau^2 around the creative's mean m, a Beta prior of strength m(1-m)/tau^2 - 1
-        matches that spread. A trait that explains nothing gets a prior so strong its
-        segments read as the creative's mean; one that matters is let move."""
+        ``kappa`` (clicks) or ``conversion_kappa`` when fixed, else empirical Bayes from
+        how much the trait's values differ beyond binomial noise, pooled over the arms:
+        with true rates spread by tau^2 around the creative's mean m, a Beta prior of
+        strength m(1-m)/tau^2 - 1 matches that spread. A trait that explains nothing gets
+        a prior so strong its segments read as the creative's mean; one that matters is
+        let move."""
         key = (dim, stage)
         found = self._kappas.get(key)
         if found is not None:
             return found
-        if not self.adaptive:
-            self._kappas[key] = self.kappa
-            return self.kappa
+        fixed = (self.kappa if stage == 0 and not self.adaptive
+                 else self.conversion_kappa if stage == 1 else None)
+        if fixed is not None:
+            self._kappas[key] = fixed
+            return fixed
         spread = noise = weight = 0.0
         values = 0
         for (arm, d, _), s in self.stats.items():
@@ -476,13 +490,15 @@ class Model:
     so choosing for each contact reads nothing and recomputes no pooled prior."""
 
     def __init__(self, stats: StatsTable, *, kappa: float = KAPPA,
-                 dimensions: Sequence[str] = DIMENSIONS, adaptive: bool = False) -> None:
+                 dimensions: Sequence[str] = DIMENSIONS, adaptive: bool = False,
+                 conversion_kappa: float | None = None) -> None:
         self.stats = stats
         self.kappa = kappa
         self.dimensions = dimensions
         self.adaptive = adaptive
+        self.conversion_kappa = conversion_kappa
         self.creatives = Sampler(stats, dimensions=dimensions, kappa=kappa,
-                                 adaptive=adaptive)
+                                 adaptive=adaptive, conversion_kappa=conversion_kappa)
         self._offers: dict[frozenset[tuple[int, int | None]], Sampler] = {}
 
     def offers(self, offer_of: Mapping[int, int | None]) -> Sampler:
@@ -490,7 +506,8 @@ class Model:
         if key not in self._offers:
             self._offers[key] = Sampler(offer_stats(self.stats, offer_of),
                                         dimensions=self.dimensions, kappa=self.kappa,
-                                        adaptive=self.adaptive)
+                                        adaptive=self.adaptive,
+                                        conversion_kappa=self.conversion_kappa)
         return self._offers[key]
 
 

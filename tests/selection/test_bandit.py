@@ -36,12 +36,12 @@ def test_segments_bucket_each_trait() -> None:
 
 def test_a_thin_segment_reads_as_the_creative_and_a_full_one_as_itself() -> None:
     stats = dict([whole(A, 10_000, 500)])
-    stats[(A, "carrier", "verizon")] = ArmStats(2, 2, 0, 0)  # two sends, two clicks
+    stats[(A, "carrier", "verizon")] = ArmStats(2, 1, 0, 0)  # two sends, one click
     stats[(A, "carrier", "att")] = ArmStats(5_000, 50, 0, 0)  # 1% where overall is 5%
-    model = Model(stats)  # kappa fixed at 80
+    model = Model(stats)  # click kappa fixed at 30
     thin = model.creatives.posterior(A, {"carrier": "verizon"}, None)
     assert thin.click.mean == pytest.approx(0.05, rel=0.01)
-    assert 0.05 < thin.contact_click.mean < 0.08  # 2 clicks in 2 sends barely move it
+    assert 0.05 < thin.contact_click.mean < 0.09  # 50% of two sends barely moves it
     full = model.creatives.posterior(A, {"carrier": "att"}, None)
     assert full.contact_click.mean == pytest.approx(0.01, rel=0.2)
 
@@ -61,6 +61,25 @@ def test_kappa_follows_how_much_a_trait_really_separates_contacts() -> None:
     assert cell.contact_click.mean == pytest.approx(0.05, rel=0.01)
     att = sampler.posterior(A, {"carrier": "att"}, None)
     assert att.contact_click.mean == pytest.approx(0.01, rel=0.1)
+
+
+def test_a_trait_that_moves_clicks_but_not_conversions_reads_as_the_creative() -> None:
+    """Carriers differ in clicks (1% vs 9%) but convert alike up to binomial noise; line
+    types convert at 2% vs 18%. By default a carrier's conversion rate is the creative's,
+    while a line type's and a carrier's click rate follow their own data."""
+    stats = dict([whole(A, 20_000, 1_000, 100, 200.0)])
+    stats[(A, "carrier", "att")] = ArmStats(10_000, 100, 12, 24.0)  # 12% of 100 clicks
+    stats[(A, "carrier", "verizon")] = ArmStats(10_000, 900, 88, 176.0)  # 9.8% of 900
+    stats[(A, "line_type", "cell")] = ArmStats(10_000, 500, 90, 180.0)
+    stats[(A, "line_type", "voip")] = ArmStats(10_000, 500, 10, 20.0)
+    sampler = Model(stats).creatives
+    att = sampler.posterior(A, {"carrier": "att"}, None)
+    assert att.contact_click.mean == pytest.approx(0.01, rel=0.15)
+    assert att.contact_conversion.mean == pytest.approx(0.10, rel=0.02)
+    voip = sampler.posterior(A, {"line_type": "voip"}, None)
+    assert voip.contact_conversion.mean < 0.04
+    cell = sampler.posterior(A, {"line_type": "cell"}, None)
+    assert cell.contact_conversion.mean > 0.15
 
 
 def test_a_new_creative_starts_at_the_accounts_rate() -> None:
@@ -124,9 +143,11 @@ def test_two_steps_choose_the_offer_first() -> None:
     model = Model(stats)
     got = Counter(decide(cands, Traits(), model, rng=rng, two_step=True).creative_id
                   for _ in range(300))
-    assert got[1] + got[2] < 5  # the offer: 0.09 a send against 0.001
+    # The offer: 0.09 a send against 0.001. A contact in segments never seen still
+    # gives the weaker offer the odd try (a segment's prior is only kappa strong).
+    assert got[1] + got[2] < 10
     # Within it, a contact in segments never seen is unsure how far it strays from the
     # creatives' rates, so the weaker creative still gets the odd try.
-    assert got[3] > 3 * got[4]
+    assert got[3] > 2 * got[4]
     d = decide(cands, Traits(), model, rng=rng, two_step=True)
     assert d.offer_draw is not None
