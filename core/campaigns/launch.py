@@ -37,7 +37,8 @@ from core.messaging.content import blocked_reason
 from core.messaging.links import destination, tracking_base
 from core.messaging.outbox import NewLink, NewMessage
 from core.messaging.render import brand_of, compliance_text, finish
-from core.messaging.template import RecipientFields
+from core.messaging.segments import count, smart_encode
+from core.messaging.template import Compiled, RecipientFields, compile_template
 from core.offers.service import bound_offers
 from core.permissions import Actor
 from core.selection.service import SelectionService
@@ -47,6 +48,9 @@ from core.sql import is_postgres
 log = logging.getLogger(__name__)
 
 BATCH = 5000
+# Rendering a batch pauses this often for the event loop: the previous batch's write
+# (its statements one after another, each awaited) keeps going meanwhile.
+_YIELD_EVERY = 250
 # A driver renews its lease at every batch; a run whose lease ran out was abandoned (a
 # crash) and the scheduler's tick takes it up. The default of
 # TRACKLY_CAMPAIGN_LEASE_SECONDS (Launcher.lease is the one in force).
@@ -98,6 +102,11 @@ class _Context:
     prepend: str
     append: str
     brand: str
+    # Per variant: prepend, body and append compiled once, and what each distinct set of
+    # a recipient's placeholder values measures (segments, encoding, price).
+    compiled: dict[int, Compiled] = field(default_factory=dict)
+    measured: dict[int, dict[tuple[str, ...], tuple[int, str, Decimal]]] = field(
+        default_factory=dict)
 
 
 class Launcher:
@@ -209,9 +218,11 @@ class Launcher:
         batch; answers the cursor reached. Stops early when the run stops being
         driven here (paused, cancelled, or its cursor moved by another worker).
 
-        On PostgreSQL the next batch is read and rendered while the previous one is
-        being written (its own connection): the launch costs about the larger of the
-        two, not their sum. Batches still commit in order, each with its cursor."""
+        The next batch is rendered while the previous one is being written: the launch
+        costs about the larger of the two, not their sum. On PostgreSQL it is read
+        meanwhile too (the write has its own connection); on SQLite, whose one
+        connection a write holds, it is read before the previous write starts. Batches
+        still commit in order, each with its cursor."""
         context = await self._context(schedule)
         link_count = max((len(t.links) for t in context.templates.values()), default=0)
         overlap = is_postgres()
@@ -219,28 +230,33 @@ class Launcher:
         writing: asyncio.Task[bool] | None = None
         written = cursor
         try:
-            while cursor < upto:
-                rows = await queries.recipients_after(run.id, cursor, upto, BATCH)
-                if not rows:
-                    break
+            rows = await queries.recipients_after(run.id, cursor, upto, BATCH)
+            while rows:
                 now = self.clock.now()
                 ids = iter(public_ids(len(rows)))
                 codes = iter(short_codes(len(rows) * link_count))
-                messages = [m for m in (self._message(context, run, row, now, next(ids),
-                                                      codes) for row in rows)
-                            if m is not None]
+                messages: list[NewMessage] = []
+                for start in range(0, len(rows), _YIELD_EVERY):
+                    messages += [m for m in (self._message(context, run, row, now, next(ids),
+                                                         codes)
+                                             for row in rows[start:start + _YIELD_EVERY])
+                                 if m is not None]
+                    if writing is not None:
+                        # Let the previous batch's write go on while this one renders.
+                        await asyncio.sleep(0)
                 if writing is not None and not await self._written(run, writing, written,
                                                                    progress):
                     return run.cursor
                 new_cursor = rows[-1].position
+                if not overlap:
+                    # SQLite has one connection, held by a write: read the next batch
+                    # first, then render it while this one is written.
+                    rows = await queries.recipients_after(run.id, new_cursor, upto, BATCH)
                 writing = asyncio.create_task(queries.write_batch(
                     run.id, cursor, new_cursor, messages, now, run.started_at))
                 cursor = written = new_cursor
-                if not overlap:
-                    ok = await self._written(run, writing, written, progress)
-                    writing = None
-                    if not ok:
-                        return run.cursor
+                if overlap:
+                    rows = await queries.recipients_after(run.id, cursor, upto, BATCH)
             if writing is not None:
                 ok = await self._written(run, writing, written, progress)
                 writing = None
@@ -288,8 +304,7 @@ class Launcher:
             urls[key] = f"{ctx.base}/{code}"
             links.append(NewLink(code=code, link_key=key, destination_url=url,
                                  offer_id=offer_id))
-        rendered = finish(template.body, fields, urls, prepend=ctx.prepend, append=ctx.append,
-                          smart=ctx.account.smart_encoding)
+        segments, encoding, price, text = self._render(ctx, row.blast_id, fields, urls)
         not_before = None
         schedule = ctx.schedule
         if schedule.use_local_time and schedule.send_time is not None and run.run_day:
@@ -299,11 +314,34 @@ class Launcher:
             account_id=ctx.account.id, sending_list_id=ctx.sending_list.id,
             contact_id=row.contact_id, list_contact_id=row.list_contact_id,
             to_number=row.phone, from_number=ctx.sending_list.phone_number,
-            body=rendered.text, segments=rendered.segments, encoding=rendered.encoding,
-            price=rendered.price, provider=ctx.sending_list.provider,
+            body=text, segments=segments, encoding=encoding,
+            price=price, provider=ctx.sending_list.provider,
             creative_id=template.creative_id, offer_id=template.offer_id,
             schedule_id=schedule.id, run_id=run.id, blast_id=row.blast_id,
             not_before=not_before, links=links, public_id=public_id)
+
+    def _render(self, ctx: _Context, blast_id: int, fields: RecipientFields,
+                urls: dict[str, str]) -> tuple[int, str, Decimal, str]:
+        """What ``finish`` answers for this recipient (segments, encoding, price, text),
+        from the variant's compiled template. Short links all have one length (the
+        tracking base and a 7-character code of letters and digits, each one GSM-7
+        septet and one UCS-2 unit), so a text's measure depends only on the
+        recipient's other placeholder values: measured once per distinct set of them
+        (counting walks every character)."""
+        compiled = ctx.compiled[blast_id]
+        text = compiled.render(fields, urls)
+        smart = ctx.account.smart_encoding
+        if smart:
+            text = smart_encode(text)
+        measured = ctx.measured[blast_id]
+        key = compiled.values(fields) if compiled.fields else ()
+        found = measured.get(key)
+        if found is None:
+            if len(measured) >= 10_000:  # bounded whatever the audience
+                measured.clear()
+            info = count(text)
+            found = measured[key] = (info.segments, info.encoding, estimate(info.segments))
+        return found[0], found[1], found[2], text
 
     # -- pieces ---------------------------------------------------------------------------
 
@@ -314,9 +352,12 @@ class Launcher:
         for blast in await ScheduleBlast.filter(schedule_id=schedule.id):
             templates[blast.id] = await _template(account.id, blast)
         prepend, append = compliance_text(account, sending_list)
+        compiled = {blast_id: compile_template(prepend) + compile_template(t.body)
+                    + compile_template(append) for blast_id, t in templates.items()}
         return _Context(account, sending_list, schedule, templates,
                         tracking_base(account.tracking_domain, self.settings.tracking_base),
-                        prepend, append, brand_of(account, sending_list))
+                        prepend, append, brand_of(account, sending_list), compiled,
+                        {blast_id: {} for blast_id in templates})
 
     def _sample_segments(self, ctx: _Context, blast_id: int) -> int:
         template = ctx.templates[blast_id]

@@ -122,3 +122,79 @@ def _as_text(raw: Any) -> str:
     if isinstance(raw, float) and raw.is_integer():
         return str(int(raw))
     return str(raw)
+
+
+# A compiled template's pieces: literal text, or (kind, name, fallback) for a placeholder,
+# kind being "link", "custom", "field" (first_name, last_name, brand_name) or "none".
+_Piece = str | tuple[str, str, str]
+_NO_LINKS: Mapping[str, str] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    """A template parsed once, for rendering it to many recipients: ``render`` gives what
+    :func:`render` gives, without a regular expression and a closure per recipient (a
+    100,000-recipient launch spent most of its Python time there)."""
+
+    pieces: tuple[_Piece, ...]
+    # The placeholders that are not links: what varies between recipients besides their
+    # short links.
+    fields: tuple[tuple[str, str, str], ...]
+
+    @classmethod
+    def of(cls, pieces: tuple[_Piece, ...]) -> Compiled:
+        return cls(pieces, tuple(p for p in pieces if isinstance(p, tuple) and p[0] != "link"))
+
+    def __add__(self, other: Compiled) -> Compiled:
+        return Compiled.of(self.pieces + other.pieces)
+
+    def render(self, recipient: RecipientFields, links: Mapping[str, str]) -> str:
+        value = self._value
+        return "".join(piece if isinstance(piece, str) else value(piece, recipient, links)
+                       for piece in self.pieces)
+
+    def values(self, recipient: RecipientFields) -> tuple[str, ...]:
+        """The recipient's value of each non-link placeholder, in order."""
+        value = self._value
+        return tuple(value(p, recipient, _NO_LINKS) for p in self.fields)
+
+    @staticmethod
+    def _value(piece: tuple[str, str, str], recipient: RecipientFields,
+               links: Mapping[str, str]) -> str:
+        kind, name, fallback = piece
+        if kind == "link":
+            if name in links:
+                return links[name]
+            raise _invalid(f"No link for {{{{{name}}}}}.")
+        if kind == "custom":
+            text = _as_text((recipient.custom or {}).get(name))
+        elif kind == "field":
+            text = getattr(recipient, name) or ""
+        else:
+            text = ""
+        return text if text.strip() else fallback
+
+
+def compile_template(body: str) -> Compiled:
+    """``body`` parsed for :meth:`Compiled.render` (placeholders read as :func:`render`
+    reads them)."""
+    pieces: list[_Piece] = []
+    at = 0
+    for match in _TOKEN.finditer(body):
+        if match.start() > at:
+            pieces.append(body[at:match.start()])
+        at = match.end()
+        name, sep, default = match.group(1).partition("|")
+        name = name.strip()
+        fallback = default.strip() if sep else ""
+        if _LINK.match(name):
+            pieces.append(("link", name, fallback))
+        elif name.startswith("custom."):
+            pieces.append(("custom", name[7:], fallback))
+        elif name in FIELDS:
+            pieces.append(("field", name, fallback))
+        else:  # render's getattr(recipient, name, "") of an unknown name
+            pieces.append(("none", name, fallback))
+    if at < len(body):
+        pieces.append(body[at:])
+    return Compiled.of(tuple(pieces))

@@ -12,7 +12,7 @@ from core.campaigns.models import ScheduleBlast, ScheduleEvent, ScheduleRun, Sch
 from core.contacts.models import Block
 from core.errors import Conflict, PermissionDenied, ValidationError
 from core.permissions import Actor, ActorKind, Role
-from core.sql import Params, execute
+from core.sql import Params, execute, fetch
 from tests.campaigns.helpers import audience, owner, per_blast, queued, schedule, world
 
 
@@ -220,3 +220,36 @@ async def test_pausing_mid_launch_stops_queueing_and_resuming_finishes_once(serv
     assert len(rows) == len({r["contact_id"] for r in rows}) == 30_000
     view = await services.schedules.get(owner(lists), sid)
     assert view.schedule.status == "completed" and view.runs[0].status == "completed"
+
+
+async def test_each_message_is_measured_on_its_own_text(services, clock):
+    """A launch measures a text once per distinct set of placeholder values: a value
+    that needs UCS-2, one with GSM-7 extension characters and one long enough for a
+    second segment are each priced as sent, beside the plain ones."""
+    from core.messaging.segments import count
+
+    values = {1: "", 2: "Ann", 3: "Zoë", 4: "a{b}c€", 5: "x" * 150, 6: "Ann", 7: 3.0,
+              8: True, 9: "  ", 10: "Zoë"}
+    lists = await world(10, clock.now(), extra={i: {"custom": {"nick": v}}
+                                                for i, v in values.items()})
+    aud = await audience(services, lists, ["A"])
+    deal = await services.offers.create(owner(lists), name="Deal",
+                                        tracking_url="https://offers.example/?c={click_id}")
+    sid = await schedule(services, lists, [aud], blasts=[
+        {"message": "Hi {{custom.nick|friend}}, deal: {{link1}}",
+         "link_bindings": {"link1": {"offer_id": deal.id}},
+         "percent_audience": 100}])
+    result = await services.schedules.launch(owner(lists), sid, now=True)
+    p = Params()
+    rows = await fetch("SELECT contact_id, body, segments, encoding FROM message_sent "
+                       f"WHERE schedule_id = {p(sid)} ORDER BY contact_id", p)
+    assert [r["contact_id"] for r in rows] == list(range(1, 11))
+    for row in rows:
+        info = count(row["body"])
+        assert (row["segments"], row["encoding"]) == (info.segments, info.encoding), row
+    names = [r["body"].split(",")[0].split(": ", 1)[-1] for r in rows]  # after "Acme: "
+    assert names == ["Hi friend", "Hi Ann", "Hi Zoë", "Hi a{b}c€", "Hi " + "x" * 150,
+                     "Hi Ann", "Hi 3", "Hi yes", "Hi friend", "Hi Zoë"]
+    assert {r["encoding"] for r in rows} == {"GSM-7", "UCS-2"}
+    assert {r["segments"] for r in rows} == {1, 2}
+    assert result.recipients == 10

@@ -1,11 +1,18 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.errors import ValidationError
-from core.messaging.template import RecipientFields, link_keys, parse, render, validate_body
+from core.messaging.template import (
+    RecipientFields,
+    compile_template,
+    link_keys,
+    parse,
+    render,
+    validate_body,
+)
 
 
 def test_placeholders_render_with_defaults():
@@ -51,3 +58,21 @@ def test_body_limits():
 def test_text_without_braces_renders_unchanged(text):
     assert parse(text) == []
     assert render(text, RecipientFields()) == text
+
+
+_PIECES = st.sampled_from(["Hi ", "{{first_name}}", "{{ first_name | there }}", "{{last_name|}}",
+                           "{{brand_name}}", "{{custom.city|your area}}", "{{custom.n}}",
+                           "{{link1}}", "{{link2}}", " € ", "{{ custom.flag|no }}", "x"])
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # a loaded machine
+@given(body=st.lists(_PIECES, max_size=12).map("".join),
+       first=st.sampled_from(["", " ", "Ann", "Zoë"]),
+       custom=st.dictionaries(st.sampled_from(["city", "n", "flag"]),
+                              st.one_of(st.none(), st.booleans(), st.integers(), st.floats(
+                                  allow_nan=False), st.text(max_size=5)), max_size=3))
+def test_a_compiled_template_renders_what_render_does(body, first, custom):
+    recipient = RecipientFields(first_name=first, last_name="Lee", brand_name="Acme",
+                                custom=custom)
+    links = {"link1": "https://t.co/AAAAAAA", "link2": "https://t.co/BBBBBBB"}
+    assert compile_template(body).render(recipient, links) == render(body, recipient, links)
