@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import fcntl
+import gc
 import logging
 import os
 import signal
@@ -290,6 +291,17 @@ async def _recover_imports(services: Services, announce: Callable[[str], None]) 
         announce(f"{marked} import(s) interrupted by the last stop were marked failed.")
 
 
+def settle_heap() -> None:
+    """Keep start-up's objects (modules, models, the phone and text tables: ~120,000)
+    out of the collector's full passes: they live as long as the process, yet every
+    generation-2 collection walked them all with the event loop stopped, so every
+    request in flight waited. Measured under the receipt benchmark (64 connections,
+    loaded machine): 6 full collections in one run, 80 to 450 ms each, collecting 0 to
+    428 objects; that pause is the receipts' p99."""
+    gc.collect()
+    gc.freeze()
+
+
 async def serve(services: Services, *, role: ProcessRole | Collection[ProcessRole],
                 host: str, port: int, announce: Callable[[str], None],
                 stop: asyncio.Event | None = None) -> None:
@@ -315,6 +327,7 @@ async def _serve(services: Services, *, role: ProcessRole | Collection[ProcessRo
             await _recover_imports(services, announce)
             for component in components_for(role, host=host, port=port, announce=announce):
                 await stack.enter_async_context(component(services))
+            settle_heap()
             announce("Trackly is running. Press Ctrl-C to stop.")
             await stop.wait()
             announce("Stopping...")

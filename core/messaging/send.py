@@ -42,6 +42,9 @@ class SendRequest:
     creative_id: int | None = None
     transactional: bool = False  # exempt from quiet hours (receipts, codes, alerts)
     idempotency_key: str | None = None
+    # The actor's account as its API key's lookup read it in this request (one query
+    # for both); None reads it here.
+    account: Account | None = None
 
 
 @dataclass(frozen=True)
@@ -71,10 +74,25 @@ class BulkSendOutcome:
 
 
 @dataclass(frozen=True)
+class _Subscription:
+    """What a send reads of a recipient's subscription to the list."""
+
+    id: int
+    status: str
+    first_name: str
+    last_name: str
+    custom_fields: dict[str, Any] | None
+
+    @classmethod
+    def of(cls, row: ListContact) -> _Subscription:
+        return cls(row.id, row.status, row.first_name, row.last_name, row.custom_fields)
+
+
+@dataclass(frozen=True)
 class _Recipient:
     e164: str
     contact_id: int
-    subscription: ListContact | None
+    subscription: _Subscription | None
 
 
 @dataclass(frozen=True)
@@ -106,7 +124,7 @@ class SendService:
         _require(request.list_number, "list_number")
         # The account once (its region reads the numbers, its brand renders the body); a
         # repeated Idempotency-Key is caught by the outbox's unique key, not a read first.
-        account = await Account.get(id=actor.account_id)
+        account = await _account(actor, request.account)
         sending_list = await self._list_of(account, request.list_number)
         template = await self._template(actor, request.body, request.creative_id)
         recipient = await self._recipient(account, sending_list, request.to)
@@ -124,13 +142,14 @@ class SendService:
                           message.price, message.to_number)
 
     async def send_bulk(self, actor: Actor, *, list_number: Any,
-                        messages: Sequence[BulkMessage]) -> BulkSendOutcome:
+                        messages: Sequence[BulkMessage], account: Account | None = None
+                        ) -> BulkSendOutcome:
         """Each message on its own: a bad number never stops the others. Indexes in the
         outcome are positions in ``messages``."""
         actor.require(Action.SEND)
         _require(list_number, "list_number")
         bulk_size(messages, field="messages", noun="message", minimum=0)
-        account = await Account.get(id=actor.account_id)
+        account = await _account(actor, account)
         sending_list = await self._list_of(account, list_number)
         outcome = BulkSendOutcome()
         wellformed: list[tuple[int, BulkMessage]] = []
@@ -182,20 +201,22 @@ class SendService:
 
     async def _recipient(self, account: Account, sending_list: SendingList, number: Any
                          ) -> _Recipient:
-        """One number's contact (created when new) and subscription: two statements."""
+        """One number's contact (created when new) and subscription: one statement on
+        PostgreSQL, three at most on SQLite."""
         info = parse_phone(number, region=account.default_region)
         if not isinstance(info, PhoneInfo):
             raise ValidationError(info.reason, code="invalid_phone", field="to")
-        ident, line_type, _ = await contact_sql.ensure_contact(conn(), (
+        found = await contact_sql.ensure_subscriber(conn(), (
             info.e164, info.country_code, info.line_type, info.carrier[:100], info.timezone,
-            info.state, info.area_code), self.clock.now())
-        refused = landline_refusal(info.e164, line_type, field="to",
+            info.state, info.area_code), sending_list.id, self.clock.now())
+        refused = landline_refusal(info.e164, found.line_type, field="to",
                                    allow_landlines=sending_list.allow_landlines)
         if refused:
             raise refused
-        subscription = await ListContact.get_or_none(sending_list_id=sending_list.id,
-                                                     contact_id=ident)
-        return _Recipient(info.e164, ident, subscription)
+        subscription = None if found.subscription_id is None or found.status is None else \
+            _Subscription(found.subscription_id, found.status, found.first_name,
+                          found.last_name, found.custom_fields)
+        return _Recipient(info.e164, found.contact_id, subscription)
 
     async def _template(self, actor: Actor, body: str | None, creative_id: int | None
                         ) -> _Template:
@@ -245,7 +266,9 @@ class SendService:
             ident, line_type, _ = found[p.e164]
             refused = landline_refusal(p.e164, line_type, field="to",
                                        allow_landlines=sending_list.allow_landlines)
-            out.append(refused or _Recipient(p.e164, ident, subscriptions.get(ident)))
+            sub = subscriptions.get(ident)
+            out.append(refused or _Recipient(p.e164, ident,
+                                             _Subscription.of(sub) if sub else None))
         return out
 
     def _prepare(self, account: Account, sending_list: SendingList, template: _Template,
@@ -286,6 +309,14 @@ class SendService:
             price=rendered.price, provider=sending_list.provider, transactional=transactional,
             idempotency_key=idempotency_key, creative_id=template.creative_id,
             offer_id=template.offer_id, links=links)
+
+
+async def _account(actor: Actor, known: Account | None) -> Account:
+    """The actor's account: the one read with its API key when given (and its own),
+    else read now."""
+    if known is not None and known.id == actor.account_id:
+        return known
+    return await Account.get(id=actor.account_id)
 
 
 def _require(value: Any, name: str) -> None:
