@@ -322,8 +322,13 @@ async def run(args: argparse.Namespace) -> None:
                         f"queries); dropped {stats['dropped']}; collector runs by "
                         f"generation {collected}, {gc_ms} ms" +
                         (f"; socket errors {load['errors']}" if load["errors"] else ""),
-                        {"stored": stored, "answered": float(load["answered"]),
-                         "link_selects": stats["loads"], "links": len(codes)}))
+                        # wrk leaves out what was in flight when a round ended (at most
+                        # one request per connection), which the server answered and
+                        # recorded: stored may exceed the count by that much, never less.
+                        {"stored": stored, "answered": float(answered),
+                         "in_flight": float(args.connections * args.rounds),
+                         "waited": float(waited), "link_selects": stats["loads"],
+                         "links": len(codes)}))
         finally:
             bare.terminate()
             bare.wait()

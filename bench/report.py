@@ -155,10 +155,12 @@ GOALS: list[Goal] = [
          met=lambda r: (r["ratio"] or 0) >= 0.8 and r["p99_ratio"] <= 2,
          shown=lambda r: f"{r['rate']:,.0f} req/s, p99 {r['p99_ratio']:.1f}x the bare"),
     Goal(13, "redirect", "no database round trip on a cache hit; clicks stored == 302s "
-         "answered", row=_case("trackly redirect"),
-         met=lambda r: r["link_selects"] <= r["links"] and r["stored"] == r["answered"],
-         shown=lambda r: f"{r['link_selects']:.0f} SELECTs for {r['links']:.0f} links; "
-                         f"stored {r['stored']:.0f} of {r['answered']:.0f}"),
+         "answered (wrk misses up to one in-flight answer per connection and round)",
+         row=_case("trackly redirect"),
+         met=lambda r: r["waited"] == 0
+         and r["answered"] <= r["stored"] <= r["answered"] + r["in_flight"],
+         shown=lambda r: f"{r['waited']:.0f} requests waited for a SELECT; stored "
+                         f"{r['stored']:.0f} of {r['answered']:.0f} answered"),
     Goal(14, "selection", "per-segment sampler captures >= 80% of the oracle's gain over "
          "uniform and beats the per-creative sampler", row=lambda r: True,
          met=lambda r: r["capture"] >= 0.8 and r["seeds_won"] == r["seeds"],
