@@ -139,67 +139,12 @@ def sqlite_template() -> bytes:
     return b"" if IS_POSTGRES else sqlite_image()
 
 
-# Empties the tables a test wrote and restarts the sequences it used, in one round trip.
-# TRUNCATE makes new files for every table, index and partition it reaches (about 280; and
-# through CASCADE from account it reaches nearly all) and syncs them at commit: 1.4-2.7 s
-# per test on this loaded machine even when the test wrote two rows. Most tables are still
-# empty (one probe that finds no row), and DELETE of a test's few rows writes no files.
-_RESET_POSTGRES = """
-DO $reset$
-DECLARE
-    name text;
-    dirty text[] := '{}';
-    later text[];
-    seq regclass;
-    start bigint;
-    has_rows boolean;
-BEGIN
-    FOREACH name IN ARRAY %s LOOP
-        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %%I)', name) INTO has_rows;
-        IF has_rows THEN dirty := dirty || quote_ident(name); END IF;
-    END LOOP;
-    -- DELETE, children before parents: a table still referenced fails and waits for the
-    -- next pass; a cycle no order can break is truncated as before.
-    WHILE cardinality(dirty) > 0 LOOP
-        later := '{}';
-        FOREACH name IN ARRAY dirty LOOP
-            BEGIN
-                EXECUTE 'DELETE FROM ' || name;
-            EXCEPTION WHEN foreign_key_violation THEN
-                later := later || name;
-            END;
-        END LOOP;
-        IF cardinality(later) = cardinality(dirty) THEN
-            EXECUTE 'TRUNCATE ' || array_to_string(later, ', ') || ' CASCADE';
-            later := '{}';
-        END IF;
-        dirty := later;
-    END LOOP;
-    FOR seq, start IN
-        SELECT q.seqrelid, q.seqstart FROM pg_sequence q
-        JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = q.seqrelid
-             AND d.deptype IN ('a', 'i')
-        JOIN pg_class t ON t.oid = d.refobjid
-        WHERE t.relname = ANY (%s)
-    LOOP
-        IF pg_sequence_last_value(seq) IS NOT NULL THEN  -- used since its last reset
-            PERFORM setval(seq, start, false);
-        END IF;
-    END LOOP;
-END
-$reset$
-"""
-
-
 async def _truncate_postgres() -> None:
-    """Every table empty and every identity restarted, as TRUNCATE ... RESTART IDENTITY
-    CASCADE of all of them would leave it, touching only what the last test used."""
     conn = Tortoise.get_connection("default")
     tables = [m._meta.db_table for m in Tortoise.apps.get_models_iterable()]
     tables += ["audience_sending_list", "schedule_audience"]
-    # Referencing tables tend to come after what they reference: try them first.
-    array = "ARRAY[" + ", ".join("'" + t.replace("'", "''") + "'" for t in reversed(tables)) + "]"
-    await conn.execute_script(_RESET_POSTGRES % (array, array))
+    quoted = ", ".join(f'"{t}"' for t in tables)
+    await conn.execute_script(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
 
 
 @pytest.fixture
