@@ -137,17 +137,24 @@ async def ensure_contact(conn: BaseDBAsyncClient, row: ContactRow, now: dt.datet
 
 
 @dataclass(frozen=True, slots=True)
+class Subscription:
+    """What a send reads of a contact's subscription to a list."""
+
+    id: int
+    status: str
+    first_name: str
+    last_name: str
+    custom_fields: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
 class Subscriber:
     """A contact as a single send needs it: its id and line type, and its subscription
     to the list (None: not subscribed)."""
 
     contact_id: int
     line_type: str
-    subscription_id: int | None
-    status: str | None
-    first_name: str
-    last_name: str
-    custom_fields: dict[str, Any] | None
+    subscription: Subscription | None
 
 
 async def ensure_subscriber(conn: BaseDBAsyncClient, row: ContactRow, list_id: int,
@@ -182,12 +189,14 @@ async def ensure_subscriber(conn: BaseDBAsyncClient, row: ContactRow, list_id: i
 
 
 def _subscriber(row: dict[str, Any]) -> Subscriber:
+    if row["sub_id"] is None:
+        return Subscriber(row["id"], row["line_type"], None)
     custom = row.get("custom_fields")
     if isinstance(custom, str | bytes):  # asyncpg's jsonb and SQLite's JSON are text
         custom = json.loads(custom)
-    return Subscriber(row["id"], row["line_type"], row["sub_id"], row.get("status"),
-                      row.get("first_name") or "", row.get("last_name") or "",
-                      custom if isinstance(custom, dict) else None)
+    return Subscriber(row["id"], row["line_type"], Subscription(
+        row["sub_id"], row["status"], row.get("first_name") or "",
+        row.get("last_name") or "", custom if isinstance(custom, dict) else None))
 
 
 async def ensure_contacts(conn: BaseDBAsyncClient, rows: Sequence[ContactRow],

@@ -74,25 +74,10 @@ class BulkSendOutcome:
 
 
 @dataclass(frozen=True)
-class _Subscription:
-    """What a send reads of a recipient's subscription to the list."""
-
-    id: int
-    status: str
-    first_name: str
-    last_name: str
-    custom_fields: dict[str, Any] | None
-
-    @classmethod
-    def of(cls, row: ListContact) -> _Subscription:
-        return cls(row.id, row.status, row.first_name, row.last_name, row.custom_fields)
-
-
-@dataclass(frozen=True)
 class _Recipient:
     e164: str
     contact_id: int
-    subscription: _Subscription | None
+    subscription: contact_sql.Subscription | None
 
 
 @dataclass(frozen=True)
@@ -213,10 +198,7 @@ class SendService:
                                    allow_landlines=sending_list.allow_landlines)
         if refused:
             raise refused
-        subscription = None if found.subscription_id is None or found.status is None else \
-            _Subscription(found.subscription_id, found.status, found.first_name,
-                          found.last_name, found.custom_fields)
-        return _Recipient(info.e164, found.contact_id, subscription)
+        return _Recipient(info.e164, found.contact_id, found.subscription)
 
     async def _template(self, actor: Actor, body: str | None, creative_id: int | None
                         ) -> _Template:
@@ -266,9 +248,8 @@ class SendService:
             ident, line_type, _ = found[p.e164]
             refused = landline_refusal(p.e164, line_type, field="to",
                                        allow_landlines=sending_list.allow_landlines)
-            sub = subscriptions.get(ident)
             out.append(refused or _Recipient(p.e164, ident,
-                                             _Subscription.of(sub) if sub else None))
+                                             _subscription(subscriptions.get(ident))))
         return out
 
     def _prepare(self, account: Account, sending_list: SendingList, template: _Template,
@@ -309,6 +290,11 @@ class SendService:
             price=rendered.price, provider=sending_list.provider, transactional=transactional,
             idempotency_key=idempotency_key, creative_id=template.creative_id,
             offer_id=template.offer_id, links=links)
+
+
+def _subscription(row: ListContact | None) -> contact_sql.Subscription | None:
+    return None if row is None else contact_sql.Subscription(
+        row.id, row.status, row.first_name, row.last_name, row.custom_fields)
 
 
 async def _account(actor: Actor, known: Account | None) -> Account:
