@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.cpu import CpuMeter
 from bench.harness import Result, record
 
 SECRET = "bench-secret-key-0123456789abcdef"
@@ -101,6 +102,9 @@ class Run:
     errors: int
     peak_mb: float = 0.0
     base_rate: float | None = None
+    server_us: float | None = None  # CPU of the server process per request (bench.cpu)
+    postgres_us: float | None = None  # and of PostgreSQL
+    busy: float | None = None  # share of all cores busy during the run
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -112,20 +116,24 @@ def _ms(text: str) -> float:
 
 
 def wrk(url: str, script: str, *, connections: int, seconds: float, case: str,
-        threads: int = 2) -> Run:
-    """Run wrk with a Lua script (its ``request`` function builds each request)."""
+        threads: int = 2, meter: CpuMeter | None = None) -> Run:
+    """Run wrk with a Lua script (its ``request`` function builds each request);
+    with ``meter``, the CPU its processes and PostgreSQL used per request too."""
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed (apt-get install wrk)")
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(script)
         path = f.name
     try:
+        if meter is not None:
+            meter.start()
         done = subprocess.run(
             ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(seconds))}s",
              "--latency", "-s", path, url], capture_output=True, text=True, check=False)
         if done.returncode:
             raise RuntimeError(f"wrk failed: {done.stdout}{done.stderr}")
         out = done.stdout
+        cpu = meter.stop() if meter is not None else None
     finally:
         Path(path).unlink()
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
@@ -137,15 +145,22 @@ def wrk(url: str, script: str, *, connections: int, seconds: float, case: str,
     errs = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
                      out)
     errors = (int(bad.group(1)) if bad else 0) + (sum(map(int, errs.groups())) if errs else 0)
-    return Run(case, total, secs, total / secs, _ms(pct.get("50", "")), _ms(pct.get("90", "")),
-               _ms(pct.get("99", "")), errors)
+    run = Run(case, total, secs, total / secs, _ms(pct.get("50", "")), _ms(pct.get("90", "")),
+              _ms(pct.get("99", "")), errors)
+    if cpu is not None and total:
+        run.server_us = cpu["process_s"] / total * 1e6
+        run.postgres_us = cpu["postgres_s"] / total * 1e6
+        run.busy = cpu["machine_busy"]
+    return run
 
 
 def print_runs(title: str, runs: list[Run], backend: str = "postgres") -> None:
     record(title, [Result(backend, r.case, r.requests, r.seconds, peak_mb=r.peak_mb,
                           extra={"rate": r.rate, "p50": r.p50, "p99": r.p99,
                                  "errors": r.errors,
-                                 **({"ratio": r.rate / r.base_rate} if r.base_rate else {})})
+                                 **({"ratio": r.rate / r.base_rate} if r.base_rate else {}),
+                                 **({"server_us": r.server_us, "postgres_us": r.postgres_us,
+                                     "busy": r.busy} if r.server_us is not None else {})})
                    for r in runs], unit="req/s")
     print(f"\n{title}")
     header = (f"{'case':<44} {'requests':>9} {'seconds':>8} {'req/s':>9} {'p50 ms':>8} "
@@ -157,3 +172,12 @@ def print_runs(title: str, runs: list[Run], backend: str = "postgres") -> None:
         peak = f"{r.peak_mb:>8.0f}" if r.peak_mb else f"{'-':>8}"
         print(f"{r.case:<44} {r.requests:>9} {r.seconds:>8.1f} {r.rate:>9,.0f} {r.p50:>8.1f} "
               f"{r.p90:>8.1f} {r.p99:>8.1f} {r.errors:>7} {peak} {ratio:>8}")
+    cpu_runs = [r for r in runs if r.server_us is not None]
+    if cpu_runs:
+        print("\nCPU per request (bench.cpu: /proc, whatever else the machine does)")
+        header = (f"{'case':<44} {'server us':>10} {'PostgreSQL us':>14} {'all cores busy':>15}")
+        print(header)
+        print("-" * len(header))
+        for r in cpu_runs:
+            print(f"{r.case:<44} {r.server_us:>10,.0f} {r.postgres_us or 0:>14,.0f} "
+                  f"{r.busy or 0:>15.0%}")

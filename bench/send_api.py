@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import secrets
 
+from bench.cpu import CpuMeter, database_of
 from bench.harness import scratch_database
 from bench.load import Run, bare_server, peak_mb, print_runs, trackly_web, wrk
 from core.clock import SystemClock
@@ -90,27 +91,34 @@ async def main(seconds: float, connections: int, bulk_connections: int, size: in
     fill = {"body": BODY, "list": LIST_NUMBER}
     async with scratch_database("postgres") as url:
         key = await seed(url)
-        with bare_server() as (bare, _), trackly_web(url) as (web, proc):
+        with bare_server() as (bare, bare_proc), trackly_web(url) as (web, proc):
+            floor_cpu = CpuMeter([bare_proc.pid], database_of(url))
+            web_cpu = CpuMeter([proc.pid], database_of(url))
             wrk(web + "/api/v2/send", SEND % {**fill, "key": key, "run": "warm"},
                 connections=connections, seconds=1, case="warm-up")
             floors = []
             for round_ in range(2):  # interleaved: bare, send, bare, send
                 floor = wrk(bare + "/json", BARE % fill, connections=connections,
-                            seconds=seconds, case=f"bare JSON POST ({connections} conn)")
+                            seconds=seconds, case=f"bare JSON POST ({connections} conn)",
+                            meter=floor_cpu)
                 floors.append(floor.rate)
                 runs.append(floor)
                 run = wrk(web + "/api/v2/send",
                           SEND % {**fill, "key": key, "run": f"r{round_}"},
                           connections=connections, seconds=seconds,
-                          case=f"POST /send + Idempotency-Key ({connections} conn)")
+                          case=f"POST /send + Idempotency-Key ({connections} conn)",
+                          meter=web_cpu)
                 run.base_rate = floor.rate
                 runs.append(run)
             bulk = wrk(web + "/api/v2/send/bulk", BULK % {**fill, "key": key, "size": size},
                        connections=bulk_connections, seconds=seconds,
-                       case=f"POST /send/bulk x{size} ({bulk_connections} conn)")
+                       case=f"POST /send/bulk x{size} ({bulk_connections} conn)",
+                       meter=web_cpu)
             runs.append(Run(f"  = messages/s of /send/bulk x{size}", bulk.requests * size,
                             bulk.seconds, bulk.rate * size, bulk.p50, bulk.p90, bulk.p99,
-                            bulk.errors))
+                            bulk.errors,
+                            server_us=(bulk.server_us or 0) / size,
+                            postgres_us=(bulk.postgres_us or 0) / size, busy=bulk.busy))
             runs.insert(len(runs) - 1, bulk)
             runs[-1].peak_mb = peak_mb(proc)
     print_runs("POST /send on PostgreSQL: trackly run --role web vs a bare aiohttp POST, "

@@ -17,6 +17,7 @@ import time
 import aiohttp
 from tortoise.transactions import in_transaction
 
+from bench.cpu import CpuMeter, database_of
 from bench.harness import scratch_database
 from bench.load import SECRET, Run, print_runs, trackly_web
 from core.clock import SystemClock
@@ -81,8 +82,11 @@ async def burst(url: str, phones: list[str], in_flight: int) -> tuple[float, lis
 async def main(count: int, in_flight: int) -> None:
     async with scratch_database("postgres") as db_url:
         path, phones = await seed(db_url, count)
-        with trackly_web(db_url) as (web, _):
+        with trackly_web(db_url) as (web, proc):
+            meter = CpuMeter([proc.pid], database_of(db_url))
+            meter.start()
             seconds, laps, failed = await burst(web + path, phones, in_flight)
+            cpu = meter.stop()
         stored = await ListContact.filter(status="unsubscribed").count()
     laps.sort()
 
@@ -91,7 +95,9 @@ async def main(count: int, in_flight: int) -> None:
 
     print_runs("Inbound STOP burst on PostgreSQL (aiohttp client, trackly run --role web)", [
         Run(f"{count} distinct STOPs, {in_flight} in flight", count, seconds,
-            stored / seconds, pct(0.5), pct(0.9), pct(0.99), failed)])
+            stored / seconds, pct(0.5), pct(0.9), pct(0.99), failed,
+            server_us=cpu["process_s"] / count * 1e6,
+            postgres_us=cpu["postgres_s"] / count * 1e6, busy=cpu["machine_busy"])])
     print(f"unsubscribed in the database after the burst: {stored} of {count} "
           f"(req/s column: unsubscribed a second)")
 

@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 
 from twilio.request_validator import RequestValidator
 
+from bench.cpu import CpuMeter, database_of
 from bench.harness import scratch_database
 from bench.load import SECRET, Run, bare_server, free_port, print_runs, trackly_web, wrk
 from core.clock import SystemClock
@@ -135,8 +136,10 @@ async def main(seconds: float, connections: int, count: int) -> None:
     async with scratch_database("postgres") as url:
         base = f"http://127.0.0.1:{port}"
         infobip_reqs, twilio_reqs = await seed(url, count, base)
-        with bare_server() as (bare, _), trackly_web(url, port) as (web, _):
+        with bare_server() as (bare, bare_proc), trackly_web(url, port) as (web, proc):
             assert web == base
+            floor_cpu = CpuMeter([bare_proc.pid], database_of(url))
+            web_cpu = CpuMeter([proc.pid], database_of(url))
             cases = [
                 ("Infobip delivery receipt", infobip_script(infobip_reqs),
                  bare_script(infobip_reqs, "/json", "application/json"), "/json",
@@ -147,11 +150,13 @@ async def main(seconds: float, connections: int, count: int) -> None:
             ]
             for name, script, floor_script, floor_path, floor_name in cases:
                 before = wrk(bare + floor_path, floor_script, connections=connections,
-                             seconds=seconds, case=f"{floor_name} ({connections} conn)")
+                             seconds=seconds, case=f"{floor_name} ({connections} conn)",
+                             meter=floor_cpu)
                 run = wrk(web + "/", script, connections=connections, seconds=seconds,
-                          case=f"{name} ({connections} conn)")
+                          case=f"{name} ({connections} conn)", meter=web_cpu)
                 after = wrk(bare + floor_path, floor_script, connections=connections,
-                            seconds=seconds, case=f"{floor_name} ({connections} conn)")
+                            seconds=seconds, case=f"{floor_name} ({connections} conn)",
+                            meter=floor_cpu)
                 run.base_rate = (before.rate + after.rate) / 2
                 runs += [before, run, after]
         moved = await fetch("SELECT provider, count(*) AS n FROM message_sent "

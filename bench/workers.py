@@ -26,6 +26,7 @@ import subprocess
 import sys
 import time
 
+from bench.cpu import CpuMeter, database_of
 from bench.dispatch import SECRET, seed
 from bench.harness import Result, print_table, scratch_database
 from core.messaging.outbox import enqueue
@@ -69,61 +70,6 @@ async def pending() -> bool:
     return bool(rows[0]["left"])
 
 
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _cpu(pid: int) -> float:
-    """CPU seconds (user + system) a process has used; 0 when it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / _TICK
-
-
-def _postgres_pids() -> list[int]:
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/comm", encoding="ascii") as comm:
-                    if comm.read().strip() == "postgres":
-                        pids.append(int(entry))
-            except OSError:
-                continue
-    return pids
-
-
-def _machine_busy() -> tuple[float, float]:
-    """(busy, total) jiffies of all cores since boot, from /proc/stat."""
-    with open("/proc/stat", encoding="ascii") as stat:
-        values = [int(v) for v in stat.readline().split()[1:]]
-    idle = values[3] + values[4]  # idle + iowait
-    return sum(values) - idle, sum(values)
-
-
-class CpuMeter:
-    """CPU used by the worker processes and by every PostgreSQL process (server and
-    backends, this benchmark's own connection included) between start() and stop():
-    the profile of where a sent message's time goes, whatever else the machine does."""
-
-    def __init__(self, workers: list[int]) -> None:
-        self.workers = workers
-
-    def start(self) -> None:
-        self.before = {pid: _cpu(pid) for pid in self.workers + _postgres_pids()}
-        self.machine_before = _machine_busy()
-
-    def stop(self) -> dict[str, float]:
-        worker = sum(_cpu(pid) - self.before.get(pid, 0.0) for pid in self.workers)
-        postgres = sum(_cpu(pid) - self.before.get(pid, 0.0) for pid in _postgres_pids())
-        busy, total = (a - b for a, b in zip(_machine_busy(), self.machine_before,
-                                             strict=True))
-        return {"worker_s": worker, "postgres_s": postgres,
-                "machine_busy": busy / total if total else 0.0}
-
-
 async def one_run(url: str, workers: int, count: int, profile: str | None = None
                   ) -> Result:
     # Park the queue in the future so the workers start with nothing due.
@@ -148,7 +94,7 @@ async def one_run(url: str, workers: int, count: int, profile: str | None = None
             await asyncio.sleep(0.1)
         await asyncio.sleep(1.0)  # counters are flushed by each backend now and then
         before = await db_counters()
-        meter = CpuMeter([proc.pid for proc in procs])
+        meter = CpuMeter([proc.pid for proc in procs], database_of(url))
         meter.start()
         began = time.perf_counter()
         await execute("UPDATE message_sent SET not_before = NULL", Params())
@@ -169,10 +115,10 @@ async def one_run(url: str, workers: int, count: int, profile: str | None = None
     print(f"{workers} worker(s), database per message sent: "
           + ", ".join(f"{k} {v:.2f}" for k, v in per.items()), flush=True)
     cores = os.cpu_count() or 1
-    worker_us, pg_us = (cpu[k] / count * 1e6 for k in ("worker_s", "postgres_s"))
+    worker_us, pg_us = (cpu[k] / count * 1e6 for k in ("process_s", "postgres_s"))
     print(f"{workers} worker(s), CPU per message sent: workers {worker_us:.0f} us, "
           f"PostgreSQL {pg_us:.0f} us; all cores busy {cpu['machine_busy']:.0%} "
-          f"(workers {cpu['worker_s'] / seconds / cores:.0%}, PostgreSQL "
+          f"(workers {cpu['process_s'] / seconds / cores:.0%}, PostgreSQL "
           f"{cpu['postgres_s'] / seconds / cores:.0%}); ceiling if CPU-bound: "
           f"{cores / ((worker_us + pg_us) / 1e6):,.0f} msg/s", flush=True)
     return Result("postgres", f"{workers} worker process(es)", count, seconds)
