@@ -35,7 +35,7 @@ RECEIPT = 3 if IS_POSTGRES else 6
 # A STOP: the list's secrets, the list with its account (one read), then one transaction:
 # contact, opt-out, queued messages dropped, the inbound row (last: a duplicate rolls all
 # back, no savepoint), the alert, webhook endpoints, the confirmation. Was 16 and 18.
-STOP = 11 if IS_POSTGRES else 13
+STOP = 11 if IS_POSTGRES else 12
 # A single send: the API key with its account (one read, which the send reuses; was a
 # second read of the account), then one transaction: BEGIN, the idempotency claim, the
 # list, the contact with its subscription (one statement on PostgreSQL; SQLite reads the
