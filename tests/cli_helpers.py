@@ -13,6 +13,7 @@ import time
 import traceback
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -81,12 +82,15 @@ def migrated_sqlite(path: Path) -> str:
 
 def start_run(*, cwd: Path, port: int, env: dict[str, str] | None = None,
               secret: str | None = TEST_SECRET, port_option: bool = False,
-              log: IO[str] | None = None) -> subprocess.Popen[str]:
+              log: IO[str] | None = None, roles: Sequence[str] = ()
+              ) -> subprocess.Popen[str]:
     """``trackly run`` on ``port`` (given as TRACKLY_PORT, as a deployment would, or as
     ``--port`` with ``port_option``), once it answers ``/healthz``. Its output is stdout
     and stderr together, piped, or written to ``log`` (a file the test can read while
     the server runs)."""
     args = ["run", "--port", str(port)] if port_option else ["run"]
+    for role in roles:
+        args += ["--role", role]
     port_env = {} if port_option else {"TRACKLY_PORT": str(port)}
     proc = subprocess.Popen([sys.executable, "-m", "trackly", *args], cwd=cwd,
                             env=clean_env({**(env or {}), **port_env}, secret),

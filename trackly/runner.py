@@ -55,7 +55,12 @@ def web_component(host: str, port: int, announce: Callable[[str], None]) -> Comp
         runner = web.AppRunner(create_app(services), handle_signals=False,
                                shutdown_timeout=1.0, access_log=None, **server_args())
         await runner.setup()
-        site = web.TCPSite(runner, host, port)
+        # On PostgreSQL, several web processes on one machine share the port (the kernel
+        # spreads connections among them, SO_REUSEPORT): one Python process is one core,
+        # and the API's hot paths are CPU-bound in it (docs/DEPLOYMENT.md). On SQLite
+        # there is only ever one process (sole_process), so a port in use is an error.
+        site = web.TCPSite(runner, host, port,
+                           reuse_port=not services.settings.is_sqlite)
         try:
             await site.start()
         except OSError as exc:
