@@ -66,7 +66,7 @@ def serve_trackly(port: int, url: str, data_dir: str, profile: str | None = None
     from core.db import database
     from core.settings import Settings
     from trackly.bootstrap import build_services
-    from web.app import create_app, server_args
+    from web.app import AppRunner, create_app, server_args
 
     async def main() -> None:
         settings = Settings(database_url=url, secret_key=TEST_SECRET, data_dir=Path(data_dir),
@@ -75,7 +75,7 @@ def serve_trackly(port: int, url: str, data_dir: str, profile: str | None = None
         recorder = services.redirects.recorder
         recorder.close_within = 60.0  # the bench counts every click, however long it takes
         async with database(url):
-            runner = web.AppRunner(create_app(services), access_log=None,
+            runner = AppRunner(create_app(services), access_log=None,
                                    shutdown_timeout=1.0, **server_args())
             await runner.setup()
             await web.TCPSite(runner, "127.0.0.1", port).start()

@@ -48,6 +48,18 @@ ROUTE_TABLES = [health.routes, account.routes, lists.routes, contacts.routes, im
                 redirect.routes]  # last: GET /{code} takes what no other route claimed
 
 
+class AppRunner(web.AppRunner):
+    """aiohttp's runner for our app, with the redirect's front door before the app
+    (web.routes.redirect.FrontDoor): every server of the app (``trackly run``, the
+    benchmarks, the tests' servers) answers a cached short link the same way."""
+
+    async def setup(self) -> None:
+        await super().setup()
+        server = self.server
+        assert server is not None
+        server.request_handler = redirect.FrontDoor(self.app, server.request_handler)
+
+
 def create_app(services: Services) -> web.Application:
     metrics = HttpMetrics()
     metrics.services = services
@@ -116,5 +128,5 @@ server_log.addFilter(_ClientFaults())
 
 
 def server_args() -> dict[str, Any]:
-    """Keyword arguments for the ``web.AppRunner`` (or test server) that serves the app."""
+    """Keyword arguments for the ``AppRunner`` (or test server) that serves the app."""
     return {"max_line_size": MAX_HEADER, "max_field_size": MAX_HEADER, "logger": server_log}
