@@ -43,6 +43,12 @@ class Outcome(NamedTuple):
 NOT_FOUND = Outcome(Answer.NOT_FOUND)
 
 
+def is_code(code: str) -> bool:
+    """Short codes are a few ASCII letters and digits: anything else (a NUL, a space, a
+    path a scanner tries) is not found without a look in the cache or database."""
+    return 0 < len(code) <= 16 and code.isascii() and code.isalnum()
+
+
 def host_name(host: str | None) -> str:
     """The Host header's name, lower case, without port or trailing dot."""
     if not host:
@@ -99,9 +105,7 @@ class RedirectService:
         return name == target.tracking_domain or name in self.default_hosts
 
     async def find(self, host: str | None, code: str) -> LinkTarget | None:
-        # Short codes are a few ASCII letters and digits: anything else (a NUL, a space,
-        # a path a scanner tries) is not found without a look in the cache or database.
-        if not 0 < len(code) <= 16 or not code.isascii() or not code.isalnum():
+        if not is_code(code):
             return None
         target = await self.links.get(code)
         if target is None or not self._serves(host, target):
@@ -114,6 +118,8 @@ class RedirectService:
         its absence) fresh in the cache and the detector's tables loaded. The click is
         recorded (buffered). None when it would wait, for the database or the tables:
         ``click`` answers those. Never awaits, so a cache hit cannot wait on anything."""
+        if not is_code(code):
+            return NOT_FOUND
         if self._warming is None or not self._warming.done():
             return None
         fresh, target = self.links.peek(code)
@@ -137,12 +143,10 @@ class RedirectService:
     async def click(self, *, host: str | None, code: str, method: str, user_agent: str,
                     address: str, headers: Mapping[str, str]) -> Outcome:
         """A request for a short link: where to send it, recorded (after the answer)."""
-        if 0 < len(code) <= 16 and code.isascii() and code.isalnum():
-            outcome = self.answer_now(host=host, code=code, method=method,
-                                      user_agent=user_agent, address=address,
-                                      headers=headers)
-            if outcome is not None:
-                return outcome
+        outcome = self.answer_now(host=host, code=code, method=method,
+                                  user_agent=user_agent, address=address, headers=headers)
+        if outcome is not None:
+            return outcome
         target = await self.find(host, code)
         if target is None:
             return NOT_FOUND

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from core.tracking.redirect import Answer, Outcome
+from core.tracking.redirect import Answer, Outcome, is_code
 from web.keys import METRICS, SERVICES
 from web.metrics import REDIRECT_ROUTE
 from web.openapi import operation
@@ -119,8 +119,7 @@ class FrontDoor:
             started = time.perf_counter()
             path = request.path
             code = path[1:]
-            if (0 < len(code) <= 16 and code.isascii() and code.isalnum()
-                    and code not in self._claimed):
+            if is_code(code) and code not in self._claimed:
                 outcome = self._redirects.answer_now(
                     host=request.host, code=code, method="GET",
                     user_agent=request.headers.get("User-Agent", ""),
