@@ -15,7 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from tortoise import Tortoise
 from tortoise.backends.base import executor as tortoise_executor
 from tortoise.migrations.executor import MigrationExecutor
@@ -24,6 +24,7 @@ from core.clock import FakeClock
 from core.db import database, migrate, tortoise_config
 from core.services import Services
 from core.settings import Settings
+from tests.helpers import AppServer
 from trackly.bootstrap import build_services
 from web.app import create_app, server_args
 
@@ -185,7 +186,7 @@ def services(db: str, clock: FakeClock, settings: Settings) -> Services:
 @pytest.fixture
 async def http(services: Services) -> AsyncIterator[TestClient]:
     """An HTTP client for the real web app, served on a loopback port."""
-    client = TestClient(TestServer(create_app(services), **server_args()))
+    client = TestClient(AppServer(create_app(services), **server_args()))
     await client.start_server()
     try:
         yield client

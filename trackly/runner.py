@@ -25,7 +25,7 @@ from core.settings import WILDCARD_HOSTS, Settings, SettingsError
 from core.system.leader import Leadership
 from scheduler.jobs import build_scheduler
 from trackly.bootstrap import build_executor
-from web.app import create_app, server_args
+from web.app import AppRunner, create_app, server_args
 
 log = logging.getLogger("trackly")
 
@@ -52,7 +52,7 @@ Component = Callable[[Services], AbstractAsyncContextManager[None]]
 def web_component(host: str, port: int, announce: Callable[[str], None]) -> Component:
     @contextlib.asynccontextmanager
     async def run(services: Services) -> AsyncIterator[None]:
-        runner = web.AppRunner(create_app(services), handle_signals=False,
+        runner = AppRunner(create_app(services), handle_signals=False,
                                shutdown_timeout=1.0, access_log=None, **server_args())
         await runner.setup()
         # On PostgreSQL, several web processes on one machine share the port (the kernel

@@ -57,14 +57,19 @@ class HttpMetrics:
             status = exc.status
             raise
         finally:
-            route = _route_of(request)
-            key = (request.method, route, _STATUS.get(status) or str(status))
-            requests = self.requests
-            requests[key] = requests.get(key, 0) + 1
-            histogram = self.latency.get(key[:2])
-            if histogram is None:
-                histogram = self.latency[key[:2]] = Histogram()
-            histogram.observe(time.perf_counter() - started)
+            self.observe((request.method, _route_of(request)), status,
+                         time.perf_counter() - started)
+
+    def observe(self, route: tuple[str, str], status: int, seconds: float) -> None:
+        """One answer on ``route`` (method, template): the middleware's, and the redirect
+        front door's (web.routes.redirect), which answers without the middlewares."""
+        key = (*route, _STATUS.get(status) or str(status))
+        requests = self.requests
+        requests[key] = requests.get(key, 0) + 1
+        histogram = self.latency.get(route)
+        if histogram is None:
+            histogram = self.latency[route] = Histogram()
+        histogram.observe(seconds)
 
     def exposition(self, snapshot: Snapshot | None) -> web.Response:
         """``snapshot`` None: the database did not answer (``trackly_database_up 0``)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from core.tracking.addresses import AddressBook, Origin
 from core.tracking.agents import HUMAN, AgentClassifier, Judgement, Verdict
@@ -22,8 +22,7 @@ _PURPOSE_HEADERS = ("Sec-Purpose", "Purpose", "X-Purpose", "X-Moz")
 _PREFETCH_WORDS = ("prefetch", "preview", "prerender")
 
 
-@dataclass(frozen=True, slots=True)
-class Signals:
+class Signals(NamedTuple):  # a tuple: one is made per click, on the request's path
     method: str
     user_agent: str
     address: str
@@ -33,6 +32,9 @@ class Signals:
 
 
 def prefetch_purpose(headers: Mapping[str, str]) -> bool:
+    get = headers.get
+    if not (get("Sec-Purpose") or get("Purpose") or get("X-Purpose") or get("X-Moz")):
+        return False  # most clicks: four lookups, no loop
     for name in _PURPOSE_HEADERS:
         value = headers.get(name)
         if value and any(word in value.lower() for word in _PREFETCH_WORDS):

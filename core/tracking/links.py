@@ -67,6 +67,7 @@ _SQL = (
     "WHERE {where} AND a.status <> 'deleted'"
 )
 REFRESH_BATCH = 500  # codes per refresh query (under SQLite's 999 parameters)
+PRELOAD = 5_000  # newest links read into the cache as a process starts
 
 
 def click_key(secret_key: str) -> bytes:
@@ -242,6 +243,36 @@ class LinkCache:
                         await asyncio.sleep(0)  # a long batch never holds the loop
         finally:
             self._refreshing = None
+
+    async def preload(self, count: int = PRELOAD) -> int:
+        """Read the ``count`` newest links into the cache (a process starting during a
+        blast: their clicks find them there instead of each waiting for a SELECT of its
+        own), REFRESH_BATCH per query, yielding between batches. A code a request read
+        meanwhile keeps its own entry. Returns the links loaded."""
+        params = Params()
+        newest = await fetch(
+            f"SELECT code FROM message_short_link ORDER BY id DESC LIMIT {params(count)}",
+            params)
+        codes = [row["code"] for row in newest]
+        loaded = 0
+        for start in range(0, len(codes), REFRESH_BATCH):
+            batch = codes[start:start + REFRESH_BATCH]
+            params = Params()
+            generation = self._generation
+            rows = await fetch(_SQL.format(where=params.isin("l.code", batch, "text")), params)
+            self.loads += 1
+            if generation != self._generation:
+                continue  # forget() came meanwhile: these rows may predate it
+            now = self._now()
+            for i, row in enumerate(rows, 1):
+                code = row["code"]
+                if code not in self._entries and code not in self._loading:
+                    self._rows[code] = row
+                    self._store(code, target_of(row, self._key), now)
+                    loaded += 1
+                if i % 100 == 0:
+                    await asyncio.sleep(0)  # building targets never holds the loop long
+        return loaded
 
     def forget(self, code: str | None = None) -> None:
         """Drop one code (or all): the next request reads the database."""

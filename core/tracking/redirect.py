@@ -15,8 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from core.clock import Clock
 from core.tracking.agents import HUMAN, Judgement
@@ -33,8 +33,7 @@ class Answer(StrEnum):
     NOT_FOUND = "not_found"
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
     answer: Answer
     location: str | None = None
     brand: str = ""
@@ -42,6 +41,12 @@ class Outcome:
 
 
 NOT_FOUND = Outcome(Answer.NOT_FOUND)
+
+
+def is_code(code: str) -> bool:
+    """Short codes are a few ASCII letters and digits: anything else (a NUL, a space, a
+    path a scanner tries) is not found without a look in the cache or database."""
+    return 0 < len(code) <= 16 and code.isascii() and code.isalnum()
 
 
 def host_name(host: str | None) -> str:
@@ -85,14 +90,7 @@ class RedirectService:
             with contextlib.suppress(Exception):  # judge() loads them itself, or says why
                 await self.warm()
 
-    async def find(self, host: str | None, code: str) -> LinkTarget | None:
-        # Short codes are a few ASCII letters and digits: anything else (a NUL, a space,
-        # a path a scanner tries) is not found without a look in the cache or database.
-        if not 0 < len(code) <= 16 or not code.isascii() or not code.isalnum():
-            return None
-        target = await self.links.get(code)
-        if target is None:
-            return None
+    def _host_name(self, host: str | None) -> str:
         raw = host or ""
         name = self._hosts.get(raw)
         if name is None:
@@ -100,18 +98,39 @@ class RedirectService:
             if len(self._hosts) >= 1000:
                 self._hosts.clear()
             self._hosts[raw] = name
-        if name == target.tracking_domain or name in self.default_hosts:
-            return target
-        return None
+        return name
 
-    async def click(self, *, host: str | None, code: str, method: str, user_agent: str,
-                    address: str, headers: Mapping[str, str]) -> Outcome:
-        """A request for a short link: where to send it, recorded (after the answer)."""
-        target = await self.find(host, code)
-        if target is None:
+    def _serves(self, host: str | None, target: LinkTarget) -> bool:
+        name = self._host_name(host)
+        return name == target.tracking_domain or name in self.default_hosts
+
+    async def find(self, host: str | None, code: str) -> LinkTarget | None:
+        if not is_code(code):
+            return None
+        target = await self.links.get(code)
+        if target is None or not self._serves(host, target):
+            return None
+        return target
+
+    def answer_now(self, *, host: str | None, code: str, method: str, user_agent: str,
+                   address: str, headers: Mapping[str, str]) -> Outcome | None:
+        """The answer to a request for a short link when it needs no wait: its link (or
+        its absence) fresh in the cache and the detector's tables loaded. The click is
+        recorded (buffered). None when it would wait, for the database or the tables:
+        ``click`` answers those. Never awaits, so a cache hit cannot wait on anything."""
+        if not is_code(code):
             return NOT_FOUND
         if self._warming is None or not self._warming.done():
-            await self._ready()
+            return None
+        fresh, target = self.links.peek(code)
+        if not fresh:
+            return None
+        if target is None or not self._serves(host, target):
+            return NOT_FOUND
+        return self._decide(target, method, user_agent, address, headers)
+
+    def _decide(self, target: LinkTarget, method: str, user_agent: str, address: str,
+                headers: Mapping[str, str]) -> Outcome:
         now = self.clock.now()
         judgement = self.detector.judge(Signals(
             method=method, user_agent=user_agent, address=address, headers=headers, at=now,
@@ -120,6 +139,20 @@ class RedirectService:
         if judgement.is_bot and target.mode == PREVIEW:
             return Outcome(Answer.PREVIEW_PAGE, brand=target.brand, judgement=judgement)
         return Outcome(Answer.REDIRECT, location=target.destination, judgement=judgement)
+
+    async def click(self, *, host: str | None, code: str, method: str, user_agent: str,
+                    address: str, headers: Mapping[str, str]) -> Outcome:
+        """A request for a short link: where to send it, recorded (after the answer)."""
+        outcome = self.answer_now(host=host, code=code, method=method,
+                                  user_agent=user_agent, address=address, headers=headers)
+        if outcome is not None:
+            return outcome
+        target = await self.find(host, code)
+        if target is None:
+            return NOT_FOUND
+        if self._warming is None or not self._warming.done():
+            await self._ready()
+        return self._decide(target, method, user_agent, address, headers)
 
     async def proceed(self, *, host: str | None, code: str, user_agent: str,
                       address: str) -> Outcome:

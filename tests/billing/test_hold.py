@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
 from core.accounts.models import Account, BillingStatus
@@ -24,6 +24,7 @@ from tests.billing.helpers import at, start_cycle, use
 from tests.conftest import TEST_SECRET
 from tests.factories import make_tenant
 from tests.fakes.stripe_fake import StripeFake
+from tests.helpers import AppServer
 from tests.messaging.helpers import make_list, make_subscribers, queue_to
 from tests.messaging.scripted import ScriptedProvider
 from trackly.bootstrap import build_services
@@ -127,7 +128,7 @@ async def stripe_stack(db, clock, settings, stripe_fake):
         "stripe_webhook_secret": SecretStr(stripe_fake.webhook_secret),
         "stripe_api_base": stripe_fake.url})
     services = build_services(configured, clock=clock, secret_key=TEST_SECRET)
-    client = TestClient(TestServer(create_app(services), **server_args()))
+    client = TestClient(AppServer(create_app(services), **server_args()))
     await client.start_server()
     stripe_fake.webhook_url = str(client.make_url("/api/stripe/webhook"))
     try:

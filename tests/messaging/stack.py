@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from core.clock import FakeClock
 from core.contacts.models import SendingList
@@ -24,7 +24,7 @@ from tests.fakes.base import FakeServer
 from tests.fakes.cm_fake import CmFake
 from tests.fakes.infobip_fake import InfobipFake
 from tests.fakes.twilio_fake import TwilioFake
-from tests.helpers import free_port
+from tests.helpers import AppServer, free_port
 from trackly.bootstrap import build_executor, build_services
 from web.app import create_app
 
@@ -86,7 +86,7 @@ async def stack(provider: str, *, clock: FakeClock, tmp_path: Any) -> AsyncItera
                         public_url=base, twilio_base_url=fake.url, infobip_base_url=fake.url,
                         cm_base_url=fake.url, data_dir=tmp_path)
     services = build_services(settings, clock=clock, secret_key=TEST_SECRET)
-    client = TestClient(TestServer(create_app(services), port=port))
+    client = TestClient(AppServer(create_app(services), port=port))
     await client.start_server()
     try:
         tenant = await make_tenant(services)

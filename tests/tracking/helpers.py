@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from core.messaging.models import MessageShortLink
 from core.services import Services
@@ -44,9 +44,10 @@ async def redirect_clicks(services: Services, *, user_agent: str = PHONE_UA
     """For tests that hold no HTTP client of their own: the real web app on a loopback
     port, and a function that clicks a link through it at the clock's current time
     (answered 302 and recorded), returning the contact's counted click on the message."""
+    from tests.helpers import AppServer
     from web.app import create_app, server_args
 
-    client = TestClient(TestServer(create_app(services), **server_args()))
+    client = TestClient(AppServer(create_app(services), **server_args()))
     await client.start_server()
     try:
         async def one(link: MessageShortLink) -> MessageClick | None:

@@ -16,7 +16,7 @@ from core.tracking.links import click_id_for
 from core.tracking.models import MessageClick, MessageShortLinkClick
 from tests.factories import make_tenant
 from tests.tracking.builders import make_world, queue_with_link
-from tests.tracking.helpers import PHONE_UA, PREVIEW_UA, click, follow
+from tests.tracking.helpers import PHONE_UA, PREVIEW_UA, click, follow, redirect_clicks
 
 
 async def _sent(services, **world):
@@ -229,6 +229,24 @@ async def test_links_in_use_are_refreshed_together_in_one_query_before_they_expi
     assert (links.loads, links.misses) == (5, 4)
     assert (await follow(http, sent[3].link)).status == 302  # expired: read on the path
     assert (links.loads, links.misses) == (6, 5)
+
+
+async def test_a_starting_process_has_the_newest_links_in_its_cache(services):
+    """Links made before the server starts are read into the cache before it listens,
+    in one query per REFRESH_BATCH: their first clicks wait for no SELECT."""
+    world = await make_world(services, subscribers=3)
+    sent = [await queue_with_link(world, sub, now=services.clock.now())
+            for sub in world.subscribers]
+    links = services.redirects.links
+    assert await links.preload(count=1) == 1  # the newest only
+    assert links.peek(sent[-1].link.code)[0] and not links.peek(sent[0].link.code)[0]
+    links.forget()
+    links.loads = 0
+    async with redirect_clicks(services) as one:
+        assert links.loads == 1  # all three links, one SELECT
+        for s in sent:
+            assert await one(s.link) is not None
+    assert (links.loads, links.misses) == (1, 0)
 
 
 async def test_the_click_id_is_the_messages_own(services, http):

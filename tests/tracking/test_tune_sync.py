@@ -8,7 +8,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from core.offers.models import TuneConnection
 from core.permissions import Role
@@ -17,6 +17,7 @@ from core.tracking.conversions_tune import TuneSync
 from core.tracking.models import Conversion
 from tests.conftest import TEST_SECRET
 from tests.fakes.tune_fake import TuneFake
+from tests.helpers import AppServer
 from tests.tracking.builders import make_world, queue_with_link
 from tests.tracking.helpers import click as click_link
 from trackly.bootstrap import build_services
@@ -50,7 +51,7 @@ async def _click(services, world, index: int, at: dt.datetime):
     services.clock.set(at)
     try:
         sent = await queue_with_link(world, world.subscribers[index], now=at)
-        async with TestClient(TestServer(create_app(services), **server_args())) as http:
+        async with TestClient(AppServer(create_app(services), **server_args())) as http:
             return await click_link(http, services, sent.link)
     finally:
         services.clock.set(before)
@@ -58,7 +59,7 @@ async def _click(services, world, index: int, at: dt.datetime):
 
 async def test_sync_records_each_conversion_once_in_utc(world_and_services, tune):
     world, services = world_and_services
-    async with TestClient(TestServer(create_app(services), **server_args())) as http:
+    async with TestClient(AppServer(create_app(services), **server_args())) as http:
         await _sync_once(world, services, tune, http)
 
 

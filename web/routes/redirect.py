@@ -9,11 +9,14 @@ call each (core.tracking.redirect); the answer is a 302 with ``Cache-Control: no
 from __future__ import annotations
 
 import html
+import time
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from core.tracking.redirect import Answer, Outcome
-from web.keys import SERVICES
+from core.tracking.redirect import Answer, Outcome, is_code
+from web.keys import METRICS, SERVICES
+from web.metrics import REDIRECT_ROUTE
 from web.openapi import operation
 
 routes = web.RouteTableDef()
@@ -90,3 +93,57 @@ async def proceed(request: web.Request) -> web.Response:
         host=request.host, code=code, user_agent=request.headers.get("User-Agent", ""),
         address=request.remote or "")
     return _render(outcome, code)
+
+
+Handler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
+
+
+class FrontDoor:
+    """The server's request handler, in front of the app's: ``GET /{code}`` for a link the
+    cache holds (or knows is absent) is answered here, with no routing, no middleware and
+    no await, so a hit cannot wait on the database; the app's router and middlewares
+    were most of a redirect's time, for a request that needs none of them. Everything
+    else, including a link that needs the database or a click that comes before the
+    detector's tables are loaded, goes to the app, whose ``follow`` answers it as before.
+    The redirect's request count and latency are kept as the metrics middleware keeps
+    them (``GET /metrics``)."""
+
+    def __init__(self, app: web.Application, handler: Handler) -> None:
+        self._handler = handler
+        self._redirects = app[SERVICES].redirects
+        self._metrics = app[METRICS]
+        self._claimed = claimed_codes(app)
+
+    async def __call__(self, request: web.BaseRequest) -> web.StreamResponse:
+        if request.method == "GET":
+            started = time.perf_counter()
+            path = request.path
+            code = path[1:]
+            if is_code(code) and code not in self._claimed:
+                outcome = self._redirects.answer_now(
+                    host=request.host, code=code, method="GET",
+                    user_agent=request.headers.get("User-Agent", ""),
+                    address=request.remote or "", headers=request.headers)
+                if outcome is not None:
+                    response = _render(outcome, code)
+                    self._metrics.observe(REDIRECT_ROUTE, response.status,
+                                          time.perf_counter() - started)
+                    return response
+        return await self._handler(request)
+
+
+def claimed_codes(app: web.Application) -> frozenset[str]:
+    """Paths of one segment that another route serves (``/healthz``, ``/metrics``): the
+    router gives them to that route, so the front door must too. A route of one dynamic
+    segment other than the redirect's would take codes the front door cannot tell: it is
+    refused here, at start-up, rather than answered wrongly."""
+    claimed = set()
+    for resource in app.router.resources():
+        canonical = resource.canonical
+        if canonical.count("/") != 1 or canonical == "/{code}":
+            continue
+        if not isinstance(resource, web.PlainResource):
+            raise RuntimeError(f"route {canonical} would take short codes from the "
+                               "redirect's front door (web.routes.redirect.FrontDoor)")
+        claimed.add(canonical[1:])
+    return frozenset(claimed)
