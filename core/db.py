@@ -126,15 +126,23 @@ async def pending_migrations_here() -> list[str]:
     return [step.migration.name for step in await executor.plan() if not step.backward]
 
 
+_drift: list[str] | None = None  # model_changes_without_migration's answer, once computed
+
+
 async def model_changes_without_migration() -> list[str]:
     """Operations the models imply that no committed migration performs (should be none).
 
-    Needs an initialised context (any backend: it compares model state, not tables)."""
-    apps = Tortoise.apps
-    assert apps is not None
-    detector = MigrationAutodetector(apps, tortoise_config("sqlite://:memory:")["apps"])
-    writers = await detector.changes()
-    return [repr(op) for writer in writers for op in writer.operations]
+    Needs an initialised context (any backend: it compares model state, not tables).
+    Computed once per process (replaying every migration's model state takes seconds of
+    CPU): both sides are imported modules, which cannot change while the process runs."""
+    global _drift
+    if _drift is None:
+        apps = Tortoise.apps
+        assert apps is not None
+        detector = MigrationAutodetector(apps, tortoise_config("sqlite://:memory:")["apps"])
+        writers = await detector.changes()
+        _drift = [repr(op) for writer in writers for op in writer.operations]
+    return list(_drift)
 
 
 async def write_migrations(name: str | None = None) -> list[str]:

@@ -19,6 +19,7 @@ from typing import IO, Any
 
 from click.testing import CliRunner
 
+from core.settings import DATABASE_FILE, DEFAULT_DATA_DIR
 from tests.conftest import TEST_SECRET, sqlite_image, tortoise_caches_set_aside
 
 
@@ -78,6 +79,19 @@ def migrated_sqlite(path: Path) -> str:
     TRACKLY_DATABASE_URL."""
     path.write_bytes(sqlite_image())
     return f"sqlite://{path}"
+
+
+def migrated_already(workdir: Path) -> None:
+    """The default data directory under ``workdir`` holding a migrated SQLite database, as
+    a start after the first finds it: for tests about something other than the first
+    start, whose migration costs up to a minute of CPU on a loaded machine (the secret is
+    still generated when none is given). The first start itself (database and secret
+    created, migrated, served) stays tested by test_run.py's SIGTERM run,
+    test_runtime_data_stays_in_the_data_directory, test_the_data_directory_is_a_setting
+    and the README walk."""
+    data = workdir / DEFAULT_DATA_DIR
+    data.mkdir(mode=0o700)
+    migrated_sqlite(data / DATABASE_FILE)
 
 
 def start_run(*, cwd: Path, port: int, env: dict[str, str] | None = None,

@@ -7,6 +7,8 @@ import asyncio
 import sqlite3
 
 import asyncpg
+from tortoise.migrations.graph import MigrationKey
+from tortoise.migrations.schema_generator.state import State
 
 from core.db import model_changes_without_migration
 from tests.cli_helpers import trackly
@@ -146,11 +148,27 @@ async def _migrate_one_by_one_over_rows(url: str, names: list[str]) -> None:
 
     from core.db import database, tortoise_config
 
+    class StateKept(MigrationExecutor):
+        """Each ``migrate`` call replays the model state of every migration already
+        applied before it applies the next (quadratic in the migrations, seconds each).
+        A forward step mutates that state in place, so the state the previous call left
+        is the projection of what is applied now: keep it instead of replaying."""
+
+        kept: State | None = None
+
+        async def _project_state(self, applied: set[MigrationKey], *,
+                                 upto: MigrationKey | None = None) -> State:
+            if upto is not None:
+                return await super()._project_state(applied, upto=upto)
+            if self.kept is None:
+                self.kept = await super()._project_state(applied)
+            return self.kept
+
     async with database(url) as ctx:
         client = ctx.db("default")
-        executor = MigrationExecutor(client, tortoise_config(url)["apps"])
+        executor = StateKept(client, tortoise_config(url)["apps"])
         for name in names:
-            await executor.migrate([MigrationTarget("models", name)])
+            await executor.migrate([MigrationTarget("models", name)], direction="forward")
             await _fill_empty_tables(client, url.startswith("postgres"))
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import http_json, start_run, trackly
+from tests.cli_helpers import http_json, migrated_already, start_run, trackly
 from tests.helpers import free_port
 
 
@@ -30,6 +30,8 @@ def start(tmp_path, port: int) -> subprocess.Popen[str]:
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
 def test_run_serves_the_api_and_stops_cleanly(tmp_path, stop_signal):
+    if stop_signal is signal.SIGINT:  # SIGTERM's run is the first start (see migrated_already)
+        migrated_already(tmp_path)
     port = free_port()
     proc = start(tmp_path, port)
     base = f"http://127.0.0.1:{port}"
@@ -65,6 +67,7 @@ def test_run_serves_the_api_and_stops_cleanly(tmp_path, stop_signal):
 
 def test_a_message_sent_to_the_simulator_is_delivered(tmp_path):
     """Issue 4, must show 0: nothing configured, a simulator list, a key, one send."""
+    migrated_already(tmp_path)
     port = free_port()
     proc = start(tmp_path, port)
     base = f"http://127.0.0.1:{port}"
@@ -103,6 +106,7 @@ def _account_key(tmp_path) -> dict[str, str]:
 def test_links_follow_the_port_given_to_run(tmp_path):
     """Item 25: ``trackly run --port P`` with no TRACKLY_PUBLIC_URL builds short links
     (and tells clients it serves) on P, not on the default 8080."""
+    migrated_already(tmp_path)
     port = free_port()
     proc = start_run(cwd=tmp_path, port=port, secret=None, port_option=True)
     base = f"http://127.0.0.1:{port}"
@@ -130,6 +134,7 @@ def test_links_follow_the_port_given_to_run(tmp_path):
 
 
 def test_public_url_when_set_wins_over_the_port(tmp_path):
+    migrated_already(tmp_path)
     port = free_port()
     proc = start_run(cwd=tmp_path, port=port, secret=None, port_option=True,
                      env={"TRACKLY_PUBLIC_URL": "https://sms.acme.test"})

@@ -6,11 +6,12 @@ from __future__ import annotations
 import signal
 import subprocess
 
-from tests.cli_helpers import http_json, start_run, trackly
+from tests.cli_helpers import http_json, migrated_already, start_run, trackly
 from tests.helpers import free_port
 
 
 def test_a_second_run_on_the_same_sqlite_file_is_refused(tmp_path):
+    migrated_already(tmp_path)  # the first start is not what this is about
     port = free_port()
     first = start_run(cwd=tmp_path, port=port)
     try:

@@ -21,6 +21,7 @@ from tests.conftest import IS_POSTGRES, scratch_postgres
 from tests.contacts.helpers import LIST_NUMBER, make_list
 from tests.contacts.test_import import AWKWARD, EXPECTED_ERRORS
 from tests.factories import make_tenant
+from tests.helpers import eventually
 
 NO_PHONE = Path(__file__).parent.parent / "data" / "contacts_no_phone_column.csv"
 
@@ -73,9 +74,14 @@ async def test_upload_is_a_dry_run_by_default_then_commit(services, http):
     committed = await finished(http, tenant, (await resp.json())["import_id"])
     assert (committed["dry_run"], committed["created_count"]) == (False, 7)
     assert await ListContact.all().count() == 7
-    # The stored upload is removed once it has been imported for real.
+    # The stored upload is removed once it has been imported for real (just after the job
+    # is marked completed, which is what `finished` waits for).
     job = await ImportJob.get(id=committed["id"])
-    assert not await asyncio.to_thread(Path(job.file_path).exists)
+
+    async def removed() -> bool:
+        return not await asyncio.to_thread(Path(job.file_path).exists)
+
+    await eventually(removed, what="the stored upload removed")
 
     listing = await (await http.get("/api/v2/imports", headers=tenant.headers())).json()
     assert [j["id"] for j in listing["data"]] == [committed["id"], accepted["import_id"]]

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import aiohttp
 
-from core.db import database, migrate
+from core.db import database
 from core.messaging.models import MessageSent, MessageShortLink, MessageStatus
 from core.settings import Settings
 from core.tracking.models import MessageClick, MessageShortLinkClick
-from tests.cli_helpers import start_run
+from tests.cli_helpers import migrated_sqlite, start_run
 from tests.conftest import BASE_URL, IS_POSTGRES, TEST_SECRET, scratch_postgres
 from tests.helpers import free_port
 from tests.tracking.builders import make_world, queue_with_link
@@ -105,8 +105,7 @@ def test_stopping_during_a_burst_loses_no_answered_click(tmp_path):
         if IS_POSTGRES:
             url = stack.enter_context(scratch_postgres("burst", server=BASE_URL))
         else:
-            url = f"sqlite://{data / 'trackly.sqlite3'}"
-            asyncio.run(migrate(url))
+            url = migrated_sqlite(data / "trackly.sqlite3")
         codes = asyncio.run(_seed(url, data))
         proc = start_run(cwd=tmp_path, port=port, env={"TRACKLY_DATABASE_URL": url})
         try:
