@@ -454,8 +454,9 @@ _BATCH_BY_PUBLIC_ID = _BATCH_SQL % {
     "match": "m.public_id = v.public_id"}
 _BATCH_BY_PROVIDER_ID = _BATCH_SQL % {
     "failing": _BATCH_FAILING, "receipt": StatusDetail.RECEIPT.value,
+    # IS NOT NULL spelled out: the index on the provider's id is partial (0019).
     "match": "v.public_id IS NULL AND m.provider = v.provider "
-             "AND m.provider_message_id = v.pmid"}
+             "AND m.provider_message_id = v.pmid AND m.provider_message_id IS NOT NULL"}
 
 
 @dataclass(frozen=True, slots=True)
