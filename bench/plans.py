@@ -195,9 +195,9 @@ def hot_queries(start: dt.datetime, stop: dt.datetime, messages: int
     account = 1 + mid % ACCOUNTS
     return [
         ("claim", "message_sent",
-         f"SELECT id FROM message_sent WHERE status = 'queued' AND (not_before IS NULL OR "
-         f"not_before <= {t(now)}) AND (lease_expires_at IS NULL OR lease_expires_at < "
-         f"{t(now)}) ORDER BY id LIMIT 500 FOR UPDATE SKIP LOCKED"),
+         f"SELECT id FROM message_sent WHERE status = 'queued' AND COALESCE(not_before, "
+         f"'1970-01-01 00:00:00+00') <= {t(now)} AND (lease_expires_at IS NULL OR "
+         f"lease_expires_at < {t(now)}) ORDER BY id LIMIT 500 FOR UPDATE SKIP LOCKED"),
         ("reconcile", "message_sent",
          f"SELECT id FROM message_sent WHERE status = 'sending' AND lease_expires_at < "
          f"{t(now)} ORDER BY id LIMIT 500"),

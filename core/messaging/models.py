@@ -136,13 +136,16 @@ class MessageSent(Model):
         # no query filters on them (the claim has the partial idx_message_sent_queued, the
         # reconciler the partial idx_message_sent_sending, reports group by list and
         # schedule inside an account's period).
+        # Partial, WHERE the column IS NOT NULL (migration 0019, hand-written: PartialIndex
+        # cannot say IS NOT NULL), so a message not yet sent writes no entry into them:
+        # idx_message_sent_account_sent_at (account_id, sent_at): reports, sends by time;
+        # idx_message_sent_sent_at (sent_at), idx_message_sent_failed_at (failed_at): the
+        # failure-rate window (monitor) and the report's refused-at-send branch;
+        # idx_message_sent_provider_id (provider, provider_message_id): receipt lookup.
+        # Also hand-written: idx_message_sent_queued (claim), idx_message_sent_sending.
         indexes = (
             Index(fields=("account_id", "queued_at")),  # API listing by period
-            Index(fields=("account_id", "sent_at")),  # reports: sends by time
             Index(fields=("contact_id", "status")),  # drop_queued_for_contact (STOP)
-            Index(fields=("provider", "provider_message_id")),  # receipt lookup
-            Index(fields=("sent_at",)),  # failure-rate window
-            Index(fields=("failed_at",)),
         )
 
 

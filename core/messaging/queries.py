@@ -14,6 +14,7 @@ from typing import Any
 from core.reasons import DropReason, StatusDetail
 from core.sql import Params, execute, execute_many, fetch, placeholders, read_ts, ts
 
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)  # "due at any time" for a NULL not_before
 CLAIM_COLUMNS = (
     "id, public_id, account_id, sending_list_id, contact_id, list_contact_id, creative_id, "
     "to_number, from_number, body, segments, price, attempts, queued_at, not_before, "
@@ -68,10 +69,16 @@ async def claim_queued(*, token: str, now: dt.datetime, lease_until: dt.datetime
     side by side. SQLite: one writer at a time, so the UPDATE itself is the lock."""
     p = Params()
     lock = " FOR UPDATE SKIP LOCKED" if p.pg else ""
+    # COALESCE, not "not_before IS NULL OR not_before <= now": the planner has no
+    # statistics for the expression, so it assumes a third of the queued rows are due
+    # and walks the partial queued index in id order. With the plain column it trusted
+    # statistics taken while the rows were held for later (quiet hours, a campaign
+    # parked ahead), estimated none due and read and sorted the whole partition at
+    # every claim (issue 17; 1,400-2,100 buffers per claim of 500 on 20,000 rows).
     sql = (
         f"UPDATE message_sent SET claim_token = {p(token)}, lease_expires_at = "
         f"{p(ts(lease_until))} WHERE id IN (SELECT id FROM message_sent "
-        f"WHERE status = 'queued' AND (not_before IS NULL OR not_before <= {p(ts(now))}) "
+        f"WHERE status = 'queued' AND COALESCE(not_before, {p(ts(EPOCH))}) <= {p(ts(now))} "
         f"AND (lease_expires_at IS NULL OR lease_expires_at < {p(ts(now))}) "
         f"ORDER BY id LIMIT {p(limit)}{lock}) RETURNING {CLAIM_COLUMNS}"
     )
@@ -454,8 +461,9 @@ _BATCH_BY_PUBLIC_ID = _BATCH_SQL % {
     "match": "m.public_id = v.public_id"}
 _BATCH_BY_PROVIDER_ID = _BATCH_SQL % {
     "failing": _BATCH_FAILING, "receipt": StatusDetail.RECEIPT.value,
+    # IS NOT NULL spelled out: the index on the provider's id is partial (0019).
     "match": "v.public_id IS NULL AND m.provider = v.provider "
-             "AND m.provider_message_id = v.pmid"}
+             "AND m.provider_message_id = v.pmid AND m.provider_message_id IS NOT NULL"}
 
 
 @dataclass(frozen=True, slots=True)
