@@ -139,8 +139,11 @@ async def populate(client: BaseDBAsyncClient, *, messages: int, months: int,
         "- interval '1 second'), '203.0.113.9', 'Mozilla/5.0', false, 'human' "
         "FROM message_sent WHERE id % 50 = 0;"
         "SET session_replication_role = origin;")
-    await client.execute_script(
-        "ANALYZE message_sent; ANALYZE message_short_link; ANALYZE message_short_link_click")
+    # VACUUM too, as autovacuum would have on a live table: rows deleted before (a test
+    # database's per-test reset deletes them) stay as dead rows and index entries,
+    # and the planner then scanned a month rather than walk them (seen in the plan test).
+    for table in ("message_sent", "message_short_link", "message_short_link_click"):
+        await client.execute_script(f"VACUUM ANALYZE {table}")
     return start, stop
 
 
