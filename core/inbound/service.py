@@ -322,10 +322,5 @@ async def _store_inbound(account_id: int | None, list_id: int | None, contact_id
         f"{p(to_number[:20])}, {p(sms.body)}, {p(sms.provider[:16])}, "
         f"{p(sms.provider_message_id[:100])}, {p(match.intent.value)}, "
         f"{p(match.rule[:100])}, {p(match.needs_review)}, {p(match.set_aside[:100])}, "
-        f"{p(str(action)[:64])}, {p(ts(_aware(received_at)))}, {p(ts(now))}) RETURNING id", p)
+        f"{p(str(action)[:64])}, {p(ts(received_at))}, {p(ts(now))}) RETURNING id", p)
     return int(rows[0]["id"])
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    """A provider's timestamp without a zone is UTC (as the ORM stored it)."""
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)

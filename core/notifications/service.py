@@ -30,13 +30,12 @@ class NotificationService:
         Named SQL: every STOP of a burst writes one, and ``Notification.create`` built and
         validated a model each time (bench/stop_burst.py, profiled)."""
         p = Params()
-        head = (f"{p(account_id)}, {p(kind[:32])}, {p(severity.value)}, {p(title[:200])}, "
-                f"{p(body)}")  # placeholders in order: SQLite's are positional
-        payload = p(orjson.dumps(data or {}).decode())
+        data_sql = "CAST({}::text AS jsonb)" if p.pg else "{}"
         rows = await fetch(
             "INSERT INTO notification (account_id, kind, severity, title, body, data, "
-            f"is_resolution, status, created_at, attempts) VALUES ({head}, "
-            f"{f'CAST({payload}::text AS jsonb)' if p.pg else payload}, "
+            "is_resolution, status, created_at, attempts) VALUES ("
+            f"{p(account_id)}, {p(kind[:32])}, {p(severity.value)}, {p(title[:200])}, "
+            f"{p(body)}, {data_sql.format(p(orjson.dumps(data or {}).decode()))}, "
             f"{p(False)}, {p(NotificationStatus.PENDING.value)}, {p(ts(self.clock.now()))}, 0"
             ") RETURNING id", p)
         return int(rows[0]["id"])

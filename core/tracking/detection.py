@@ -32,11 +32,8 @@ class Signals(NamedTuple):  # a tuple: one is made per click, on the request's p
 
 
 def prefetch_purpose(headers: Mapping[str, str]) -> bool:
-    get = headers.get
-    if not (get("Sec-Purpose") or get("Purpose") or get("X-Purpose") or get("X-Moz")):
-        return False  # most clicks: four lookups, no loop
     for name in _PURPOSE_HEADERS:
-        value = headers.get(name)
+        value = headers.get(name)  # absent on most clicks: four lookups
         if value and any(word in value.lower() for word in _PREFETCH_WORDS):
             return True
     return False

@@ -267,8 +267,7 @@ class LinkCache:
             for i, row in enumerate(rows, 1):
                 code = row["code"]
                 if code not in self._entries and code not in self._loading:
-                    self._rows[code] = row
-                    self._store(code, target_of(row, self._key), now)
+                    self._store(code, self._target(code, row), now)
                     loaded += 1
                 if i % 100 == 0:
                     await asyncio.sleep(0)  # building targets never holds the loop long
