@@ -66,7 +66,7 @@ BENCHES: list[Bench] = [
     Bench("selection", [], ["--sends", "20000", "--seeds", "3"], timeout=3600),
     Bench("billing", [], ["--messages", "20000", "--runs", "2"]),
     Bench("charts", [], ["--charts", "6"]),
-    Bench("import_csv", ["--sizes", "1000000"], ["--sizes", "100000"]),
+    Bench("import_csv", ["--sizes", "100000,1000000"], ["--sizes", "100000"]),
     Bench("providers", [], ["--messages", "20000", "--http-messages", "5000"]),
 ]
 
