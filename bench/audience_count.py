@@ -98,7 +98,7 @@ async def populate(rows: int) -> tuple[int, int, int]:
                 "signup_date, signup_method, first_name, last_name, email, "
                 "ad_network_source, ad_network_id, custom_fields, in_workflow, "
                 "last_clicked_at, send_count, click_count, revenue_total, conversion_count, "
-                "created_at, updated_at) "
+                "created_at, updated_at, state, area_code) "
                 "SELECT $1, $2, i, CASE WHEN i % 20 = 0 THEN 'unsubscribed' ELSE 'active' END, "
                 "$3::timestamptz - make_interval(days => i % 365), 'import', '', '', '', '', '', "
                 "CASE i % 3 WHEN 0 THEN jsonb_build_object('age', 18 + i % 60) "
@@ -107,9 +107,10 @@ async def populate(rows: int) -> tuple[int, int, int]:
                 "CASE WHEN i % 2 = 0 THEN NULL "
                 "ELSE $3::timestamptz - make_interval(days => i % 90) END, "
                 "i % 10, i % 4, CASE WHEN i % 20 = 1 THEN 12.5 ELSE 0 END, "
-                "CASE WHEN i % 20 = 1 THEN 1 ELSE 0 END, $3, $3 "
+                "CASE WHEN i % 20 = 1 THEN 1 ELSE 0 END, $3, $3, "
+                "($7::text[])[1 + i % $6], ($8::text[])[1 + i % $6] "
                 "FROM generate_series(1, $4) AS i WHERE i % $5 = 0",
-                [account.id, list_id, now, rows, step])
+                [account.id, list_id, now, rows, step, len(npas), states, npas])
         # As autovacuum would leave them: statistics, and a visibility map for the
         # index-only scans.
         for table in ("contact", "list_contact"):
@@ -136,7 +137,8 @@ async def populate(rows: int) -> tuple[int, int, int]:
                 "INSERT INTO list_contact (account_id, sending_list_id, contact_id, status, "
                 "signup_date, signup_method, first_name, last_name, email, ad_network_source, "
                 "ad_network_id, custom_fields, in_workflow, last_clicked_at, send_count, "
-                "click_count, revenue_total, conversion_count, created_at, updated_at) "
+                "click_count, revenue_total, conversion_count, created_at, updated_at, "
+                "state, area_code) "
                 "SELECT ?1, ?2, i, CASE WHEN i % 20 = 0 THEN 'unsubscribed' ELSE 'active' END, "
                 "strftime('%Y-%m-%d %H:%M:%S+00:00', ?3, '-' || (i % 365) || ' days'), "
                 "'import', '', '', '', '', '', "
@@ -146,8 +148,11 @@ async def populate(rows: int) -> tuple[int, int, int]:
                 "CASE WHEN i % 2 = 0 THEN NULL ELSE strftime('%Y-%m-%d %H:%M:%S+00:00', ?3, "
                 "'-' || (i % 90) || ' days') END, i % 10, i % 4, "
                 "CASE WHEN i % 20 = 1 THEN '12.5000' ELSE '0.0000' END, "
-                "CASE WHEN i % 20 = 1 THEN 1 ELSE 0 END, ?3, ?3 FROM s WHERE i % ?5 = 0",
-                (account.id, list_id, stamp, rows, step))
+                "CASE WHEN i % 20 = 1 THEN 1 ELSE 0 END, ?3, ?3, "
+                "json_extract(?7, '$[' || (i % ?6) || ']'), "
+                "json_extract(?8, '$[' || (i % ?6) || ']') FROM s WHERE i % ?5 = 0",
+                (account.id, list_id, stamp, rows, step, len(npas), json.dumps(states),
+                 json.dumps(npas)))
         await raw.commit()
         await raw.execute("ANALYZE")
     return account.id, a.id, b.id
