@@ -7,7 +7,9 @@ For each backend, in a fresh database: ``rows`` contacts (spread over every US a
 code, so over the states and zones), each on list A, and every fifth also on list B,
 with the mix of stored values the audiences meet in practice (custom ``age`` as a JSON
 number for a third, as CSV text for a third, absent for the rest; half never clicked;
-5% unsubscribed; 5% with revenue). Then, after ANALYZE and one warm-up run each, the
+5% unsubscribed; 5% with revenue; each subscription with its contact's state and area
+code, as core writes them since migration 0020). Then, after ANALYZE and one warm-up
+run each, the
 median of ``runs`` runs of:
 
 * baseline: ``SELECT count(*) FROM list_contact WHERE sending_list_id = A``;
@@ -20,7 +22,9 @@ median of ``runs`` runs of:
 
 "vs base" is the baseline's time over the case's: 0.33x means three times as long.
 The goal (issue 12) on PostgreSQL: a 4-condition count at most 3x the bare count and
-under 300 ms.
+under 300 ms. The conditions read every subscription of the list (a seq scan, where the
+bare count is an index-only scan); migration 0020 (state on the subscription, filter
+columns first) took the example from 0.18x to 0.44x on 1,000,000 rows (541 -> 244 ms).
 """
 
 from __future__ import annotations
