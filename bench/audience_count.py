@@ -23,8 +23,10 @@ median of ``runs`` runs of:
 "vs base" is the baseline's time over the case's: 0.33x means three times as long.
 The goal (issue 12) on PostgreSQL: a 4-condition count at most 3x the bare count and
 under 300 ms. The conditions read every subscription of the list (a seq scan, where the
-bare count is an index-only scan); migration 0020 (state on the subscription, filter
-columns first) took the example from 0.18x to 0.44x on 1,000,000 rows (541 -> 244 ms).
+bare count is an index-only scan). Migration 0020 (state on the subscription, filter
+columns first), 1,000,000 rows, before and after back to back on the shared 2-core
+machine (load ~4-7): the example 290 -> 148 ms (0.16x -> 0.29x of a 43-46 ms bare
+count), 4 ANDed conditions 284 -> 192 ms (0.16x -> 0.22x). Under 300 ms; not yet 3x.
 """
 
 from __future__ import annotations
