@@ -238,7 +238,7 @@ async def measure_baseline(url: str, rows: int) -> dict[str, Any]:
                          "America/New_York", "NY", "212", stamp) for i in ids]
             subs = [(i, 1, 1, i, "active", stamp, "import", stamp, f"First{i}", f"Last{i}",
                      f"user{i}@example.com", "", "", '{"city":"Austin"}', False, 0, 0, 0, 0,
-                     stamp, stamp) for i in ids]
+                     stamp, stamp, "NY", "212") for i in ids]
             began = time.perf_counter()
             async with in_transaction() as tx, tx.acquire_connection() as raw:
                 if postgres:  # the importer's own commit setting, so the two compare
@@ -251,7 +251,8 @@ async def measure_baseline(url: str, rows: int) -> dict[str, Any]:
                         "signup_date", "signup_method", "consent_date", "first_name",
                         "last_name", "email", "ad_network_source", "ad_network_id",
                         "custom_fields", "in_workflow", "send_count", "click_count",
-                        "revenue_total", "conversion_count", "created_at", "updated_at"])
+                        "revenue_total", "conversion_count", "created_at", "updated_at",
+                        "state", "area_code"])
                 else:
                     await raw.executemany(
                         "INSERT INTO contact (id, phone_number, country_code, is_valid, "
@@ -262,8 +263,8 @@ async def measure_baseline(url: str, rows: int) -> dict[str, Any]:
                         "contact_id, status, signup_date, signup_method, consent_date, "
                         "first_name, last_name, email, ad_network_source, ad_network_id, "
                         "custom_fields, in_workflow, send_count, click_count, revenue_total, "
-                        "conversion_count, created_at, updated_at) "
-                        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", subs)
+                        "conversion_count, created_at, updated_at, state, area_code) "
+                        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", subs)
             laps.append((time.perf_counter() - began) * 1000)
     return {"rows": good, "written": good, "seconds": sum(laps) / 1000, "errors": 0,
             "laps": laps}

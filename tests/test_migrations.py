@@ -4,9 +4,11 @@ tables and columns on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import importlib
 import sqlite3
 
 import asyncpg
+import pytest
 from tortoise.migrations.graph import MigrationKey
 from tortoise.migrations.schema_generator.state import State
 
@@ -186,3 +188,68 @@ def test_every_migration_runs_on_tables_that_hold_rows(tmp_path):
             asyncio.run(_migrate_one_by_one_over_rows(url, names))
     else:
         asyncio.run(_migrate_one_by_one_over_rows(f"sqlite://{tmp_path / 'up.db'}", names))
+
+
+# -- 0020: list_contact rewritten (PostgreSQL), state and area code copied ------------------
+
+_CATALOG = (
+    # list_contact's own constraints and indexes, and the foreign keys pointing at it
+    "SELECT 'con ' || conrelid::regclass || ' ' || conname || ' ' || "
+    "pg_get_constraintdef(oid) AS d FROM pg_constraint "
+    "WHERE conrelid = 'list_contact'::regclass OR confrelid = 'list_contact'::regclass "
+    "UNION ALL SELECT 'idx ' || pg_get_indexdef(indexrelid) FROM pg_index "
+    "WHERE indrelid = 'list_contact'::regclass "
+    "UNION ALL SELECT 'col ' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod) "
+    "|| ' ' || a.attnotnull || ' ' || coalesce(pg_get_expr(d.adbin, d.adrelid), '') "
+    "FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid "
+    "AND d.adnum = a.attnum WHERE a.attrelid = 'list_contact'::regclass AND a.attnum > 0 "
+    "AND NOT a.attisdropped AND a.attname NOT IN ('state', 'area_code') "
+    "UNION ALL SELECT 'seq ' || pg_get_serial_sequence('list_contact', 'id')")
+
+
+async def _up_to_0020_over_rows(url: str, pg: bool) -> None:
+    from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
+
+    from core.db import database, tortoise_config
+
+    async with database(url) as ctx:
+        client = ctx.db("default")
+        executor = MigrationExecutor(client, tortoise_config(url)["apps"])
+        await executor.migrate([MigrationTarget("models", "0019_message_sent_lean_indexes")],
+                               direction="forward")
+        await _fill_empty_tables(client, pg)
+        await client.execute_script("UPDATE contact SET state = 'CA', area_code = '415'")
+        before = (sorted(r["d"] for r in await client.execute_query_dict(_CATALOG))
+                  if pg else [])
+        rows = await client.execute_query_dict("SELECT id, contact_id FROM list_contact")
+        await executor.migrate([MigrationTarget("models", "0020_list_contact_layout")],
+                               direction="forward")
+        after = await client.execute_query_dict(
+            "SELECT id, contact_id, state, area_code FROM list_contact")
+        assert after == [{**r, "state": "CA", "area_code": "415"} for r in rows]
+        if not pg:
+            return
+        await client.execute_script("SET session_replication_role = origin")
+        # The same constraints, indexes, foreign keys (message_sent's, partitioned,
+        # journey_enrollment's), column types and defaults, and the id's sequence.
+        assert sorted(r["d"] for r in await client.execute_query_dict(_CATALOG)) == before
+        layout = importlib.import_module("core.migrations.0020_list_contact_layout").LAYOUT
+        order = [r["attname"] for r in await client.execute_query_dict(
+            "SELECT attname FROM pg_attribute WHERE attrelid = 'list_contact'::regclass "
+            "AND attnum > 0 AND NOT attisdropped ORDER BY attnum")]
+        assert order == list(layout)
+        # The foreign keys are enforced again, and the sequence goes on where it was.
+        with pytest.raises(Exception, match="foreign key"):
+            await client.execute_script(
+                "UPDATE journey_enrollment SET list_contact_id = 999999")
+        (step,) = await client.execute_query_dict(
+            "SELECT nextval(pg_get_serial_sequence('list_contact', 'id')) AS id")
+        assert step["id"] > max(r["id"] for r in rows)
+
+
+def test_0020_rewrites_list_contact_keeping_its_rows_constraints_and_references(tmp_path):
+    if IS_POSTGRES:
+        with scratch_postgres("trackly_0020", server=PG_ADMIN, migrated=False) as url:
+            asyncio.run(_up_to_0020_over_rows(url, True))
+    else:
+        asyncio.run(_up_to_0020_over_rows(f"sqlite://{tmp_path / 'up.db'}", False))

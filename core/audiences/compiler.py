@@ -60,8 +60,9 @@ _DATE_TIME_GLOB = f"'{_D * 4}-{_D * 2}-{_D * 2}[T ]*'"
 # field -> column ("c." columns need the contact row)
 _TEXT_COLUMNS = {
     "status": "lc.status", "signup_method": "lc.signup_method", "carrier": "c.carrier",
-    "line_type": "c.line_type", "timezone": "c.timezone", "state": "c.state",
-    "area_code": "c.area_code",
+    "line_type": "c.line_type", "timezone": "c.timezone",
+    # The contact's, copied onto the subscription (migration 0020): no join for them.
+    "state": "lc.state", "area_code": "lc.area_code",
 }
 # Columns that only ever hold trimmed text in one case: enums core writes, the digits of an
 # area code, the two-letter codes of AREA_CODE_STATES. They are compared as stored, the
@@ -123,24 +124,23 @@ def count_sql(tree: Group, scope: Scope, dialect: str) -> Compiled:
     """How many contacts the audience holds (one row, one column).
 
     Where a PostgreSQL count's time goes (issue 12's goal: a 4-condition count on a
-    1,000,000-subscription list at most 3x a bare ``count(*)`` of it), measured on
-    bench/audience_count.py's data, same session, load average ~3.6-5 on 2 cores:
-
-    - reading the heap is not it: a seq scan ``count(*)`` of all of list_contact without a
-      filter costs about what the bare index-only count does;
-    - deforming each row to its filter columns is: ``sending_list_id``, ``account_id`` and
-      ``contact_id`` are the last of 30 columns, behind varchars and NULLs, so every row is
-      walked to its end (filtering on the list alone costs 2-3x the bare count);
-    - the join to ``contact`` for ``state`` is the other half: the 4-condition count took
-      ~430 ms next to a 70 ms bare count; on a copy of list_contact with ``state`` on the
-      row, 250 ms; with ``state`` on the row and the scope and filter columns first, 170 ms.
-    - what did not help: a covering index INCLUDE-ing every filter column (20k pages
-      against the heap's 24k, slower, and it would make every send's counter update
-      non-HOT and need the visibility map), a narrow copy of the filter columns (19k pages,
-      ~10%), an index on ``(sending_list_id, last_clicked_at)`` (bitmap heap scan reads the
-      same pages), testing the key's presence before the custom-field CASE (slower).
-    So the lever is the row's layout (column order, contact facts on the subscription),
-    not an index; not taken yet (a rewrite of list_contact and facts kept in step)."""
+    1,000,000-subscription list at most 3x a bare ``count(*)`` of it): the conditions read
+    every subscription of the lists (a seq scan; the bare count is an index-only scan), so
+    the cost is deforming each row to the last column the conditions test, and, before
+    migration 0020, the hash join to ``contact`` for ``state``. Migration 0020 copied the
+    contact's state and area code onto the subscription (no join for them) and put the
+    scope and filter columns first, the wide text last (its LAYOUT). Measured on copies
+    of the table before it: a covering index INCLUDE-ing every filter column (20k pages
+    against the heap's 24k, slower, and every send's counter update non-HOT), a narrow
+    copy of the filter columns (~10%), an index on ``(sending_list_id, last_clicked_at)``
+    (the bitmap heap scan reads the same pages) did not help. bench/audience_count.py
+    measures it: on 1,000,000 subscriptions the example went from 290 to 148 ms, 4 ANDed
+    conditions from 284 to 192 ms, next to a 43-46 ms bare count (3.4x and 4.5x: what is
+    left is the seq scan itself against an index-only count). Most of that scan is copying
+    pages from the kernel's cache: the table (24k pages) is more than a quarter of the
+    bench server's shared_buffers (128 MB), so a seq scan reads it through a 256 kB ring
+    and every count reads ~21k pages again (EXPLAIN BUFFERS); with shared_buffers
+    four times the table's size it would stay in PostgreSQL's own cache (not measured)."""
     sql = _Sql(dialect)
     source, where = _from_where(tree, scope, sql)
     if len(scope.list_ids) == 1:

@@ -17,6 +17,7 @@ from tortoise.transactions import in_transaction
 
 from core.contacts.models import (
     AccountOptOut,
+    Contact,
     ListContact,
     SignupMethod,
     SubscriptionStatus,
@@ -59,13 +60,16 @@ async def record_opt_out(*, account_id: int, contact_id: int, list_ids: Sequence
     present = set(list_ids) if changed == len(set(list_ids)) else set(
         await ListContact.filter(contact_id=contact_id, sending_list_id__in=list(list_ids)
                                  ).values_list("sending_list_id", flat=True))
+    facts: tuple[str | None, str | None] | None = None
     for list_id in list_ids:
         if list_id in present:
             continue
+        state, area_code = facts = facts or await contact_facts(contact_id)
         try:
             async with in_transaction():
                 await ListContact.create(
                     account_id=account_id, sending_list_id=list_id, contact_id=contact_id,
+                    state=state, area_code=area_code,
                     status=SubscriptionStatus.UNSUBSCRIBED, signup_date=now,
                     signup_method=SignupMethod.KEYWORD, unsubscribe_reason=reason,
                     unsubscribed_at=now, unsubscribe_keyword=keyword, custom_fields={})
@@ -98,16 +102,23 @@ async def record_opt_in(*, account_id: int, list_id: int, contact_id: int, sourc
              consent_source=source, updated_at=now)
     if changed:
         return True, False
+    state, area_code = await contact_facts(contact_id)
     try:
         async with in_transaction():
             await ListContact.create(
                 account_id=account_id, sending_list_id=list_id, contact_id=contact_id,
-                status=SubscriptionStatus.ACTIVE, signup_date=now,
-                signup_method=SignupMethod.KEYWORD, consent_date=now,
+                state=state, area_code=area_code, status=SubscriptionStatus.ACTIVE,
+                signup_date=now, signup_method=SignupMethod.KEYWORD, consent_date=now,
                 consent_source=source, custom_fields={})
         return True, True
     except IntegrityError:
         return bool(lifted), False  # already subscribed to this list
+
+
+async def contact_facts(contact_id: int) -> tuple[str | None, str | None]:
+    """What a new subscription copies from its contact: (state, area_code)."""
+    rows = await Contact.filter(id=contact_id).values_list("state", "area_code")
+    return (rows[0][0], rows[0][1]) if rows else (None, None)
 
 
 async def account_opt_out(account_id: int, contact_id: int) -> AccountOptOut | None:

@@ -474,7 +474,8 @@ def plan_batch(rows: list[GoodRow], ids: dict[str, int],
             signup = good.signup_date or good.consent_date or now
             inserts.append((contact_id or 0, signup, good.consent_date, good.first_name,
                             good.last_name, good.email, good.ad_network_source,
-                            good.ad_network_id, good.custom))
+                            good.ad_network_id, good.custom, good.phone.state,
+                            good.phone.area_code))
             continue
         merged = (
             good.first_name or existing.first_name,

@@ -39,9 +39,11 @@ class ExistingSubscription:
 # (phone, country_code, line_type, carrier, timezone, state, area_code)
 ContactRow = tuple[str, str, str, str, str | None, str | None, str | None]
 # (contact_id, signup_date, consent_date, first_name, last_name, email,
-#  ad_network_source, ad_network_id, custom_fields)
+#  ad_network_source, ad_network_id, custom_fields, state, area_code): the last two are
+# the contact's as this import read its number (the COPY of new contacts writes them;
+# the other paths copy the stored contact's)
 SubscriptionRow = tuple[int, dt.datetime, dt.datetime | None, str, str, str, str, str,
-                        dict[str, Any]]
+                        dict[str, Any], str | None, str | None]
 # (id, first_name, last_name, email, consent_date, ad_network_source, ad_network_id,
 #  custom_fields)
 SubscriptionUpdate = tuple[int, str, str, str, dt.datetime | None, str, str, dict[str, Any]]
@@ -278,7 +280,8 @@ _SUB_INSERT_COLUMNS = [
     "account_id", "sending_list_id", "contact_id", "status", "signup_date", "signup_method",
     "consent_date", "consent_source", "first_name", "last_name", "email",
     "ad_network_source", "ad_network_id", "custom_fields", "in_workflow", "send_count",
-    "click_count", "revenue_total", "conversion_count", "created_at", "updated_at"]
+    "click_count", "revenue_total", "conversion_count", "created_at", "updated_at",
+    "state", "area_code"]
 
 
 # A contact who said STOP to the whole account (account_opt_out) is subscribed with that
@@ -308,7 +311,8 @@ async def insert_subscriptions(conn: BaseDBAsyncClient, rows: Sequence[Subscript
             await raw.copy_records_to_table("list_contact", columns=_SUB_INSERT_COLUMNS,
                                             records=[
                 (account_id, list_id, r[0], active, r[1], "import", r[2], source, r[3],
-                 r[4], r[5], r[6], r[7], _json(r[8]), False, 0, 0, 0, 0, now, now)
+                 r[4], r[5], r[6], r[7], _json(r[8]), False, 0, 0, 0, 0, now, now, r[9],
+                 r[10])
                 for r in rows])
         return len(rows)
     if is_postgres(conn):
@@ -320,30 +324,32 @@ async def insert_subscriptions(conn: BaseDBAsyncClient, rows: Sequence[Subscript
                 "signup_date, signup_method, consent_date, consent_source, first_name, "
                 "last_name, email, ad_network_source, ad_network_id, custom_fields, "
                 "in_workflow, send_count, click_count, revenue_total, conversion_count, "
-                f"created_at, updated_at, {_STOP_COLUMNS}) "
+                f"created_at, updated_at, {_STOP_COLUMNS}, state, area_code) "
                 f"SELECT $1, $2, c, {_STATUS.format(active='$3')}, sd, 'import', cd, $4, fn, "
                 "ln, em, ans, ani, cf::jsonb, FALSE, 0, 0, 0, 0, $5, $5, "
-                f"{_STOP_VALUES} FROM import_stage_subscription "
+                f"{_STOP_VALUES}, k.state, k.area_code FROM import_stage_subscription "
+                "JOIN contact k ON k.id = c "
                 f"{_OPT_OUTS.format(account='$1', contact='c')} "
                 "ON CONFLICT (sending_list_id, contact_id) DO NOTHING",
                 account_id, list_id, active, source, now)
             return int(status.split()[-1])
     stamp = sqlite_ts(now)
     params = [(account_id, list_id, r[0], active, sqlite_ts(r[1]), sqlite_ts(r[2]), source,
-               r[3], r[4], r[5], r[6], r[7], _json(r[8]), stamp, stamp, account_id, r[0])
+               r[3], r[4], r[5], r[6], r[7], _json(r[8]), stamp, stamp, account_id, r[0], r[0])
               for r in rows]
     async with conn.acquire_connection() as raw:
         before = raw.total_changes
-        # WHERE true: SQLite needs it to read the ON CONFLICT of an INSERT ... SELECT.
+        # The WHERE (any): SQLite needs one to read the ON CONFLICT of an INSERT ... SELECT.
         await raw.executemany(
             "INSERT INTO list_contact (account_id, sending_list_id, contact_id, status, "
             "signup_date, signup_method, consent_date, consent_source, first_name, last_name, "
             "email, ad_network_source, ad_network_id, custom_fields, in_workflow, send_count, "
             f"click_count, revenue_total, conversion_count, created_at, updated_at, "
-            f"{_STOP_COLUMNS}) SELECT ?, ?, ?, {_STATUS.format(active='?')}, ?, 'import', ?, "
-            "?, ?, ?, ?, ?, ?, ?, 0, 0, 0, '0', 0, ?, ?, "
-            f"{_STOP_VALUES} FROM (SELECT 1) {_OPT_OUTS.format(account='?', contact='?')} "
-            "WHERE true ON CONFLICT (sending_list_id, contact_id) DO NOTHING", params)
+            f"{_STOP_COLUMNS}, state, area_code) SELECT ?, ?, ?, "
+            f"{_STATUS.format(active='?')}, ?, 'import', ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, '0', "
+            f"0, ?, ?, {_STOP_VALUES}, k.state, k.area_code FROM contact k "
+            f"{_OPT_OUTS.format(account='?', contact='?')} WHERE k.id = ? "
+            "ON CONFLICT (sending_list_id, contact_id) DO NOTHING", params)
         return raw.total_changes - before
 
 

@@ -293,9 +293,9 @@ class ContactService:
         # An account-wide STOP covers lists created after it: the subscription is made,
         # with the STOP on it, so the person's word outlives the new list.
         opted_out = await account_opt_out(actor.account_id, contact.id)
-        state: dict[str, Any] = {"status": SubscriptionStatus.ACTIVE}
+        standing: dict[str, Any] = {"status": SubscriptionStatus.ACTIVE}
         if opted_out is not None:
-            state = {"status": SubscriptionStatus.UNSUBSCRIBED,
+            standing = {"status": SubscriptionStatus.UNSUBSCRIBED,
                      "unsubscribe_reason": opted_out.reason,
                      "unsubscribed_at": opted_out.opted_out_at,
                      "unsubscribe_keyword": opted_out.keyword}
@@ -303,7 +303,8 @@ class ContactService:
             async with in_transaction():
                 return await ListContact.create(
                     account_id=actor.account_id, sending_list_id=sending_list.id,
-                    contact_id=contact.id, **state,
+                    contact_id=contact.id, state=contact.state,
+                    area_code=contact.area_code, **standing,
                     signup_date=signup, signup_method=entry.signup_method,
                     consent_date=signup, consent_ip=values["consent_ip"],
                     consent_url=values["consent_url"], consent_source=str(entry.signup_method),

@@ -110,11 +110,12 @@ async def load(data: Dataset, lists: Lists, now: dt.datetime) -> None:
         await execute_many(f"INSERT INTO contact ({columns}, is_valid) VALUES ({marks}, TRUE)",
                            rows, client)
     if data.subscriptions:
+        people = {p.id: p for p in data.people}  # state, area_code: copied, as core does
         columns = ("id, account_id, sending_list_id, contact_id, status, signup_date, "
                    "signup_method, first_name, last_name, email, ad_network_source, "
                    "ad_network_id, custom_fields, in_workflow, last_sent_at, last_clicked_at, "
                    "send_count, click_count, revenue_total, conversion_count, "
-                   "last_revenue_at, created_at, updated_at")
+                   "last_revenue_at, created_at, updated_at, state, area_code")
         count = len(columns.split(","))
         marks = placeholders(count, client)
         if pg:
@@ -124,7 +125,8 @@ async def load(data: Dataset, lists: Lists, now: dt.datetime) -> None:
                  orjson.dumps(s.custom).decode(), s.in_workflow, ts(s.last_sent_at, client),
                  ts(s.last_clicked_at, client), s.send_count, s.click_count,
                  _money(s.revenue_total, pg), s.conversion_count,
-                 ts(s.last_revenue_at, client), ts(now, client), ts(now, client))
+                 ts(s.last_revenue_at, client), ts(now, client), ts(now, client),
+                 people[s.contact_id].state, people[s.contact_id].area_code)
                 for s in data.subscriptions]
         await execute_many(f"INSERT INTO list_contact ({columns}) VALUES ({', '.join(marks)})",
                            rows, client)

@@ -75,9 +75,10 @@ async def test_two_overlapping_audiences_count_each_contact_once(services, clock
         "INSERT INTO list_contact (id, account_id, sending_list_id, contact_id, status, "
         "signup_date, signup_method, first_name, last_name, email, ad_network_source, "
         "ad_network_id, custom_fields, in_workflow, send_count, click_count, revenue_total, "
-        "conversion_count, created_at, updated_at) SELECT contact_id + 100000, account_id, "
-        f"{p(lists.ids['B'])}, contact_id, status, signup_date, signup_method, '', '', '', "
-        "'', '', custom_fields, in_workflow, 0, 0, revenue_total, 0, created_at, updated_at "
+        "conversion_count, created_at, updated_at, state, area_code) SELECT "
+        f"contact_id + 100000, account_id, {p(lists.ids['B'])}, contact_id, status, "
+        "signup_date, signup_method, '', '', '', '', '', custom_fields, in_workflow, 0, 0, "
+        "revenue_total, 0, created_at, updated_at, state, area_code "
         "FROM list_contact WHERE contact_id > 200", p)
     first = await audience(services, lists, ["A"], {
         "operator": "and", "conditions": [{"field": "send_count", "operator": "lte",

@@ -26,7 +26,8 @@ async def make_subscribers(sending_list: SendingList, count: int, *, start: int 
     await Contact.bulk_create(contacts, batch_size=1000)
     stored = await Contact.filter(phone_number__in=[c.phone_number for c in contacts])
     subs = [ListContact(account_id=sending_list.account_id, sending_list_id=sending_list.id,
-                        contact_id=c.id, signup_date=when, signup_method=SignupMethod.IMPORT)
+                        contact_id=c.id, state=c.state, area_code=c.area_code,
+                        signup_date=when, signup_method=SignupMethod.IMPORT)
             for c in stored]
     await ListContact.bulk_create(subs, batch_size=1000)
     return await ListContact.filter(sending_list_id=sending_list.id).prefetch_related(
