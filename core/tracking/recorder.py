@@ -218,8 +218,9 @@ class ClickRecorder:
         try:
             counted, pairs = await write_batch(batch, self._known)
         except IntegrityError:
-            # A row the schema refuses (its link deleted since the click, say) must not
-            # hold back the others: write them one by one, drop only the refused.
+            # A row the schema refuses (on SQLite, its link deleted since the click, say;
+            # PostgreSQL checks no key on raw clicks, 0021) must not hold back the others:
+            # write them one by one, drop only the refused.
             counted, pairs = [], []
             for click in batch:
                 try:
