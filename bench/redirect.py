@@ -44,6 +44,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bench.cpu import CpuMeter, database_of
 from bench.harness import Result, record, scratch_database
 from tests.helpers import free_port
 from tests.tracking.helpers import PHONE_UA
@@ -165,8 +166,8 @@ def wait_for_port(port: int, within: float = 30) -> None:
     raise SystemExit(f"nothing listens on {port}")
 
 
-def wrk(port: int, codes: list[str], *, seconds: int, connections: int, tmp: Path
-        ) -> dict[str, Any]:
+def wrk(port: int, codes: list[str], *, seconds: int, connections: int, tmp: Path,
+        meter: CpuMeter | None = None) -> dict[str, Any]:
     script = tmp / "codes.lua"
     script.write_text(
         "codes = {" + ",".join(f'"{c}"' for c in codes) + "}\n"
@@ -175,13 +176,19 @@ def wrk(port: int, codes: list[str], *, seconds: int, connections: int, tmp: Pat
         "  i = i + 1\n"
         '  return wrk.format("GET", "/" .. codes[(i % #codes) + 1])\n'
         "end\n")
+    if meter is not None:
+        meter.start()
     out = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script),
          "-H", f"User-Agent: {PHONE_UA}", f"http://127.0.0.1:{port}"],
         capture_output=True, text=True, check=False)
     if out.returncode:
         raise SystemExit(f"wrk failed: {out.stderr or out.stdout}")
-    return parse_wrk(out.stdout, seconds)
+    result = parse_wrk(out.stdout, seconds)
+    if meter is not None:
+        cpu = meter.stop()
+        result["server_s"], result["postgres_s"] = cpu["process_s"], cpu["postgres_s"]
+    return result
 
 
 def ask(server: subprocess.Popen[str], command: str) -> dict[str, Any]:
@@ -202,6 +209,8 @@ def combined(runs: list[dict[str, Any]]) -> dict[str, Any]:
             "answered": sum(int(r["answered"]) for r in runs),
             "p50": median("p50"), "p90": median("p90"), "p99": median("p99"),
             "errors": "; ".join(str(r["errors"]) for r in runs if r["errors"]),
+            "server_s": sum(float(r.get("server_s", 0.0)) for r in runs),
+            "postgres_s": sum(float(r.get("postgres_s", 0.0)) for r in runs),
             "seconds": sum(float(r["seconds"]) for r in runs)}
 
 
@@ -235,20 +244,39 @@ class Row:
     def rate(self) -> float:
         return float(self.load["requests"]) / float(self.load["seconds"])
 
+    # CPU a request took (bench.cpu, over the measured runs): the server process's and
+    # PostgreSQL's (the backends of this benchmark's database and its server processes).
+    @property
+    def server_us(self) -> float:
+        return float(self.load.get("server_s", 0.0)) / max(1, int(self.load["requests"])) * 1e6
+
+    @property
+    def postgres_us(self) -> float:
+        return (float(self.load.get("postgres_s", 0.0))
+                / max(1, int(self.load["requests"])) * 1e6)
+
+    @property
+    def cpu_us(self) -> float:
+        return self.server_us + self.postgres_us
+
 
 def print_rows(title: str, rows: list[Row]) -> None:
     """The harness's table, with wrk's percentiles (p50, p90, p99) and the p99 ratio."""
     print(f"\n{title}")
     header = (f"{'backend':<9} {'case':<30} {'requests':>9} {'req/s':>8} {'p50 ms':>7} "
-              f"{'p90 ms':>7} {'p99 ms':>7} {'vs base':>8} {'p99 vs':>7}")
+              f"{'p90 ms':>7} {'p99 ms':>7} {'vs base':>8} {'p99 vs':>7} {'srv us':>7} "
+              f"{'pg us':>6} {'us vs':>6}")
     print(header)
     print("-" * len(header))
     for r in rows:
         ratio = f"{r.rate / Row('', '', r.base).rate:.2f}x" if r.base else "-"
         p99 = f"{r.load['p99'] / r.base['p99']:.2f}x" if r.base else "-"
+        cpu = (f"{r.cpu_us / Row('', '', r.base).cpu_us:.2f}x"
+               if r.base and Row('', '', r.base).cpu_us else "-")
         print(f"{r.backend:<9} {r.case:<30} {r.load['requests']:>9} {r.rate:>8,.0f} "
               f"{r.load['p50']:>7.1f} {r.load['p90']:>7.1f} {r.load['p99']:>7.1f} "
-              f"{ratio:>8} {p99:>7}" + (f"  {r.note}" if r.note else ""))
+              f"{ratio:>8} {p99:>7} {r.server_us:>7.1f} {r.postgres_us:>6.1f} "
+              f"{cpu:>6}" + (f"  {r.note}" if r.note else ""))
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -286,17 +314,21 @@ async def run(args: argparse.Namespace) -> None:
                     collected = [0, 0, 0]
                     bases, loads = [], []
                     for i in range(args.rounds):
+                        # on SQLite no PostgreSQL backend is the benchmark's own
+                        db = database_of(url) if backend == "postgres" else "-"
                         bases.append(wrk(bare_port, bare_codes, seconds=args.seconds,
-                                         connections=args.connections, tmp=tmp))
+                                         connections=args.connections, tmp=tmp,
+                                         meter=CpuMeter([bare.pid], db)))
                         warmed += await warm_up(port, codes)
                         before = ask(server, "stats")
                         spy = subprocess.Popen(  # noqa: ASYNC220
-                            ["py-spy", "record", "-r", "200", "-f", "raw",
+                            ["py-spy", "record", "--nonblocking", "-r", "200", "-f", "raw",
                              "-d", str(args.seconds), "-o", f"{args.py_spy}-{backend}.txt",
                              "--pid", str(server.pid)],
                             stdout=subprocess.DEVNULL) if args.py_spy and not i else None
                         loads.append(wrk(port, codes, seconds=args.seconds,
-                                         connections=args.connections, tmp=tmp))
+                                         connections=args.connections, tmp=tmp,
+                                         meter=CpuMeter([server.pid], db)))
                         if spy is not None:
                             spy.wait()
                         during = ask(server, "stats")
@@ -341,6 +373,7 @@ async def run(args: argparse.Namespace) -> None:
         r.backend, r.case, int(r.load["requests"]), float(r.load["seconds"]),
         baseline_rate=Row("", "", r.base).rate if r.base else None, note=r.note,
         extra={"p50": r.load["p50"], "p99": r.load["p99"], **r.extra,
+               "server_us": r.server_us, "postgres_us": r.postgres_us,
                **({"p99_ratio": r.load["p99"] / r.base["p99"]} if r.base else {})})
         for r in results], unit="req/s")
 

@@ -42,7 +42,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from core.events import EventSink, EventType, NoEvents
-from core.sql import Params, fetch, is_postgres, placeholders, sqlite_ts, ts
+from core.sql import Params, fetch, is_postgres, placeholders, ts
 from core.tracking.agents import Judgement, Verdict
 from core.tracking.links import LinkTarget
 
@@ -218,8 +218,9 @@ class ClickRecorder:
         try:
             counted, pairs = await write_batch(batch, self._known)
         except IntegrityError:
-            # A row the schema refuses (its link deleted since the click, say) must not
-            # hold back the others: write them one by one, drop only the refused.
+            # A row the schema refuses (on SQLite, its link deleted since the click, say;
+            # PostgreSQL checks no key on raw clicks, 0021) must not hold back the others:
+            # write them one by one, drop only the refused.
             counted, pairs = [], []
             for click in batch:
                 try:
@@ -267,11 +268,17 @@ async def _raw_rows(batch: Sequence[ClickIn], pg: bool) -> list[tuple[Any, ...]]
     for start in range(0, len(batch), SLICE):
         if start:
             await asyncio.sleep(0)
-        rows += [(t.link_id, t.account_id, t.message_id, t.contact_id, t.offer_id,
-                  at.astimezone(dt.UTC) if pg else sqlite_ts(at), address[:MAX_ADDRESS],
-                  user_agent[:MAX_AGENT], judgement.is_bot, judgement.verdict.value,
-                  judgement.reason)
-                 for t, at, address, user_agent, judgement in batch[start:start + SLICE]]
+        if pg:
+            rows += [(t.link_id, t.account_id, t.message_id, t.contact_id, t.offer_id,
+                      at.astimezone(dt.UTC), address[:MAX_ADDRESS], user_agent[:MAX_AGENT],
+                      judgement.is_bot, judgement.verdict.value, judgement.reason)
+                     for t, at, address, user_agent, judgement in batch[start:start + SLICE]]
+        else:  # the time as whole seconds and microseconds: _SQLITE_RAW writes the text
+            rows += [(t.link_id, t.account_id, t.message_id, t.contact_id, t.offer_id,
+                      int(at.timestamp()), address[:MAX_ADDRESS], user_agent[:MAX_AGENT],
+                      judgement.is_bot, judgement.verdict.value, judgement.reason,
+                      at.microsecond)
+                     for t, at, address, user_agent, judgement in batch[start:start + SLICE]]
     return rows
 
 
@@ -291,10 +298,17 @@ async def _as_json(rows: list[tuple[Any, ...]]) -> str:
 # so under load a batch of thousands crawled (seconds), held the one connection all
 # that time (a link read waited behind it: requests waited on a SELECT) and slowed
 # every request. One statement runs in SQLite's C with the GIL released throughout.
+# The time is the text core.sql.sqlite_ts writes ("2026-12-02 10:41:20.123456+00:00", no
+# fraction when it is 0), made here from whole seconds (column 5) and microseconds (the
+# extra column 11): formatting a datetime in Python cost each click more than the rest
+# of its row (tests/tracking/test_redirect.py compares the two for every microsecond case).
+_SQLITE_TIME = ("strftime('%Y-%m-%d %H:%M:%S', value ->> 5, 'unixepoch') || CASE WHEN "
+                "value ->> 11 THEN printf('.%06d', value ->> 11) ELSE '' END || '+00:00'")
+_SQLITE_VALUES = ", ".join(_SQLITE_TIME if c == "clicked_at" else f"value ->> {i}"
+                           for i, c in enumerate(_RAW_COLUMNS))
 _SQLITE_RAW = (
     f"INSERT INTO message_short_link_click ({', '.join(_RAW_COLUMNS)}) "
-    f"SELECT {', '.join(f'value ->> {i}' for i in range(len(_RAW_COLUMNS)))} "
-    "FROM json_each(?)")
+    f"SELECT {_SQLITE_VALUES} FROM json_each(?)")
 
 
 async def _insert_raw(conn: Any, rows: list[tuple[Any, ...]] | str, pg: bool) -> None:

@@ -3,6 +3,7 @@ the cache, hosts, bot verdicts, preview mode, and a database that refuses writes
 
 from __future__ import annotations
 
+import datetime as dt
 from urllib.parse import parse_qs, urlsplit
 
 from core.accounts.models import Account
@@ -11,7 +12,7 @@ from core.contacts.models import ListContact
 from core.journeys.models import WelcomeJourney
 from core.messaging.models import MessageShortLink
 from core.offers.models import Offer
-from core.sql import conn
+from core.sql import Params, conn, fetch, ts
 from core.tracking.links import click_id_for
 from core.tracking.models import MessageClick, MessageShortLinkClick
 from tests.factories import make_tenant
@@ -81,6 +82,28 @@ async def test_bots_are_redirected_and_recorded_apart(services, http):
     counted = await click(http, services, sent.link)
     assert counted is not None
     assert (await ListContact.get(id=sent.subscriber.id)).click_count == 1
+
+
+async def test_a_click_is_stored_at_its_own_time_to_the_microsecond(services, http, clock):
+    _, sent = await _sent(services)
+    start = clock.now()
+    times = [start + dt.timedelta(hours=2, microseconds=us) for us in (0, 1, 999_999)]
+    times.append(start.replace(year=1999, month=12, day=31, hour=23, minute=59, second=59,
+                               microsecond=500))
+    for when in times:
+        clock.set(when)
+        assert (await follow(http, sent.link)).status == 302
+    await services.redirects.recorder.flush()
+    stored = await MessageShortLinkClick.all().order_by("id").values_list(
+        "clicked_at", flat=True)
+    assert stored == times
+    # A period's clicks are found by comparing with the time as SQL is given it (on
+    # SQLite, as text): the click at the period's first microsecond is in it.
+    p = Params()
+    found = await fetch(
+        "SELECT count(*) AS n FROM message_short_link_click WHERE clicked_at >= "
+        f"{p(ts(times[0]))} AND clicked_at <= {p(ts(times[2]))}", p)
+    assert found[0]["n"] == 3
 
 
 async def test_schedule_and_journey_count_first_human_clicks_only(services, http):
