@@ -38,7 +38,7 @@ async def _restore(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0019_message_sent_lean_indexes')]
+    dependencies = [('models', '0020_list_contact_layout')]
 
     initial = False
 
