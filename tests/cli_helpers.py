@@ -111,7 +111,7 @@ def start_run(*, cwd: Path, port: int, env: dict[str, str] | None = None,
                             stdout=log or subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     # Only bounds a failing start. A first start migrates a new SQLite file (tortoise replays
     # every migration, 20-50 s alone on 2 cores); with four test processes doing that at
-    # once on a loaded machine 120 s was seen to run out (twice in 1,945 tests).
+    # once on a loaded machine 120 s was seen to run out (3 of 1,945 tests).
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         try:
