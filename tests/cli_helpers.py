@@ -36,7 +36,7 @@ def clean_env(env: dict[str, str] | None, secret: str | None = TEST_SECRET
 
 
 def trackly(*args: str, cwd: Path, env: dict[str, str] | None = None,
-            secret: str | None = TEST_SECRET, timeout: float = 180
+            secret: str | None = TEST_SECRET, timeout: float = 400
             ) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "trackly", *args], cwd=cwd,
                           env=clean_env(env, secret), capture_output=True, text=True,
