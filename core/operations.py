@@ -75,12 +75,15 @@ async def snapshot(clock: Clock, *, worker_window: dt.timedelta = dt.timedelta(s
 
 async def _leaders(now: dt.datetime) -> int:
     """On PostgreSQL, the sessions holding the scheduler's advisory lock (a bigint key is
-    split into classid, the high half, and objid, the low half, with objsubid 1). On
+    split into classid, the high half, and objid, the low half, with objsubid 1). The lock
+    belongs to this database: pg_locks lists every database's, and another installation's
+    scheduler on the same server (or a parallel test's) is not ours. On
     SQLite the one process is the scheduler: it leads while its heartbeat is fresh."""
     if is_postgres(conn()):
         p = Params()
         [row] = await fetch(
             "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
             f"AND classid = {p(SCHEDULER_LOCK >> 32)} "
             f"AND objid = {p(SCHEDULER_LOCK & 0xFFFF_FFFF)} AND objsubid = 1", p)
         return int(row["n"])

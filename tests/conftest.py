@@ -7,10 +7,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import fcntl
 import functools
+import hashlib
 import os
 import secrets
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -53,25 +58,62 @@ async def _pg_admin(server: str, sql: str) -> None:
         await conn.close()
 
 
-_PG_TEMPLATES: dict[str, str] = {}  # server URL -> a migrated database to clone
+# Work done once per test run and shared by every pytest-xdist worker (and by the lone
+# process without xdist): the migrated SQLite image and one migrated PostgreSQL template
+# per server. tortoise replays every migration's model state in Python to migrate (20-50 s
+# on this machine), so each worker doing it again would cost minutes of the run. The
+# controlling process makes a directory for the run and names it in the environment its
+# workers inherit; whoever needs a thing first builds it under a file lock, the others
+# wait and take it. The controller drops the templates and the directory at the end.
+_SHARED_ENV = "TRACKLY_TEST_SHARED_DIR"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):  # the controller, or the only process
+        os.environ[_SHARED_ENV] = tempfile.mkdtemp(prefix="trackly-tests-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):
+        return
+    shared = Path(os.environ.pop(_SHARED_ENV, "") or "/nonexistent")
+    for marker in shared.glob("pg-*.template"):
+        server, name = marker.read_text().split("\n")[:2]
+        with contextlib.suppress(OSError, asyncpg.PostgresError):
+            asyncio.run(_pg_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    shutil.rmtree(shared, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _shared(name: str) -> Iterator[Path]:
+    """The run's shared file ``name``, under an exclusive lock for as long as the block runs
+    (to read it, or to build it when it is missing)."""
+    shared = Path(os.environ[_SHARED_ENV])
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield shared / name
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@functools.cache
 def _pg_template(server: str) -> str:
-    """A database on ``server`` migrated once per test process: each scratch database is a
+    """A database on ``server`` migrated once per test run: each scratch database is a
     clone of it (CREATE DATABASE ... TEMPLATE copies files; migrating replays every
-    migration's model state in Python, seconds each time). Dropped at session end."""
-    if server not in _PG_TEMPLATES:
+    migration's model state in Python, seconds each time). Dropped at the run's end."""
+    key = hashlib.sha256(server.encode()).hexdigest()[:16]
+    with _shared(f"pg-{key}.template") as marker:
+        if marker.exists():
+            _, name, done = marker.read_text().split("\n")[:3]
+            assert done == "migrated", f"building the template {name} failed in another worker"
+            return name
         name = f"trackly_tmpl_{os.getpid()}_{secrets.token_hex(3)}"
         asyncio.run(_pg_admin(server, f'CREATE DATABASE "{name}"'))
-        _PG_TEMPLATES[server] = name
+        marker.write_text(f"{server}\n{name}\nbuilding\n")  # dropped at the end in any case
         asyncio.run(migrate(_with_database(server, name)))
-    return _PG_TEMPLATES[server]
-
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    for server, name in _PG_TEMPLATES.items():
-        asyncio.run(_pg_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    _PG_TEMPLATES.clear()
+        marker.write_text(f"{server}\n{name}\nmigrated\n")
+        return name
 
 
 @contextlib.contextmanager
@@ -79,7 +121,7 @@ def scratch_postgres(prefix: str, *, server: str = BASE_URL, migrated: bool = Tr
                      ) -> Iterator[str]:
     """A PostgreSQL database of its own on ``server`` (a unique name, so parallel runs
     never meet), migrated unless asked not to (a clone of a database migrated once per
-    session); dropped afterwards. Yields its URL."""
+    run); dropped afterwards. Yields its URL."""
     name = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
     template = f' TEMPLATE "{_pg_template(server)}"' if migrated else ""
     asyncio.run(_pg_admin(server, f'CREATE DATABASE "{name}"{template}'))
@@ -105,8 +147,8 @@ def tortoise_caches_set_aside() -> Iterator[None]:
 
 @functools.cache
 def sqlite_image() -> bytes:
-    """The committed migrations applied once to an in-memory SQLite database, serialised
-    (the bytes of a database file)."""
+    """The committed migrations applied once per test run to an in-memory SQLite database,
+    serialised (the bytes of a database file)."""
 
     async def build() -> bytes:
         async with database("sqlite://:memory:") as ctx:
@@ -116,14 +158,20 @@ def sqlite_image() -> bytes:
             raw = client._connection  # aiosqlite connection; serialise in its thread
             return await raw._execute(raw._conn.serialize)
 
-    with tortoise_caches_set_aside():
-        return asyncio.run(build())
+    with _shared("sqlite.image") as path:
+        if path.exists():
+            return path.read_bytes()
+        with tortoise_caches_set_aside():
+            image = asyncio.run(build())
+        path.write_bytes(image)
+        return image
 
 
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
-    """SQLite: in memory, fresh per test. PostgreSQL: one database per test session,
-    migrated once, truncated per test."""
+    """SQLite: in memory, fresh per test. PostgreSQL: one database per test process (each
+    pytest-xdist worker has its own, so their resets and locks never meet), a clone of the
+    run's migrated template, emptied per test."""
     if not IS_POSTGRES:
         yield "sqlite://:memory:"
         return
@@ -133,7 +181,8 @@ def database_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def sqlite_template() -> bytes:
-    """The committed migrations applied once to an in-memory SQLite database, serialised.
+    """The committed migrations applied once per run to an in-memory SQLite database,
+    serialised.
 
     tortoise's migration engine replays model state in Python (seconds per run), so each
     test loads this image instead of migrating again."""

@@ -16,7 +16,7 @@ from core.providers.base import OutboundSms, Outcome
 from core.system.leader import SCHEDULER_LOCK, asyncpg_dsn
 from core.system.service import record_beat
 from tests.campaigns.helpers import audience, owner, schedule, world
-from tests.conftest import BASE_URL, IS_POSTGRES
+from tests.conftest import IS_POSTGRES
 from tests.factories import make_tenant
 from tests.fakes.webhook_receiver import WebhookReceiver
 from tests.messaging.helpers import make_list, make_subscribers, queue_to
@@ -163,7 +163,7 @@ async def test_a_click_not_yet_written_shows_as_flush_lag(services, http):
     assert _sample(samples, "trackly_click_flush_lag_seconds") == 0
 
 
-async def test_scheduler_lag_and_leader(services, http, clock):
+async def test_scheduler_lag_and_leader(db, services, http, clock):
     clock.set(dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC))
     lists = await world(2, clock.now())
     aud = await audience(services, lists, ["A"])
@@ -178,7 +178,7 @@ async def test_scheduler_lag_and_leader(services, http, clock):
 
     if IS_POSTGRES:  # the leader holds the advisory lock on a connection of its own
         assert _sample(samples, "trackly_scheduler_leaders") == 0
-        held = await asyncpg.connect(asyncpg_dsn(BASE_URL))
+        held = await asyncpg.connect(asyncpg_dsn(db))  # the lock is per database
         try:
             assert await held.fetchval("SELECT pg_try_advisory_lock($1)", SCHEDULER_LOCK)
             samples, _ = await scrape(http)
