@@ -136,11 +136,13 @@ def count_sql(tree: Group, scope: Scope, dialect: str) -> Compiled:
     (the bitmap heap scan reads the same pages) did not help. bench/audience_count.py
     measures it: on 1,000,000 subscriptions the example went from 290 to 148 ms, 4 ANDed
     conditions from 284 to 192 ms, next to a 43-46 ms bare count (3.4x and 4.5x: what is
-    left is the seq scan itself against an index-only count). Most of that scan is copying
-    pages from the kernel's cache: the table (24k pages) is more than a quarter of the
-    bench server's shared_buffers (128 MB), so a seq scan reads it through a 256 kB ring
-    and every count reads ~21k pages again (EXPLAIN BUFFERS); with shared_buffers
-    four times the table's size it would stay in PostgreSQL's own cache (not measured)."""
+    left is the seq scan itself against an index-only count). On a quiet machine (2 cores,
+    parallel seq scan with 2 workers) the three cases measured 118-136 ms against a 41 ms
+    bare count (2.9-3.3x). Tried then and left: shared_buffers 4 GB instead of 128 MB (the
+    table then stays in PostgreSQL's cache instead of passing through a 256 kB ring: no
+    change, the pages come from the kernel's cache cheaply), JIT (jit_above_cost 0: the
+    compile costs what the deforming saves, 2.1-2.8x only because the bare count slowed
+    more), one parallel worker or none (3.4-5.3x)."""
     sql = _Sql(dialect)
     source, where = _from_where(tree, scope, sql)
     if len(scope.list_ids) == 1:
