@@ -64,7 +64,7 @@ async def test_workers_killed_at_random_never_send_twice(db, tmp_path):
 
             try:
                 await eventually(settled, what="every message to reach a terminal state",
-                                 within=300, poll=0.1)
+                                 within=600, poll=0.1)
             except AssertionError:
                 left = {}
                 async for row in MessageSent.exclude(status__in=TERMINAL_STATUSES).only(

@@ -53,7 +53,7 @@ async def test_sigkill_mid_send_never_sends_twice_and_accounts_for_every_message
             async def some_out() -> bool:
                 assert first.poll() is None, first.stderr.read().decode()
                 return len(s.fake.accepted) >= 1_050  # mid-batch, not on a boundary
-            await eventually(some_out, what="the first 1,050 messages", within=120,
+            await eventually(some_out, what="the first 1,050 messages", within=300,
                              poll=0.002)
         finally:
             first.send_signal(signal.SIGKILL)
@@ -69,7 +69,7 @@ async def test_sigkill_mid_send_never_sends_twice_and_accounts_for_every_message
                 assert second.poll() is None, second.stderr.read().decode()
                 return not await MessageSent.exclude(status__in=TERMINAL_STATUSES).exists()
             await eventually(settled, what="every message to reach a terminal state",
-                             within=120, poll=0.05)
+                             within=300, poll=0.05)
             took = time.monotonic() - began
             await s.fake.drain()
         finally:
