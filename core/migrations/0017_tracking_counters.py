@@ -3,7 +3,7 @@ from tortoise.migrations import operations as ops
 from tortoise.fields.base import OnDelete
 from tortoise import fields
 
-from core.system.migration_ops import StateOnlyAlterField
+from core.system.migration_ops import StateOnlyAlterField, drop_foreign_keys
 
 
 # The redirect's click insert keeps one foreign key, its short link's (CASCADE): account,
@@ -14,16 +14,8 @@ from core.system.migration_ops import StateOnlyAlterField
 # PostgreSQL, and on SQLite it would rebuild the table and lose its indexes; SQLite
 # keeps its four REFERENCES (cheap there, and nothing deletes what they point at).
 async def _drop_click_foreign_keys(apps, schema_editor):
-    if schema_editor.DIALECT != "postgres":
-        return
-    await schema_editor._run_sql(
-        "DO $$ DECLARE c record; BEGIN "
-        "FOR c IN SELECT conname FROM pg_constraint "
-        "WHERE conrelid = 'message_short_link_click'::regclass AND contype = 'f' "
-        "AND confrelid IN ('account'::regclass, 'message_sent'::regclass, "
-        "'contact'::regclass, 'offer'::regclass) LOOP "
-        "EXECUTE format('ALTER TABLE message_short_link_click DROP CONSTRAINT %I', "
-        "c.conname); END LOOP; END $$")
+    await drop_foreign_keys(schema_editor, "message_short_link_click",
+                            ("account", "message_sent", "contact", "offer"))
 
 
 class Migration(migrations.Migration):

@@ -2,7 +2,7 @@ from tortoise import fields, migrations
 from tortoise.fields.base import OnDelete
 from tortoise.migrations import operations as ops
 
-from core.system.migration_ops import StateOnlyAlterField
+from core.system.migration_ops import StateOnlyAlterField, drop_foreign_keys
 
 # Issue 13, the redirect's CPU budget: on PostgreSQL the raw click's last foreign key, its
 # short link's, cost each COPY'd row an RI trigger (an index probe and a FOR KEY SHARE
@@ -17,15 +17,7 @@ from core.system.migration_ops import StateOnlyAlterField
 
 
 async def _drop(apps, schema_editor):
-    if schema_editor.DIALECT != "postgres":
-        return
-    await schema_editor._run_sql(
-        "DO $$ DECLARE c record; BEGIN "
-        "FOR c IN SELECT conname FROM pg_constraint "
-        "WHERE conrelid = 'message_short_link_click'::regclass AND contype = 'f' "
-        "AND confrelid = 'message_short_link'::regclass LOOP "
-        "EXECUTE format('ALTER TABLE message_short_link_click DROP CONSTRAINT %I', "
-        "c.conname); END LOOP; END $$")
+    await drop_foreign_keys(schema_editor, "message_short_link_click", ("message_short_link",))
 
 
 async def _restore(apps, schema_editor):

@@ -17,3 +17,20 @@ class StateOnlyAlterField(ops.AlterField):
 
     async def database_backward(self, *args: Any, **kwargs: Any) -> None:
         return None
+
+
+async def drop_foreign_keys(schema_editor: Any, table: str, referenced: tuple[str, ...]
+                            ) -> None:
+    """On PostgreSQL, drop every foreign key of ``table`` that points at one of
+    ``referenced``, by what it references (the constraints' names vary by version).
+    SQLite keeps its REFERENCES: nothing is done there."""
+    if schema_editor.DIALECT != "postgres":
+        return
+    targets = ", ".join(f"'{name}'::regclass" for name in referenced)
+    await schema_editor._run_sql(
+        "DO $$ DECLARE c record; BEGIN "
+        "FOR c IN SELECT conname FROM pg_constraint "
+        f"WHERE conrelid = '{table}'::regclass AND contype = 'f' "
+        f"AND confrelid IN ({targets}) LOOP "
+        f"EXECUTE format('ALTER TABLE {table} DROP CONSTRAINT %I', "
+        "c.conname); END LOOP; END $$")
