@@ -17,8 +17,10 @@ least 0.8x the bare handler, p99 at most twice its p99, clicks stored = 302s ans
 
 Same aiohttp settings on both: no access log, no handler on the bare app's signals;
 Trackly is served as ``trackly run`` serves it (web.app.AppRunner, headers up to 32 KB):
-a link in the cache is answered by the redirect's front door (web.routes.redirect), a
-miss by the app with its full route table and middlewares; the server reads the newest
+a link in the cache is answered by the redirect's front door (web.routes.redirect), which
+writes a keep-alive HTTP/1.1 302 as preformatted bytes (the bare handler uses aiohttp's
+Response: docs/DEPLOYMENT.md has the ablation), a miss by the app with its full route
+table and middlewares; the server reads the newest
 links into its cache as it starts, so the first (unmeasured) pass finds them there.
 """
 

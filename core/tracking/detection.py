@@ -12,14 +12,21 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import NamedTuple
 
+from multidict import istr
+
 from core.tracking.addresses import AddressBook, Origin
 from core.tracking.agents import HUMAN, AgentClassifier, Judgement, Verdict
 
 # Faster than any person reads an SMS and taps its link.
 TOO_SOON = dt.timedelta(seconds=5)
-# Headers browsers and apps set on a speculative fetch.
-_PURPOSE_HEADERS = ("Sec-Purpose", "Purpose", "X-Purpose", "X-Moz")
+# Headers browsers and apps set on a speculative fetch (istr: a request's header map
+# finds them without folding the name's case on every lookup).
+_PURPOSE_HEADERS = tuple(istr(h) for h in ("Sec-Purpose", "Purpose", "X-Purpose", "X-Moz"))
 _PREFETCH_WORDS = ("prefetch", "preview", "prerender")
+_HEAD = Judgement(Verdict.SCANNER, "method:head")
+_PREFETCH = Judgement(Verdict.PREVIEW, "prefetch")
+_DATACENTER = Judgement(Verdict.SCANNER, "address:datacenter")
+_TOO_SOON = Judgement(Verdict.SCANNER, "seconds_after_send")
 
 
 class Signals(NamedTuple):  # a tuple: one is made per click, on the request's path
@@ -45,16 +52,22 @@ class Detector:
         self.addresses = addresses
 
     def judge(self, signals: Signals) -> Judgement:
-        if signals.method == "HEAD":
-            return Judgement(Verdict.SCANNER, "method:head")
-        if prefetch_purpose(signals.headers):
-            return Judgement(Verdict.PREVIEW, "prefetch")
-        by_agent = self.agents.classify(signals.user_agent)
-        if by_agent.is_bot:
+        return self.verdict(*signals)
+
+    def verdict(self, method: str, user_agent: str, address: str,
+                headers: Mapping[str, str], at: dt.datetime,
+                sent_at: dt.datetime | None = None) -> Judgement:
+        """``judge`` with the signals as arguments: the redirect's path builds no
+        Signals per click."""
+        if method == "HEAD":
+            return _HEAD
+        if prefetch_purpose(headers):
+            return _PREFETCH
+        by_agent = self.agents.classify(user_agent)
+        if by_agent.verdict is not Verdict.HUMAN:
             return by_agent
-        origin = self.addresses.origin(signals.address)
-        if origin is Origin.DATACENTER:
-            return Judgement(Verdict.SCANNER, "address:datacenter")
-        if signals.sent_at is not None and signals.at - signals.sent_at < TOO_SOON:
-            return Judgement(Verdict.SCANNER, "seconds_after_send")
+        if self.addresses.origin(address) is Origin.DATACENTER:
+            return _DATACENTER
+        if sent_at is not None and at - sent_at < TOO_SOON:
+            return _TOO_SOON
         return HUMAN

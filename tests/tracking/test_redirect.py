@@ -3,6 +3,7 @@ the cache, hosts, bot verdicts, preview mode, and a database that refuses writes
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from urllib.parse import parse_qs, urlsplit
 
@@ -158,6 +159,61 @@ async def test_the_message_shows_its_links_clicks(services, http, settings, cloc
     await click(http, services, sent.link)
     assert await links() == [{**unclicked, "clicks": 3, "human_clicks": 2,
                               "first_human_click_at": first.isoformat()}]
+
+
+async def _exchange(http, raw: bytes, answers: int) -> tuple[list[tuple[str, dict[str, str]]],
+                                                             bool]:
+    """Send raw request bytes on one connection; the status line and headers of each of
+    ``answers`` bodiless answers, and whether the server then closed the connection."""
+    reader, writer = await asyncio.open_connection(http.host, http.port)
+    try:
+        writer.write(raw)
+        got = []
+        for _ in range(answers):
+            head = (await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)).decode()
+            status, *lines = head.split("\r\n")[:-2]
+            got.append((status, dict(line.split(": ", 1) for line in lines)))
+        try:
+            closed = await asyncio.wait_for(reader.read(1), 0.5) == b""
+        except TimeoutError:
+            closed = False
+        return got, closed
+    finally:
+        writer.close()
+
+
+async def test_a_cached_redirect_is_written_as_aiohttps_own_would_be(services, http):
+    """A cached link's keep-alive HTTP/1.1 redirect is preformatted bytes
+    (web.routes.redirect.Preformatted); it must say what aiohttp's response says, the
+    same headers in the same order, pipelined requests answered in order on one
+    connection. HTTP/1.0 and Connection: close take aiohttp's own response."""
+    _, sent = await _sent(services)
+    first = await follow(http, sent.link)  # a miss: the app answers, aiohttp's response
+    request = f"GET /{sent.link.code} HTTP/1.1\r\nHost: {http.host}:{http.port}\r\n" \
+              f"User-Agent: {PHONE_UA}\r\n"
+    answers, closed = await _exchange(http, (request + "\r\n").encode() * 3, 3)
+    assert not closed
+    assert [status for status, _ in answers] == ["HTTP/1.1 302 Found"] * 3
+    headers = answers[0][1]
+    assert list(headers) == ["Location", "Cache-Control", "Content-Length", "Date", "Server"]
+    assert headers["Location"] == first.headers["Location"]
+    assert (headers["Cache-Control"], headers["Content-Length"], headers["Server"]) == (
+        "no-store", "0", first.headers["Server"])
+    assert dt.datetime.strptime(headers["Date"], "%a, %d %b %Y %H:%M:%S GMT")
+
+    # aiohttp's own answers, for what the front door leaves to it: the same headers
+    # (and Connection: close where the client asked to close).
+    old, closed = await _exchange(
+        http, request.replace("HTTP/1.1", "HTTP/1.0").encode() + b"\r\n", 1)
+    assert old[0][0] == "HTTP/1.0 302 Found" and closed
+    assert {k: v for k, v in old[0][1].items() if k != "Date"} == \
+        {k: v for k, v in headers.items() if k != "Date"}
+    last, closed = await _exchange(http, (request + "Connection: close\r\n\r\n").encode(), 1)
+    assert last[0][1] == {**headers, "Date": last[0][1]["Date"], "Connection": "close"}
+    assert closed
+
+    await services.redirects.recorder.flush()
+    assert await MessageShortLinkClick.filter(short_link_id=sent.link.id).count() == 6
 
 
 async def test_unknown_codes_and_foreign_hosts_get_the_branded_404(services, http):
