@@ -179,6 +179,17 @@ async def timed(query: str, params: list[object], runs: int) -> tuple[float, int
     return statistics.median(laps), size, laps
 
 
+async def explained(query: str, params: list[object], dialect: str) -> str:
+    """The plan the database chose: PostgreSQL's with its timings, SQLite's query plan."""
+    from core.sql import conn
+
+    if dialect == "postgres":
+        plan = await conn().execute_query_dict("EXPLAIN (ANALYZE, BUFFERS) " + query, params)
+        return "\n".join(r["QUERY PLAN"] for r in plan)
+    plan = await conn().execute_query_dict("EXPLAIN QUERY PLAN " + query, params)
+    return "\n".join(f"{r['id']:>3} {r['parent']:>3} {r['detail']}" for r in plan)
+
+
 async def bench(backend: str, rows: int, runs: int, explain: bool) -> list[Result]:
     from core.audiences.compiler import Scope, count_sql
     from core.audiences.conditions import parse_filter
@@ -204,12 +215,9 @@ async def bench(backend: str, rows: int, runs: int, explain: bool) -> list[Resul
             results.append(Result(backend, name, size, ms / 1000, latencies_ms=laps,
                                   baseline_rate=size / (base_ms / 1000) if base_ms else None,
                                   note=f"{ms:.0f} ms, {base_ms / ms:.2f}x the bare count"))
-            if explain and dialect == "postgres":
-                from core.sql import conn
-
-                plan = await conn().execute_query_dict(
-                    "EXPLAIN (ANALYZE, BUFFERS) " + query.sql, query.params)
-                print("\n".join(r["QUERY PLAN"] for r in plan))
+            if explain:
+                print(f"-- {backend}, {name}", flush=True)
+                print(await explained(query.sql, query.params, dialect), flush=True)
     return results
 
 
