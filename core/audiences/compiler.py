@@ -142,7 +142,14 @@ def count_sql(tree: Group, scope: Scope, dialect: str) -> Compiled:
     table then stays in PostgreSQL's cache instead of passing through a 256 kB ring: no
     change, the pages come from the kernel's cache cheaply), JIT (jit_above_cost 0: the
     compile costs what the deforming saves, 2.1-2.8x only because the bare count slowed
-    more), one parallel worker or none (3.4-5.3x)."""
+    more), one parallel worker or none (3.4-5.3x).
+
+    SQLite searches the lists through an index on ``sending_list_id`` and fetches each row
+    by rowid in that index's order: with a state condition, the (sending_list_id, state)
+    index of migration 0022 keeps that to the state's rows (the example on 1,000,000
+    subscriptions 1,422 -> 172 ms). Without one it walks the list by state or by
+    (status, signup_date), not in the table's order: at 200,000 subscriptions a custom.age
+    count took 423 ms where a table scan took 205 ms (not addressed yet)."""
     sql = _Sql(dialect)
     source, where = _from_where(tree, scope, sql)
     if len(scope.list_ids) == 1:

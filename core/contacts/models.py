@@ -178,6 +178,9 @@ class ListContact(Model):
             Index(fields=("sending_list_id", "status", "signup_date")),
             Index(fields=("account_id", "signup_date")),
             Index(fields=("contact_id", "status")),
+            # Audiences by state (migration 0022): SQLite reads only the list's rows of
+            # those states, not every subscription of the list.
+            Index(fields=("sending_list_id", "state")),
         )
 
 
