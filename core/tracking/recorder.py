@@ -213,7 +213,8 @@ class ClickRecorder:
             return await self._write_head()
 
     async def _write_head(self) -> int:
-        batch = [self._buffer[i] for i in range(min(len(self._buffer), self.batch_size))]
+        # islice: indexing a deque walks its blocks from the nearer end, every time
+        batch = list(itertools.islice(self._buffer, self.batch_size))
         if not batch:
             return 0
         try:
@@ -333,10 +334,17 @@ def first_human(batch: Sequence[ClickIn], known: Container[Pair] = ()) -> dict[P
     """The first human click of each contact on each message in the batch, leaving out
     pairs already known to have their counted click."""
     first: dict[Pair, ClickIn] = {}
+    # A link's clicks share the cache's one LinkTarget: once a human click of it has been
+    # looked at, its others are skipped on the target's identity (an int), not hashed
+    # (a frozen dataclass hashes all its fields in Python).
+    looked: set[int] = set()
+    human = Verdict.HUMAN
     for c in batch:
         t = c.target
-        if (c.judgement.is_bot or t.message_id is None or t.contact_id is None
-                or t.click_id is None):
+        if id(t) in looked or c.judgement.verdict is not human:
+            continue
+        looked.add(id(t))
+        if t.message_id is None or t.contact_id is None or t.click_id is None:
             continue
         pair = (t.message_id, t.contact_id)
         if pair not in known:
