@@ -35,7 +35,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Container, Sequence
+from collections.abc import AsyncIterator, Container, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -319,7 +319,7 @@ async def _insert_raw(conn: Any, rows: list[tuple[Any, ...]], pg: bool) -> None:
     cheapest way in); on SQLite multi-row INSERTs (_SQLITE_RAW says why)."""
     if pg:
         await conn._connection.copy_records_to_table(
-            "message_short_link_click", records=rows, columns=_RAW_COLUMNS)
+            "message_short_link_click", records=_in_slices(rows), columns=_RAW_COLUMNS)
         return
     done = 0
     for size, sql in _SQLITE_RAW:
@@ -328,6 +328,18 @@ async def _insert_raw(conn: Any, rows: list[tuple[Any, ...]], pg: bool) -> None:
             await conn.execute_many(sql, [list(itertools.chain.from_iterable(
                 rows[i:i + size])) for i in range(done, end, size)])
         done = end
+
+
+async def _in_slices(rows: list[tuple[Any, ...]]) -> AsyncIterator[tuple[Any, ...]]:
+    """The rows for COPY, with a turn for the event loop between slices: asyncpg encodes
+    a list in one go, and a batch of 5,000 held every request waiting on this process
+    for ~5 ms (the redirect's p99 went from 1.1x the bare handler's to 2x on a quiet
+    machine)."""
+    for start in range(0, len(rows), SLICE):
+        if start:
+            await asyncio.sleep(0)
+        for row in rows[start:start + SLICE]:
+            yield row
 
 
 def first_human(batch: Sequence[ClickIn], known: Container[Pair] = ()) -> dict[Pair, ClickIn]:
