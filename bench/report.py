@@ -63,6 +63,7 @@ BENCHES: list[Bench] = [
     Bench("audience_count", ["--rows", "1000000"], ["--rows", "100000", "--runs", "3"]),
     Bench("launch", ["--rows", "1000000"], ["--rows", "100000", "--runs", "2"]),
     Bench("redirect", [], ["--seconds", "3"]),
+    Bench("click_writes", [], ["--clicks", "20000"]),
     Bench("selection", [], ["--sends", "20000", "--seeds", "3"], timeout=3600),
     Bench("billing", [], ["--messages", "20000", "--runs", "2"]),
     Bench("charts", [], ["--charts", "6"]),
