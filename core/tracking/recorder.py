@@ -52,6 +52,20 @@ MAX_ADDRESS = 45
 MAX_AGENT = 512
 
 
+def _text(value: str) -> str:
+    """A header's text as the database takes it. aiohttp decodes header bytes that are
+    not UTF-8 (Latin-1 from old clients and scanners) as surrogate escapes, which no
+    database encodes: PostgreSQL refused the whole batch, every click behind it waiting,
+    and SQLite stored bytes nothing could read back. Such bytes become U+FFFD."""
+    if value.isascii():
+        return value
+    try:
+        raw = value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate no decoder made: none should reach here
+        raw = value.encode("utf-8", "replace")
+    return raw.decode("utf-8", "replace")
+
+
 class ClickIn(NamedTuple):  # a tuple: one is made per click, on the request's path
     target: LinkTarget
     at: dt.datetime
@@ -270,14 +284,15 @@ async def _raw_rows(batch: Sequence[ClickIn], pg: bool) -> list[tuple[Any, ...]]
             await asyncio.sleep(0)
         if pg:
             rows += [(t.link_id, t.account_id, t.message_id, t.contact_id, t.offer_id,
-                      at.astimezone(dt.UTC), address[:MAX_ADDRESS], user_agent[:MAX_AGENT],
-                      judgement.is_bot, judgement.verdict.value, judgement.reason)
+                      at.astimezone(dt.UTC), address[:MAX_ADDRESS],
+                      _text(user_agent[:MAX_AGENT]), judgement.is_bot, judgement.verdict.value,
+                      judgement.reason)
                      for t, at, address, user_agent, judgement in batch[start:start + SLICE]]
         else:  # the time as whole seconds and microseconds: _SQLITE_RAW writes the text
             rows += [(t.link_id, t.account_id, t.message_id, t.contact_id, t.offer_id,
-                      int(at.timestamp()), address[:MAX_ADDRESS], user_agent[:MAX_AGENT],
-                      judgement.is_bot, judgement.verdict.value, judgement.reason,
-                      at.microsecond)
+                      int(at.timestamp()), address[:MAX_ADDRESS],
+                      _text(user_agent[:MAX_AGENT]), judgement.is_bot, judgement.verdict.value,
+                      judgement.reason, at.microsecond)
                      for t, at, address, user_agent, judgement in batch[start:start + SLICE]]
     return rows
 

@@ -411,3 +411,26 @@ async def test_clicks_the_database_refuses_at_shutdown_are_spooled_and_written_n
     rows = await MessageShortLinkClick.all().order_by("id").values_list("verdict", flat=True)
     assert rows == ["human", "human", "preview"]
     assert await MessageClick.all().count() == 1
+
+
+async def test_a_user_agent_that_is_not_utf8_is_stored_and_holds_up_no_other_click(
+        services, http):
+    """HTTP lets a header carry any byte past 0x7F (Latin-1 from old clients and
+    scanners); aiohttp decodes them as UTF-8 with surrogate escapes. Such a click is
+    answered 302; stored as it was, PostgreSQL refused its whole batch forever (every
+    later click waited behind it) and SQLite kept bytes no reader could decode."""
+    _, sent = await _sent(services)
+    await follow(http, sent.link)  # cached: the next ones take the front door
+    request = (f"GET /{sent.link.code} HTTP/1.1\r\nHost: {http.host}:{http.port}\r\n"
+               "User-Agent: Mozilla/5.0 (Linux; U; Android 4.4; ").encode() + \
+        b"caf\xe9 \xff\xfe) Safari/534.30\r\n\r\n"
+    answers, _ = await _exchange(http, request, 1)
+    assert answers[0][0] == "HTTP/1.1 302 Found"
+    assert (await follow(http, sent.link)).status == 302
+
+    await services.redirects.recorder.flush()
+    agents = await MessageShortLinkClick.filter(short_link_id=sent.link.id).order_by(
+        "id").values_list("user_agent", flat=True)
+    assert agents == [PHONE_UA,
+                      "Mozilla/5.0 (Linux; U; Android 4.4; caf\ufffd \ufffd\ufffd) "
+                      "Safari/534.30", PHONE_UA]
