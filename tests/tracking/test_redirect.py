@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import socket
 from urllib.parse import parse_qs, urlsplit
 
 from core.accounts.models import Account
@@ -434,3 +435,43 @@ async def test_a_user_agent_that_is_not_utf8_is_stored_and_holds_up_no_other_cli
     assert agents == [PHONE_UA,
                       "Mozilla/5.0 (Linux; U; Android 4.4; caf\ufffd \ufffd\ufffd) "
                       "Safari/534.30", PHONE_UA]
+
+
+async def test_a_client_that_does_not_read_its_answers_is_not_answered_into_memory(
+        services, http):
+    """A phone on a slow network (or a client that pipelines and never reads): aiohttp
+    stops answering once its unsent answers pass the transport's high-water mark, and
+    then stops reading. The front door's preformatted 302s must wait the same way: they
+    went on being answered (and recorded) into memory for as long as requests came."""
+    _, sent = await _sent(services)
+    await follow(http, sent.link)  # cached: the next ones take the front door
+    recorder = services.redirects.recorder
+    await recorder.flush()
+    request = (f"GET /{sent.link.code} HTTP/1.1\r\nHost: {http.host}:{http.port}\r\n"
+               f"User-Agent: {PHONE_UA}\r\n\r\n").encode()
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before the handshake
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, (http.host, http.port))
+    reader, writer = await asyncio.open_connection(sock=sock)
+    [conn] = [c for c in http.server.runner.server.connections
+              if c.transport.get_extra_info("peername") == sock.getsockname()]
+    # The slow network: the kernel holds little of what the server sends.
+    conn.transport.get_extra_info("socket").setsockopt(
+        socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    total = 5000  # about 1 MB of answers
+    try:
+        writer.write(request * total)
+        await asyncio.sleep(1.5)  # not reading
+        await recorder.flush()
+        answered = await MessageShortLinkClick.filter(short_link_id=sent.link.id).count()
+        assert answered < total / 2, answered
+
+        received = b""
+        while received.count(b"HTTP/1.1 302 Found\r\n") < total:
+            received += await asyncio.wait_for(reader.read(1 << 16), 10)
+    finally:
+        writer.close()
+    await recorder.flush()
+    assert await MessageShortLinkClick.filter(short_link_id=sent.link.id).count() \
+        == total + 1

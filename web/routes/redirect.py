@@ -137,6 +137,12 @@ class Preformatted(web.StreamResponse):
             raise ConnectionResetError("the client went away before its redirect")
         transport.write(self._data)
         self._eof_sent = True
+        # A client that does not read (a slow network, a pipeliner): wait as aiohttp's
+        # own response does once the unsent answers pass the high-water mark, so this
+        # connection's next requests wait and aiohttp stops reading them. Without it
+        # every request that came was answered into memory (about 200 bytes each).
+        if request.protocol.writing_paused:
+            await request.writer.drain()
 
     async def write_eof(self, data: bytes = b"") -> None:
         return None  # everything went in prepare()
