@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from time import perf_counter
 
 from aiohttp import HttpVersion11, web
-from aiohttp.hdrs import USER_AGENT
+from aiohttp.hdrs import EXPECT, USER_AGENT
 from aiohttp.helpers import rfc822_formatted_time
 from aiohttp.http import SERVER_SOFTWARE
 from multidict import CIMultiDict
@@ -184,10 +184,10 @@ class FrontDoor:
     no await, so a hit cannot wait on the database; the app's router and middlewares
     were most of a redirect's time, for a request that needs none of them. A keep-alive
     HTTP/1.1 redirect is written as preformatted bytes (Preformatted). Everything else,
-    including a link that needs the database or a click that comes before the
-    detector's tables are loaded, goes to the app, whose ``follow`` answers it as before.
-    The redirect's request count and latency are kept as the metrics middleware keeps
-    them (``GET /metrics``)."""
+    including a link that needs the database, a click that comes before the detector's
+    tables are loaded and a request with an Expect header, goes to the app, whose
+    ``follow`` answers it as before. The redirect's request count and latency are kept
+    as the metrics middleware keeps them (``GET /metrics``)."""
 
     def __init__(self, app: web.Application, handler: Handler) -> None:
         self._handler = handler
@@ -202,8 +202,10 @@ class FrontDoor:
             code = request.raw_path[1:]  # no decoding: an escaped code goes to the app
             if "?" in code:
                 code = code.split("?", 1)[0]
-            if is_code(code) and code not in self._claimed:
-                headers = request.headers
+            headers = request.headers
+            # An Expect header is answered by aiohttp's router (a 100 before the 302, or
+            # 417), which the front door skips: such a request goes to the app.
+            if is_code(code) and code not in self._claimed and EXPECT not in headers:
                 outcome = self._redirects.answer_now(
                     request.host, code, "GET", headers.get(USER_AGENT, ""),
                     request.remote or "", headers)
