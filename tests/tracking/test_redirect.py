@@ -496,3 +496,48 @@ async def test_expect_100_continue_on_a_cached_link_is_answered_as_aiohttp_does(
     assert unknown[0][0] == "HTTP/1.1 417 Expectation Failed"
     await services.redirects.recorder.flush()
     assert await MessageShortLinkClick.filter(short_link_id=sent.link.id).count() == 2
+
+
+async def test_behind_a_trusted_load_balancer_the_click_is_the_phones_address(
+        db, clock, settings):
+    """Behind a load balancer every connection comes from the balancer: Google Cloud's
+    connects from 35.191.0.0/16, a datacenter range, so every click was a scanner and
+    none counted. The balancer's X-Forwarded-For names the phone; it is believed only
+    from the addresses TRACKLY_TRUSTED_PROXIES lists (anyone can send the header)."""
+    from aiohttp.test_utils import TestClient
+
+    from tests.helpers import AppServer
+    from trackly.bootstrap import build_services
+    from web.app import create_app, server_args
+
+    trusting = settings.model_copy(update={"trusted_proxies": "127.0.0.0/8, 35.191.0.0/16"})
+    services = build_services(trusting, clock=clock, secret_key="test-secret-key-0123456789abcdef")
+    _, sent = await _sent(services)
+    http = TestClient(AppServer(create_app(services), **server_args()))
+    await http.start_server()
+    try:
+        for forwarded in ("198.51.100.7, 35.191.3.4",  # the phone, then the balancer
+                          "3.5.140.2",  # a scanner in a datacenter, through the balancer
+                          "not an address"):
+            for _ in range(2):  # the app's answer (a miss), then the front door's
+                assert (await follow(http, sent.link,
+                                     **{"X-Forwarded-For": forwarded})).status == 302
+            services.redirects.links.forget()
+    finally:
+        await http.close()
+    await services.redirects.recorder.flush()
+    rows = await MessageShortLinkClick.all().order_by("id").values_list(
+        "ip_address", "verdict", "bot_reason")
+    assert rows == [("198.51.100.7", "human", None)] * 2 + [
+        ("3.5.140.2", "scanner", "address:datacenter")] * 2 + [
+        ("127.0.0.1", "human", None)] * 2
+
+
+async def test_x_forwarded_for_from_an_untrusted_address_is_ignored(services, http):
+    _, sent = await _sent(services)
+    for _ in range(2):
+        assert (await follow(http, sent.link, **{"X-Forwarded-For": "3.5.140.2"})).status \
+            == 302
+    await services.redirects.recorder.flush()
+    rows = await MessageShortLinkClick.all().values_list("ip_address", "verdict")
+    assert rows == [("127.0.0.1", "human")] * 2

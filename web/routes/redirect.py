@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from time import perf_counter
 
 from aiohttp import HttpVersion11, web
-from aiohttp.hdrs import EXPECT, USER_AGENT
+from aiohttp.hdrs import EXPECT, USER_AGENT, X_FORWARDED_FOR
 from aiohttp.helpers import rfc822_formatted_time
 from aiohttp.http import SERVER_SOFTWARE
 from multidict import CIMultiDict
@@ -80,9 +80,12 @@ def _render(outcome: Outcome, code: str) -> web.Response:
                        "in preview mode a suspected bot gets a page with a Continue button.")
 async def follow(request: web.Request) -> web.Response:
     code = request.match_info["code"]
-    outcome = await request.app[SERVICES].redirects.click(
+    redirects = request.app[SERVICES].redirects
+    outcome = await redirects.click(
         host=request.host, code=code, method=request.method,
-        user_agent=request.headers.get("User-Agent", ""), address=request.remote or "",
+        user_agent=request.headers.get("User-Agent", ""),
+        address=redirects.client_address(request.remote or "",
+                                         request.headers.get(X_FORWARDED_FOR)),
         headers=request.headers)
     return _render(outcome, code)
 
@@ -93,9 +96,11 @@ async def follow(request: web.Request) -> web.Response:
            response_content_type="text/html", errors=_ERRORS)
 async def proceed(request: web.Request) -> web.Response:
     code = request.match_info["code"]
-    outcome = await request.app[SERVICES].redirects.proceed(
+    redirects = request.app[SERVICES].redirects
+    outcome = await redirects.proceed(
         host=request.host, code=code, user_agent=request.headers.get("User-Agent", ""),
-        address=request.remote or "")
+        address=redirects.client_address(request.remote or "",
+                                         request.headers.get(X_FORWARDED_FOR)))
     return _render(outcome, code)
 
 
@@ -206,9 +211,13 @@ class FrontDoor:
             # An Expect header is answered by aiohttp's router (a 100 before the 302, or
             # 417), which the front door skips: such a request goes to the app.
             if is_code(code) and code not in self._claimed and EXPECT not in headers:
+                address = request.remote or ""
+                if self._redirects.proxies is not None:
+                    address = self._redirects.client_address(
+                        address, headers.get(X_FORWARDED_FOR))
                 outcome = self._redirects.answer_now(
-                    request.host, code, "GET", headers.get(USER_AGENT, ""),
-                    request.remote or "", headers)
+                    request.host, code, "GET", headers.get(USER_AGENT, ""), address,
+                    headers)
                 if outcome is not None:
                     response: web.StreamResponse | None = None
                     if (outcome.answer is Answer.REDIRECT and outcome.location
