@@ -6,6 +6,7 @@ A bad value must stop the program with one line that names the variable, so
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import secrets
@@ -34,6 +35,21 @@ DATABASE_FILE = "trackly.sqlite3"
 # uploaded CSVs) goes in one directory, so one line of .gitignore and one backup cover it.
 DEFAULT_DATA_DIR = Path("trackly-data")
 WILDCARD_HOSTS = ("", "0.0.0.0", "::", "[::]")
+
+
+def proxy_networks(spec: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """TRACKLY_TRUSTED_PROXIES (``"10.0.0.0/8, 35.191.0.0/16, 127.0.0.1"``) as networks;
+    ValueError naming an entry that is not one."""
+    found = []
+    for entry in (e.strip() for e in spec.split(",")):
+        if not entry:
+            continue
+        try:
+            found.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise ValueError(f"{entry!r} is not an address or network "
+                             "(e.g. 10.0.0.0/8)") from None
+    return tuple(found)
 
 
 class SettingsError(Exception):
@@ -65,6 +81,9 @@ class Settings(BaseSettings):
         "text", validation_alias=AliasChoices("TRACKLY_LOG_FORMAT"))
     data_dir: Path = Field(DEFAULT_DATA_DIR, validation_alias=AliasChoices("TRACKLY_DATA_DIR"))
     tracking_domain: str | None = _env("TRACKLY_TRACKING_DOMAIN")
+    # Addresses and networks (comma-separated) of the load balancers in front of the
+    # web processes: only their X-Forwarded-For names a click's address.
+    trusted_proxies: str = Field("", validation_alias=AliasChoices("TRACKLY_TRUSTED_PROXIES"))
 
     default_provider: ProviderName = Field(
         "simulator", validation_alias=AliasChoices("TRACKLY_DEFAULT_PROVIDER")
@@ -159,6 +178,12 @@ class Settings(BaseSettings):
             raise ValueError("must start with sqlite:// or postgres://")
         if scheme != "sqlite" and not urlsplit(value).hostname:
             raise ValueError("a PostgreSQL URL needs a host, e.g. postgres://user@127.0.0.1/db")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_trusted_proxies(cls, value: str) -> str:
+        proxy_networks(value)  # raises ValueError naming the entry that is not a network
         return value
 
     @field_validator("public_url", "twilio_base_url", "infobip_base_url", "cm_base_url")

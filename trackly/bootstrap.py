@@ -45,7 +45,7 @@ from core.reports.daily import DailySummaries
 from core.reports.service import ReportService
 from core.selection.service import SelectionService
 from core.services import Services
-from core.settings import Settings, resolve_secret_key
+from core.settings import Settings, proxy_networks, resolve_secret_key
 from core.support.service import SupportService
 from core.system.idempotency import IdempotencyService
 from core.system.service import SystemService
@@ -54,6 +54,7 @@ from core.tracking.agents import AgentClassifier
 from core.tracking.conversions import ConversionService
 from core.tracking.conversions_tune import TuneSync
 from core.tracking.detection import Detector
+from core.tracking.forwarded import ClientAddress
 from core.tracking.links import LinkCache, click_key
 from core.tracking.recorder import ClickRecorder
 from core.tracking.redirect import RedirectService
@@ -172,7 +173,8 @@ def build_redirects(settings: Settings, *, clock: Clock, secret: str,
         detector=Detector(agents=AgentClassifier(),
                           addresses=AddressBook(data_dir=settings.data_dir)),
         recorder=ClickRecorder(events=events, spool_dir=settings.data_dir / "click-spool"),
-        default_hosts=[settings.tracking_domain or "", urlsplit(settings.public_url).netloc])
+        default_hosts=[settings.tracking_domain or "", urlsplit(settings.public_url).netloc],
+        proxies=ClientAddress(proxy_networks(settings.trusted_proxies)))
 
 
 def build_executor(services: Services) -> Executor:

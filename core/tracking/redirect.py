@@ -21,6 +21,7 @@ from typing import NamedTuple
 from core.clock import Clock
 from core.tracking.agents import HUMAN, Judgement
 from core.tracking.detection import Detector
+from core.tracking.forwarded import ClientAddress
 from core.tracking.links import LinkCache, LinkTarget
 from core.tracking.recorder import ClickIn, ClickRecorder
 
@@ -66,12 +67,15 @@ def host_name(host: str | None) -> str:
 
 class RedirectService:
     def __init__(self, *, clock: Clock, links: LinkCache, detector: Detector,
-                 recorder: ClickRecorder, default_hosts: Iterable[str]) -> None:
+                 recorder: ClickRecorder, default_hosts: Iterable[str],
+                 proxies: ClientAddress | None = None) -> None:
         self.clock = clock
         self.links = links
         self.detector = detector
         self.recorder = recorder
         self.default_hosts = frozenset(h for h in (host_name(x) for x in default_hosts) if h)
+        # The load balancers whose X-Forwarded-For names the client; None: no balancer.
+        self.proxies = proxies if proxies else None
         self._hosts: dict[str, str] = {}  # Host header -> name (few distinct; bounded)
         self._warming: asyncio.Future[None] | None = None
         self._warm = False  # the detector's tables are loaded
@@ -96,6 +100,11 @@ class RedirectService:
         if self._warming is None or not self._warming.done():
             with contextlib.suppress(Exception):  # judge() loads them itself, or says why
                 await self.warm()
+
+    def client_address(self, peer: str, forwarded_for: str | None) -> str:
+        """The click's address: the connection's, or behind a trusted load balancer the
+        one its X-Forwarded-For names (core.tracking.forwarded)."""
+        return peer if self.proxies is None else self.proxies.of(peer, forwarded_for)
 
     def _host_name(self, host: str | None) -> str:
         raw = host or ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import socket
 from urllib.parse import parse_qs, urlsplit
 
 from core.accounts.models import Account
@@ -411,3 +412,132 @@ async def test_clicks_the_database_refuses_at_shutdown_are_spooled_and_written_n
     rows = await MessageShortLinkClick.all().order_by("id").values_list("verdict", flat=True)
     assert rows == ["human", "human", "preview"]
     assert await MessageClick.all().count() == 1
+
+
+async def test_a_user_agent_that_is_not_utf8_is_stored_and_holds_up_no_other_click(
+        services, http):
+    """HTTP lets a header carry any byte past 0x7F (Latin-1 from old clients and
+    scanners); aiohttp decodes them as UTF-8 with surrogate escapes. Such a click is
+    answered 302; stored as it was, PostgreSQL refused its whole batch forever (every
+    later click waited behind it) and SQLite kept bytes no reader could decode."""
+    _, sent = await _sent(services)
+    await follow(http, sent.link)  # cached: the next ones take the front door
+    request = (f"GET /{sent.link.code} HTTP/1.1\r\nHost: {http.host}:{http.port}\r\n"
+               "User-Agent: Mozilla/5.0 (Linux; U; Android 4.4; ").encode() + \
+        b"caf\xe9 \xff\xfe) Safari/534.30\r\n\r\n"
+    answers, _ = await _exchange(http, request, 1)
+    assert answers[0][0] == "HTTP/1.1 302 Found"
+    assert (await follow(http, sent.link)).status == 302
+
+    await services.redirects.recorder.flush()
+    agents = await MessageShortLinkClick.filter(short_link_id=sent.link.id).order_by(
+        "id").values_list("user_agent", flat=True)
+    assert agents == [PHONE_UA,
+                      "Mozilla/5.0 (Linux; U; Android 4.4; caf\ufffd \ufffd\ufffd) "
+                      "Safari/534.30", PHONE_UA]
+
+
+async def test_a_client_that_does_not_read_its_answers_is_not_answered_into_memory(
+        services, http):
+    """A phone on a slow network (or a client that pipelines and never reads): aiohttp
+    stops answering once its unsent answers pass the transport's high-water mark, and
+    then stops reading. The front door's preformatted 302s must wait the same way: they
+    went on being answered (and recorded) into memory for as long as requests came."""
+    _, sent = await _sent(services)
+    await follow(http, sent.link)  # cached: the next ones take the front door
+    recorder = services.redirects.recorder
+    await recorder.flush()
+    request = (f"GET /{sent.link.code} HTTP/1.1\r\nHost: {http.host}:{http.port}\r\n"
+               f"User-Agent: {PHONE_UA}\r\n\r\n").encode()
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before the handshake
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, (http.host, http.port))
+    reader, writer = await asyncio.open_connection(sock=sock)
+    [conn] = [c for c in http.server.runner.server.connections
+              if c.transport.get_extra_info("peername") == sock.getsockname()]
+    # The slow network: the kernel holds little of what the server sends.
+    conn.transport.get_extra_info("socket").setsockopt(
+        socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    total = 5000  # about 1 MB of answers
+    try:
+        writer.write(request * total)
+        await asyncio.sleep(1.5)  # not reading
+        await recorder.flush()
+        answered = await MessageShortLinkClick.filter(short_link_id=sent.link.id).count()
+        assert answered < total / 2, answered
+
+        received = b""
+        while received.count(b"HTTP/1.1 302 Found\r\n") < total:
+            received += await asyncio.wait_for(reader.read(1 << 16), 10)
+    finally:
+        writer.close()
+    await recorder.flush()
+    assert await MessageShortLinkClick.filter(short_link_id=sent.link.id).count() \
+        == total + 1
+
+
+async def test_expect_100_continue_on_a_cached_link_is_answered_as_aiohttp_does(
+        services, http):
+    """aiohttp answers ``Expect: 100-continue`` with an interim 100 before the handler's
+    answer (and an unknown expectation with 417). The front door answered a cached
+    link's 302 without it: a client that waits for the 100 before sending its body gets
+    a final answer instead, and a body it sends after would be read as the next
+    request. Both paths must say the same."""
+    _, sent = await _sent(services)
+    request = (f"GET /{sent.link.code} HTTP/1.1\r\nHost: {http.host}:{http.port}\r\n"
+               f"User-Agent: {PHONE_UA}\r\nExpect: 100-continue\r\n\r\n").encode()
+    miss, _ = await _exchange(http, request, 2)  # not cached yet: the app's answer
+    hit, closed = await _exchange(http, request, 2)
+    assert [status for status, _ in miss] == ["HTTP/1.1 100 Continue", "HTTP/1.1 302 Found"]
+    assert [status for status, _ in hit] == [status for status, _ in miss]
+    assert hit[1][1]["Location"] == miss[1][1]["Location"] and not closed
+    unknown, _ = await _exchange(http, request.replace(b"100-continue", b"pigeons"), 1)
+    assert unknown[0][0] == "HTTP/1.1 417 Expectation Failed"
+    await services.redirects.recorder.flush()
+    assert await MessageShortLinkClick.filter(short_link_id=sent.link.id).count() == 2
+
+
+async def test_behind_a_trusted_load_balancer_the_click_is_the_phones_address(
+        db, clock, settings):
+    """Behind a load balancer every connection comes from the balancer: Google Cloud's
+    connects from 35.191.0.0/16, a datacenter range, so every click was a scanner and
+    none counted. The balancer's X-Forwarded-For names the phone; it is believed only
+    from the addresses TRACKLY_TRUSTED_PROXIES lists (anyone can send the header)."""
+    from aiohttp.test_utils import TestClient
+
+    from tests.helpers import AppServer
+    from trackly.bootstrap import build_services
+    from web.app import create_app, server_args
+
+    trusting = settings.model_copy(update={"trusted_proxies": "127.0.0.0/8, 35.191.0.0/16"})
+    services = build_services(trusting, clock=clock, secret_key="test-secret-key-0123456789abcdef")
+    _, sent = await _sent(services)
+    http = TestClient(AppServer(create_app(services), **server_args()))
+    await http.start_server()
+    try:
+        for forwarded in ("198.51.100.7, 35.191.3.4",  # the phone, then the balancer
+                          "3.5.140.2",  # a scanner in a datacenter, through the balancer
+                          "not an address"):
+            for _ in range(2):  # the app's answer (a miss), then the front door's
+                assert (await follow(http, sent.link,
+                                     **{"X-Forwarded-For": forwarded})).status == 302
+            services.redirects.links.forget()
+    finally:
+        await http.close()
+    await services.redirects.recorder.flush()
+    rows = await MessageShortLinkClick.all().order_by("id").values_list(
+        "ip_address", "verdict", "bot_reason")
+    assert rows == [("198.51.100.7", "human", None)] * 2 + [
+        ("3.5.140.2", "scanner", "address:datacenter")] * 2 + [
+        ("127.0.0.1", "human", None)] * 2
+
+
+async def test_x_forwarded_for_from_an_untrusted_address_is_ignored(services, http):
+    _, sent = await _sent(services)
+    for _ in range(2):
+        assert (await follow(http, sent.link, **{"X-Forwarded-For": "3.5.140.2"})).status \
+            == 302
+    await services.redirects.recorder.flush()
+    rows = await MessageShortLinkClick.all().values_list("ip_address", "verdict")
+    assert rows == [("127.0.0.1", "human")] * 2

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from time import perf_counter
 
 from aiohttp import HttpVersion11, web
-from aiohttp.hdrs import USER_AGENT
+from aiohttp.hdrs import EXPECT, USER_AGENT, X_FORWARDED_FOR
 from aiohttp.helpers import rfc822_formatted_time
 from aiohttp.http import SERVER_SOFTWARE
 from multidict import CIMultiDict
@@ -80,9 +80,12 @@ def _render(outcome: Outcome, code: str) -> web.Response:
                        "in preview mode a suspected bot gets a page with a Continue button.")
 async def follow(request: web.Request) -> web.Response:
     code = request.match_info["code"]
-    outcome = await request.app[SERVICES].redirects.click(
+    redirects = request.app[SERVICES].redirects
+    outcome = await redirects.click(
         host=request.host, code=code, method=request.method,
-        user_agent=request.headers.get("User-Agent", ""), address=request.remote or "",
+        user_agent=request.headers.get("User-Agent", ""),
+        address=redirects.client_address(request.remote or "",
+                                         request.headers.get(X_FORWARDED_FOR)),
         headers=request.headers)
     return _render(outcome, code)
 
@@ -93,9 +96,11 @@ async def follow(request: web.Request) -> web.Response:
            response_content_type="text/html", errors=_ERRORS)
 async def proceed(request: web.Request) -> web.Response:
     code = request.match_info["code"]
-    outcome = await request.app[SERVICES].redirects.proceed(
+    redirects = request.app[SERVICES].redirects
+    outcome = await redirects.proceed(
         host=request.host, code=code, user_agent=request.headers.get("User-Agent", ""),
-        address=request.remote or "")
+        address=redirects.client_address(request.remote or "",
+                                         request.headers.get(X_FORWARDED_FOR)))
     return _render(outcome, code)
 
 
@@ -137,6 +142,12 @@ class Preformatted(web.StreamResponse):
             raise ConnectionResetError("the client went away before its redirect")
         transport.write(self._data)
         self._eof_sent = True
+        # A client that does not read (a slow network, a pipeliner): wait as aiohttp's
+        # own response does once the unsent answers pass the high-water mark, so this
+        # connection's next requests wait and aiohttp stops reading them. Without it
+        # every request that came was answered into memory (about 200 bytes each).
+        if request.protocol.writing_paused:
+            await request.writer.drain()
 
     async def write_eof(self, data: bytes = b"") -> None:
         return None  # everything went in prepare()
@@ -178,10 +189,10 @@ class FrontDoor:
     no await, so a hit cannot wait on the database; the app's router and middlewares
     were most of a redirect's time, for a request that needs none of them. A keep-alive
     HTTP/1.1 redirect is written as preformatted bytes (Preformatted). Everything else,
-    including a link that needs the database or a click that comes before the
-    detector's tables are loaded, goes to the app, whose ``follow`` answers it as before.
-    The redirect's request count and latency are kept as the metrics middleware keeps
-    them (``GET /metrics``)."""
+    including a link that needs the database, a click that comes before the detector's
+    tables are loaded and a request with an Expect header, goes to the app, whose
+    ``follow`` answers it as before. The redirect's request count and latency are kept
+    as the metrics middleware keeps them (``GET /metrics``)."""
 
     def __init__(self, app: web.Application, handler: Handler) -> None:
         self._handler = handler
@@ -196,11 +207,17 @@ class FrontDoor:
             code = request.raw_path[1:]  # no decoding: an escaped code goes to the app
             if "?" in code:
                 code = code.split("?", 1)[0]
-            if is_code(code) and code not in self._claimed:
-                headers = request.headers
+            headers = request.headers
+            # An Expect header is answered by aiohttp's router (a 100 before the 302, or
+            # 417), which the front door skips: such a request goes to the app.
+            if is_code(code) and code not in self._claimed and EXPECT not in headers:
+                address = request.remote or ""
+                if self._redirects.proxies is not None:
+                    address = self._redirects.client_address(
+                        address, headers.get(X_FORWARDED_FOR))
                 outcome = self._redirects.answer_now(
-                    request.host, code, "GET", headers.get(USER_AGENT, ""),
-                    request.remote or "", headers)
+                    request.host, code, "GET", headers.get(USER_AGENT, ""), address,
+                    headers)
                 if outcome is not None:
                     response: web.StreamResponse | None = None
                     if (outcome.answer is Answer.REDIRECT and outcome.location
