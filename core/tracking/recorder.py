@@ -44,13 +44,12 @@ from tortoise.transactions import in_transaction
 
 from core.events import EventSink, EventType, NoEvents
 from core.sql import Params, fetch, is_postgres, placeholders, ts
-from core.tracking.agents import Judgement, Verdict
+from core.tracking.agents import MAX_AGENT, Judgement, Verdict
 from core.tracking.links import LinkTarget
 
 log = logging.getLogger(__name__)
 
 MAX_ADDRESS = 45
-MAX_AGENT = 512
 
 
 def _text(value: str) -> str:

@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import NamedTuple
 
 from core.clock import Clock
-from core.tracking.agents import HUMAN, Judgement
+from core.tracking.agents import HUMAN, MAX_AGENT, Judgement
 from core.tracking.detection import Detector
 from core.tracking.forwarded import ClientAddress
 from core.tracking.links import LinkCache, LinkTarget
@@ -152,7 +152,10 @@ class RedirectService:
         now = self.clock.now()
         judgement = self.detector.verdict(method, user_agent, address, headers, now,
                                           target.sent_at)
-        self.recorder.add(_new(ClickIn, (target, now, address, user_agent, judgement)))
+        # Only what the row keeps is buffered: a 32 KB agent (aiohttp reads that much)
+        # held until its batch is written would make a flood during an outage cost GBs.
+        self.recorder.add(_new(ClickIn, (target, now, address, user_agent[:MAX_AGENT],
+                                         judgement)))
         if target.mode == PREVIEW and judgement.is_bot:
             return Outcome(Answer.PREVIEW_PAGE, brand=target.brand, judgement=judgement)
         return _new(Outcome, (Answer.REDIRECT, target.destination, "", judgement))
@@ -176,6 +179,7 @@ class RedirectService:
         target = await self.find(host, code)
         if target is None:
             return NOT_FOUND
-        self.recorder.add(ClickIn(target, self.clock.now(), address, user_agent, HUMAN))
+        self.recorder.add(ClickIn(target, self.clock.now(), address,
+                                  user_agent[:MAX_AGENT], HUMAN))
         return Outcome(Answer.REDIRECT, location=target.destination, judgement=HUMAN)
 

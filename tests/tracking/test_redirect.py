@@ -541,3 +541,19 @@ async def test_x_forwarded_for_from_an_untrusted_address_is_ignored(services, ht
     await services.redirects.recorder.flush()
     rows = await MessageShortLinkClick.all().values_list("ip_address", "verdict")
     assert rows == [("127.0.0.1", "human")] * 2
+
+
+async def test_a_long_user_agent_is_cut_to_what_the_row_keeps_before_it_is_buffered(
+        services, http):
+    """aiohttp reads header lines up to 32 KB; a click keeps 512 characters of its agent.
+    Only those are buffered, so clicks waiting out a database outage cost little each."""
+    _, sent = await _sent(services)
+    agent = PHONE_UA + " x" * 3_000
+    await follow(http, sent.link)  # in the cache: the next click takes the front door
+    recorder = services.redirects.recorder
+    await recorder.flush()
+    assert (await follow(http, sent.link, user_agent=agent)).status == 302
+    assert [len(c.user_agent) for c in recorder._buffer] == [512]
+    await recorder.flush()
+    stored = await MessageShortLinkClick.filter(short_link_id=sent.link.id).order_by("-id")
+    assert stored[0].user_agent == agent[:512]
