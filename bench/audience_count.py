@@ -218,8 +218,11 @@ async def bench(backend: str, rows: int, runs: int, explain: bool) -> list[Resul
               flush=True)
         dialect = "postgres" if backend == "postgres" else "sqlite"
         mark = "$1" if dialect == "postgres" else "?"
-        base_ms, size, laps = await timed(
-            f"SELECT count(*) FROM list_contact WHERE sending_list_id = {mark}", [list_a], runs)
+        bare = f"SELECT count(*) FROM list_contact WHERE sending_list_id = {mark}"
+        base_ms, size, laps = await timed(bare, [list_a], runs)
+        if explain:
+            print(f"-- {backend}, bare count(*) of list A", flush=True)
+            print(await explained(bare, [list_a], dialect), flush=True)
         results.append(Result(backend, "bare count(*) of list A", size, base_ms / 1000,
                               latencies_ms=laps, note=f"{base_ms:.0f} ms"))
         cases = [("example, list A", EXAMPLE, (list_a,)),
