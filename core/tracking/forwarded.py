@@ -9,7 +9,10 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 
+from multidict import istr
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+FORWARDED_FOR = istr("X-Forwarded-For")
 
 
 class ClientAddress:

@@ -21,7 +21,7 @@ from typing import NamedTuple
 from core.clock import Clock
 from core.tracking.agents import HUMAN, MAX_AGENT, Judgement
 from core.tracking.detection import Detector
-from core.tracking.forwarded import ClientAddress
+from core.tracking.forwarded import FORWARDED_FOR, ClientAddress
 from core.tracking.links import LinkCache, LinkTarget
 from core.tracking.recorder import ClickIn, ClickRecorder
 
@@ -101,10 +101,13 @@ class RedirectService:
             with contextlib.suppress(Exception):  # judge() loads them itself, or says why
                 await self.warm()
 
-    def client_address(self, peer: str, forwarded_for: str | None) -> str:
+    def client_address(self, peer: str, headers: Mapping[str, str]) -> str:
         """The click's address: the connection's, or behind a trusted load balancer the
-        one its X-Forwarded-For names (core.tracking.forwarded)."""
-        return peer if self.proxies is None else self.proxies.of(peer, forwarded_for)
+        one its X-Forwarded-For names (core.tracking.forwarded; the header is read only
+        when there is a balancer to believe)."""
+        if self.proxies is None:
+            return peer
+        return self.proxies.of(peer, headers.get(FORWARDED_FOR))
 
     def _host_name(self, host: str | None) -> str:
         raw = host or ""

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from time import perf_counter
 
 from aiohttp import HttpVersion11, web
-from aiohttp.hdrs import EXPECT, USER_AGENT, X_FORWARDED_FOR
+from aiohttp.hdrs import EXPECT, USER_AGENT
 from aiohttp.helpers import rfc822_formatted_time
 from aiohttp.http import SERVER_SOFTWARE
 from multidict import CIMultiDict
@@ -84,8 +84,7 @@ async def follow(request: web.Request) -> web.Response:
     outcome = await redirects.click(
         host=request.host, code=code, method=request.method,
         user_agent=request.headers.get("User-Agent", ""),
-        address=redirects.client_address(request.remote or "",
-                                         request.headers.get(X_FORWARDED_FOR)),
+        address=redirects.client_address(request.remote or "", request.headers),
         headers=request.headers)
     return _render(outcome, code)
 
@@ -99,8 +98,7 @@ async def proceed(request: web.Request) -> web.Response:
     redirects = request.app[SERVICES].redirects
     outcome = await redirects.proceed(
         host=request.host, code=code, user_agent=request.headers.get("User-Agent", ""),
-        address=redirects.client_address(request.remote or "",
-                                         request.headers.get(X_FORWARDED_FOR)))
+        address=redirects.client_address(request.remote or "", request.headers))
     return _render(outcome, code)
 
 
@@ -211,13 +209,10 @@ class FrontDoor:
             # An Expect header is answered by aiohttp's router (a 100 before the 302, or
             # 417), which the front door skips: such a request goes to the app.
             if is_code(code) and code not in self._claimed and EXPECT not in headers:
-                address = request.remote or ""
-                if self._redirects.proxies is not None:
-                    address = self._redirects.client_address(
-                        address, headers.get(X_FORWARDED_FOR))
-                outcome = self._redirects.answer_now(
-                    request.host, code, "GET", headers.get(USER_AGENT, ""), address,
-                    headers)
+                redirects = self._redirects
+                outcome = redirects.answer_now(
+                    request.host, code, "GET", headers.get(USER_AGENT, ""),
+                    redirects.client_address(request.remote or "", headers), headers)
                 if outcome is not None:
                     response: web.StreamResponse | None = None
                     if (outcome.answer is Answer.REDIRECT and outcome.location
