@@ -6,7 +6,8 @@ surrogate cannot be encoded as UTF-8 at all, and control characters corrupt logs
 terminals. So text from a client is checked once, at the edge, and refused with a clear
 error (:data:`Text` in body models, :func:`check_text` elsewhere); text a provider sends
 us (an SMS a person wrote) is never refused, because refusing it would lose an opt-out:
-it is cleaned (:func:`clean_text`) and processed.
+it is cleaned (:func:`clean_text`) and processed. A request's header text that goes into
+a row (a click's user agent) has its undecodable bytes replaced (:func:`header_text`).
 
 Tab, line feed and carriage return are ordinary text and always allowed.
 """
@@ -53,6 +54,21 @@ def clean_text(value: str) -> str:
     """``value`` with every forbidden character removed: for text we must process
     whatever it holds (an inbound SMS, a provider's error message)."""
     return _FORBIDDEN.sub("", value)
+
+
+def header_text(value: str) -> str:
+    """An HTTP header's text as a database takes it, never refused (a click must be
+    recorded whatever its agent says). aiohttp decodes header bytes that are not UTF-8
+    (Latin-1 from old clients and scanners) as surrogate escapes, which no database
+    encodes: PostgreSQL refused a whole batch of clicks, every click behind it waiting,
+    and SQLite stored bytes nothing could read back. Such bytes become U+FFFD."""
+    if value.isascii():
+        return value
+    try:
+        raw = value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate no decoder made: none should reach here
+        raw = value.encode("utf-8", "replace")
+    return raw.decode("utf-8", "replace")
 
 
 def json_text_problem(value: Any, path: str = "") -> tuple[str, str] | None:

@@ -44,26 +44,13 @@ from tortoise.transactions import in_transaction
 
 from core.events import EventSink, EventType, NoEvents
 from core.sql import Params, fetch, is_postgres, placeholders, ts
+from core.text import header_text
 from core.tracking.agents import MAX_AGENT, Judgement, Verdict
 from core.tracking.links import LinkTarget
 
 log = logging.getLogger(__name__)
 
 MAX_ADDRESS = 45
-
-
-def _text(value: str) -> str:
-    """A header's text as the database takes it. aiohttp decodes header bytes that are
-    not UTF-8 (Latin-1 from old clients and scanners) as surrogate escapes, which no
-    database encodes: PostgreSQL refused the whole batch, every click behind it waiting,
-    and SQLite stored bytes nothing could read back. Such bytes become U+FFFD."""
-    if value.isascii():
-        return value
-    try:
-        raw = value.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:  # a surrogate no decoder made: none should reach here
-        raw = value.encode("utf-8", "replace")
-    return raw.decode("utf-8", "replace")
 
 
 class ClickIn(NamedTuple):  # a tuple: one is made per click, on the request's path
@@ -291,12 +278,13 @@ async def _raw_rows(batch: Sequence[ClickIn], pg: bool) -> list[tuple[Any, ...]]
             await asyncio.sleep(0)
         if pg:
             rows += [(t.link_id, t.account_id, t.message_id, t.contact_id, t.offer_id,
-                      at, address[:MAX_ADDRESS], _text(user_agent[:MAX_AGENT]),
+                      at, address[:MAX_ADDRESS], header_text(user_agent[:MAX_AGENT]),
                       j.verdict is not human, str(j.verdict), j.reason)
                      for t, at, address, user_agent, j in batch[start:start + SLICE]]
         else:  # the time as whole seconds and microseconds: _SQLITE_TIME writes the text
             rows += [(t.link_id, t.account_id, t.message_id, t.contact_id, t.offer_id,
-                      int(at.timestamp()), address[:MAX_ADDRESS], _text(user_agent[:MAX_AGENT]),
+                      int(at.timestamp()), address[:MAX_ADDRESS],
+                      header_text(user_agent[:MAX_AGENT]),
                       j.verdict is not human, str(j.verdict), j.reason, at.microsecond)
                      for t, at, address, user_agent, j in batch[start:start + SLICE]]
     return rows
